@@ -1,0 +1,177 @@
+//! `mimic doctor`: every runtime need checked, each with the exact fix when missing.
+//!
+//! A check is `ok`, `missing` (something mimic needs is absent or broken: the exit status is
+//! non-zero) or `note` (something optional is absent, such as a camera on a server, and the
+//! tool still works without it).
+
+use std::process::ExitCode;
+
+use mimic::face::{DetectOptions, DetectorKind, FaceAnalyzer};
+use mimic::{capture, infer, install, video};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Ok,
+    Note,
+    Missing,
+}
+
+#[derive(Serialize)]
+struct Check {
+    name: &'static str,
+    status: Status,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self { name, status: Status::Ok, detail: detail.into(), fix: None }
+    }
+
+    fn failed(name: &'static str, status: Status, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { name, status, detail: detail.into(), fix: Some(fix.into()) }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+pub fn run(json: bool) -> anyhow::Result<ExitCode> {
+    let checks = vec![
+        onnx_runtime(),
+        dlib_models(),
+        ffmpeg(),
+        display(),
+        cameras(),
+        cuda(),
+    ];
+    let ok = checks.iter().all(|c| c.status != Status::Missing);
+    let report = Report { ok, checks };
+    if json {
+        super::print_json(&report)?;
+    } else {
+        print_table(&report);
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_ERROR) })
+}
+
+fn print_table(report: &Report) {
+    for check in &report.checks {
+        let mark = match check.status {
+            Status::Ok => "ok     ",
+            Status::Note => "note   ",
+            Status::Missing => "MISSING",
+        };
+        println!("{mark} {:<14} {}", check.name, check.detail);
+        if let Some(fix) = &check.fix {
+            println!("        {:<14} fix: {fix}", "");
+        }
+    }
+    if report.ok {
+        println!("everything mimic needs is in place");
+    } else {
+        println!("some things mimic needs are missing: see the fixes above");
+    }
+}
+
+fn onnx_runtime() -> Check {
+    const NAME: &str = "onnxruntime";
+    match infer::runtime() {
+        Ok(rt) if rt.version == install::ONNX_RUNTIME_VERSION => {
+            Check::ok(NAME, format!("ONNX Runtime {} ({})", rt.version, rt.path.display()))
+        }
+        Ok(rt) => Check::failed(
+            NAME,
+            Status::Note,
+            format!("ONNX Runtime {} at {}; mimic is tested with {}", rt.version, rt.path.display(), install::ONNX_RUNTIME_VERSION),
+            format!("{} (or point ORT_DYLIB_PATH at libonnxruntime.so.{})", install::SETUP_HINT, install::ONNX_RUNTIME_VERSION),
+        ),
+        Err(e) => Check::failed(NAME, Status::Missing, e.to_string(), install::SETUP_HINT),
+    }
+}
+
+fn dlib_models() -> Check {
+    const NAME: &str = "dlib models";
+    let options = DetectOptions { detector: DetectorKind::Cnn, ..Default::default() };
+    match FaceAnalyzer::new(options).and_then(FaceAnalyzer::with_descriptors) {
+        Ok(_) => Check::ok(
+            NAME,
+            format!(
+                "68-point predictor, CNN detector, descriptor network ({})",
+                install::runtime_dir().join("dlib").display()
+            ),
+        ),
+        Err(e) => Check::failed(NAME, Status::Missing, e.to_string(), install::SETUP_HINT),
+    }
+}
+
+fn ffmpeg() -> Check {
+    const NAME: &str = "ffmpeg";
+    match video::ffmpeg_status() {
+        Ok(detail) => Check::ok(NAME, detail),
+        Err(reason) => Check::failed(
+            NAME,
+            Status::Missing,
+            reason,
+            "install Debian's libavcodec59 with libx264 (sudo apt-get install libavcodec-extra59 or run ./setup.sh)",
+        ),
+    }
+}
+
+fn display() -> Check {
+    const NAME: &str = "display";
+    let x11 = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
+    let wayland = std::env::var("WAYLAND_DISPLAY").ok().filter(|d| !d.is_empty());
+    match (x11, wayland) {
+        (Some(d), _) => Check::ok(NAME, format!("X11 display {d}")),
+        (None, Some(w)) => Check::ok(NAME, format!("Wayland display {w}")),
+        (None, None) => Check::failed(
+            NAME,
+            Status::Note,
+            "no display: live runs headless (recording and benchmarks still work)",
+            "run from a desktop session for a window, or under `xvfb-run` for a virtual one",
+        ),
+    }
+}
+
+fn cameras() -> Check {
+    const NAME: &str = "cameras";
+    match capture::list_cameras() {
+        Ok(cams) if !cams.is_empty() => {
+            let names: Vec<String> = cams.iter().map(|c| format!("{}: {}", c.index, c.name)).collect();
+            Check::ok(NAME, names.join(", "))
+        }
+        Ok(_) => Check::failed(
+            NAME,
+            Status::Note,
+            "no camera found (live --input VIDEO works without one)",
+            "connect a webcam; on Linux check that /dev/video0 exists and that you are in the `video` group",
+        ),
+        Err(e) => Check::failed(
+            NAME,
+            Status::Note,
+            e.to_string(),
+            "check that /dev/video* exists and is readable (add yourself to the `video` group)",
+        ),
+    }
+}
+
+fn cuda() -> Check {
+    const NAME: &str = "cuda";
+    match infer::cuda_status() {
+        Ok(()) => Check::ok(NAME, "CUDA execution provider available"),
+        Err(reason) => Check::failed(
+            NAME,
+            Status::Note,
+            format!("CUDA execution provider: {reason}; generators run on the CPU"),
+            "for a GPU: build with `cargo build --release --features cuda` and set ORT_DYLIB_PATH to the onnxruntime-gpu 1.31.1 library",
+        ),
+    }
+}

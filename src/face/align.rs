@@ -1,0 +1,230 @@
+//! Similarity alignment of a face to the mean-face template, and the warps between a frame
+//! and its aligned crop.
+//!
+//! The transform is the least-squares similarity (rotation, uniform scale, translation) that
+//! takes the inner-face landmarks (points 17–67: brows, nose, eyes, mouth; the jaw is left out
+//! because it moves with the mouth) onto the template. For 2-D points this closed form is what
+//! Umeyama's method gives when no reflection is allowed.
+
+use image::Rgb;
+
+use super::landmarks::{parts, Landmarks, Point};
+use crate::frame::Rgb8;
+
+/// The mean face for landmarks 17–67 in a unit square: the template used by the deepfakes
+/// face-swap lineage (faceswap's `landmarks_2D`, also in the book's chapter), x then y.
+pub const TEMPLATE: [[f32; 2]; 51] = [
+    [0.000213256, 0.106454], [0.0752622, 0.038915], [0.18113, 0.0187482], [0.29077, 0.0344891],
+    [0.393397, 0.0773906], [0.586856, 0.0773906], [0.689483, 0.0344891], [0.799124, 0.0187482],
+    [0.904991, 0.038915], [0.98004, 0.106454], [0.490127, 0.203352], [0.490127, 0.307009],
+    [0.490127, 0.409805], [0.490127, 0.515625], [0.36688, 0.587326], [0.426036, 0.609345],
+    [0.490127, 0.628106], [0.554217, 0.609345], [0.613373, 0.587326], [0.121737, 0.216423],
+    [0.187122, 0.178758], [0.265825, 0.179852], [0.334606, 0.231733], [0.260918, 0.245099],
+    [0.182743, 0.244077], [0.645647, 0.231733], [0.714428, 0.179852], [0.793132, 0.178758],
+    [0.858516, 0.216423], [0.79751, 0.244077], [0.719335, 0.245099], [0.254149, 0.780233],
+    [0.340985, 0.745405], [0.428858, 0.727388], [0.490127, 0.742578], [0.551395, 0.727388],
+    [0.639268, 0.745405], [0.726104, 0.780233], [0.642159, 0.864805], [0.556721, 0.902192],
+    [0.490127, 0.909281], [0.423532, 0.902192], [0.338094, 0.864805], [0.290379, 0.784792],
+    [0.428096, 0.778746], [0.490127, 0.785343], [0.552157, 0.778746], [0.689874, 0.784792],
+    [0.553364, 0.824182], [0.490127, 0.831803], [0.42689, 0.824182],
+];
+
+/// A similarity transform `p' = [a -b; b a] p + t`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    pub a: f32,
+    pub b: f32,
+    pub tx: f32,
+    pub ty: f32,
+}
+
+impl Similarity {
+    pub const IDENTITY: Similarity = Similarity { a: 1.0, b: 0.0, tx: 0.0, ty: 0.0 };
+
+    /// The least-squares similarity taking `src` onto `dst` (same length, at least 2 points
+    /// that are not all equal); `None` when the points are degenerate.
+    pub fn estimate(src: &[Point], dst: &[Point]) -> Option<Similarity> {
+        if src.len() != dst.len() || src.len() < 2 {
+            return None;
+        }
+        let n = src.len() as f64;
+        let mean = |pts: &[Point]| {
+            let (sx, sy) = pts.iter().fold((0.0, 0.0), |(sx, sy), p| {
+                (sx + f64::from(p.x), sy + f64::from(p.y))
+            });
+            (sx / n, sy / n)
+        };
+        let (mx, my) = mean(src);
+        let (nx, ny) = mean(dst);
+        let (mut dot, mut cross, mut norm) = (0.0f64, 0.0f64, 0.0f64);
+        for (p, q) in src.iter().zip(dst) {
+            let (x, y) = (f64::from(p.x) - mx, f64::from(p.y) - my);
+            let (u, v) = (f64::from(q.x) - nx, f64::from(q.y) - ny);
+            dot += x * u + y * v;
+            cross += x * v - y * u;
+            norm += x * x + y * y;
+        }
+        if norm < 1e-12 {
+            return None;
+        }
+        let (a, b) = (dot / norm, cross / norm);
+        Some(Similarity {
+            a: a as f32,
+            b: b as f32,
+            tx: (nx - (a * mx - b * my)) as f32,
+            ty: (ny - (b * mx + a * my)) as f32,
+        })
+    }
+
+    pub fn apply(&self, p: Point) -> Point {
+        Point::new(
+            self.a * p.x - self.b * p.y + self.tx,
+            self.b * p.x + self.a * p.y + self.ty,
+        )
+    }
+
+    /// The exact inverse (a similarity is always invertible unless its scale is zero).
+    pub fn inverse(&self) -> Similarity {
+        let s = self.a * self.a + self.b * self.b;
+        let (a, b) = (self.a / s, -self.b / s);
+        Similarity {
+            a,
+            b,
+            tx: -(a * self.tx - b * self.ty),
+            ty: -(b * self.tx + a * self.ty),
+        }
+    }
+
+    /// The uniform scale factor.
+    pub fn scale(&self) -> f32 {
+        self.a.hypot(self.b)
+    }
+}
+
+/// A square crop of a face aligned to [`TEMPLATE`]: the template fills the crop less
+/// `padding` (a fraction of `size`) on every side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlignedCrop {
+    pub size: u32,
+    pub padding: f32,
+}
+
+impl AlignedCrop {
+    pub fn new(size: u32, padding: f32) -> Self {
+        Self { size, padding }
+    }
+
+    /// The template points in crop pixels.
+    pub fn template_points(&self) -> Vec<Point> {
+        let side = self.size as f32;
+        let inner = side * (1.0 - 2.0 * self.padding);
+        let offset = side * self.padding;
+        TEMPLATE
+            .iter()
+            .map(|[x, y]| Point::new(offset + x * inner, offset + y * inner))
+            .collect()
+    }
+
+    /// The transform from frame pixels to crop pixels for a face; `None` for a degenerate face.
+    pub fn transform(&self, landmarks: &Landmarks) -> Option<Similarity> {
+        Similarity::estimate(landmarks.part(parts::INNER_FACE), &self.template_points())
+    }
+
+    /// The aligned crop of `frame` under `to_crop` (bilinear; outside the frame is black).
+    pub fn warp(&self, frame: &Rgb8, to_crop: &Similarity) -> Rgb8 {
+        let mut crop = Rgb8::new(self.size, self.size);
+        let to_frame = to_crop.inverse();
+        for (x, y, pixel) in crop.enumerate_pixels_mut() {
+            let p = to_frame.apply(Point::new(x as f32, y as f32));
+            *pixel = sample_bilinear(frame, p).unwrap_or(Rgb([0, 0, 0]));
+        }
+        crop
+    }
+
+    /// Writes `crop` back into `frame` under the inverse of `to_crop`, blending each frame
+    /// pixel by `mask(crop_point)` in [0, 1] (1 = take the crop). Only the crop's footprint in
+    /// the frame is visited.
+    pub fn unwarp_into(
+        &self,
+        crop: &Rgb8,
+        to_crop: &Similarity,
+        frame: &mut Rgb8,
+        mask: impl Fn(Point) -> f32,
+    ) {
+        let (w, h) = frame.dimensions();
+        let Some((x0, y0, x1, y1)) = self.footprint(to_crop, w, h) else {
+            return;
+        };
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let q = to_crop.apply(Point::new(x as f32, y as f32));
+                let Some(src) = sample_bilinear(crop, q) else {
+                    continue;
+                };
+                let alpha = mask(q).clamp(0.0, 1.0);
+                let dst = frame.get_pixel_mut(x, y);
+                for c in 0..3 {
+                    let v = f32::from(src[c]) * alpha + f32::from(dst[c]) * (1.0 - alpha);
+                    dst[c] = v.round() as u8;
+                }
+            }
+        }
+    }
+
+    /// The frame pixel rectangle `[x0, x1) × [y0, y1)` covered by the crop.
+    fn footprint(&self, to_crop: &Similarity, w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
+        let to_frame = to_crop.inverse();
+        let s = self.size as f32;
+        let corners = [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(x, y)| to_frame.apply(Point::new(x, y)));
+        let min_x = corners.iter().map(|p| p.x).fold(f32::INFINITY, f32::min).floor().max(0.0);
+        let min_y = corners.iter().map(|p| p.y).fold(f32::INFINITY, f32::min).floor().max(0.0);
+        let max_x = corners.iter().map(|p| p.x).fold(f32::NEG_INFINITY, f32::max).ceil().min(w as f32);
+        let max_y = corners.iter().map(|p| p.y).fold(f32::NEG_INFINITY, f32::max).ceil().min(h as f32);
+        (min_x < max_x && min_y < max_y).then_some((min_x as u32, min_y as u32, max_x as u32, max_y as u32))
+    }
+}
+
+/// Bilinear sample at `p` (pixel centres at integer coordinates); `None` outside the image.
+fn sample_bilinear(image: &Rgb8, p: Point) -> Option<Rgb<u8>> {
+    let (w, h) = image.dimensions();
+    if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= (w - 1) as f32 && p.y <= (h - 1) as f32) {
+        return None;
+    }
+    let (x0, y0) = (p.x.floor() as u32, p.y.floor() as u32);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (p.x - x0 as f32, p.y - y0 as f32);
+    let (p00, p10, p01, p11) = (
+        image.get_pixel(x0, y0),
+        image.get_pixel(x1, y0),
+        image.get_pixel(x0, y1),
+        image.get_pixel(x1, y1),
+    );
+    Some(Rgb(std::array::from_fn(|c| {
+        let top = f32::from(p00[c]) * (1.0 - fx) + f32::from(p10[c]) * fx;
+        let bottom = f32::from(p01[c]) * (1.0 - fx) + f32::from(p11[c]) * fx;
+        (top * (1.0 - fy) + bottom * fy).round() as u8
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_recovers_a_known_similarity() {
+        let truth = Similarity { a: 0.8, b: 0.3, tx: 12.0, ty: -5.0 };
+        let src: Vec<Point> = (0..10).map(|i| Point::new(i as f32 * 7.0, (i * i) as f32)).collect();
+        let dst: Vec<Point> = src.iter().map(|&p| truth.apply(p)).collect();
+        let got = Similarity::estimate(&src, &dst).unwrap();
+        assert!((got.a - truth.a).abs() < 1e-4 && (got.b - truth.b).abs() < 1e-4);
+        assert!((got.tx - truth.tx).abs() < 1e-2 && (got.ty - truth.ty).abs() < 1e-2);
+        let back = got.inverse().apply(got.apply(Point::new(3.0, 4.0)));
+        assert!((back.x - 3.0).abs() < 1e-4 && (back.y - 4.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn degenerate_points_give_none() {
+        let same = vec![Point::new(1.0, 1.0); 5];
+        assert!(Similarity::estimate(&same, &same).is_none());
+    }
+}

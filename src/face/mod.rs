@@ -1,0 +1,222 @@
+//! Face analysis: finding faces, their 68 landmarks, their identity descriptor, and aligning
+//! them to a common template.
+//!
+//! One [`FaceAnalyzer`] serves dataset extraction, the live loop, evaluation and calibration,
+//! so training data and live input are prepared by the very same code. Detection can run on a
+//! scaled copy of the frame (`scale` < 1 for speed, `upsample` for small faces); landmarks are
+//! always predicted on the full-resolution frame.
+
+mod align;
+mod descriptor;
+mod dlib;
+mod landmarks;
+
+use std::path::PathBuf;
+
+use image::imageops::{self, FilterType};
+use serde::Serialize;
+
+pub use align::{AlignedCrop, Similarity, TEMPLATE};
+pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
+pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+
+use self::dlib::{DescriptorNet, DetectorNet, DlibImage, ShapePredictor};
+use crate::frame::Rgb8;
+use crate::install;
+
+/// The largest image detection works on after scaling and upsampling; beyond it dlib's memory
+/// use grows past what a desktop has, so upsampling is reduced instead.
+pub const MAX_DETECTION_PIXELS: u64 = 36_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    #[error("dlib's {what} is missing at '{path}': run ./setup.sh in the mimic checkout")]
+    ModelMissing { what: &'static str, path: PathBuf },
+    #[error("cannot load dlib model '{0}': the file is damaged or is not a dlib model; run ./setup.sh again to restore it")]
+    ModelCorrupt(PathBuf),
+    #[error("the image is empty ({0}×{1} pixels)")]
+    EmptyImage(u32, u32),
+    #[error("detection scale {0} is out of range: use a value above 0 and at most 4")]
+    BadScale(f32),
+}
+
+/// Which dlib detector finds faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// HOG + linear SVM: fast on a CPU, frontal faces.
+    #[default]
+    Hog,
+    /// dlib's MMOD CNN: slower on a CPU, finds turned and small faces more reliably.
+    Cnn,
+}
+
+/// How detection is run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectOptions {
+    pub detector: DetectorKind,
+    /// How many times the (scaled) image is doubled before detection, to find small faces.
+    pub upsample: u32,
+    /// Detection runs on the image resized by this factor (below 1 is faster).
+    pub scale: f32,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        Self {
+            detector: DetectorKind::Hog,
+            upsample: 1,
+            scale: 1.0,
+        }
+    }
+}
+
+/// One face found in an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Face {
+    #[serde(rename = "box")]
+    pub bbox: FaceBox,
+    pub landmarks: Landmarks,
+}
+
+/// Detector, shape predictor and (when asked for) the descriptor network, loaded once.
+pub struct FaceAnalyzer {
+    options: DetectOptions,
+    detector: DetectorNet,
+    predictor: ShapePredictor,
+    descriptor_net: Option<DescriptorNet>,
+}
+
+impl FaceAnalyzer {
+    /// Loads the detector and the 68-point predictor from the runtime folder.
+    pub fn new(options: DetectOptions) -> Result<Self, FaceError> {
+        if !(options.scale > 0.0 && options.scale <= 4.0) {
+            return Err(FaceError::BadScale(options.scale));
+        }
+        let detector = match options.detector {
+            DetectorKind::Hog => DetectorNet::hog(),
+            DetectorKind::Cnn => DetectorNet::cnn(&install::dlib_model(install::CNN_DETECTOR))?,
+        };
+        let predictor = ShapePredictor::open(&install::dlib_model(install::PREDICTOR_68))?;
+        Ok(Self {
+            options,
+            detector,
+            predictor,
+            descriptor_net: None,
+        })
+    }
+
+    /// Also loads the face-descriptor network (needed for [`Self::descriptor`]).
+    pub fn with_descriptors(mut self) -> Result<Self, FaceError> {
+        self.descriptor_net = Some(DescriptorNet::open(&install::dlib_model(
+            install::DESCRIPTOR_NET,
+        ))?);
+        Ok(self)
+    }
+
+    pub fn options(&self) -> DetectOptions {
+        self.options
+    }
+
+    /// All faces in the image with their landmarks, largest first.
+    pub fn faces(&self, image: &Rgb8) -> Result<Vec<Face>, FaceError> {
+        check_size(image)?;
+        let full = DlibImage::new(image);
+        Ok(self.faces_in(image, &full))
+    }
+
+    /// All faces with their identity descriptors, largest first (needs [`Self::with_descriptors`]).
+    pub fn faces_with_descriptors(
+        &self,
+        image: &Rgb8,
+    ) -> Result<Vec<(Face, Option<Descriptor>)>, FaceError> {
+        check_size(image)?;
+        let full = DlibImage::new(image);
+        let faces = self.faces_in(image, &full);
+        Ok(faces
+            .into_iter()
+            .map(|face| {
+                let descriptor = self.describe(&full, &face.bbox);
+                (face, descriptor)
+            })
+            .collect())
+    }
+
+    /// The 68 landmarks inside a known box (tracking between detections, annotated boxes).
+    pub fn landmarks_in(&self, image: &Rgb8, face: &FaceBox) -> Result<Option<Landmarks>, FaceError> {
+        check_size(image)?;
+        Ok(self.predictor.landmarks(&DlibImage::new(image), face))
+    }
+
+    /// The identity descriptor of the face in `face`; `None` without a descriptor network.
+    pub fn descriptor(&self, image: &Rgb8, face: &FaceBox) -> Result<Option<Descriptor>, FaceError> {
+        check_size(image)?;
+        Ok(self.describe(&DlibImage::new(image), face))
+    }
+
+    fn describe(&self, full: &DlibImage, face: &FaceBox) -> Option<Descriptor> {
+        let net = self.descriptor_net.as_ref()?;
+        net.describe(full, &self.predictor, face)
+            .and_then(|values| Descriptor::from_slice(&values))
+    }
+
+    fn faces_in(&self, image: &Rgb8, full: &DlibImage) -> Vec<Face> {
+        let mut faces: Vec<Face> = self
+            .detect(image, full)
+            .into_iter()
+            .filter_map(|bbox| {
+                let landmarks = self.predictor.landmarks(full, &bbox)?;
+                Some(Face { bbox, landmarks })
+            })
+            .collect();
+        faces.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
+        faces
+    }
+
+    /// Face boxes in full-image coordinates.
+    fn detect(&self, image: &Rgb8, full: &DlibImage) -> Vec<FaceBox> {
+        let factor = self.detection_factor(image);
+        if (factor - 1.0).abs() < 1e-6 {
+            return self.detector.detect(full);
+        }
+        let (w, h) = image.dimensions();
+        let sw = ((w as f32 * factor).round() as u32).max(1);
+        let sh = ((h as f32 * factor).round() as u32).max(1);
+        let scaled = imageops::resize(image, sw, sh, FilterType::Triangle);
+        let (fx, fy) = (w as f32 / sw as f32, h as f32 / sh as f32);
+        self.detector
+            .detect(&DlibImage::new(&scaled))
+            .into_iter()
+            .map(|b| FaceBox {
+                left: b.left * fx,
+                top: b.top * fy,
+                right: b.right * fx,
+                bottom: b.bottom * fy,
+            })
+            .collect()
+    }
+
+    /// scale × 2^upsample, with upsampling reduced so the detector's image stays within
+    /// [`MAX_DETECTION_PIXELS`].
+    fn detection_factor(&self, image: &Rgb8) -> f32 {
+        let pixels = u64::from(image.width()) * u64::from(image.height());
+        let mut factor = self.options.scale;
+        for _ in 0..self.options.upsample {
+            let next = factor * 2.0;
+            if pixels as f64 * f64::from(next * next) > MAX_DETECTION_PIXELS as f64 {
+                tracing::debug!("upsampling limited to keep detection under {MAX_DETECTION_PIXELS} pixels");
+                break;
+            }
+            factor = next;
+        }
+        factor
+    }
+}
+
+fn check_size(image: &Rgb8) -> Result<(), FaceError> {
+    let (w, h) = image.dimensions();
+    if w == 0 || h == 0 {
+        return Err(FaceError::EmptyImage(w, h));
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The model card: the TOML file beside a model (`NAME.onnx` + `NAME.toml`) that tells the
+//! runtime what the model expects and how it was made (DESIGN §4).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::InferError;
+use crate::sketch::SketchStyle;
+
+/// What a model does, which picks the live loop's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Landmark sketch → frame of the target person (pix2pix).
+    Reenact,
+    /// Aligned face → the other person's face (autoencoder).
+    Swap,
+    /// Any frame → the same frame in another style (CycleGAN, pix2pix).
+    Stylize,
+}
+
+/// Where the channel axis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// Order of the colour channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorOrder {
+    #[default]
+    Rgb,
+    Bgr,
+}
+
+/// How an image tensor is laid out and scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TensorSpec {
+    /// Width and height in pixels (square).
+    pub size: u32,
+    pub layout: Layout,
+    /// The values that black and white map to: `[-1, 1]` for tanh, `[0, 1]` for sigmoid.
+    pub range: [f32; 2],
+    #[serde(default)]
+    pub color: ColorOrder,
+}
+
+/// The aligned crop a swap model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AlignmentSpec {
+    pub size: u32,
+    pub padding: f32,
+}
+
+/// The fixed square window of the target video a reenactment model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Framing {
+    pub left: u32,
+    pub top: u32,
+    pub size: u32,
+    pub source_width: u32,
+    pub source_height: u32,
+}
+
+/// Everything the runtime needs to know about a model, and how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub kind: ModelKind,
+    #[serde(default)]
+    pub description: String,
+    pub input: TensorSpec,
+    pub output: TensorSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sketch: Option<SketchStyle>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<AlignmentSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<Framing>,
+    /// Data, steps, preset and metrics of the run that made the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<toml::Table>,
+}
+
+impl ModelCard {
+    /// The card's path for a model path: same stem, `.toml`.
+    pub fn path_for(model: &Path) -> PathBuf {
+        model.with_extension("toml")
+    }
+
+    /// Reads the card beside `model`; `Ok(None)` when there is none.
+    pub fn read_beside(model: &Path) -> Result<Option<ModelCard>, InferError> {
+        let path = Self::path_for(model);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(InferError::Card {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<ModelCard, InferError> {
+        toml::from_str(text).map_err(|e| InferError::Card {
+            path: path.to_path_buf(),
+            reason: e.message().to_string(),
+        })
+    }
+
+    /// Writes the card beside `model`.
+    pub fn write_beside(&self, model: &Path) -> Result<PathBuf, InferError> {
+        let path = Self::path_for(model);
+        let text = toml::to_string_pretty(self).map_err(|e| InferError::Card {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(&path, text).map_err(|e| InferError::Card {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_round_trips_through_toml() {
+        let spec = TensorSpec { size: 128, layout: Layout::Nchw, range: [-1.0, 1.0], color: ColorOrder::Rgb };
+        let card = ModelCard {
+            kind: ModelKind::Reenact,
+            description: "test".into(),
+            input: spec,
+            output: spec,
+            sketch: Some(SketchStyle::default()),
+            alignment: None,
+            framing: Some(Framing { left: 10, top: 20, size: 300, source_width: 512, source_height: 480 }),
+            training: None,
+        };
+        let text = toml::to_string_pretty(&card).unwrap();
+        assert_eq!(ModelCard::parse(&text, Path::new("x.toml")).unwrap(), card);
+    }
+
+    #[test]
+    fn unknown_kind_is_an_error() {
+        let text = "kind = \"dance\"\n[input]\nsize=1\nlayout=\"nchw\"\nrange=[0.0,1.0]\n[output]\nsize=1\nlayout=\"nchw\"\nrange=[0.0,1.0]\n";
+        assert!(ModelCard::parse(text, Path::new("x.toml")).is_err());
+    }
+}

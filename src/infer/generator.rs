@@ -1,0 +1,275 @@
+//! A generator session: image in, image out, with the tensor layout and value range its card
+//! (or, without one, its signature) gives.
+
+use std::path::{Path, PathBuf};
+
+use image::Rgb;
+use ndarray::{Array4, ArrayViewD, Axis};
+use ort::session::Session;
+use ort::value::{TensorRef, ValueType};
+
+use super::card::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use super::runtime::{choose_provider, runtime, DevicePreference, Provider};
+use super::InferError;
+use crate::frame::Rgb8;
+
+/// An image-to-image model ready to run, its input tensor allocated once.
+pub struct Generator {
+    session: Session,
+    path: PathBuf,
+    card: Option<ModelCard>,
+    input_spec: TensorSpec,
+    output_spec: TensorSpec,
+    output_index: usize,
+    provider: Provider,
+    input: Array4<f32>,
+}
+
+impl Generator {
+    /// Loads `model` (and its card, if any), checks its signature and builds the session.
+    pub fn open(model: &Path, device: DevicePreference) -> Result<Generator, InferError> {
+        if !model.is_file() {
+            return Err(InferError::ModelMissing(model.to_path_buf()));
+        }
+        let card = ModelCard::read_beside(model)?;
+        let runtime = runtime()?;
+        let invalid = |reason: String| InferError::ModelInvalid {
+            path: model.to_path_buf(),
+            reason,
+        };
+        let mut builder = Session::builder(&runtime.environment).map_err(|e| invalid(e.to_string()))?;
+        let provider = choose_provider(&mut builder, device)?;
+        let session = builder
+            .commit_from_file(model)
+            .map_err(|e| invalid(e.to_string()))?;
+        let signature = Signature::read(&session, model)?;
+        let (input_spec, output_spec) = signature.specs(card.as_ref(), model)?;
+        if card.is_none() {
+            tracing::warn!(
+                "model '{}' has no card ({}); running it as {:?} {}×{} in {:?}",
+                model.display(),
+                ModelCard::path_for(model).display(),
+                input_spec.layout,
+                input_spec.size,
+                input_spec.size,
+                input_spec.range
+            );
+        }
+        let s = input_spec.size as usize;
+        let input = match input_spec.layout {
+            Layout::Nchw => Array4::zeros((1, 3, s, s)),
+            Layout::Nhwc => Array4::zeros((1, s, s, 3)),
+        };
+        Ok(Generator {
+            session,
+            path: model.to_path_buf(),
+            card,
+            input_spec,
+            output_spec,
+            output_index: signature.output_index,
+            provider,
+            input,
+        })
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    pub fn card(&self) -> Option<&ModelCard> {
+        self.card.as_ref()
+    }
+
+    /// What the model is for: the card's kind, or stylisation for a model without a card.
+    pub fn kind(&self) -> ModelKind {
+        self.card.as_ref().map_or(ModelKind::Stylize, |c| c.kind)
+    }
+
+    pub fn input_size(&self) -> u32 {
+        self.input_spec.size
+    }
+
+    pub fn output_size(&self) -> u32 {
+        self.output_spec.size
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs the model on `input` (input size × input size) into `output` (resized to the
+    /// output size if needed).
+    pub fn run(&mut self, input: &Rgb8, output: &mut Rgb8) -> Result<(), InferError> {
+        let expected = self.input_spec.size;
+        if input.dimensions() != (expected, expected) {
+            return Err(InferError::InputSize {
+                expected,
+                width: input.width(),
+                height: input.height(),
+            });
+        }
+        fill_tensor(&mut self.input, input, &self.input_spec);
+        let tensor = TensorRef::from_array_view(&self.input).map_err(|e| InferError::Run(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![tensor])
+            .map_err(|e| InferError::Run(e.to_string()))?;
+        let array = outputs[self.output_index]
+            .try_extract_array::<f32>()
+            .map_err(|e| InferError::Run(e.to_string()))?;
+        read_tensor(&array, &self.output_spec, output)
+    }
+}
+
+/// Image → tensor: pixel values mapped linearly from [0, 255] onto the spec's range.
+fn fill_tensor(tensor: &mut Array4<f32>, image: &Rgb8, spec: &TensorSpec) {
+    let [lo, hi] = spec.range;
+    let scale = (hi - lo) / 255.0;
+    for (x, y, Rgb(rgb)) in image.enumerate_pixels() {
+        let (x, y) = (x as usize, y as usize);
+        for c in 0..3 {
+            let value = lo + f32::from(rgb[channel(spec.color, c)]) * scale;
+            match spec.layout {
+                Layout::Nchw => tensor[[0, c, y, x]] = value,
+                Layout::Nhwc => tensor[[0, y, x, c]] = value,
+            }
+        }
+    }
+}
+
+/// Tensor → image, clamping values outside the range.
+fn read_tensor(array: &ArrayViewD<f32>, spec: &TensorSpec, out: &mut Rgb8) -> Result<(), InferError> {
+    let view = array
+        .view()
+        .into_dimensionality::<ndarray::Ix4>()
+        .map_err(|e| InferError::Run(format!("output is not a 4-d tensor: {e}")))?;
+    let view = view.index_axis(Axis(0), 0);
+    let (h, w) = match spec.layout {
+        Layout::Nchw => (view.shape()[1], view.shape()[2]),
+        Layout::Nhwc => (view.shape()[0], view.shape()[1]),
+    };
+    if out.dimensions() != (w as u32, h as u32) {
+        *out = Rgb8::new(w as u32, h as u32);
+    }
+    let [lo, hi] = spec.range;
+    let scale = 255.0 / (hi - lo);
+    for (x, y, pixel) in out.enumerate_pixels_mut() {
+        let (x, y) = (x as usize, y as usize);
+        for c in 0..3 {
+            let value = match spec.layout {
+                Layout::Nchw => view[[c, y, x]],
+                Layout::Nhwc => view[[y, x, c]],
+            };
+            pixel[channel(spec.color, c)] = ((value - lo) * scale).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    Ok(())
+}
+
+/// Tensor channel `c` holds image channel `channel(order, c)`.
+fn channel(order: ColorOrder, c: usize) -> usize {
+    match order {
+        ColorOrder::Rgb => c,
+        ColorOrder::Bgr => 2 - c,
+    }
+}
+
+/// The shapes a session declares for its image input and output.
+struct Signature {
+    input: Vec<i64>,
+    output: Vec<i64>,
+    output_index: usize,
+}
+
+impl Signature {
+    fn read(session: &Session, path: &Path) -> Result<Signature, InferError> {
+        let bad = |reason: String| InferError::Signature {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let [input] = session.inputs() else {
+            return Err(bad(format!("it has {} inputs; an image generator has one", session.inputs().len())));
+        };
+        let input = float_shape(input.dtype()).ok_or_else(|| bad("its input is not a float32 tensor of rank 4".into()))?;
+        // DeepFaceLive models have several outputs; the image is the one named like a face or
+        // the first with three channels.
+        let outputs: Vec<(usize, Vec<i64>, &str)> = session
+            .outputs()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| float_shape(o.dtype()).map(|s| (i, s, o.name())))
+            .collect();
+        let (output_index, output, _) = outputs
+            .iter()
+            .find(|(_, _, name)| *name == "out_celeb_face")
+            .or_else(|| outputs.iter().find(|(_, s, _)| s[1] == 3 || s[3] == 3))
+            .cloned()
+            .ok_or_else(|| bad("no output is a 3-channel float32 image tensor".into()))?;
+        Ok(Signature { input, output, output_index })
+    }
+
+    /// Input and output specs: the card's, checked against the signature, or inferred.
+    fn specs(&self, card: Option<&ModelCard>, path: &Path) -> Result<(TensorSpec, TensorSpec), InferError> {
+        let bad = |reason: String| InferError::Signature {
+            path: path.to_path_buf(),
+            reason,
+        };
+        match card {
+            Some(card) => {
+                check_against(&self.input, &card.input).map_err(|r| bad(format!("input {r}")))?;
+                check_against(&self.output, &card.output).map_err(|r| bad(format!("output {r}")))?;
+                Ok((card.input, card.output))
+            }
+            None => {
+                let input = infer_spec(&self.input).map_err(|r| bad(format!("input {r}")))?;
+                let output = infer_spec(&self.output).map_err(|r| bad(format!("output {r}")))?;
+                Ok((input, output))
+            }
+        }
+    }
+}
+
+fn float_shape(dtype: &ValueType) -> Option<Vec<i64>> {
+    match dtype {
+        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } if shape.len() == 4 => {
+            Some(shape.iter().copied().collect())
+        }
+        _ => None,
+    }
+}
+
+/// A dimension the model fixes must equal the card's; a dynamic one (-1) accepts anything.
+fn check_against(shape: &[i64], spec: &TensorSpec) -> Result<(), String> {
+    let s = i64::from(spec.size);
+    let expected = match spec.layout {
+        Layout::Nchw => [1, 3, s, s],
+        Layout::Nhwc => [1, s, s, 3],
+    };
+    let fits = shape.iter().zip(expected).all(|(&d, e)| d < 0 || d == e);
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("shape {shape:?} does not match the card's {expected:?} ({:?})", spec.layout))
+    }
+}
+
+/// Without a card: NCHW with 3 channels in [-1, 1] (tanh generators), or NHWC in [0, 1]
+/// (DeepFaceLive); the size must be fixed in the model.
+fn infer_spec(shape: &[i64]) -> Result<TensorSpec, String> {
+    let (layout, h, w, range) = if shape[1] == 3 {
+        (Layout::Nchw, shape[2], shape[3], [-1.0, 1.0])
+    } else if shape[3] == 3 {
+        (Layout::Nhwc, shape[1], shape[2], [0.0, 1.0])
+    } else {
+        return Err(format!("shape {shape:?} has no 3-channel axis"));
+    };
+    if h <= 0 || h != w {
+        return Err(format!("shape {shape:?} is not a fixed square image; give the model a card"));
+    }
+    Ok(TensorSpec {
+        size: h as u32,
+        layout,
+        range,
+        color: ColorOrder::Rgb,
+    })
+}

@@ -1,0 +1,33 @@
+//! Running generators through ONNX Runtime: loading the library, building a session on the
+//! best execution provider, checking the model's signature against its card before the first
+//! frame, and converting frames to and from tensors.
+
+mod card;
+mod generator;
+mod runtime;
+
+use std::path::PathBuf;
+
+pub use card::{AlignmentSpec, ColorOrder, Framing, Layout, ModelCard, ModelKind, TensorSpec};
+pub use generator::Generator;
+pub use runtime::{cuda_status, runtime, DevicePreference, Provider, Runtime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    #[error("cannot load ONNX Runtime from '{path}': {reason}")]
+    Runtime { path: PathBuf, reason: String },
+    #[error("model file '{0}' does not exist")]
+    ModelMissing(PathBuf),
+    #[error("cannot load model '{path}': {reason} (is it a complete ONNX file?)")]
+    ModelInvalid { path: PathBuf, reason: String },
+    #[error("model '{path}' is not an image generator mimic can run: {reason}")]
+    Signature { path: PathBuf, reason: String },
+    #[error("model card '{path}' is invalid: {reason}")]
+    Card { path: PathBuf, reason: String },
+    #[error("the generator takes {expected}×{expected} images but was given {width}×{height}")]
+    InputSize { expected: u32, width: u32, height: u32 },
+    #[error("CUDA was asked for but cannot be used: {0}")]
+    CudaUnavailable(String),
+    #[error("the generator failed on a frame: {0}")]
+    Run(String),
+}

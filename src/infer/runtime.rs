@@ -1,0 +1,155 @@
+//! Loading ONNX Runtime's shared library once per process and choosing the execution
+//! provider a session runs on.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::session::builder::SessionBuilder;
+
+use super::InferError;
+use crate::install;
+
+/// The loaded library: its environment, path and version.
+pub struct Runtime {
+    pub environment: Environment,
+    pub path: PathBuf,
+    pub version: String,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The process's ONNX Runtime, loaded on first use from the project-local copy or
+/// `ORT_DYLIB_PATH`.
+pub fn runtime() -> Result<&'static Runtime, InferError> {
+    let path = install::onnxruntime_library();
+    RUNTIME
+        .get_or_init(|| load(path.clone()))
+        .as_ref()
+        .map_err(|reason| InferError::Runtime {
+            path,
+            reason: reason.clone(),
+        })
+}
+
+fn load(path: PathBuf) -> Result<Runtime, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "the library is not there; {} (or set ORT_DYLIB_PATH to libonnxruntime.so {})",
+            install::SETUP_HINT,
+            install::ONNX_RUNTIME_VERSION
+        ));
+    }
+    let environment = ort::init_from(&path)
+        .map_err(|e| format!("{e}; {}", install::SETUP_HINT))?
+        .with_name("mimic")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let version = library_version(&path)?;
+    Ok(Runtime {
+        environment,
+        path,
+        version,
+    })
+}
+
+/// The library's own version string (`OrtGetApiBase()->GetVersionString()`), which `ort`
+/// reads but does not expose.
+fn library_version(path: &std::path::Path) -> Result<String, String> {
+    // SAFETY: the library was loaded by `ort::init_from` above, so opening it again only takes
+    // another reference; `OrtGetApiBase` has this signature in every ONNX Runtime release and
+    // returns a pointer to a static struct whose version string is static and NUL-terminated.
+    unsafe {
+        let library = libloading::Library::new(path).map_err(|e| e.to_string())?;
+        let get_api_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            library.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
+        let base = get_api_base();
+        if base.is_null() {
+            return Err("OrtGetApiBase returned nothing".into());
+        }
+        let version = std::ffi::CStr::from_ptr(((*base).GetVersionString)());
+        Ok(version.to_string_lossy().into_owned())
+    }
+}
+
+/// Which execution provider a session should use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DevicePreference {
+    /// CUDA when built with `--features cuda` and a GPU is usable, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA or an error.
+    Cuda,
+}
+
+/// The execution provider a session ended up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Cpu,
+    Cuda,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::Cpu => "CPU",
+            Provider::Cuda => "CUDA",
+        })
+    }
+}
+
+/// Registers the provider asked for on a session builder and says which one it got.
+pub fn choose_provider(
+    builder: &mut SessionBuilder,
+    preference: DevicePreference,
+) -> Result<Provider, InferError> {
+    match preference {
+        DevicePreference::Cpu => Ok(Provider::Cpu),
+        DevicePreference::Auto => Ok(match register_cuda(builder) {
+            Ok(()) => Provider::Cuda,
+            Err(reason) => {
+                tracing::info!("running on the CPU: {reason}");
+                Provider::Cpu
+            }
+        }),
+        DevicePreference::Cuda => register_cuda(builder)
+            .map(|()| Provider::Cuda)
+            .map_err(InferError::CudaUnavailable),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn register_cuda(builder: &mut SessionBuilder) -> Result<(), String> {
+    use ort::ep::{ExecutionProvider, CUDA};
+    let cuda = CUDA::default();
+    match CUDA::is_available() {
+        Ok(true) => cuda.register(builder).map_err(|e| e.to_string()),
+        Ok(false) => Err("this ONNX Runtime library has no CUDA provider (install the onnxruntime-gpu library)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn register_cuda(_builder: &mut SessionBuilder) -> Result<(), String> {
+    Err("mimic was built without CUDA support (rebuild with --features cuda)".into())
+}
+
+/// Whether this build can use CUDA, and if not, why not.
+pub fn cuda_status() -> Result<(), String> {
+    #[cfg(feature = "cuda")]
+    {
+        use ort::ep::{ExecutionProvider, CUDA};
+        runtime().map_err(|e| e.to_string())?;
+        match CUDA::is_available() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("this ONNX Runtime library has no CUDA provider (install the onnxruntime-gpu library)".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Err("not built in (rebuild with --features cuda and use the onnxruntime-gpu library)".into())
+    }
+}

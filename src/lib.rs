@@ -1,0 +1,14 @@
+//! mimic: real-time face reenactment and face swap from a webcam.
+//!
+//! The library holds every stage of the frame path (DESIGN §2), each in its own module;
+//! the `mimic` binary only parses arguments, calls these stages and reports.
+
+pub mod frame;
+pub mod video;
+pub mod face;
+pub mod install;
+pub mod sketch;
+pub mod infer;
+pub mod onnx;
+pub mod capture;
+pub mod files;

@@ -1,0 +1,62 @@
+//! The `mimic` command: parses flags, runs one command, reports. Library errors become one
+//! sentence on stderr and a non-zero exit here and nowhere else.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit status for "ran fine but found nothing" (like grep's 1), e.g. no face in any image.
+pub const EXIT_NOTHING_FOUND: u8 = 1;
+/// Exit status for an error.
+pub const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("mimic: {}", sentence(&error));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Doctor(args) => commands::doctor::run(args.json),
+        Command::Devices(args) => commands::devices::run(args.json),
+        Command::Detect(args) => commands::detect::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+    }
+}
+
+/// The error and its causes as one line: "what failed: why".
+fn sentence(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("mimic={default},ort=error")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

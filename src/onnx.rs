@@ -1,0 +1,259 @@
+//! Writing ONNX model files: a minimal protobuf encoder for the few ONNX messages a
+//! feed-forward generator needs (model, graph, node, attribute, tensor, value info).
+//!
+//! Field numbers follow `onnx.proto` (ONNX 1.14, IR version 8, opset 17). Only writing is
+//! supported; reading models is ONNX Runtime's job.
+
+/// ONNX IR version written (the one that goes with opset 17).
+pub const IR_VERSION: i64 = 8;
+/// Default-domain opset written.
+pub const OPSET: i64 = 17;
+
+/// ONNX tensor element types used here.
+#[derive(Debug, Clone, Copy)]
+pub enum ElemType {
+    Float = 1,
+    Int64 = 7,
+}
+
+/// An attribute value on a node.
+#[derive(Debug, Clone)]
+pub enum Attr {
+    Float(f32),
+    Int(i64),
+    Ints(Vec<i64>),
+    Str(String),
+}
+
+/// One operator in the graph.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub op_type: String,
+    pub name: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub attributes: Vec<(String, Attr)>,
+}
+
+impl Node {
+    pub fn new(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
+        Self {
+            op_type: op_type.into(),
+            name: name.into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            attributes: Vec::new(),
+        }
+    }
+
+    pub fn attr(mut self, name: &str, value: Attr) -> Self {
+        self.attributes.push((name.into(), value));
+        self
+    }
+}
+
+/// A constant tensor (weights) stored in the graph.
+#[derive(Debug, Clone)]
+pub enum TensorData {
+    Float(Vec<f32>),
+    Int64(Vec<i64>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Initializer {
+    pub name: String,
+    pub dims: Vec<i64>,
+    pub data: TensorData,
+}
+
+/// A graph input or output: a float tensor of fixed shape.
+#[derive(Debug, Clone)]
+pub struct Io {
+    pub name: String,
+    pub dims: Vec<i64>,
+}
+
+/// A whole model ready to encode.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub graph_name: String,
+    pub producer: String,
+    pub nodes: Vec<Node>,
+    pub initializers: Vec<Initializer>,
+    pub inputs: Vec<Io>,
+    pub outputs: Vec<Io>,
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Model {
+    /// The serialized `ModelProto`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut m = Msg::default();
+        m.int(1, IR_VERSION);
+        m.string(2, &self.producer);
+        m.string(3, env!("CARGO_PKG_VERSION"));
+        m.message(7, &self.graph());
+        let mut opset = Msg::default();
+        opset.string(1, "");
+        opset.int(2, OPSET);
+        m.message(8, &opset);
+        for (key, value) in &self.metadata {
+            let mut entry = Msg::default();
+            entry.string(1, key);
+            entry.string(2, value);
+            m.message(14, &entry);
+        }
+        m.0
+    }
+
+    fn graph(&self) -> Msg {
+        let mut g = Msg::default();
+        for node in &self.nodes {
+            g.message(1, &encode_node(node));
+        }
+        g.string(2, &self.graph_name);
+        for init in &self.initializers {
+            g.message(5, &encode_tensor(init));
+        }
+        for io in &self.inputs {
+            g.message(11, &encode_value_info(io));
+        }
+        for io in &self.outputs {
+            g.message(12, &encode_value_info(io));
+        }
+        g
+    }
+}
+
+fn encode_node(node: &Node) -> Msg {
+    let mut n = Msg::default();
+    for input in &node.inputs {
+        n.string(1, input);
+    }
+    for output in &node.outputs {
+        n.string(2, output);
+    }
+    n.string(3, &node.name);
+    n.string(4, &node.op_type);
+    for (name, value) in &node.attributes {
+        n.message(5, &encode_attr(name, value));
+    }
+    n
+}
+
+fn encode_attr(name: &str, value: &Attr) -> Msg {
+    // AttributeProto.type: FLOAT 1, INT 2, STRING 3, INTS 7.
+    let mut a = Msg::default();
+    a.string(1, name);
+    match value {
+        Attr::Float(f) => {
+            a.fixed32(2, f.to_bits());
+            a.int(20, 1);
+        }
+        Attr::Int(i) => {
+            a.int(3, *i);
+            a.int(20, 2);
+        }
+        Attr::Str(s) => {
+            a.bytes(4, s.as_bytes());
+            a.int(20, 3);
+        }
+        Attr::Ints(v) => {
+            for i in v {
+                a.int(8, *i);
+            }
+            a.int(20, 7);
+        }
+    }
+    a
+}
+
+fn encode_tensor(init: &Initializer) -> Msg {
+    let mut t = Msg::default();
+    for d in &init.dims {
+        t.int(1, *d);
+    }
+    let (elem, raw): (ElemType, Vec<u8>) = match &init.data {
+        TensorData::Float(v) => (ElemType::Float, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        TensorData::Int64(v) => (ElemType::Int64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+    };
+    t.int(2, elem as i64);
+    t.string(8, &init.name);
+    t.bytes(9, &raw);
+    t
+}
+
+fn encode_value_info(io: &Io) -> Msg {
+    let mut shape = Msg::default();
+    for d in &io.dims {
+        let mut dim = Msg::default();
+        dim.int(1, *d);
+        shape.message(1, &dim);
+    }
+    let mut tensor = Msg::default();
+    tensor.int(1, ElemType::Float as i64);
+    tensor.message(2, &shape);
+    let mut ty = Msg::default();
+    ty.message(1, &tensor);
+    let mut v = Msg::default();
+    v.string(1, &io.name);
+    v.message(2, &ty);
+    v
+}
+
+/// A protobuf message being written: fields appended in order.
+#[derive(Default)]
+struct Msg(Vec<u8>);
+
+impl Msg {
+    fn key(&mut self, field: u32, wire: u8) {
+        self.varint(u64::from(field) << 3 | u64::from(wire));
+    }
+
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
+    fn int(&mut self, field: u32, v: i64) {
+        self.key(field, 0);
+        self.varint(v as u64);
+    }
+
+    fn fixed32(&mut self, field: u32, v: u32) {
+        self.key(field, 5);
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn bytes(&mut self, field: u32, b: &[u8]) {
+        self.key(field, 2);
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+
+    fn string(&mut self, field: u32, s: &str) {
+        self.bytes(field, s.as_bytes());
+    }
+
+    fn message(&mut self, field: u32, m: &Msg) {
+        self.bytes(field, &m.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_encode_as_protobuf_does() {
+        let mut m = Msg::default();
+        m.int(1, 300);
+        assert_eq!(m.0, [0x08, 0xac, 0x02]);
+        let mut neg = Msg::default();
+        neg.int(1, -1);
+        assert_eq!(neg.0.len(), 11, "negative int64 takes ten bytes after the key");
+    }
+}

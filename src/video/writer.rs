@@ -1,0 +1,391 @@
+//! [`VideoWriter`]: RGB pictures into an H.264 MP4 that survives being killed.
+//!
+//! The MP4 is fragmented (`frag_keyframe+empty_moov+default_base_moof`) with a keyframe
+//! every second, and FFmpeg flushes each completed fragment to the file at once
+//! (`flush_packets=1`), so a recording whose process dies without warning still plays up to
+//! about its last second. x264 runs with `tune=zerolatency` for the same reason: without
+//! look-ahead or B-frames it holds back no pictures, so what was written is what gets
+//! fragmented. `finish` (or, failing that, `Drop`) writes the trailer.
+//!
+//! H.264 in yuv420p needs even sizes: an odd width or height is **cropped** by one pixel
+//! (the last column or row is dropped), so a 641x481 picture is recorded as 640x480.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::{codec, color, encoder, error::EAGAIN, format, frame, Dictionary, Packet};
+use ffmpeg_next::{Codec, Rational};
+
+use super::audio::AudioCopy;
+use super::ffi::{self, Geometry, Scaler};
+use super::{init_ffmpeg, VideoError};
+use crate::frame::Rgb8;
+
+const ENCODER: &str = "libx264";
+/// Visually near-lossless at a size that suits recordings.
+const CRF: &str = "18";
+/// Fast enough to record live on a small CPU.
+const PRESET: &str = "veryfast";
+const MOVFLAGS: &str = "frag_keyframe+empty_moov+default_base_moof";
+const MAX_FPS: f64 = 1000.0;
+const MAX_SIDE: u32 = 16384;
+
+/// What to record.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Size of the pictures given to [`VideoWriter::write`].
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    /// A file whose audio is copied into the recording (a conversion keeps its sound).
+    pub audio_from: Option<PathBuf>,
+    /// Container tags, e.g. `("comment", "synthetic media made with mimic")`. MP4 keeps the
+    /// common keys (title, comment, artist, description, copyright…).
+    pub metadata: Vec<(String, String)>,
+}
+
+impl WriterOptions {
+    pub fn new(width: u32, height: u32, fps: f64) -> Self {
+        Self {
+            width,
+            height,
+            fps,
+            audio_from: None,
+            metadata: Vec::new(),
+        }
+    }
+}
+
+/// What a finished recording holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterSummary {
+    pub frames: u64,
+    pub duration: Duration,
+}
+
+/// Encodes pictures into an MP4 as they come.
+///
+/// End it with [`finish`](Self::finish), or [`discard`](Self::discard) to delete a
+/// recording that must not look complete. Dropped without either, it finishes the file as
+/// well as it can.
+pub struct VideoWriter {
+    path: PathBuf,
+    encoding: Option<Encoding>,
+}
+
+impl VideoWriter {
+    /// Creates `path` (replacing any file there) and prepares the encoder. On error no file
+    /// is left behind.
+    pub fn create(path: &Path, options: WriterOptions) -> Result<Self, VideoError> {
+        init_ffmpeg();
+        let create_error = |reason: String| VideoError::Create {
+            path: path.into(),
+            reason,
+        };
+        validate(&options).map_err(create_error)?;
+        let ffmpeg_path = super::ffmpeg_path(path).ok_or_else(|| create_error(super::BAD_PATH.into()))?;
+        let codec = encoder::find_by_name(ENCODER).ok_or_else(|| VideoError::EncoderMissing {
+            path: path.into(),
+            name: ENCODER.into(),
+        })?;
+        let output = format::output_as(ffmpeg_path, "mp4").map_err(|e| {
+            create_error(format!("{e}; check that its folder exists and can be written"))
+        })?;
+        match Encoding::start(path, output, codec, &options) {
+            Ok(encoding) => Ok(Self {
+                path: path.into(),
+                encoding: Some(encoding),
+            }),
+            Err(err) => {
+                // `start` closed the file when it dropped the output context.
+                remove_quietly(path);
+                Err(err)
+            }
+        }
+    }
+
+    /// Encodes one picture; it must have the size given at creation.
+    pub fn write(&mut self, image: &Rgb8) -> Result<(), VideoError> {
+        match &mut self.encoding {
+            Some(encoding) => encoding.write(image),
+            None => Err(self.encode_error("the writer is already closed".into())),
+        }
+    }
+
+    /// Flushes the encoder, writes the rest of the audio and the trailer.
+    pub fn finish(mut self) -> Result<WriterSummary, VideoError> {
+        match self.encoding.take() {
+            Some(encoding) => encoding.finish(),
+            None => Err(self.encode_error("the writer is already closed".into())),
+        }
+    }
+
+    /// Stops and deletes the file, for a recording that failed half-way.
+    pub fn discard(mut self) {
+        // Close the file before deleting it.
+        drop(self.encoding.take());
+        remove_quietly(&self.path);
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn encode_error(&self, reason: String) -> VideoError {
+        VideoError::Encode {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
+impl Drop for VideoWriter {
+    fn drop(&mut self) {
+        // An early return left the recording open: finish it so that it stays playable.
+        if let Some(encoding) = self.encoding.take() {
+            if let Err(err) = encoding.finish() {
+                tracing::warn!("{err}");
+            }
+        }
+    }
+}
+
+fn validate(options: &WriterOptions) -> Result<(), String> {
+    let (w, h) = (options.width, options.height);
+    if !(2..=MAX_SIDE).contains(&w) || !(2..=MAX_SIDE).contains(&h) {
+        return Err(format!(
+            "a {w}x{h} video cannot be encoded; width and height must be 2 to {MAX_SIDE} pixels"
+        ));
+    }
+    if !(options.fps.is_finite() && options.fps > 0.0 && options.fps <= MAX_FPS) {
+        return Err(format!(
+            "{} fps is not a frame rate; give a number above 0 and at most {MAX_FPS}",
+            options.fps
+        ));
+    }
+    let has_nul = |s: &String| s.contains('\0');
+    if let Some((key, _)) = options
+        .metadata
+        .iter()
+        .find(|(key, value)| key.is_empty() || has_nul(key) || has_nul(value))
+    {
+        return Err(format!(
+            "metadata '{}' cannot be written; keys must be non-empty and neither key nor value may contain a NUL character",
+            key.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+fn remove_quietly(path: &Path) {
+    if let Err(err) = std::fs::remove_file(path) {
+        if err.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!("cannot delete '{}': {err}", path.display());
+        }
+    }
+}
+
+/// The open output file and everything that feeds it.
+struct Encoding {
+    path: PathBuf,
+    output: format::context::Output,
+    encoder: encoder::Video,
+    stream_index: usize,
+    encoder_time_base: Rational,
+    stream_time_base: Rational,
+    fps: f64,
+    /// Size of the pictures we take (the encoded size may be one pixel smaller).
+    input_size: (u32, u32),
+    /// Reused for every frame: the picture as RGB, cropped to even, and as yuv420p.
+    rgb: frame::Video,
+    yuv: frame::Video,
+    scaler: Scaler,
+    packet: Packet,
+    frames: u64,
+    audio: Option<AudioCopy>,
+}
+
+impl Encoding {
+    fn start(
+        path: &Path,
+        mut output: format::context::Output,
+        codec: Codec,
+        options: &WriterOptions,
+    ) -> Result<Self, VideoError> {
+        let create_error = |reason: String| VideoError::Create {
+            path: path.into(),
+            reason,
+        };
+        let (width, height) = (options.width & !1, options.height & !1);
+        let rate = frame_rate(options.fps);
+        let global_header = output
+            .format()
+            .flags()
+            .contains(format::Flags::GLOBAL_HEADER);
+        let encoder = open_encoder(codec, width, height, rate, global_header)
+            .map_err(|e| create_error(format!("cannot start the {ENCODER} encoder: {e}")))?;
+
+        let mut stream = output
+            .add_stream(codec)
+            .map_err(|e| create_error(e.to_string()))?;
+        stream.set_parameters(&encoder);
+        stream.set_time_base(rate.invert());
+        stream.set_avg_frame_rate(rate);
+        let stream_index = stream.index();
+
+        let mut audio = match &options.audio_from {
+            Some(source) => AudioCopy::add_to(source, &mut output)?,
+            None => None,
+        };
+        output.set_metadata(options.metadata.iter().collect());
+        write_header(&mut output).map_err(|e| create_error(e.to_string()))?;
+        if let Some(audio) = &mut audio {
+            audio.use_output_time_base(&output);
+        }
+        let stream_time_base = output
+            .stream(stream_index)
+            .map_or(rate.invert(), |s| s.time_base());
+
+        let rgb_geometry = Geometry {
+            format: Pixel::RGB24,
+            width,
+            height,
+        };
+        let yuv_geometry = Geometry {
+            format: Pixel::YUV420P,
+            ..rgb_geometry
+        };
+        let scaler = Scaler::new(rgb_geometry, yuv_geometry)
+            .map_err(|e| create_error(format!("cannot convert RGB to yuv420p: {e}")))?;
+        Ok(Self {
+            path: path.into(),
+            output,
+            encoder,
+            stream_index,
+            encoder_time_base: rate.invert(),
+            stream_time_base,
+            fps: options.fps,
+            input_size: (options.width, options.height),
+            rgb: frame::Video::new(Pixel::RGB24, width, height),
+            yuv: frame::Video::new(Pixel::YUV420P, width, height),
+            scaler,
+            packet: Packet::empty(),
+            frames: 0,
+            audio,
+        })
+    }
+
+    fn write(&mut self, image: &Rgb8) -> Result<(), VideoError> {
+        if image.dimensions() != self.input_size {
+            return Err(VideoError::FrameSize {
+                path: self.path.clone(),
+                got: image.dimensions(),
+                expected: self.input_size,
+            });
+        }
+        ffi::make_writable(&mut self.rgb).map_err(|e| self.encode_error(e))?;
+        ffi::make_writable(&mut self.yuv).map_err(|e| self.encode_error(e))?;
+        ffi::fill_rgb_frame(image, &mut self.rgb);
+        let converted = self.scaler.run(&self.rgb, &mut self.yuv);
+        converted.map_err(|e| self.encode_error(e))?;
+        // Constant frame rate: picture n is shown at n / fps.
+        self.yuv.set_pts(Some(self.frames as i64));
+        let sent = self.encoder.send_frame(&self.yuv);
+        sent.map_err(|e| self.encode_error(e))?;
+        self.frames += 1;
+        self.write_packets()
+    }
+
+    fn finish(mut self) -> Result<WriterSummary, VideoError> {
+        let flushed = self.encoder.send_eof();
+        flushed.map_err(|e| self.encode_error(e))?;
+        self.write_packets()?;
+        let duration = Duration::try_from_secs_f64(self.frames as f64 / self.fps).unwrap_or_default();
+        if let Some(audio) = &mut self.audio {
+            audio.write_until(&mut self.output, duration.as_secs_f64())?;
+        }
+        let trailer = ffi::write_trailer(&mut self.output);
+        trailer.map_err(|e| self.encode_error(e))?;
+        Ok(WriterSummary {
+            frames: self.frames,
+            duration,
+        })
+    }
+
+    /// Moves every packet the encoder has ready into the file, with the audio up to it.
+    fn write_packets(&mut self) -> Result<(), VideoError> {
+        loop {
+            match self.encoder.receive_packet(&mut self.packet) {
+                Ok(()) => {}
+                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
+                    return Ok(())
+                }
+                Err(err) => return Err(self.encode_error(err)),
+            }
+            if let (Some(audio), Some(pts)) = (&mut self.audio, self.packet.pts()) {
+                let seconds = pts as f64 * f64::from(self.encoder_time_base);
+                audio.write_until(&mut self.output, seconds)?;
+            }
+            self.packet.set_stream(self.stream_index);
+            self.packet.rescale_ts(self.encoder_time_base, self.stream_time_base);
+            self.packet.set_position(-1);
+            // Our own interleaving (audio up to each video packet) keeps the muxer from
+            // holding packets back, so each fragment reaches the disk when it is complete.
+            let written = self.packet.write(&mut self.output);
+            written.map_err(|e| self.encode_error(e))?;
+        }
+    }
+
+    fn encode_error(&self, err: ffmpeg_next::Error) -> VideoError {
+        VideoError::Encode {
+            path: self.path.clone(),
+            reason: err.to_string(),
+        }
+    }
+}
+
+fn open_encoder(
+    codec: Codec,
+    width: u32,
+    height: u32,
+    rate: Rational,
+    global_header: bool,
+) -> Result<encoder::Video, ffmpeg_next::Error> {
+    let mut encoder = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()?;
+    encoder.set_width(width);
+    encoder.set_height(height);
+    encoder.set_format(Pixel::YUV420P);
+    encoder.set_time_base(rate.invert());
+    encoder.set_frame_rate(Some(rate));
+    // A keyframe (and so a fragment) every second bounds what a kill can lose.
+    encoder.set_gop(f64::from(rate).round().max(1.0) as u32);
+    // swscale's RGB to YUV is BT.601, limited range: say so, so players convert back alike.
+    encoder.set_colorspace(color::Space::SMPTE170M);
+    encoder.set_color_range(color::Range::MPEG);
+    if global_header {
+        encoder.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let options: Dictionary = [("preset", PRESET), ("crf", CRF), ("tune", "zerolatency")]
+        .into_iter()
+        .collect();
+    encoder.open_with(options)
+}
+
+fn write_header(output: &mut format::context::Output) -> Result<(), ffmpeg_next::Error> {
+    let options: Dictionary = [("movflags", MOVFLAGS), ("flush_packets", "1")]
+        .into_iter()
+        .collect();
+    let unused = output.write_header_with(options)?;
+    for (key, value) in unused.iter() {
+        tracing::warn!("the MP4 muxer ignored option {key}={value}");
+    }
+    Ok(())
+}
+
+/// The frame rate as a fraction FFmpeg can use as a time base (1/1000 fps precision).
+fn frame_rate(fps: f64) -> Rational {
+    Rational::new((fps * 1000.0).round() as i32, 1000).reduce()
+}

@@ -1,0 +1,85 @@
+//! Shared helpers for the integration tests: where the test data lives and how its
+//! annotation files read.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use mimic::face::{FaceBox, Landmarks, Point};
+
+/// `../shared/testdata` beside the checkout.
+pub fn testdata(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata")
+        .join(relative)
+}
+
+/// One annotated face of a dlib dataset XML.
+pub struct AnnotatedFace {
+    pub bbox: FaceBox,
+    pub landmarks: Option<Landmarks>,
+}
+
+/// One image of a dlib dataset XML with its faces.
+pub struct AnnotatedImage {
+    pub file: String,
+    pub faces: Vec<AnnotatedFace>,
+}
+
+fn attr(tag: &str, name: &str) -> Option<f32> {
+    let key = format!("{name}='");
+    let start = tag.find(&key)? + key.len();
+    let end = start + tag[start..].find('\'')?;
+    tag[start..end].parse().ok()
+}
+
+fn attr_str(tag: &str, name: &str) -> Option<String> {
+    let key = format!("{name}='");
+    let start = tag.find(&key)? + key.len();
+    let end = start + tag[start..].find('\'')?;
+    Some(tag[start..end].to_string())
+}
+
+/// Reads dlib's imglab XML (`<image file>` / `<box top left width height>` / `<part x y>`).
+pub fn read_dlib_xml(relative: &str) -> Vec<AnnotatedImage> {
+    let text = std::fs::read_to_string(testdata(relative)).expect("test data XML is readable");
+    let mut images: Vec<AnnotatedImage> = Vec::new();
+    let mut points: Vec<Point> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("<image ") {
+            images.push(AnnotatedImage {
+                file: attr_str(line, "file").expect("image has a file"),
+                faces: Vec::new(),
+            });
+        } else if line.starts_with("<box ") {
+            let (top, left) = (attr(line, "top").unwrap(), attr(line, "left").unwrap());
+            let (w, h) = (attr(line, "width").unwrap(), attr(line, "height").unwrap());
+            let bbox = FaceBox { left, top, right: left + w, bottom: top + h };
+            images.last_mut().expect("box inside an image").faces.push(AnnotatedFace { bbox, landmarks: None });
+            points.clear();
+        } else if line.starts_with("<part ") {
+            points.push(Point::new(attr(line, "x").unwrap(), attr(line, "y").unwrap()));
+            if points.len() == 68 {
+                let face = images.last_mut().unwrap().faces.last_mut().unwrap();
+                face.landmarks = Landmarks::from_slice(&points);
+            }
+        }
+    }
+    images
+}
+
+/// Reads an iBUG `.pts` file (1-based coordinates) into 0-based pixel landmarks.
+pub fn read_pts(relative: &str) -> Landmarks {
+    let text = std::fs::read_to_string(testdata(relative)).expect("pts is readable");
+    let points: Vec<Point> = text
+        .lines()
+        .filter_map(|line| {
+            let mut it = line.split_whitespace().map(str::parse::<f32>);
+            match (it.next(), it.next(), it.next()) {
+                (Some(Ok(x)), Some(Ok(y)), None) => Some(Point::new(x - 1.0, y - 1.0)),
+                _ => None,
+            }
+        })
+        .collect();
+    Landmarks::from_slice(&points).expect("68 points")
+}
