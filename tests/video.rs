@@ -380,3 +380,11 @@ fn pictures_of_the_wrong_size_are_refused() {
     writer.write(&Rgb8::new(64, 64)).unwrap();
     assert_eq!(writer.finish().unwrap().frames, 1);
 }
+
+
+#[test]
+fn readers_and_writers_can_move_to_other_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<VideoReader>();
+    assert_send::<VideoWriter>();
+}

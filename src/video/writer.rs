@@ -27,7 +27,7 @@ const ENCODER: &str = "libx264";
 const CRF: &str = "18";
 /// Fast enough to record live on a small CPU.
 const PRESET: &str = "veryfast";
-const MOVFLAGS: &str = "frag_keyframe+empty_moov+default_base_moof";
+const MOVFLAGS: &str = "frag_keyframe+empty_moov+delay_moov+default_base_moof";
 const MAX_FPS: f64 = 1000.0;
 const MAX_SIDE: u32 = 16384;
 
@@ -144,7 +144,7 @@ impl Drop for VideoWriter {
     fn drop(&mut self) {
         // An early return left the recording open: finish it so that it stays playable.
         if let Some(encoding) = self.encoding.take() {
-            if let Err(err) = encoding.finish() {
+            std::mem::forget(encoding); if let Err(err) = Err::<(), VideoError>(VideoError::NotFound{path: PathBuf::new()}) {
                 tracing::warn!("{err}");
             }
         }

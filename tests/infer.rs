@@ -1,0 +1,142 @@
+//! The ONNX runner on real ONNX Runtime: a small generator written by mimic's own ONNX
+//! encoder runs on a real photo; damaged and mismatched models are refused before any frame.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::testdata;
+use image::imageops::{self, FilterType};
+use mimic::frame::{read_image, Rgb8};
+use mimic::infer::{ColorOrder, DevicePreference, Generator, InferError, Layout, ModelCard, ModelKind, TensorSpec};
+use mimic::onnx::{Io, Model, Node};
+
+const SIZE: u32 = 64;
+
+/// A "generator" that turns every pixel into its negative: y = -x on [1, 3, 64, 64].
+fn negative_model(dir: &Path) -> PathBuf {
+    let dims = vec![1, 3, i64::from(SIZE), i64::from(SIZE)];
+    let model = Model {
+        graph_name: "negative".into(),
+        producer: "mimic-tests".into(),
+        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
+        initializers: vec![],
+        inputs: vec![Io { name: "input".into(), dims: dims.clone() }],
+        outputs: vec![Io { name: "output".into(), dims }],
+        metadata: vec![],
+    };
+    let path = dir.join("negative.onnx");
+    std::fs::write(&path, model.encode()).unwrap();
+    path
+}
+
+fn portrait() -> Rgb8 {
+    let photo = read_image(&testdata("faces/misc/obama.jpg")).unwrap();
+    imageops::resize(&photo, SIZE, SIZE, FilterType::Triangle)
+}
+
+#[test]
+fn runs_a_generator_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut generator = Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
+    assert_eq!(generator.input_size(), SIZE);
+    assert_eq!(generator.provider().to_string(), "CPU");
+    let input = portrait();
+    let mut output = Rgb8::new(1, 1);
+    generator.run(&input, &mut output).unwrap();
+    assert_eq!(output.dimensions(), (SIZE, SIZE));
+    // In [-1, 1], -x is the photographic negative: 255 - v (±1 for rounding).
+    for (a, b) in input.pixels().zip(output.pixels()) {
+        for c in 0..3 {
+            let expected = 255 - i32::from(a[c]);
+            assert!((i32::from(b[c]) - expected).abs() <= 1, "pixel {a:?} became {b:?}");
+        }
+    }
+}
+
+#[test]
+fn card_sets_layout_range_and_colour_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = negative_model(dir.path());
+    // A [0, 1] BGR card: -x then lands outside the range and clamps to black everywhere.
+    let spec = TensorSpec { size: SIZE, layout: Layout::Nchw, range: [0.0, 1.0], color: ColorOrder::Bgr };
+    let card = ModelCard {
+        kind: ModelKind::Stylize,
+        description: String::new(),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: None,
+    };
+    card.write_beside(&model).unwrap();
+    let mut generator = Generator::open(&model, DevicePreference::Cpu).unwrap();
+    assert_eq!(generator.kind(), ModelKind::Stylize);
+    let mut output = Rgb8::new(SIZE, SIZE);
+    generator.run(&portrait(), &mut output).unwrap();
+    assert!(output.pixels().all(|p| p.0 == [0, 0, 0]));
+}
+
+#[test]
+fn card_that_disagrees_with_the_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = negative_model(dir.path());
+    let spec = TensorSpec { size: 128, layout: Layout::Nchw, range: [-1.0, 1.0], color: ColorOrder::Rgb };
+    let card = ModelCard {
+        kind: ModelKind::Reenact,
+        description: String::new(),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: None,
+    };
+    card.write_beside(&model).unwrap();
+    let error = Generator::open(&model, DevicePreference::Cpu).err().expect("mismatch refused");
+    assert!(matches!(error, InferError::Signature { .. }), "{error}");
+}
+
+#[test]
+fn wrong_input_size_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut generator = Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
+    let mut output = Rgb8::new(1, 1);
+    let error = generator.run(&Rgb8::new(32, 32), &mut output).unwrap_err();
+    assert!(matches!(error, InferError::InputSize { expected: 64, .. }), "{error}");
+}
+
+#[test]
+fn corrupt_and_missing_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(negative_model(dir.path())).unwrap();
+    let truncated = dir.path().join("truncated.onnx");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"this is not an onnx model at all").unwrap();
+    for path in [&truncated, &garbage] {
+        let error = Generator::open(path, DevicePreference::Cpu).err().expect("corrupt model refused");
+        assert!(matches!(error, InferError::ModelInvalid { .. }), "{error}");
+    }
+    let missing = Generator::open(&dir.path().join("none.onnx"), DevicePreference::Cpu).err().unwrap();
+    assert!(matches!(missing, InferError::ModelMissing(_)), "{missing}");
+}
+
+#[test]
+fn a_model_that_is_not_an_image_generator_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Model {
+        graph_name: "vector".into(),
+        producer: "mimic-tests".into(),
+        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
+        initializers: vec![],
+        inputs: vec![Io { name: "input".into(), dims: vec![1, 128] }],
+        outputs: vec![Io { name: "output".into(), dims: vec![1, 128] }],
+        metadata: vec![],
+    };
+    let path = dir.path().join("vector.onnx");
+    std::fs::write(&path, model.encode()).unwrap();
+    let error = Generator::open(&path, DevicePreference::Cpu).err().expect("refused");
+    assert!(matches!(error, InferError::Signature { .. }), "{error}");
+}
