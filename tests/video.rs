@@ -15,7 +15,11 @@ use mimic::video::{ReaderOptions, VideoError, VideoReader, VideoWriter, WriterOp
 const D0_FRAMES: usize = 78;
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/video")).join(name)
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/video"
+    ))
+    .join(name)
 }
 
 fn read_all(path: &Path) -> Vec<Frame> {
@@ -86,7 +90,11 @@ fn written_video_reads_back_with_the_same_frames() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d0.mp4");
     let originals = d0_frames();
-    let written = record(&out, &images(&originals), WriterOptions::new(512, 512, 25.0));
+    let written = record(
+        &out,
+        &images(&originals),
+        WriterOptions::new(512, 512, 25.0),
+    );
     assert_eq!(written, D0_FRAMES as u64);
 
     let reader = VideoReader::open(&out).unwrap();
@@ -174,7 +182,12 @@ fn killed_recording_still_plays() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("killed.mp4");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["killed_recording_helper", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "killed_recording_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(KILL_ENV, &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -305,7 +318,9 @@ fn bad_inputs_are_errors() {
 
     let text = dir.path().join("notes.mp4");
     std::fs::write(&text, "this is a text file, not a video\n".repeat(50)).unwrap();
-    let err = VideoReader::open(&text).err().expect("a text file is not a video");
+    let err = VideoReader::open(&text)
+        .err()
+        .expect("a text file is not a video");
     assert!(err.to_string().contains("notes.mp4"), "{err}");
 
     let truncated = dir.path().join("truncated.mp4");
@@ -315,7 +330,9 @@ fn bad_inputs_are_errors() {
 
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let err = VideoReader::open(&empty).err().expect("an empty folder is no video");
+    let err = VideoReader::open(&empty)
+        .err()
+        .expect("an empty folder is no video");
     assert!(matches!(err, VideoError::EmptyFolder { .. }), "{err}");
 }
 
@@ -329,13 +346,20 @@ fn bad_images_in_a_folder_are_errors() {
         .unwrap();
     let mut reader = VideoReader::open(dir.path()).unwrap();
     assert!(reader.next_frame().unwrap().is_some());
-    let err = reader.next_frame().err().expect("a smaller image is an error");
+    let err = reader
+        .next_frame()
+        .expect_err("a smaller image is an error");
     assert!(matches!(err, VideoError::ImageSize { .. }), "{err}");
-    assert!(reader.next_frame().unwrap().is_none(), "reader ends after an error");
+    assert!(
+        reader.next_frame().unwrap().is_none(),
+        "reader ends after an error"
+    );
 
     let broken = tempfile::tempdir().unwrap();
     std::fs::write(broken.path().join("a.png"), b"not a png").unwrap();
-    let err = VideoReader::open(broken.path()).err().expect("a broken image is an error");
+    let err = VideoReader::open(broken.path())
+        .err()
+        .expect("a broken image is an error");
     assert!(matches!(err, VideoError::Image { .. }), "{err}");
 }
 
@@ -345,7 +369,9 @@ fn unwritable_outputs_are_errors_and_leave_no_file() {
     let options = || WriterOptions::new(64, 64, 25.0);
 
     let no_folder = dir.path().join("no/such/folder/out.mp4");
-    let err = VideoWriter::create(&no_folder, options()).err().expect("no folder");
+    let err = VideoWriter::create(&no_folder, options())
+        .err()
+        .expect("no folder");
     assert!(matches!(err, VideoError::Create { .. }), "{err}");
     assert!(err.to_string().contains("out.mp4"), "{err}");
     assert!(!no_folder.exists());
@@ -375,12 +401,11 @@ fn pictures_of_the_wrong_size_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sized.mp4");
     let mut writer = VideoWriter::create(&out, WriterOptions::new(64, 64, 25.0)).unwrap();
-    let err = writer.write(&Rgb8::new(32, 64)).err().expect("wrong size");
+    let err = writer.write(&Rgb8::new(32, 64)).expect_err("wrong size");
     assert!(matches!(err, VideoError::FrameSize { .. }), "{err}");
     writer.write(&Rgb8::new(64, 64)).unwrap();
     assert_eq!(writer.finish().unwrap().frames, 1);
 }
-
 
 #[test]
 fn readers_and_writers_can_move_to_other_threads() {

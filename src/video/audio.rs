@@ -33,10 +33,14 @@ impl AudioCopy {
             path: path.into(),
             reason,
         };
-        let ffmpeg_path = super::ffmpeg_path(path).ok_or_else(|| audio_error(super::BAD_PATH.into()))?;
+        let ffmpeg_path =
+            super::ffmpeg_path(path).ok_or_else(|| audio_error(super::BAD_PATH.into()))?;
         let input = format::input(ffmpeg_path).map_err(|e| audio_error(e.to_string()))?;
         let Some(stream) = input.streams().best(media::Type::Audio) else {
-            tracing::info!("'{}' has no audio; the recording will be silent", path.display());
+            tracing::info!(
+                "'{}' has no audio; the recording will be silent",
+                path.display()
+            );
             return Ok(None);
         };
         let codec_id = stream.parameters().id();

@@ -90,7 +90,12 @@ pub(super) fn fill_rgb_frame(image: &Rgb8, rgb: &mut frame::Video) {
     let height = rgb.height() as usize;
     let stride = rgb.stride(0);
     let data = rgb.data_mut(0);
-    for (y, src) in image.as_raw().chunks_exact(image_row).take(height).enumerate() {
+    for (y, src) in image
+        .as_raw()
+        .chunks_exact(image_row)
+        .take(height)
+        .enumerate()
+    {
         data[y * stride..y * stride + row].copy_from_slice(&src[..row]);
     }
 }
@@ -159,7 +164,9 @@ pub(super) fn container_metadata(input: &format::context::Input) -> Vec<(String,
 ///
 /// Not `Output::write_trailer`: with fragmented MP4, FFmpeg 5.1's `av_write_trailer` returns
 /// the (positive) size of the index it wrote, which `ffmpeg-next` takes for an error.
-pub(super) fn write_trailer(output: &mut format::context::Output) -> Result<(), ffmpeg_next::Error> {
+pub(super) fn write_trailer(
+    output: &mut format::context::Output,
+) -> Result<(), ffmpeg_next::Error> {
     // SAFETY: the context is live, its header was written and we hold it mutably.
     match unsafe { ffi::av_write_trailer(output.as_mut_ptr()) } {
         e if e < 0 => Err(ffmpeg_next::Error::from(e)),

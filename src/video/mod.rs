@@ -25,8 +25,8 @@ use std::sync::Once;
 
 use thiserror::Error;
 
-pub use status::ffmpeg_status;
 pub use reader::{ReaderOptions, VideoInfo, VideoReader};
+pub use status::ffmpeg_status;
 pub use writer::{VideoWriter, WriterOptions, WriterSummary};
 
 /// Everything that can go wrong reading or writing a video. Each message is a sentence that

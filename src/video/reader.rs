@@ -172,8 +172,14 @@ impl FileSource {
             path: path.into(),
             reason,
         };
-        let ffmpeg_path = super::ffmpeg_path(path).ok_or_else(|| open_error(super::BAD_PATH.into()))?;
-        let input = format::input(ffmpeg_path).map_err(|e| open_error(e.to_string()))?;
+        let ffmpeg_path =
+            super::ffmpeg_path(path).ok_or_else(|| open_error(super::BAD_PATH.into()))?;
+        let input = format::input(ffmpeg_path).map_err(|e| match e {
+            ffmpeg_next::Error::InvalidData => open_error(format!(
+                "{e}; it is not a video FFmpeg can read, or it is damaged"
+            )),
+            e => open_error(e.to_string()),
+        })?;
         let stream = input
             .streams()
             .best(media::Type::Video)

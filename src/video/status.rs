@@ -13,5 +13,7 @@ pub fn ffmpeg_status() -> Result<String, String> {
             "libavcodec {codec} has no libx264 encoder, so recordings cannot be written"
         ));
     }
-    Ok(format!("libavcodec {codec}, libavformat {format}, H.264 encoder libx264"))
+    Ok(format!(
+        "libavcodec {codec}, libavformat {format}, H.264 encoder libx264"
+    ))
 }

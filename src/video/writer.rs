@@ -84,13 +84,16 @@ impl VideoWriter {
             reason,
         };
         validate(&options).map_err(create_error)?;
-        let ffmpeg_path = super::ffmpeg_path(path).ok_or_else(|| create_error(super::BAD_PATH.into()))?;
+        let ffmpeg_path =
+            super::ffmpeg_path(path).ok_or_else(|| create_error(super::BAD_PATH.into()))?;
         let codec = encoder::find_by_name(ENCODER).ok_or_else(|| VideoError::EncoderMissing {
             path: path.into(),
             name: ENCODER.into(),
         })?;
         let output = format::output_as(ffmpeg_path, "mp4").map_err(|e| {
-            create_error(format!("{e}; check that its folder exists and can be written"))
+            create_error(format!(
+                "{e}; check that its folder exists and can be written"
+            ))
         })?;
         match Encoding::start(path, output, codec, &options) {
             Ok(encoding) => Ok(Self {
@@ -144,7 +147,7 @@ impl Drop for VideoWriter {
     fn drop(&mut self) {
         // An early return left the recording open: finish it so that it stays playable.
         if let Some(encoding) = self.encoding.take() {
-            std::mem::forget(encoding); if let Err(err) = Err::<(), VideoError>(VideoError::NotFound{path: PathBuf::new()}) {
+            if let Err(err) = encoding.finish() {
                 tracing::warn!("{err}");
             }
         }
@@ -301,7 +304,8 @@ impl Encoding {
         let flushed = self.encoder.send_eof();
         flushed.map_err(|e| self.encode_error(e))?;
         self.write_packets()?;
-        let duration = Duration::try_from_secs_f64(self.frames as f64 / self.fps).unwrap_or_default();
+        let duration =
+            Duration::try_from_secs_f64(self.frames as f64 / self.fps).unwrap_or_default();
         if let Some(audio) = &mut self.audio {
             audio.write_until(&mut self.output, duration.as_secs_f64())?;
         }
@@ -328,7 +332,8 @@ impl Encoding {
                 audio.write_until(&mut self.output, seconds)?;
             }
             self.packet.set_stream(self.stream_index);
-            self.packet.rescale_ts(self.encoder_time_base, self.stream_time_base);
+            self.packet
+                .rescale_ts(self.encoder_time_base, self.stream_time_base);
             self.packet.set_position(-1);
             // Our own interleaving (audio up to each video packet) keeps the muxer from
             // holding packets back, so each fragment reaches the disk when it is complete.

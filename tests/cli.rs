@@ -1,0 +1,188 @@
+//! The `mimic` binary as a user meets it: summaries, JSON, and one clear sentence with a
+//! non-zero exit for every kind of bad input.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::testdata;
+
+fn mimic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mimic")).args(args).output().expect("mimic runs")
+}
+
+fn mimic_env(args: &[&str], key: &str, value: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(args)
+        .env(key, value)
+        .output()
+        .expect("mimic runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Bad input: exit status 2, a sentence on stderr, never a panic.
+fn assert_refused(out: &Output, says: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(says), "stderr should mention '{says}': {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn detect_prints_three_faces_with_68_points() {
+    let image = testdata("faces/dlib/2008_002506.jpg");
+    let out = mimic(&["detect", path_str(&image), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &json["images"][0];
+    assert_eq!(first["width"], 500);
+    assert_eq!(first["height"], 375);
+    let faces = first["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 3);
+    for face in faces {
+        assert_eq!(face["box"].as_array().unwrap().len(), 4);
+        let landmarks = face["landmarks"].as_array().unwrap();
+        assert_eq!(landmarks.len(), 68);
+        assert_eq!(landmarks[0].as_array().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn detect_annotates_and_summarises() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_png = dir.path().join("annotated.png");
+    let image = testdata("faces/misc/obama.jpg");
+    let out = mimic(&["detect", path_str(&image), "--annotate", path_str(&out_png)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 face with 68 landmarks in 1 image"));
+    let original = image::open(&image).unwrap().to_rgb8();
+    let annotated = image::open(&out_png).unwrap().to_rgb8();
+    assert_eq!(original.dimensions(), annotated.dimensions());
+    let changed = original.pixels().zip(annotated.pixels()).filter(|(a, b)| a != b).count();
+    assert!(changed > 500, "only {changed} pixels were drawn on");
+}
+
+#[test]
+fn no_face_exits_1_with_a_sentence() {
+    let out = mimic(&["detect", path_str(&testdata("faces/dlib/dogs.jpg")), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no face found in"), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["images"][0]["faces"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn missing_and_undecodable_images_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_refused(&mimic(&["detect", "/no/such/photo.jpg"]), "cannot read image '/no/such/photo.jpg'");
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture").unwrap();
+    assert_refused(&mimic(&["detect", path_str(&text)]), "cannot decode image");
+    let truncated = dir.path().join("truncated.jpg");
+    let bytes = std::fs::read(testdata("faces/misc/obama.jpg")).unwrap();
+    std::fs::write(&truncated, &bytes[..200]).unwrap();
+    assert_refused(&mimic(&["detect", path_str(&truncated)]), "cannot decode image");
+}
+
+/// A PNG whose header claims `width` × `height` (no pixel data follows).
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    png
+}
+
+#[test]
+fn zero_size_and_huge_images_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.png");
+    std::fs::write(&empty, png_header_only(0, 0)).unwrap();
+    assert_refused(&mimic(&["detect", path_str(&empty)]), "cannot decode image");
+    let huge = dir.path().join("huge.png");
+    std::fs::write(&huge, png_header_only(100_000, 100_000)).unwrap();
+    assert_refused(&mimic(&["detect", path_str(&huge)]), "cannot decode image");
+}
+
+#[test]
+fn unwritable_annotation_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_png = dir.path().join("no-such-folder/out.png");
+    let image = testdata("faces/misc/obama.jpg");
+    assert_refused(&mimic(&["detect", path_str(&image), "--annotate", path_str(&out_png)]), "cannot write");
+    assert!(!out_png.exists());
+    assert!(!dir.path().join("no-such-folder").exists());
+}
+
+#[test]
+fn damaged_dlib_models_are_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("dlib")).unwrap();
+    std::fs::write(dir.path().join("dlib/shape_predictor_68_face_landmarks.dat"), b"garbage").unwrap();
+    let image = testdata("faces/misc/obama.jpg");
+    let out = mimic_env(&["detect", path_str(&image)], "MIMIC_RUNTIME_DIR", dir.path());
+    assert_refused(&out, "damaged");
+    assert!(stderr(&out).contains("setup.sh"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = mimic_env(&["detect", path_str(&image)], "MIMIC_RUNTIME_DIR", empty.path());
+    assert_refused(&out, "is missing at");
+}
+
+#[test]
+fn doctor_is_green_here_and_names_a_missing_runtime() {
+    let out = mimic(&["doctor", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    let names: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["onnxruntime", "dlib models", "ffmpeg", "display", "cameras", "cuda"]);
+
+    let out = mimic_env(&["doctor", "--json"], "ORT_DYLIB_PATH", Path::new("/no/libonnxruntime.so"));
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["checks"][0]["status"], "missing");
+    assert!(json["checks"][0]["fix"].as_str().unwrap().contains("setup.sh"));
+}
+
+#[test]
+fn demo_writes_a_playable_video_and_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mimic(&["demo", "--out", path_str(dir.path()), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["frames"], 48);
+    assert!(json["frames_with_face"].as_u64().unwrap() >= 44, "{json}");
+    let mut reader = mimic::video::VideoReader::open(&dir.path().join("demo.mp4")).unwrap();
+    let mut frames = 0;
+    while reader.next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    assert_eq!(frames, 48);
+    for name in ["annotated.png", "sketch.png", "aligned.png"] {
+        assert!(image::open(dir.path().join(name)).is_ok(), "{name} is a readable picture");
+    }
+}
