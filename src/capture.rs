@@ -24,7 +24,8 @@ pub struct CameraDescription {
 
 /// Every camera the platform's capture API sees, with the formats each offers.
 pub fn list_cameras() -> Result<Vec<CameraDescription>, CaptureError> {
-    let cameras = nokhwa::query(ApiBackend::Auto).map_err(|e| CaptureError::Query(e.to_string()))?;
+    let cameras =
+        nokhwa::query(ApiBackend::Auto).map_err(|e| CaptureError::Query(e.to_string()))?;
     Ok(cameras
         .iter()
         .enumerate()
@@ -52,7 +53,15 @@ fn formats_of(index: CameraIndex) -> Vec<String> {
         .map(|formats| {
             formats
                 .iter()
-                .map(|f| format!("{}x{}@{} {}", f.width(), f.height(), f.frame_rate(), f.format()))
+                .map(|f| {
+                    format!(
+                        "{}x{}@{} {}",
+                        f.width(),
+                        f.height(),
+                        f.frame_rate(),
+                        f.format()
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()

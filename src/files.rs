@@ -33,7 +33,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 pub fn save_png(image: &Rgb8, path: &Path) -> Result<(), FileError> {
     let mut bytes = Vec::new();
     image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .map_err(|e| FileError::Write {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -63,6 +66,10 @@ mod tests {
         let ok = dir.path().join("out.bin");
         write_atomically(&ok, b"abc").unwrap();
         assert_eq!(std::fs::read(&ok).unwrap(), b"abc");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no partial file left"
+        );
     }
 }

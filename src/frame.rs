@@ -79,7 +79,10 @@ pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| decode(e.to_string()))?.into_rgb8();
+    let image = reader
+        .decode()
+        .map_err(|e| decode(e.to_string()))?
+        .into_rgb8();
     if image.width() == 0 || image.height() == 0 {
         return Err(ImageReadError::Empty {
             path: path.to_path_buf(),

@@ -3,12 +3,12 @@
 //! The library holds every stage of the frame path (DESIGN §2), each in its own module;
 //! the `mimic` binary only parses arguments, calls these stages and reports.
 
-pub mod frame;
-pub mod video;
-pub mod face;
-pub mod install;
-pub mod sketch;
-pub mod infer;
-pub mod onnx;
 pub mod capture;
+pub mod face;
 pub mod files;
+pub mod frame;
+pub mod infer;
+pub mod install;
+pub mod onnx;
+pub mod sketch;
+pub mod video;

@@ -51,8 +51,9 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("mimic={default},ort=error")));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("mimic={default},ort=error"))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

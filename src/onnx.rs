@@ -174,8 +174,14 @@ fn encode_tensor(init: &Initializer) -> Msg {
         t.int(1, *d);
     }
     let (elem, raw): (ElemType, Vec<u8>) = match &init.data {
-        TensorData::Float(v) => (ElemType::Float, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        TensorData::Int64(v) => (ElemType::Int64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        TensorData::Float(v) => (
+            ElemType::Float,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
+        TensorData::Int64(v) => (
+            ElemType::Int64,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
     };
     t.int(2, elem as i64);
     t.string(8, &init.name);
@@ -254,6 +260,10 @@ mod tests {
         assert_eq!(m.0, [0x08, 0xac, 0x02]);
         let mut neg = Msg::default();
         neg.int(1, -1);
-        assert_eq!(neg.0.len(), 11, "negative int64 takes ten bytes after the key");
+        assert_eq!(
+            neg.0.len(),
+            11,
+            "negative int64 takes ten bytes after the key"
+        );
     }
 }

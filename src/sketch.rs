@@ -20,15 +20,42 @@ struct Stroke {
 }
 
 const STROKES: [Stroke; 9] = [
-    Stroke { points: parts::JAW, closed: false },
-    Stroke { points: parts::RIGHT_BROW, closed: false },
-    Stroke { points: parts::LEFT_BROW, closed: false },
-    Stroke { points: parts::NOSE_BRIDGE, closed: false },
-    Stroke { points: parts::LOWER_NOSE, closed: true },
-    Stroke { points: parts::RIGHT_EYE, closed: true },
-    Stroke { points: parts::LEFT_EYE, closed: true },
-    Stroke { points: parts::OUTER_LIP, closed: true },
-    Stroke { points: parts::INNER_LIP, closed: true },
+    Stroke {
+        points: parts::JAW,
+        closed: false,
+    },
+    Stroke {
+        points: parts::RIGHT_BROW,
+        closed: false,
+    },
+    Stroke {
+        points: parts::LEFT_BROW,
+        closed: false,
+    },
+    Stroke {
+        points: parts::NOSE_BRIDGE,
+        closed: false,
+    },
+    Stroke {
+        points: parts::LOWER_NOSE,
+        closed: true,
+    },
+    Stroke {
+        points: parts::RIGHT_EYE,
+        closed: true,
+    },
+    Stroke {
+        points: parts::LEFT_EYE,
+        closed: true,
+    },
+    Stroke {
+        points: parts::OUTER_LIP,
+        closed: true,
+    },
+    Stroke {
+        points: parts::INNER_LIP,
+        closed: true,
+    },
 ];
 
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
@@ -114,7 +141,13 @@ pub fn annotate(image: &mut Rgb8, faces: &[(FaceBox, &Landmarks)]) {
             Point::new(bbox.left, bbox.bottom),
         ];
         for i in 0..4 {
-            draw_segment(image, corners[i], corners[(i + 1) % 4], width, Rgb([255, 64, 64]));
+            draw_segment(
+                image,
+                corners[i],
+                corners[(i + 1) % 4],
+                width,
+                Rgb([255, 64, 64]),
+            );
         }
         draw_strokes(image, landmarks, width, Rgb([64, 255, 64]));
     }
@@ -169,12 +202,11 @@ mod tests {
     #[test]
     fn segment_is_centred_and_antialiased() {
         let mut image = Rgb8::new(20, 20);
-        draw_segment(&mut image, Point::new(2.0, 10.0), Point::new(17.0, 10.0), 3.0, WHITE);
-        assert_eq!(image.get_pixel(10, 10)[0], 255, "centre line is fully covered");
-        assert_eq!(image.get_pixel(10, 11)[0], 255, "within the half width");
-        let edge = image.get_pixel(10, 12)[0];
-        assert!(edge > 0 && edge < 255, "the edge pixel is partly covered: {edge}");
-        assert_eq!(image.get_pixel(10, 14)[0], 0, "outside the line");
+        // A 3-px line between pixel rows: rows 10 and 11 fully covered, 9 and 12 half.
+        let (p, q) = (Point::new(2.0, 10.5), Point::new(17.0, 10.5));
+        draw_segment(&mut image, p, q, 3.0, WHITE);
+        let column: Vec<u8> = (8..14).map(|y| image.get_pixel(10, y)[0]).collect();
+        assert_eq!(column, [0, 128, 255, 255, 128, 0]);
     }
 
     #[test]

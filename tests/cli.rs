@@ -9,7 +9,10 @@ use std::process::{Command, Output};
 use common::testdata;
 
 fn mimic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mimic")).args(args).output().expect("mimic runs")
+    Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(args)
+        .output()
+        .expect("mimic runs")
 }
 
 fn mimic_env(args: &[&str], key: &str, value: &Path) -> Output {
@@ -66,15 +69,27 @@ fn detect_annotates_and_summarises() {
     let original = image::open(&image).unwrap().to_rgb8();
     let annotated = image::open(&out_png).unwrap().to_rgb8();
     assert_eq!(original.dimensions(), annotated.dimensions());
-    let changed = original.pixels().zip(annotated.pixels()).filter(|(a, b)| a != b).count();
+    let changed = original
+        .pixels()
+        .zip(annotated.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
     assert!(changed > 500, "only {changed} pixels were drawn on");
 }
 
 #[test]
 fn no_face_exits_1_with_a_sentence() {
-    let out = mimic(&["detect", path_str(&testdata("faces/dlib/dogs.jpg")), "--json"]);
+    let out = mimic(&[
+        "detect",
+        path_str(&testdata("faces/dlib/dogs.jpg")),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no face found in"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no face found in"),
+        "{}",
+        stderr(&out)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["images"][0]["faces"].as_array().unwrap().len(), 0);
 }
@@ -82,14 +97,20 @@ fn no_face_exits_1_with_a_sentence() {
 #[test]
 fn missing_and_undecodable_images_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    assert_refused(&mimic(&["detect", "/no/such/photo.jpg"]), "cannot read image '/no/such/photo.jpg'");
+    assert_refused(
+        &mimic(&["detect", "/no/such/photo.jpg"]),
+        "cannot read image '/no/such/photo.jpg'",
+    );
     let text = dir.path().join("notes.jpg");
     std::fs::write(&text, "not a picture").unwrap();
     assert_refused(&mimic(&["detect", path_str(&text)]), "cannot decode image");
     let truncated = dir.path().join("truncated.jpg");
     let bytes = std::fs::read(testdata("faces/misc/obama.jpg")).unwrap();
     std::fs::write(&truncated, &bytes[..200]).unwrap();
-    assert_refused(&mimic(&["detect", path_str(&truncated)]), "cannot decode image");
+    assert_refused(
+        &mimic(&["detect", path_str(&truncated)]),
+        "cannot decode image",
+    );
 }
 
 /// A PNG whose header claims `width` × `height` (no pixel data follows).
@@ -99,7 +120,11 @@ fn png_header_only(width: u32, height: u32) -> Vec<u8> {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -131,7 +156,10 @@ fn unwritable_annotation_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let out_png = dir.path().join("no-such-folder/out.png");
     let image = testdata("faces/misc/obama.jpg");
-    assert_refused(&mimic(&["detect", path_str(&image), "--annotate", path_str(&out_png)]), "cannot write");
+    assert_refused(
+        &mimic(&["detect", path_str(&image), "--annotate", path_str(&out_png)]),
+        "cannot write",
+    );
     assert!(!out_png.exists());
     assert!(!dir.path().join("no-such-folder").exists());
 }
@@ -140,32 +168,71 @@ fn unwritable_annotation_leaves_no_file() {
 fn damaged_dlib_models_are_named_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("dlib")).unwrap();
-    std::fs::write(dir.path().join("dlib/shape_predictor_68_face_landmarks.dat"), b"garbage").unwrap();
+    std::fs::write(
+        dir.path()
+            .join("dlib/shape_predictor_68_face_landmarks.dat"),
+        b"garbage",
+    )
+    .unwrap();
     let image = testdata("faces/misc/obama.jpg");
-    let out = mimic_env(&["detect", path_str(&image)], "MIMIC_RUNTIME_DIR", dir.path());
+    let out = mimic_env(
+        &["detect", path_str(&image)],
+        "MIMIC_RUNTIME_DIR",
+        dir.path(),
+    );
     assert_refused(&out, "damaged");
     assert!(stderr(&out).contains("setup.sh"));
 
     let empty = tempfile::tempdir().unwrap();
-    let out = mimic_env(&["detect", path_str(&image)], "MIMIC_RUNTIME_DIR", empty.path());
+    let out = mimic_env(
+        &["detect", path_str(&image)],
+        "MIMIC_RUNTIME_DIR",
+        empty.path(),
+    );
     assert_refused(&out, "is missing at");
 }
 
 #[test]
 fn doctor_is_green_here_and_names_a_missing_runtime() {
     let out = mimic(&["doctor", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
-    let names: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["onnxruntime", "dlib models", "ffmpeg", "display", "cameras", "cuda"]);
+    let names: Vec<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "onnxruntime",
+            "dlib models",
+            "ffmpeg",
+            "display",
+            "cameras",
+            "cuda"
+        ]
+    );
 
-    let out = mimic_env(&["doctor", "--json"], "ORT_DYLIB_PATH", Path::new("/no/libonnxruntime.so"));
+    let out = mimic_env(
+        &["doctor", "--json"],
+        "ORT_DYLIB_PATH",
+        Path::new("/no/libonnxruntime.so"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], false);
     assert_eq!(json["checks"][0]["status"], "missing");
-    assert!(json["checks"][0]["fix"].as_str().unwrap().contains("setup.sh"));
+    assert!(json["checks"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("setup.sh"));
 }
 
 #[test]
@@ -183,6 +250,9 @@ fn demo_writes_a_playable_video_and_pictures() {
     }
     assert_eq!(frames, 48);
     for name in ["annotated.png", "sketch.png", "aligned.png"] {
-        assert!(image::open(dir.path().join(name)).is_ok(), "{name} is a readable picture");
+        assert!(
+            image::open(dir.path().join(name)).is_ok(),
+            "{name} is a readable picture"
+        );
     }
 }

@@ -30,22 +30,39 @@ fn hog_detection_finds_the_annotated_faces() {
     }
     eprintln!("annotated {annotated}, found {found}, spurious {spurious}");
     assert_eq!(annotated, 25);
-    assert!(found >= 23, "found only {found} of {annotated} annotated faces");
-    assert!(spurious <= 1, "{spurious} detections match no annotated face");
+    assert!(
+        found >= 23,
+        "found only {found} of {annotated} annotated faces"
+    );
+    assert!(
+        spurious <= 1,
+        "{spurious} detections match no annotated face"
+    );
 }
 
 #[test]
 fn no_face_among_dogs() {
     for detector in [DetectorKind::Hog, DetectorKind::Cnn] {
-        let analyzer = FaceAnalyzer::new(DetectOptions { detector, ..Default::default() }).unwrap();
+        let analyzer = FaceAnalyzer::new(DetectOptions {
+            detector,
+            ..Default::default()
+        })
+        .unwrap();
         let photo = read_image(&testdata("faces/dlib/dogs.jpg")).unwrap();
-        assert!(analyzer.faces(&photo).unwrap().is_empty(), "{detector:?} found a face among dogs");
+        assert!(
+            analyzer.faces(&photo).unwrap().is_empty(),
+            "{detector:?} found a face among dogs"
+        );
     }
 }
 
 #[test]
 fn cnn_detection_finds_the_three_faces() {
-    let options = DetectOptions { detector: DetectorKind::Cnn, upsample: 0, scale: 1.0 };
+    let options = DetectOptions {
+        detector: DetectorKind::Cnn,
+        upsample: 0,
+        scale: 1.0,
+    };
     let analyzer = FaceAnalyzer::new(options).unwrap();
     let photo = read_image(&testdata("faces/dlib/2008_002506.jpg")).unwrap();
     let faces = analyzer.faces(&photo).unwrap();
@@ -53,8 +70,14 @@ fn cnn_detection_finds_the_three_faces() {
     let annotated = &read_dlib_xml("faces/dlib/testing.xml")[1];
     assert_eq!(annotated.file, "2008_002506.jpg");
     for a in &annotated.faces {
-        let best = faces.iter().map(|f| f.bbox.iou(&a.bbox)).fold(0.0, f32::max);
-        assert!(best >= 0.3, "CNN box overlaps annotated face only by IoU {best}");
+        let best = faces
+            .iter()
+            .map(|f| f.bbox.iou(&a.bbox))
+            .fold(0.0, f32::max);
+        assert!(
+            best >= 0.3,
+            "CNN box overlaps annotated face only by IoU {best}"
+        );
     }
 }
 
@@ -68,7 +91,9 @@ fn landmarks_agree_with_dlib_annotations() {
         for annotated in &image.faces {
             let reference = annotated.landmarks.as_ref().expect("68 points");
             let Some(face) = faces.iter().max_by(|a, b| {
-                a.bbox.iou(&annotated.bbox).total_cmp(&b.bbox.iou(&annotated.bbox))
+                a.bbox
+                    .iou(&annotated.bbox)
+                    .total_cmp(&b.bbox.iou(&annotated.bbox))
             }) else {
                 continue;
             };
@@ -123,7 +148,10 @@ fn identity_filter_picks_the_reference_person_out_of_two() {
     let faces = analyzer.faces_with_descriptors(&photo).unwrap();
     // Obama, Biden and a child in the corner.
     assert_eq!(faces.len(), 3);
-    let matches = faces.iter().filter(|(_, d)| filter.matches(d.as_ref().unwrap())).count();
+    let matches = faces
+        .iter()
+        .filter(|(_, d)| filter.matches(d.as_ref().unwrap()))
+        .count();
     assert_eq!(matches, 1, "exactly one of the people is the reference");
 }
 
@@ -139,13 +167,23 @@ fn aligned_crop_round_trips_within_a_pixel() {
     // The aligned face sits on the template: re-detected landmarks in the crop are close to it.
     let in_crop: Landmarks = face.landmarks.map(|p| to_crop.apply(p));
     let template = crop.template_points();
-    let fit: f32 = in_crop.part(17..68).iter().zip(&template).map(|(p, q)| p.distance(*q)).sum::<f32>() / 51.0;
+    let fit: f32 = in_crop
+        .part(17..68)
+        .iter()
+        .zip(&template)
+        .map(|(p, q)| p.distance(*q))
+        .sum::<f32>()
+        / 51.0;
     assert!(fit < 256.0 * 0.05, "mean distance to the template {fit} px");
 
     // The inverse warp takes every landmark back to where it was.
     let back = in_crop.map(|p| to_crop.inverse().apply(p));
     for (p, q) in back.points().iter().zip(face.landmarks.points()) {
-        assert!(p.distance(*q) <= 1.0, "landmark moved {} px", p.distance(*q));
+        assert!(
+            p.distance(*q) <= 1.0,
+            "landmark moved {} px",
+            p.distance(*q)
+        );
     }
 
     // Landmarks found again on the aligned crop, mapped back, land near the originals.
@@ -165,12 +203,16 @@ fn aligned_crop_round_trips_within_a_pixel() {
     for y in bounds.top as u32..bounds.bottom as u32 {
         for x in bounds.left as u32..bounds.right as u32 {
             for c in 0..3 {
-                let d = f64::from(photo.get_pixel(x, y)[c]) - f64::from(restored.get_pixel(x, y)[c]);
+                let d =
+                    f64::from(photo.get_pixel(x, y)[c]) - f64::from(restored.get_pixel(x, y)[c]);
                 se += d * d;
                 n += 1;
             }
         }
     }
     let psnr = 10.0 * (255.0f64 * 255.0 / (se / f64::from(n))).log10();
-    assert!(psnr >= 28.0, "round-trip PSNR in the face region {psnr:.1} dB");
+    assert!(
+        psnr >= 28.0,
+        "round-trip PSNR in the face region {psnr:.1} dB"
+    );
 }

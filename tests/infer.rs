@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use common::testdata;
 use image::imageops::{self, FilterType};
 use mimic::frame::{read_image, Rgb8};
-use mimic::infer::{ColorOrder, DevicePreference, Generator, InferError, Layout, ModelCard, ModelKind, TensorSpec};
+use mimic::infer::{
+    ColorOrder, DevicePreference, Generator, InferError, Layout, ModelCard, ModelKind, TensorSpec,
+};
 use mimic::onnx::{Io, Model, Node};
 
 const SIZE: u32 = 64;
@@ -21,8 +23,14 @@ fn negative_model(dir: &Path) -> PathBuf {
         producer: "mimic-tests".into(),
         nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
         initializers: vec![],
-        inputs: vec![Io { name: "input".into(), dims: dims.clone() }],
-        outputs: vec![Io { name: "output".into(), dims }],
+        inputs: vec![Io {
+            name: "input".into(),
+            dims: dims.clone(),
+        }],
+        outputs: vec![Io {
+            name: "output".into(),
+            dims,
+        }],
         metadata: vec![],
     };
     let path = dir.join("negative.onnx");
@@ -38,7 +46,8 @@ fn portrait() -> Rgb8 {
 #[test]
 fn runs_a_generator_on_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
-    let mut generator = Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
+    let mut generator =
+        Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
     assert_eq!(generator.input_size(), SIZE);
     assert_eq!(generator.provider().to_string(), "CPU");
     let input = portrait();
@@ -49,7 +58,10 @@ fn runs_a_generator_on_the_cpu() {
     for (a, b) in input.pixels().zip(output.pixels()) {
         for c in 0..3 {
             let expected = 255 - i32::from(a[c]);
-            assert!((i32::from(b[c]) - expected).abs() <= 1, "pixel {a:?} became {b:?}");
+            assert!(
+                (i32::from(b[c]) - expected).abs() <= 1,
+                "pixel {a:?} became {b:?}"
+            );
         }
     }
 }
@@ -59,7 +71,12 @@ fn card_sets_layout_range_and_colour_order() {
     let dir = tempfile::tempdir().unwrap();
     let model = negative_model(dir.path());
     // A [0, 1] BGR card: -x then lands outside the range and clamps to black everywhere.
-    let spec = TensorSpec { size: SIZE, layout: Layout::Nchw, range: [0.0, 1.0], color: ColorOrder::Bgr };
+    let spec = TensorSpec {
+        size: SIZE,
+        layout: Layout::Nchw,
+        range: [0.0, 1.0],
+        color: ColorOrder::Bgr,
+    };
     let card = ModelCard {
         kind: ModelKind::Stylize,
         description: String::new(),
@@ -82,7 +99,12 @@ fn card_sets_layout_range_and_colour_order() {
 fn card_that_disagrees_with_the_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = negative_model(dir.path());
-    let spec = TensorSpec { size: 128, layout: Layout::Nchw, range: [-1.0, 1.0], color: ColorOrder::Rgb };
+    let spec = TensorSpec {
+        size: 128,
+        layout: Layout::Nchw,
+        range: [-1.0, 1.0],
+        color: ColorOrder::Rgb,
+    };
     let card = ModelCard {
         kind: ModelKind::Reenact,
         description: String::new(),
@@ -94,17 +116,23 @@ fn card_that_disagrees_with_the_model_is_refused() {
         training: None,
     };
     card.write_beside(&model).unwrap();
-    let error = Generator::open(&model, DevicePreference::Cpu).err().expect("mismatch refused");
+    let error = Generator::open(&model, DevicePreference::Cpu)
+        .err()
+        .expect("mismatch refused");
     assert!(matches!(error, InferError::Signature { .. }), "{error}");
 }
 
 #[test]
 fn wrong_input_size_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let mut generator = Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
+    let mut generator =
+        Generator::open(&negative_model(dir.path()), DevicePreference::Cpu).unwrap();
     let mut output = Rgb8::new(1, 1);
     let error = generator.run(&Rgb8::new(32, 32), &mut output).unwrap_err();
-    assert!(matches!(error, InferError::InputSize { expected: 64, .. }), "{error}");
+    assert!(
+        matches!(error, InferError::InputSize { expected: 64, .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -116,10 +144,14 @@ fn corrupt_and_missing_models_are_refused() {
     let garbage = dir.path().join("garbage.onnx");
     std::fs::write(&garbage, b"this is not an onnx model at all").unwrap();
     for path in [&truncated, &garbage] {
-        let error = Generator::open(path, DevicePreference::Cpu).err().expect("corrupt model refused");
+        let error = Generator::open(path, DevicePreference::Cpu)
+            .err()
+            .expect("corrupt model refused");
         assert!(matches!(error, InferError::ModelInvalid { .. }), "{error}");
     }
-    let missing = Generator::open(&dir.path().join("none.onnx"), DevicePreference::Cpu).err().unwrap();
+    let missing = Generator::open(&dir.path().join("none.onnx"), DevicePreference::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(missing, InferError::ModelMissing(_)), "{missing}");
 }
 
@@ -131,12 +163,20 @@ fn a_model_that_is_not_an_image_generator_is_refused() {
         producer: "mimic-tests".into(),
         nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
         initializers: vec![],
-        inputs: vec![Io { name: "input".into(), dims: vec![1, 128] }],
-        outputs: vec![Io { name: "output".into(), dims: vec![1, 128] }],
+        inputs: vec![Io {
+            name: "input".into(),
+            dims: vec![1, 128],
+        }],
+        outputs: vec![Io {
+            name: "output".into(),
+            dims: vec![1, 128],
+        }],
         metadata: vec![],
     };
     let path = dir.path().join("vector.onnx");
     std::fs::write(&path, model.encode()).unwrap();
-    let error = Generator::open(&path, DevicePreference::Cpu).err().expect("refused");
+    let error = Generator::open(&path, DevicePreference::Cpu)
+        .err()
+        .expect("refused");
     assert!(matches!(error, InferError::Signature { .. }), "{error}");
 }

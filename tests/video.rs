@@ -155,6 +155,49 @@ fn source_without_audio_gives_a_silent_recording() {
     assert_eq!(reader.count(), 10);
 }
 
+/// One second of a 440 Hz tone as 16-bit PCM in a WAV file: audio that MP4 cannot hold.
+fn write_pcm_wav(path: &Path) {
+    let rate: u32 = 8000;
+    let samples: Vec<u8> = (0..rate)
+        .flat_map(|i| {
+            let x = (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin();
+            ((x * 8000.0) as i16).to_le_bytes()
+        })
+        .collect();
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&samples);
+    std::fs::write(path, wav).unwrap();
+}
+
+#[test]
+fn audio_mp4_cannot_hold_is_dropped_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("tone.wav");
+    write_pcm_wav(&wav);
+    let out = dir.path().join("no_pcm.mp4");
+    let frames = d0_frames();
+    let options = WriterOptions {
+        audio_from: Some(wav),
+        ..WriterOptions::new(512, 512, 25.0)
+    };
+    record(&out, &images(&frames[..25]), options);
+    let reader = VideoReader::open(&out).unwrap();
+    assert!(!reader.info().has_audio);
+    assert_eq!(reader.count(), 25);
+}
+
 const KILL_ENV: &str = "MIMIC_TEST_KILLED_RECORDING";
 const READY: &str = "mimic-recording-written";
 

@@ -35,10 +35,15 @@ struct Report {
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let portrait_path = install::runtime_dir().join("demo/astronaut.png");
     if !portrait_path.is_file() {
-        bail!("the demo portrait is missing at '{}': {}", portrait_path.display(), install::SETUP_HINT);
+        bail!(
+            "the demo portrait is missing at '{}': {}",
+            portrait_path.display(),
+            install::SETUP_HINT
+        );
     }
     let portrait = read_image(&portrait_path)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
     let analyzer = FaceAnalyzer::new(DetectOptions::default())?;
 
     let report = Report {
@@ -74,7 +79,10 @@ fn write_video(analyzer: &FaceAnalyzer, portrait: &Rgb8, path: &Path) -> anyhow:
         height: PANEL,
         fps: FPS,
         audio_from: None,
-        metadata: vec![("comment".into(), "mimic demo: face analysis of a public-domain portrait".into())],
+        metadata: vec![(
+            "comment".into(),
+            "mimic demo: face analysis of a public-domain portrait".into(),
+        )],
     };
     let mut writer = VideoWriter::create(path, options)?;
     let mut renderer = SketchRenderer::new(PANEL, PANEL, SketchStyle::default());
@@ -86,7 +94,12 @@ fn write_video(analyzer: &FaceAnalyzer, portrait: &Rgb8, path: &Path) -> anyhow:
         if let Some(face) = faces.first() {
             with_face += 1;
             sketch::annotate(&mut frame, &[(face.bbox, &face.landmarks)]);
-            imageops::replace(&mut panels, renderer.render(&face.landmarks), i64::from(PANEL), 0);
+            imageops::replace(
+                &mut panels,
+                renderer.render(&face.landmarks),
+                i64::from(PANEL),
+                0,
+            );
         }
         imageops::replace(&mut panels, &frame, 0, 0);
         if let Err(e) = writer.write(&panels) {
@@ -114,16 +127,24 @@ fn zoom(portrait: &Rgb8, t: f32) -> Rgb8 {
 fn write_stills(analyzer: &FaceAnalyzer, portrait: &Rgb8, report: &Report) -> anyhow::Result<()> {
     let faces = analyzer.faces(portrait)?;
     let Some(face) = faces.first() else {
-        bail!("no face found in the demo portrait; the face detector may be damaged: {}", install::SETUP_HINT);
+        bail!(
+            "no face found in the demo portrait; the face detector may be damaged: {}",
+            install::SETUP_HINT
+        );
     };
     let mut annotated = portrait.clone();
     sketch::annotate(&mut annotated, &[(face.bbox, &face.landmarks)]);
     files::save_png(&annotated, &report.annotated)?;
 
     let crop = AlignedCrop::new(PANEL, 0.2);
-    let to_crop = crop.transform(&face.landmarks).context("the portrait's landmarks are degenerate")?;
+    let to_crop = crop
+        .transform(&face.landmarks)
+        .context("the portrait's landmarks are degenerate")?;
     files::save_png(&crop.warp(portrait, &to_crop), &report.aligned)?;
     let mut renderer = SketchRenderer::new(PANEL, PANEL, SketchStyle::default());
-    files::save_png(renderer.render(&face.landmarks.map(|p| to_crop.apply(p))), &report.sketch)?;
+    files::save_png(
+        renderer.render(&face.landmarks.map(|p| to_crop.apply(p))),
+        &report.sketch,
+    )?;
     Ok(())
 }

@@ -73,7 +73,10 @@ fn summary(report: &Report) -> String {
         .images
         .iter()
         .map(|r| {
-            let name = r.path.file_name().map_or_else(|| r.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = r.path.file_name().map_or_else(
+                || r.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             format!("{name}: {}", r.faces.len())
         })
         .collect();
@@ -91,12 +94,22 @@ fn annotation_path(out: &Path, index: usize, count: usize) -> PathBuf {
     if count == 1 {
         return out.to_path_buf();
     }
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = out.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "png".into());
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "png".into());
     out.with_file_name(format!("{stem}-{}.{ext}", index + 1))
 }
 
-fn write_annotation(mut image: mimic::frame::Rgb8, faces: &[Face], out: &Path) -> anyhow::Result<()> {
+fn write_annotation(
+    mut image: mimic::frame::Rgb8,
+    faces: &[Face],
+    out: &Path,
+) -> anyhow::Result<()> {
     let marks: Vec<_> = faces.iter().map(|f| (f.bbox, &f.landmarks)).collect();
     sketch::annotate(&mut image, &marks);
     files::save_png(&image, out)?;

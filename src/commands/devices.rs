@@ -20,7 +20,12 @@ pub fn run(json: bool) -> anyhow::Result<ExitCode> {
         println!("no cameras found (use --input VIDEO to run on a file)");
     }
     for camera in &cameras {
-        println!("{}: {} [{}]", camera.index, camera.name, camera.formats.join(", "));
+        println!(
+            "{}: {} [{}]",
+            camera.index,
+            camera.name,
+            camera.formats.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,11 +29,26 @@ struct Check {
 
 impl Check {
     fn ok(name: &'static str, detail: impl Into<String>) -> Self {
-        Self { name, status: Status::Ok, detail: detail.into(), fix: None }
+        Self {
+            name,
+            status: Status::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
     }
 
-    fn failed(name: &'static str, status: Status, detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { name, status, detail: detail.into(), fix: Some(fix.into()) }
+    fn failed(
+        name: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            status,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
     }
 }
 
@@ -59,7 +74,11 @@ pub fn run(json: bool) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&report);
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_ERROR) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_ERROR)
+    })
 }
 
 fn print_table(report: &Report) {
@@ -84,14 +103,24 @@ fn print_table(report: &Report) {
 fn onnx_runtime() -> Check {
     const NAME: &str = "onnxruntime";
     match infer::runtime() {
-        Ok(rt) if rt.version == install::ONNX_RUNTIME_VERSION => {
-            Check::ok(NAME, format!("ONNX Runtime {} ({})", rt.version, rt.path.display()))
-        }
+        Ok(rt) if rt.version == install::ONNX_RUNTIME_VERSION => Check::ok(
+            NAME,
+            format!("ONNX Runtime {} ({})", rt.version, rt.path.display()),
+        ),
         Ok(rt) => Check::failed(
             NAME,
             Status::Note,
-            format!("ONNX Runtime {} at {}; mimic is tested with {}", rt.version, rt.path.display(), install::ONNX_RUNTIME_VERSION),
-            format!("{} (or point ORT_DYLIB_PATH at libonnxruntime.so.{})", install::SETUP_HINT, install::ONNX_RUNTIME_VERSION),
+            format!(
+                "ONNX Runtime {} at {}; mimic is tested with {}",
+                rt.version,
+                rt.path.display(),
+                install::ONNX_RUNTIME_VERSION
+            ),
+            format!(
+                "{} (or point ORT_DYLIB_PATH at libonnxruntime.so.{})",
+                install::SETUP_HINT,
+                install::ONNX_RUNTIME_VERSION
+            ),
         ),
         Err(e) => Check::failed(NAME, Status::Missing, e.to_string(), install::SETUP_HINT),
     }
@@ -99,7 +128,10 @@ fn onnx_runtime() -> Check {
 
 fn dlib_models() -> Check {
     const NAME: &str = "dlib models";
-    let options = DetectOptions { detector: DetectorKind::Cnn, ..Default::default() };
+    let options = DetectOptions {
+        detector: DetectorKind::Cnn,
+        ..Default::default()
+    };
     match FaceAnalyzer::new(options).and_then(FaceAnalyzer::with_descriptors) {
         Ok(_) => Check::ok(
             NAME,
@@ -128,7 +160,9 @@ fn ffmpeg() -> Check {
 fn display() -> Check {
     const NAME: &str = "display";
     let x11 = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
-    let wayland = std::env::var("WAYLAND_DISPLAY").ok().filter(|d| !d.is_empty());
+    let wayland = std::env::var("WAYLAND_DISPLAY")
+        .ok()
+        .filter(|d| !d.is_empty());
     match (x11, wayland) {
         (Some(d), _) => Check::ok(NAME, format!("X11 display {d}")),
         (None, Some(w)) => Check::ok(NAME, format!("Wayland display {w}")),

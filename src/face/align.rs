@@ -14,19 +14,57 @@ use crate::frame::Rgb8;
 /// The mean face for landmarks 17–67 in a unit square: the template used by the deepfakes
 /// face-swap lineage (faceswap's `landmarks_2D`, also in the book's chapter), x then y.
 pub const TEMPLATE: [[f32; 2]; 51] = [
-    [0.000213256, 0.106454], [0.0752622, 0.038915], [0.18113, 0.0187482], [0.29077, 0.0344891],
-    [0.393397, 0.0773906], [0.586856, 0.0773906], [0.689483, 0.0344891], [0.799124, 0.0187482],
-    [0.904991, 0.038915], [0.98004, 0.106454], [0.490127, 0.203352], [0.490127, 0.307009],
-    [0.490127, 0.409805], [0.490127, 0.515625], [0.36688, 0.587326], [0.426036, 0.609345],
-    [0.490127, 0.628106], [0.554217, 0.609345], [0.613373, 0.587326], [0.121737, 0.216423],
-    [0.187122, 0.178758], [0.265825, 0.179852], [0.334606, 0.231733], [0.260918, 0.245099],
-    [0.182743, 0.244077], [0.645647, 0.231733], [0.714428, 0.179852], [0.793132, 0.178758],
-    [0.858516, 0.216423], [0.79751, 0.244077], [0.719335, 0.245099], [0.254149, 0.780233],
-    [0.340985, 0.745405], [0.428858, 0.727388], [0.490127, 0.742578], [0.551395, 0.727388],
-    [0.639268, 0.745405], [0.726104, 0.780233], [0.642159, 0.864805], [0.556721, 0.902192],
-    [0.490127, 0.909281], [0.423532, 0.902192], [0.338094, 0.864805], [0.290379, 0.784792],
-    [0.428096, 0.778746], [0.490127, 0.785343], [0.552157, 0.778746], [0.689874, 0.784792],
-    [0.553364, 0.824182], [0.490127, 0.831803], [0.42689, 0.824182],
+    [0.000213256, 0.106454],
+    [0.0752622, 0.038915],
+    [0.18113, 0.0187482],
+    [0.29077, 0.0344891],
+    [0.393397, 0.0773906],
+    [0.586856, 0.0773906],
+    [0.689483, 0.0344891],
+    [0.799124, 0.0187482],
+    [0.904991, 0.038915],
+    [0.98004, 0.106454],
+    [0.490127, 0.203352],
+    [0.490127, 0.307009],
+    [0.490127, 0.409805],
+    [0.490127, 0.515625],
+    [0.36688, 0.587326],
+    [0.426036, 0.609345],
+    [0.490127, 0.628106],
+    [0.554217, 0.609345],
+    [0.613373, 0.587326],
+    [0.121737, 0.216423],
+    [0.187122, 0.178758],
+    [0.265825, 0.179852],
+    [0.334606, 0.231733],
+    [0.260918, 0.245099],
+    [0.182743, 0.244077],
+    [0.645647, 0.231733],
+    [0.714428, 0.179852],
+    [0.793132, 0.178758],
+    [0.858516, 0.216423],
+    [0.79751, 0.244077],
+    [0.719335, 0.245099],
+    [0.254149, 0.780233],
+    [0.340985, 0.745405],
+    [0.428858, 0.727388],
+    [0.490127, 0.742578],
+    [0.551395, 0.727388],
+    [0.639268, 0.745405],
+    [0.726104, 0.780233],
+    [0.642159, 0.864805],
+    [0.556721, 0.902192],
+    [0.490127, 0.909281],
+    [0.423532, 0.902192],
+    [0.338094, 0.864805],
+    [0.290379, 0.784792],
+    [0.428096, 0.778746],
+    [0.490127, 0.785343],
+    [0.552157, 0.778746],
+    [0.689874, 0.784792],
+    [0.553364, 0.824182],
+    [0.490127, 0.831803],
+    [0.42689, 0.824182],
 ];
 
 /// A similarity transform `p' = [a -b; b a] p + t`.
@@ -39,7 +77,12 @@ pub struct Similarity {
 }
 
 impl Similarity {
-    pub const IDENTITY: Similarity = Similarity { a: 1.0, b: 0.0, tx: 0.0, ty: 0.0 };
+    pub const IDENTITY: Similarity = Similarity {
+        a: 1.0,
+        b: 0.0,
+        tx: 0.0,
+        ty: 0.0,
+    };
 
     /// The least-squares similarity taking `src` onto `dst` (same length, at least 2 points
     /// that are not all equal); `None` when the points are degenerate.
@@ -175,12 +218,38 @@ impl AlignedCrop {
     fn footprint(&self, to_crop: &Similarity, w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
         let to_frame = to_crop.inverse();
         let s = self.size as f32;
-        let corners = [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(x, y)| to_frame.apply(Point::new(x, y)));
-        let min_x = corners.iter().map(|p| p.x).fold(f32::INFINITY, f32::min).floor().max(0.0);
-        let min_y = corners.iter().map(|p| p.y).fold(f32::INFINITY, f32::min).floor().max(0.0);
-        let max_x = corners.iter().map(|p| p.x).fold(f32::NEG_INFINITY, f32::max).ceil().min(w as f32);
-        let max_y = corners.iter().map(|p| p.y).fold(f32::NEG_INFINITY, f32::max).ceil().min(h as f32);
-        (min_x < max_x && min_y < max_y).then_some((min_x as u32, min_y as u32, max_x as u32, max_y as u32))
+        let corners =
+            [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(x, y)| to_frame.apply(Point::new(x, y)));
+        let min_x = corners
+            .iter()
+            .map(|p| p.x)
+            .fold(f32::INFINITY, f32::min)
+            .floor()
+            .max(0.0);
+        let min_y = corners
+            .iter()
+            .map(|p| p.y)
+            .fold(f32::INFINITY, f32::min)
+            .floor()
+            .max(0.0);
+        let max_x = corners
+            .iter()
+            .map(|p| p.x)
+            .fold(f32::NEG_INFINITY, f32::max)
+            .ceil()
+            .min(w as f32);
+        let max_y = corners
+            .iter()
+            .map(|p| p.y)
+            .fold(f32::NEG_INFINITY, f32::max)
+            .ceil()
+            .min(h as f32);
+        (min_x < max_x && min_y < max_y).then_some((
+            min_x as u32,
+            min_y as u32,
+            max_x as u32,
+            max_y as u32,
+        ))
     }
 }
 
@@ -212,8 +281,15 @@ mod tests {
 
     #[test]
     fn estimate_recovers_a_known_similarity() {
-        let truth = Similarity { a: 0.8, b: 0.3, tx: 12.0, ty: -5.0 };
-        let src: Vec<Point> = (0..10).map(|i| Point::new(i as f32 * 7.0, (i * i) as f32)).collect();
+        let truth = Similarity {
+            a: 0.8,
+            b: 0.3,
+            tx: 12.0,
+            ty: -5.0,
+        };
+        let src: Vec<Point> = (0..10)
+            .map(|i| Point::new(i as f32 * 7.0, (i * i) as f32))
+            .collect();
         let dst: Vec<Point> = src.iter().map(|&p| truth.apply(p)).collect();
         let got = Similarity::estimate(&src, &dst).unwrap();
         assert!((got.a - truth.a).abs() < 1e-4 && (got.b - truth.b).abs() < 1e-4);

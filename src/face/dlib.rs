@@ -31,7 +31,7 @@ impl DlibImage {
 /// One of dlib's two face detectors.
 pub enum DetectorNet {
     Hog(HogNet),
-    Cnn(CnnNet),
+    Cnn(Box<CnnNet>),
 }
 
 impl DetectorNet {
@@ -42,7 +42,7 @@ impl DetectorNet {
     pub fn cnn(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "CNN face detector")?;
         CnnNet::open(path)
-            .map(Self::Cnn)
+            .map(|net| Self::Cnn(Box::new(net)))
             .map_err(|_| FaceError::ModelCorrupt(path.to_path_buf()))
     }
 

@@ -200,10 +200,25 @@ mod tests {
 
     #[test]
     fn iou_of_half_overlap() {
-        let a = FaceBox { left: 0.0, top: 0.0, right: 10.0, bottom: 10.0 };
-        let b = FaceBox { left: 5.0, top: 0.0, right: 15.0, bottom: 10.0 };
+        let a = FaceBox {
+            left: 0.0,
+            top: 0.0,
+            right: 10.0,
+            bottom: 10.0,
+        };
+        let b = FaceBox {
+            left: 5.0,
+            top: 0.0,
+            right: 15.0,
+            bottom: 10.0,
+        };
         assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-6);
-        let far = FaceBox { left: 20.0, top: 20.0, right: 30.0, bottom: 30.0 };
+        let far = FaceBox {
+            left: 20.0,
+            top: 20.0,
+            right: 30.0,
+            bottom: 30.0,
+        };
         assert_eq!(a.iou(&far), 0.0);
     }
 }

@@ -143,13 +143,21 @@ impl FaceAnalyzer {
     }
 
     /// The 68 landmarks inside a known box (tracking between detections, annotated boxes).
-    pub fn landmarks_in(&self, image: &Rgb8, face: &FaceBox) -> Result<Option<Landmarks>, FaceError> {
+    pub fn landmarks_in(
+        &self,
+        image: &Rgb8,
+        face: &FaceBox,
+    ) -> Result<Option<Landmarks>, FaceError> {
         check_size(image)?;
         Ok(self.predictor.landmarks(&DlibImage::new(image), face))
     }
 
     /// The identity descriptor of the face in `face`; `None` without a descriptor network.
-    pub fn descriptor(&self, image: &Rgb8, face: &FaceBox) -> Result<Option<Descriptor>, FaceError> {
+    pub fn descriptor(
+        &self,
+        image: &Rgb8,
+        face: &FaceBox,
+    ) -> Result<Option<Descriptor>, FaceError> {
         check_size(image)?;
         Ok(self.describe(&DlibImage::new(image), face))
     }
@@ -204,7 +212,9 @@ impl FaceAnalyzer {
         for _ in 0..self.options.upsample {
             let next = factor * 2.0;
             if pixels as f64 * f64::from(next * next) > MAX_DETECTION_PIXELS as f64 {
-                tracing::debug!("upsampling limited to keep detection under {MAX_DETECTION_PIXELS} pixels");
+                tracing::debug!(
+                    "upsampling limited to keep detection under {MAX_DETECTION_PIXELS} pixels"
+                );
                 break;
             }
             factor = next;

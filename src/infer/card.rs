@@ -132,7 +132,12 @@ mod tests {
 
     #[test]
     fn card_round_trips_through_toml() {
-        let spec = TensorSpec { size: 128, layout: Layout::Nchw, range: [-1.0, 1.0], color: ColorOrder::Rgb };
+        let spec = TensorSpec {
+            size: 128,
+            layout: Layout::Nchw,
+            range: [-1.0, 1.0],
+            color: ColorOrder::Rgb,
+        };
         let card = ModelCard {
             kind: ModelKind::Reenact,
             description: "test".into(),
@@ -140,7 +145,13 @@ mod tests {
             output: spec,
             sketch: Some(SketchStyle::default()),
             alignment: None,
-            framing: Some(Framing { left: 10, top: 20, size: 300, source_width: 512, source_height: 480 }),
+            framing: Some(Framing {
+                left: 10,
+                top: 20,
+                size: 300,
+                source_width: 512,
+                source_height: 480,
+            }),
             training: None,
         };
         let text = toml::to_string_pretty(&card).unwrap();

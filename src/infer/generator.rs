@@ -37,7 +37,8 @@ impl Generator {
             path: model.to_path_buf(),
             reason,
         };
-        let mut builder = Session::builder(&runtime.environment).map_err(|e| invalid(e.to_string()))?;
+        let mut builder =
+            Session::builder(&runtime.environment).map_err(|e| invalid(e.to_string()))?;
         let provider = choose_provider(&mut builder, device)?;
         let session = builder
             .commit_from_file(model)
@@ -109,7 +110,8 @@ impl Generator {
             });
         }
         fill_tensor(&mut self.input, input, &self.input_spec);
-        let tensor = TensorRef::from_array_view(&self.input).map_err(|e| InferError::Run(e.to_string()))?;
+        let tensor =
+            TensorRef::from_array_view(&self.input).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self
             .session
             .run(ort::inputs![tensor])
@@ -138,7 +140,11 @@ fn fill_tensor(tensor: &mut Array4<f32>, image: &Rgb8, spec: &TensorSpec) {
 }
 
 /// Tensor → image, clamping values outside the range.
-fn read_tensor(array: &ArrayViewD<f32>, spec: &TensorSpec, out: &mut Rgb8) -> Result<(), InferError> {
+fn read_tensor(
+    array: &ArrayViewD<f32>,
+    spec: &TensorSpec,
+    out: &mut Rgb8,
+) -> Result<(), InferError> {
     let view = array
         .view()
         .into_dimensionality::<ndarray::Ix4>()
@@ -188,9 +194,13 @@ impl Signature {
             reason,
         };
         let [input] = session.inputs() else {
-            return Err(bad(format!("it has {} inputs; an image generator has one", session.inputs().len())));
+            return Err(bad(format!(
+                "it has {} inputs; an image generator has one",
+                session.inputs().len()
+            )));
         };
-        let input = float_shape(input.dtype()).ok_or_else(|| bad("its input is not a float32 tensor of rank 4".into()))?;
+        let input = float_shape(input.dtype())
+            .ok_or_else(|| bad("its input is not a float32 tensor of rank 4".into()))?;
         // DeepFaceLive models have several outputs; the image is the one named like a face or
         // the first with three channels.
         let outputs: Vec<(usize, Vec<i64>, &str)> = session
@@ -205,11 +215,19 @@ impl Signature {
             .or_else(|| outputs.iter().find(|(_, s, _)| s[1] == 3 || s[3] == 3))
             .cloned()
             .ok_or_else(|| bad("no output is a 3-channel float32 image tensor".into()))?;
-        Ok(Signature { input, output, output_index })
+        Ok(Signature {
+            input,
+            output,
+            output_index,
+        })
     }
 
     /// Input and output specs: the card's, checked against the signature, or inferred.
-    fn specs(&self, card: Option<&ModelCard>, path: &Path) -> Result<(TensorSpec, TensorSpec), InferError> {
+    fn specs(
+        &self,
+        card: Option<&ModelCard>,
+        path: &Path,
+    ) -> Result<(TensorSpec, TensorSpec), InferError> {
         let bad = |reason: String| InferError::Signature {
             path: path.to_path_buf(),
             reason,
@@ -217,7 +235,8 @@ impl Signature {
         match card {
             Some(card) => {
                 check_against(&self.input, &card.input).map_err(|r| bad(format!("input {r}")))?;
-                check_against(&self.output, &card.output).map_err(|r| bad(format!("output {r}")))?;
+                check_against(&self.output, &card.output)
+                    .map_err(|r| bad(format!("output {r}")))?;
                 Ok((card.input, card.output))
             }
             None => {
@@ -231,9 +250,11 @@ impl Signature {
 
 fn float_shape(dtype: &ValueType) -> Option<Vec<i64>> {
     match dtype {
-        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } if shape.len() == 4 => {
-            Some(shape.iter().copied().collect())
-        }
+        ValueType::Tensor {
+            ty: ort::value::TensorElementType::Float32,
+            shape,
+            ..
+        } if shape.len() == 4 => Some(shape.iter().copied().collect()),
         _ => None,
     }
 }
@@ -249,7 +270,10 @@ fn check_against(shape: &[i64], spec: &TensorSpec) -> Result<(), String> {
     if fits {
         Ok(())
     } else {
-        Err(format!("shape {shape:?} does not match the card's {expected:?} ({:?})", spec.layout))
+        Err(format!(
+            "shape {shape:?} does not match the card's {expected:?} ({:?})",
+            spec.layout
+        ))
     }
 }
 
@@ -264,7 +288,9 @@ fn infer_spec(shape: &[i64]) -> Result<TensorSpec, String> {
         return Err(format!("shape {shape:?} has no 3-channel axis"));
     };
     if h <= 0 || h != w {
-        return Err(format!("shape {shape:?} is not a fixed square image; give the model a card"));
+        return Err(format!(
+            "shape {shape:?} is not a fixed square image; give the model a card"
+        ));
     }
     Ok(TensorSpec {
         size: h as u32,

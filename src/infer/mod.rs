@@ -25,7 +25,11 @@ pub enum InferError {
     #[error("model card '{path}' is invalid: {reason}")]
     Card { path: PathBuf, reason: String },
     #[error("the generator takes {expected}×{expected} images but was given {width}×{height}")]
-    InputSize { expected: u32, width: u32, height: u32 },
+    InputSize {
+        expected: u32,
+        width: u32,
+        height: u32,
+    },
     #[error("CUDA was asked for but cannot be used: {0}")]
     CudaUnavailable(String),
     #[error("the generator failed on a frame: {0}")]

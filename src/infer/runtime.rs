@@ -61,8 +61,9 @@ fn library_version(path: &std::path::Path) -> Result<String, String> {
     // returns a pointer to a static struct whose version string is static and NUL-terminated.
     unsafe {
         let library = libloading::Library::new(path).map_err(|e| e.to_string())?;
-        let get_api_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
-            library.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
+        let get_api_base: libloading::Symbol<
+            unsafe extern "C" fn() -> *const ort::sys::OrtApiBase,
+        > = library.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
         let base = get_api_base();
         if base.is_null() {
             return Err("OrtGetApiBase returned nothing".into());
@@ -126,7 +127,10 @@ fn register_cuda(builder: &mut SessionBuilder) -> Result<(), String> {
     let cuda = CUDA::default();
     match CUDA::is_available() {
         Ok(true) => cuda.register(builder).map_err(|e| e.to_string()),
-        Ok(false) => Err("this ONNX Runtime library has no CUDA provider (install the onnxruntime-gpu library)".into()),
+        Ok(false) => Err(
+            "this ONNX Runtime library has no CUDA provider (install the onnxruntime-gpu library)"
+                .into(),
+        ),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -150,6 +154,9 @@ pub fn cuda_status() -> Result<(), String> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Err("not built in (rebuild with --features cuda and use the onnxruntime-gpu library)".into())
+        Err(
+            "not built in (rebuild with --features cuda and use the onnxruntime-gpu library)"
+                .into(),
+        )
     }
 }

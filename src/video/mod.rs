@@ -87,8 +87,8 @@ pub enum VideoError {
     Audio { path: PathBuf, reason: String },
 }
 
-/// Initialises FFmpeg once per process and keeps its own logging to errors only, so that
-/// warnings about ordinary files do not flood the terminal.
+/// Initialises FFmpeg once per process and silences its own logging below fatal errors:
+/// every failure reaches the user once, as our own sentence, not also as FFmpeg log lines.
 fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
@@ -97,7 +97,7 @@ fn init_ffmpeg() {
         if let Err(err) = ffmpeg_next::init() {
             tracing::warn!("FFmpeg initialisation reported: {err}");
         }
-        ffmpeg_next::log::set_level(ffmpeg_next::log::Level::Error);
+        ffmpeg_next::log::set_level(ffmpeg_next::log::Level::Fatal);
     });
 }
 

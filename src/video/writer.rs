@@ -5,7 +5,10 @@
 //! (`flush_packets=1`), so a recording whose process dies without warning still plays up to
 //! about its last second. x264 runs with `tune=zerolatency` for the same reason: without
 //! look-ahead or B-frames it holds back no pictures, so what was written is what gets
-//! fragmented. `finish` (or, failing that, `Drop`) writes the trailer.
+//! fragmented. `delay_moov` holds the header back until the first fragment, so that a
+//! stream starting before zero (copied AAC starts with a priming packet) gets an edit list
+//! instead of the muxer stretching the first video frame. `finish` (or, failing that,
+//! `Drop`) writes the trailer.
 //!
 //! H.264 in yuv420p needs even sizes: an odd width or height is **cropped** by one pixel
 //! (the last column or row is dropped), so a 641x481 picture is recorded as 640x480.
@@ -229,14 +232,8 @@ impl Encoding {
         let encoder = open_encoder(codec, width, height, rate, global_header)
             .map_err(|e| create_error(format!("cannot start the {ENCODER} encoder: {e}")))?;
 
-        let mut stream = output
-            .add_stream(codec)
+        let stream_index = add_video_stream(&mut output, codec, &encoder, rate)
             .map_err(|e| create_error(e.to_string()))?;
-        stream.set_parameters(&encoder);
-        stream.set_time_base(rate.invert());
-        stream.set_avg_frame_rate(rate);
-        let stream_index = stream.index();
-
         let mut audio = match &options.audio_from {
             Some(source) => AudioCopy::add_to(source, &mut output)?,
             None => None,
@@ -250,16 +247,7 @@ impl Encoding {
             .stream(stream_index)
             .map_or(rate.invert(), |s| s.time_base());
 
-        let rgb_geometry = Geometry {
-            format: Pixel::RGB24,
-            width,
-            height,
-        };
-        let yuv_geometry = Geometry {
-            format: Pixel::YUV420P,
-            ..rgb_geometry
-        };
-        let scaler = Scaler::new(rgb_geometry, yuv_geometry)
+        let scaler = rgb_to_yuv(width, height)
             .map_err(|e| create_error(format!("cannot convert RGB to yuv420p: {e}")))?;
         Ok(Self {
             path: path.into(),
@@ -377,6 +365,32 @@ fn open_encoder(
         .into_iter()
         .collect();
     encoder.open_with(options)
+}
+
+fn add_video_stream(
+    output: &mut format::context::Output,
+    codec: Codec,
+    encoder: &encoder::Video,
+    rate: Rational,
+) -> Result<usize, ffmpeg_next::Error> {
+    let mut stream = output.add_stream(codec)?;
+    stream.set_parameters(encoder);
+    stream.set_time_base(rate.invert());
+    stream.set_avg_frame_rate(rate);
+    Ok(stream.index())
+}
+
+fn rgb_to_yuv(width: u32, height: u32) -> Result<Scaler, ffmpeg_next::Error> {
+    let rgb = Geometry {
+        format: Pixel::RGB24,
+        width,
+        height,
+    };
+    let yuv = Geometry {
+        format: Pixel::YUV420P,
+        ..rgb
+    };
+    Scaler::new(rgb, yuv)
 }
 
 fn write_header(output: &mut format::context::Output) -> Result<(), ffmpeg_next::Error> {

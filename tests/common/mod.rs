@@ -54,11 +54,26 @@ pub fn read_dlib_xml(relative: &str) -> Vec<AnnotatedImage> {
         } else if line.starts_with("<box ") {
             let (top, left) = (attr(line, "top").unwrap(), attr(line, "left").unwrap());
             let (w, h) = (attr(line, "width").unwrap(), attr(line, "height").unwrap());
-            let bbox = FaceBox { left, top, right: left + w, bottom: top + h };
-            images.last_mut().expect("box inside an image").faces.push(AnnotatedFace { bbox, landmarks: None });
+            let bbox = FaceBox {
+                left,
+                top,
+                right: left + w,
+                bottom: top + h,
+            };
+            images
+                .last_mut()
+                .expect("box inside an image")
+                .faces
+                .push(AnnotatedFace {
+                    bbox,
+                    landmarks: None,
+                });
             points.clear();
         } else if line.starts_with("<part ") {
-            points.push(Point::new(attr(line, "x").unwrap(), attr(line, "y").unwrap()));
+            points.push(Point::new(
+                attr(line, "x").unwrap(),
+                attr(line, "y").unwrap(),
+            ));
             if points.len() == 68 {
                 let face = images.last_mut().unwrap().faces.last_mut().unwrap();
                 face.landmarks = Landmarks::from_slice(&points);
