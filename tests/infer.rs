@@ -38,6 +38,19 @@ fn negative_model(dir: &Path) -> PathBuf {
     path
 }
 
+fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
+    ModelCard {
+        kind,
+        description: String::new(),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: None,
+    }
+}
+
 fn portrait() -> Rgb8 {
     let photo = read_image(&testdata("faces/misc/obama.jpg")).unwrap();
     imageops::resize(&photo, SIZE, SIZE, FilterType::Triangle)
@@ -77,17 +90,7 @@ fn card_sets_layout_range_and_colour_order() {
         range: [0.0, 1.0],
         color: ColorOrder::Bgr,
     };
-    let card = ModelCard {
-        kind: ModelKind::Stylize,
-        description: String::new(),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        training: None,
-    };
-    card.write_beside(&model).unwrap();
+    card(ModelKind::Stylize, spec).write_beside(&model).unwrap();
     let mut generator = Generator::open(&model, DevicePreference::Cpu).unwrap();
     assert_eq!(generator.kind(), ModelKind::Stylize);
     let mut output = Rgb8::new(SIZE, SIZE);
@@ -105,17 +108,7 @@ fn card_that_disagrees_with_the_model_is_refused() {
         range: [-1.0, 1.0],
         color: ColorOrder::Rgb,
     };
-    let card = ModelCard {
-        kind: ModelKind::Reenact,
-        description: String::new(),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        training: None,
-    };
-    card.write_beside(&model).unwrap();
+    card(ModelKind::Reenact, spec).write_beside(&model).unwrap();
     let error = Generator::open(&model, DevicePreference::Cpu)
         .err()
         .expect("mismatch refused");

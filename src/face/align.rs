@@ -220,36 +220,16 @@ impl AlignedCrop {
         let s = self.size as f32;
         let corners =
             [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(x, y)| to_frame.apply(Point::new(x, y)));
-        let min_x = corners
-            .iter()
-            .map(|p| p.x)
-            .fold(f32::INFINITY, f32::min)
-            .floor()
-            .max(0.0);
-        let min_y = corners
-            .iter()
-            .map(|p| p.y)
-            .fold(f32::INFINITY, f32::min)
-            .floor()
-            .max(0.0);
-        let max_x = corners
-            .iter()
-            .map(|p| p.x)
-            .fold(f32::NEG_INFINITY, f32::max)
-            .ceil()
-            .min(w as f32);
-        let max_y = corners
-            .iter()
-            .map(|p| p.y)
-            .fold(f32::NEG_INFINITY, f32::max)
-            .ceil()
-            .min(h as f32);
-        (min_x < max_x && min_y < max_y).then_some((
-            min_x as u32,
-            min_y as u32,
-            max_x as u32,
-            max_y as u32,
-        ))
+        let (mut lo, mut hi) = (corners[0], corners[0]);
+        for c in &corners[1..] {
+            lo = Point::new(lo.x.min(c.x), lo.y.min(c.y));
+            hi = Point::new(hi.x.max(c.x), hi.y.max(c.y));
+        }
+        let x0 = lo.x.floor().max(0.0) as u32;
+        let y0 = lo.y.floor().max(0.0) as u32;
+        let x1 = (hi.x.ceil().max(0.0) as u32).min(w);
+        let y1 = (hi.y.ceil().max(0.0) as u32).min(h);
+        (x0 < x1 && y0 < y1).then_some((x0, y0, x1, y1))
     }
 }
 
