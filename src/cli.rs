@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use mimic::face::DetectorKind;
+use mimic::train::pix2pix::Preset;
+use mimic::train::{NormKind, TrainDevice};
 
 #[derive(Debug, Parser)]
 #[command(name = "mimic", version, about = "Real-time webcam face reenactment and face swap", long_about = None)]
@@ -25,6 +27,87 @@ pub enum Command {
     Detect(DetectArgs),
     /// Run the pipeline on the bundled portrait; needs no camera, display or network.
     Demo(DemoArgs),
+    /// Make training sets from videos.
+    #[command(subcommand)]
+    Extract(ExtractCommand),
+    /// Train generators and export them to ONNX.
+    #[command(subcommand)]
+    Train(TrainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// pix2pix reenactment: sketch → frame of the target, on a dataset from `extract reenact`.
+    Pix2pix(TrainPix2PixArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainPix2PixArgs {
+    /// Dataset folder made by `mimic extract reenact`.
+    pub dataset: PathBuf,
+    /// Where to write the ONNX model (its card, mean frame and MODEL.train/ go beside it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Network size: tiny (128 px, CPU), small (256 px), base (256 px, the book's, GPU).
+    #[arg(long, value_enum, default_value_t = Preset::Tiny)]
+    pub preset: Preset,
+    /// Normalisation layers.
+    #[arg(long, value_enum, default_value_t = NormKind::Instance)]
+    pub norm: NormKind,
+    /// Dropout rate in the decoder while training.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Stop after this many steps (default: 3000 tiny, 20000 small, 100000 base).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Stop after this many passes over the training pairs (when --steps is not given).
+    #[arg(long)]
+    pub epochs: Option<u64>,
+    /// Stop after this many minutes, checkpointing and exporting as usual.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
+    pub device: TrainDevice,
+    /// Seed for initialisation and batch order: the same seed gives the same run on a CPU.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a preview grid and the loss plot every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub preview_every: u64,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 500)]
+    pub checkpoint_every: u64,
+    /// Continue from the checkpoint in MODEL.train/.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtractCommand {
+    /// Sketch/frame pairs of a target person for pix2pix reenactment.
+    Reenact(ExtractReenactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractReenactArgs {
+    /// Video of the target person (MP4, MOV, MKV, AVI, GIF or a folder of images).
+    pub video: PathBuf,
+    /// Folder to write the dataset into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Side of each frame and sketch in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
+    /// Share of pairs held out for evaluation, taken from the end of the video.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f32,
+    /// Times each frame is doubled before detection (talking-head faces are large: 0).
+    #[arg(long, default_value_t = 0)]
+    pub upsample: u32,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

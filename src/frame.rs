@@ -8,7 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use image::imageops::{self, FilterType};
 use image::{ImageReader, Limits, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use crate::face::Point;
 
 /// An 8-bit RGB picture, rows top to bottom, pixels left to right, no padding.
 pub type Rgb8 = RgbImage;
@@ -89,4 +93,80 @@ pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {
         });
     }
     Ok(image)
+}
+
+/// A fixed square window on a source frame, delivered at `size` × `size` pixels: the framing
+/// of a reenactment target, the same for every frame of its video.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CropWindow {
+    pub left: u32,
+    pub top: u32,
+    pub side: u32,
+    pub source_width: u32,
+    pub source_height: u32,
+}
+
+impl CropWindow {
+    /// The square of `side` pixels centred on `center`, shrunk and shifted as needed to lie
+    /// inside a `width` × `height` frame.
+    pub fn around(center: Point, side: f32, width: u32, height: u32) -> CropWindow {
+        let side = (side.round() as u32).clamp(1, width.min(height));
+        let place = |c: f32, extent: u32| {
+            let start = (c - side as f32 / 2.0).round().max(0.0) as u32;
+            start.min(extent - side)
+        };
+        CropWindow {
+            left: place(center.x, width),
+            top: place(center.y, height),
+            side,
+            source_width: width,
+            source_height: height,
+        }
+    }
+
+    /// Whether `frame` has the size this window was made for.
+    pub fn fits(&self, frame: &Rgb8) -> bool {
+        frame.dimensions() == (self.source_width, self.source_height)
+    }
+
+    /// The window's pixels scaled to `size` × `size`.
+    pub fn cut(&self, frame: &Rgb8, size: u32) -> Rgb8 {
+        let window = imageops::crop_imm(frame, self.left, self.top, self.side, self.side).to_image();
+        if self.side == size {
+            return window;
+        }
+        imageops::resize(&window, size, size, FilterType::Triangle)
+    }
+
+    /// A source-frame point in the coordinates of the `size`-pixel output. Pixel centres map
+    /// to pixel centres.
+    pub fn to_output(&self, p: Point, size: u32) -> Point {
+        let k = size as f32 / self.side as f32;
+        Point::new(
+            (p.x - self.left as f32 + 0.5) * k - 0.5,
+            (p.y - self.top as f32 + 0.5) * k - 0.5,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_stays_inside_the_frame() {
+        let w = CropWindow::around(Point::new(10.0, 470.0), 300.0, 512, 480);
+        assert_eq!((w.left, w.top, w.side), (0, 180, 300));
+        let big = CropWindow::around(Point::new(256.0, 240.0), 900.0, 512, 480);
+        assert_eq!((big.left, big.top, big.side), (16, 0, 480));
+    }
+
+    #[test]
+    fn output_coordinates_scale_about_pixel_centres() {
+        let w = CropWindow { left: 100, top: 50, side: 200, source_width: 512, source_height: 480 };
+        let p = w.to_output(Point::new(100.0, 50.0), 100);
+        assert!((p.x - -0.25).abs() < 1e-6 && (p.y - -0.25).abs() < 1e-6);
+        let c = w.to_output(Point::new(199.5, 149.5), 100);
+        assert!((c.x - 49.5).abs() < 1e-6 && (c.y - 49.5).abs() < 1e-6);
+    }
 }

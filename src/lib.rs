@@ -12,3 +12,7 @@ pub mod install;
 pub mod onnx;
 pub mod sketch;
 pub mod video;
+pub mod dataset;
+pub mod extract;
+pub mod progress;
+pub mod train;

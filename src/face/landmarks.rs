@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How many points a landmark set has.
 pub const LANDMARK_COUNT: usize = 68;
@@ -99,6 +99,13 @@ impl FaceBox {
         } else {
             0.0
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let [x, y] = <[f32; 2]>::deserialize(deserializer)?;
+        Ok(Point::new(x, y))
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::InferError;
+use crate::frame::CropWindow;
 use crate::sketch::SketchStyle;
 
 /// What a model does, which picks the live loop's mode.
@@ -56,16 +57,6 @@ pub struct AlignmentSpec {
     pub padding: f32,
 }
 
-/// The fixed square window of the target video a reenactment model was trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Framing {
-    pub left: u32,
-    pub top: u32,
-    pub size: u32,
-    pub source_width: u32,
-    pub source_height: u32,
-}
-
 /// Everything the runtime needs to know about a model, and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -79,7 +70,7 @@ pub struct ModelCard {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alignment: Option<AlignmentSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub framing: Option<Framing>,
+    pub framing: Option<CropWindow>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -145,10 +136,10 @@ mod tests {
             output: spec,
             sketch: Some(SketchStyle::default()),
             alignment: None,
-            framing: Some(Framing {
+            framing: Some(CropWindow {
                 left: 10,
                 top: 20,
-                size: 300,
+                side: 300,
                 source_width: 512,
                 source_height: 480,
             }),

@@ -8,7 +8,7 @@ mod runtime;
 
 use std::path::PathBuf;
 
-pub use card::{AlignmentSpec, ColorOrder, Framing, Layout, ModelCard, ModelKind, TensorSpec};
+pub use card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 pub use generator::Generator;
 pub use runtime::{cuda_status, runtime, DevicePreference, Provider, Runtime};
 

@@ -1,0 +1,45 @@
+//! `mimic train`: training generators.
+
+use std::process::ExitCode;
+
+use mimic::dataset::Dataset;
+use mimic::train::pix2pix::{self, Options};
+
+use crate::cli::TrainPix2PixArgs;
+
+pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
+    let dataset = Dataset::open(&args.dataset)?;
+    let options = Options {
+        preset: args.preset,
+        norm: args.norm,
+        dropout: args.dropout,
+        steps: args.steps,
+        epochs: args.epochs,
+        max_minutes: args.max_minutes,
+        device: args.device,
+        seed: args.seed,
+        preview_every: args.preview_every.max(1),
+        checkpoint_every: args.checkpoint_every.max(1),
+        resume: args.resume,
+    };
+    let stop = super::stop_flag()?;
+    let summary = pix2pix::train(&dataset, &args.out, &options, &stop)?;
+    if args.json.json {
+        super::print_json(&summary)?;
+    } else {
+        println!(
+            "{} steps in {:.0} s ({:.2} steps/s{}); losses D {:.3}, G {:.3}, L1 {:.3}; wrote {} (ONNX parity {:.1e}), previews in {}",
+            summary.steps,
+            summary.seconds,
+            summary.steps_per_second,
+            if summary.stopped_early { ", stopped early" } else { "" },
+            summary.losses[0],
+            summary.losses[1],
+            summary.losses[2],
+            summary.model.display(),
+            summary.parity_max_abs_diff,
+            summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,76 @@
+//! Writing a trained generator as ONNX (opset 17, NCHW, [-1, 1]) with its model card, and the
+//! parity check every export must pass: the file, run by ONNX Runtime, must agree with
+//! candle's forward pass on the same input to within [`PARITY_TOLERANCE`].
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::params::Rng;
+use super::TrainError;
+use crate::infer::{runtime, InferError, ModelCard};
+use crate::onnx::Model;
+
+/// Largest allowed absolute difference between ONNX Runtime and candle.
+pub const PARITY_TOLERANCE: f32 = 1e-4;
+
+/// Writes `model` and `card` beside it after the parity check against `forward` passes.
+/// Nothing is left at `path` when the check fails.
+pub fn export_checked(
+    model: &Model,
+    card: &ModelCard,
+    path: &Path,
+    forward: impl FnOnce(&Tensor) -> Result<Tensor, TrainError>,
+) -> Result<f32, TrainError> {
+    let bytes = model.encode();
+    let size = card.input.size as usize;
+    let input = probe_input(size)?;
+    let expected = forward(&input)?.flatten_all()?.to_vec1::<f32>()?;
+    let got = run_onnx(&bytes, &input, path)?;
+    let diff = max_abs_diff(&expected, &got);
+    if !(diff <= PARITY_TOLERANCE) {
+        return Err(TrainError::Parity { diff, allowed: PARITY_TOLERANCE });
+    }
+    crate::files::write_atomically(path, &bytes).map_err(|e| TrainError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    card.write_beside(path)?;
+    Ok(diff)
+}
+
+/// A fixed pseudo-random input in [-1, 1], shape [1, 3, size, size].
+fn probe_input(size: usize) -> Result<Tensor, TrainError> {
+    let mut rng = Rng::new(0x5eed);
+    let values: Vec<f32> = (0..3 * size * size).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+    Ok(Tensor::from_vec(values, (1, 3, size, size), &Device::Cpu)?)
+}
+
+fn run_onnx(bytes: &[u8], input: &Tensor, path: &Path) -> Result<Vec<f32>, TrainError> {
+    let invalid = |reason: String| {
+        TrainError::Infer(InferError::ModelInvalid {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    let rt = runtime()?;
+    let mut session = Session::builder(&rt.environment)
+        .and_then(|mut b| b.commit_from_memory(bytes))
+        .map_err(|e| invalid(e.to_string()))?;
+    let shape: Vec<usize> = input.dims().to_vec();
+    let data = input.flatten_all()?.to_vec1::<f32>()?;
+    let array = ndarray::ArrayD::from_shape_vec(shape, data).map_err(|e| invalid(e.to_string()))?;
+    let tensor = TensorRef::from_array_view(&array).map_err(|e| invalid(e.to_string()))?;
+    let outputs = session.run(ort::inputs![tensor]).map_err(|e| invalid(e.to_string()))?;
+    let out = outputs[0].try_extract_array::<f32>().map_err(|e| invalid(e.to_string()))?;
+    Ok(out.iter().copied().collect())
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}

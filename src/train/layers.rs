@@ -1,0 +1,221 @@
+//! The layers the book's generators and discriminators are made of, each with its forward
+//! pass in candle and its export to ONNX nodes, so the exported graph is the trained one.
+
+use candle_core::{DType, Tensor};
+
+use super::graph::OnnxGraph;
+use super::params::Params;
+use super::TrainError;
+use crate::onnx::{Attr, TensorData};
+
+/// Standard deviation of the normal initialisation (pix2pix).
+const INIT_STD: f32 = 0.02;
+const NORM_EPS: f64 = 1e-5;
+const BATCH_NORM_MOMENTUM: f64 = 0.1;
+
+/// Zero padding on each side of the two spatial axes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pad {
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
+impl Pad {
+    pub const fn same(p: usize) -> Pad {
+        Pad { top: p, left: p, bottom: p, right: p }
+    }
+
+    /// Keras/TensorFlow "same" padding for a stride-1 kernel of size k: the extra pixel of
+    /// an even kernel goes after.
+    pub const fn keras_same(k: usize) -> Pad {
+        let total = k - 1;
+        Pad { top: total / 2, left: total / 2, bottom: total - total / 2, right: total - total / 2 }
+    }
+
+    fn is_symmetric(&self) -> bool {
+        self.top == self.bottom && self.left == self.right && self.top == self.left
+    }
+}
+
+/// A 2-D convolution with bias.
+pub struct Conv {
+    weight: Tensor,
+    bias: Tensor,
+    stride: usize,
+    pad: Pad,
+}
+
+impl Conv {
+    pub fn new(
+        params: &mut Params,
+        name: &str,
+        (c_in, c_out, k): (usize, usize, usize),
+        stride: usize,
+        pad: Pad,
+    ) -> Result<Conv, TrainError> {
+        let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], INIT_STD)?;
+        let bias = params.constant(&format!("{name}.bias"), &[c_out], 0.0)?;
+        Ok(Conv { weight: weight.as_tensor().clone(), bias: bias.as_tensor().clone(), stride, pad })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
+        let (x, padding) = if self.pad.is_symmetric() {
+            (x.clone(), self.pad.top)
+        } else {
+            let p = self.pad;
+            (x.pad_with_zeros(2, p.top, p.bottom)?.pad_with_zeros(3, p.left, p.right)?, 0)
+        };
+        let y = x.conv2d(&self.weight, padding, self.stride, 1, 1)?;
+        Ok(y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)?)
+    }
+
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let w = g.weight("conv_w", &self.weight)?;
+        let b = g.weight("conv_b", &self.bias)?;
+        let k = self.weight.dim(2)? as i64;
+        let p = self.pad;
+        let attrs = vec![
+            ("kernel_shape", Attr::Ints(vec![k, k])),
+            ("strides", Attr::Ints(vec![self.stride as i64; 2])),
+            ("pads", Attr::Ints(vec![p.top as i64, p.left as i64, p.bottom as i64, p.right as i64])),
+        ];
+        Ok(g.node("Conv", &[x, &w, &b], attrs))
+    }
+}
+
+/// Which normalisation follows a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormKind {
+    /// Per image and channel: the same at training and inference, so export is exact.
+    Instance,
+    /// Per channel over the batch, with running statistics for inference (the book's choice).
+    Batch,
+}
+
+/// A normalisation layer with learned scale and shift.
+pub enum Norm {
+    Instance { gamma: Tensor, beta: Tensor },
+    Batch { gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor },
+}
+
+impl Norm {
+    pub fn new(params: &mut Params, name: &str, kind: NormKind, channels: usize) -> Result<Norm, TrainError> {
+        let gamma = params.constant(&format!("{name}.gamma"), &[channels], 1.0)?.as_tensor().clone();
+        let beta = params.constant(&format!("{name}.beta"), &[channels], 0.0)?.as_tensor().clone();
+        Ok(match kind {
+            NormKind::Instance => Norm::Instance { gamma, beta },
+            NormKind::Batch => Norm::Batch {
+                gamma,
+                beta,
+                mean: Tensor::zeros(channels, DType::F32, params.device())?,
+                var: Tensor::ones(channels, DType::F32, params.device())?,
+            },
+        })
+    }
+
+    /// Normalises; batch norm uses (and updates) batch statistics when `train`.
+    pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
+        let (normalised, gamma, beta) = match self {
+            Norm::Instance { gamma, beta } => (standardise(x, &[2, 3])?, &*gamma, &*beta),
+            Norm::Batch { gamma, beta, mean, var } if train => {
+                let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
+                let keep = 1.0 - BATCH_NORM_MOMENTUM;
+                *mean = (mean.affine(keep, 0.0)? + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?.detach();
+                *var = (var.affine(keep, 0.0)? + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?.detach();
+                let y = x.broadcast_sub(&batch_mean)?.broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?;
+                (y, &*gamma, &*beta)
+            }
+            Norm::Batch { gamma, beta, mean, var } => {
+                let m = mean.reshape((1, (), 1, 1))?;
+                let s = (var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
+                (x.broadcast_sub(&m)?.broadcast_div(&s)?, &*gamma, &*beta)
+            }
+        };
+        let g = gamma.reshape((1, (), 1, 1))?;
+        let b = beta.reshape((1, (), 1, 1))?;
+        Ok(normalised.broadcast_mul(&g)?.broadcast_add(&b)?)
+    }
+
+    /// Instance norm as ONNX InstanceNormalization; batch norm folded into x·scale + shift.
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        match self {
+            Norm::Instance { gamma, beta } => {
+                let s = g.weight("in_scale", gamma)?;
+                let b = g.weight("in_bias", beta)?;
+                Ok(g.node("InstanceNormalization", &[x, &s, &b], vec![("epsilon", Attr::Float(NORM_EPS as f32))]))
+            }
+            Norm::Batch { gamma, beta, mean, var } => {
+                let scale = gamma.div(&(var + NORM_EPS)?.sqrt()?)?;
+                let shift = beta.sub(&mean.mul(&scale)?)?;
+                let c = scale.dim(0)?;
+                let s = g.weight("bn_scale", &scale.reshape((1, c, 1, 1))?)?;
+                let b = g.weight("bn_shift", &shift.reshape((1, c, 1, 1))?)?;
+                let scaled = g.node("Mul", &[x, &s], vec![]);
+                Ok(g.node("Add", &[&scaled, &b], vec![]))
+            }
+        }
+    }
+
+    /// The running statistics (batch norm only), for checkpoints.
+    pub fn running_stats(&self) -> Option<(&Tensor, &Tensor)> {
+        match self {
+            Norm::Batch { mean, var, .. } => Some((mean, var)),
+            Norm::Instance { .. } => None,
+        }
+    }
+
+    pub fn set_running_stats(&mut self, new_mean: Tensor, new_var: Tensor) {
+        if let Norm::Batch { mean, var, .. } = self {
+            *mean = new_mean;
+            *var = new_var;
+        }
+    }
+}
+
+/// Mean and (biased) variance over `dims`, kept as size-1 axes.
+fn moments(x: &Tensor, dims: &[usize]) -> Result<(Tensor, Tensor), TrainError> {
+    let mean = x.mean_keepdim(dims)?;
+    let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(dims)?;
+    Ok((mean, var))
+}
+
+fn standardise(x: &Tensor, dims: &[usize]) -> Result<Tensor, TrainError> {
+    let (mean, var) = moments(x, dims)?;
+    Ok(x.broadcast_sub(&mean)?.broadcast_div(&(var + NORM_EPS)?.sqrt()?)?)
+}
+
+pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor, TrainError> {
+    Ok(candle_nn::ops::leaky_relu(x, slope)?)
+}
+
+pub fn export_leaky_relu(g: &mut OnnxGraph, x: &str, slope: f32) -> String {
+    g.node("LeakyRelu", &[x], vec![("alpha", Attr::Float(slope))])
+}
+
+/// Nearest-neighbour ×2 upsampling.
+pub fn upsample2(x: &Tensor) -> Result<Tensor, TrainError> {
+    let (_, _, h, w) = x.dims4()?;
+    Ok(x.upsample_nearest2d(h * 2, w * 2)?)
+}
+
+pub fn export_upsample2(g: &mut OnnxGraph, x: &str) -> String {
+    let scales = g.constant("scales", vec![4], TensorData::Float(vec![1.0, 1.0, 2.0, 2.0]));
+    g.node(
+        "Resize",
+        &[x, "", &scales],
+        vec![("mode", Attr::Str("nearest".into())), ("nearest_mode", Attr::Str("floor".into())), ("coordinate_transformation_mode", Attr::Str("asymmetric".into()))],
+    )
+}
+
+/// Mean absolute error.
+pub fn l1(a: &Tensor, b: &Tensor) -> Result<Tensor, TrainError> {
+    Ok((a - b)?.abs()?.mean_all()?)
+}
+
+/// Mean squared error against a constant target (LSGAN).
+pub fn mse_to(x: &Tensor, target: f64) -> Result<Tensor, TrainError> {
+    Ok((x - target)?.sqr()?.mean_all()?)
+}
