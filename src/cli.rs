@@ -33,6 +33,34 @@ pub enum Command {
     /// Train generators and export them to ONNX.
     #[command(subcommand)]
     Train(TrainCommand),
+    /// Measure models against real frames.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Self-reenactment quality on frames of the target (default: the held-out frames of the
+    /// training video), against the mean training frame.
+    Reenact(EvalReenactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalReenactArgs {
+    /// The reenactment model (its card and mean frame beside it).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A video of the target person.
+    #[arg(long)]
+    pub video: PathBuf,
+    /// Source frames to evaluate, START..END (END excluded) or START..
+    #[arg(long)]
+    pub frames: Option<String>,
+    /// Times each frame is doubled before detection.
+    #[arg(long, default_value_t = 0)]
+    pub upsample: u32,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,3 +16,4 @@ pub mod dataset;
 pub mod extract;
 pub mod progress;
 pub mod train;
+pub mod eval;

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod detect;
 pub mod devices;
 pub mod doctor;
+pub mod eval;
 pub mod extract;
 pub mod train;
 

@@ -10,6 +10,7 @@ mod align;
 mod descriptor;
 mod dlib;
 mod landmarks;
+mod region;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 pub use align::{AlignedCrop, Similarity, TEMPLATE};
 pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
 pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+pub use region::FaceRegion;
 
 use self::dlib::{DescriptorNet, DetectorNet, DlibImage, ShapePredictor};
 use crate::frame::Rgb8;

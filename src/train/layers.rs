@@ -33,10 +33,6 @@ impl Pad {
         let total = k - 1;
         Pad { top: total / 2, left: total / 2, bottom: total - total / 2, right: total - total / 2 }
     }
-
-    fn is_symmetric(&self) -> bool {
-        self.top == self.bottom && self.left == self.right && self.top == self.left
-    }
 }
 
 /// A 2-D convolution with bias.
@@ -61,13 +57,7 @@ impl Conv {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
-        let (x, padding) = if self.pad.is_symmetric() {
-            (x.clone(), self.pad.top)
-        } else {
-            let p = self.pad;
-            (x.pad_with_zeros(2, p.top, p.bottom)?.pad_with_zeros(3, p.left, p.right)?, 0)
-        };
-        let y = x.conv2d(&self.weight, padding, self.stride, 1, 1)?;
+        let y = super::conv::conv2d(x, &self.weight, self.stride, self.pad)?;
         Ok(y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)?)
     }
 

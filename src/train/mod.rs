@@ -6,6 +6,7 @@
 //! checks the ONNX file against candle's own forward pass before it counts as written.
 
 pub mod adam;
+pub mod conv;
 pub mod export;
 pub mod graph;
 pub mod images;

@@ -1,0 +1,26 @@
+//! `mimic eval`: model quality figures.
+
+use std::process::ExitCode;
+
+use mimic::eval::{reenact, FrameRange};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::infer::{DevicePreference, Generator};
+
+use crate::cli::EvalReenactArgs;
+
+pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
+    let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
+    let mut generator = Generator::open(&args.model, DevicePreference::Auto)?;
+    let analyzer = FaceAnalyzer::new(DetectOptions { upsample: args.upsample, ..Default::default() })?;
+    let report = reenact::evaluate(&mut generator, &analyzer, &args.video, range)?;
+    if args.json.json {
+        super::print_json(&report)?;
+    } else {
+        let (m, b) = (report.model, report.baseline);
+        println!(
+            "{} frames ({}..={}): face PSNR {:.2} dB vs mean-frame {:.2} dB, face SSIM {:.3} vs {:.3}, face L1 {:.4} vs {:.4}; whole PSNR {:.2} vs {:.2} dB",
+            report.frames, report.range.0, report.range.1, m.face_psnr, b.face_psnr, m.face_ssim, b.face_ssim, m.face_l1, b.face_l1, m.psnr, b.psnr
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,98 @@
+//! The face region: the convex hull of the landmarks, grown by a margin, as a pixel mask.
+//! Evaluation measures the face inside it; blending (face swap) feathers it.
+
+use super::landmarks::{Landmarks, Point};
+
+/// The convex hull of a face's landmarks.
+#[derive(Debug, Clone)]
+pub struct FaceRegion {
+    hull: Vec<Point>,
+}
+
+impl FaceRegion {
+    pub fn of(landmarks: &Landmarks) -> FaceRegion {
+        FaceRegion { hull: convex_hull(landmarks.points()) }
+    }
+
+    /// Row-major mask of a `width` × `height` image: pixels inside the hull or within `grow`
+    /// pixels of it.
+    pub fn mask(&self, width: u32, height: u32, grow: f32) -> Vec<bool> {
+        (0..height)
+            .flat_map(|y| (0..width).map(move |x| Point::new(x as f32, y as f32)))
+            .map(|p| self.contains(p) || self.distance(p) <= grow)
+            .collect()
+    }
+
+    fn contains(&self, p: Point) -> bool {
+        // Hull is counter-clockwise: inside means left of (or on) every edge.
+        self.edges().all(|(a, b)| cross(a, b, p) >= 0.0) && self.hull.len() >= 3
+    }
+
+    fn distance(&self, p: Point) -> f32 {
+        self.edges().map(|(a, b)| segment_distance(p, a, b)).fold(f32::INFINITY, f32::min)
+    }
+
+    fn edges(&self) -> impl Iterator<Item = (Point, Point)> + '_ {
+        let n = self.hull.len();
+        (0..n).map(move |i| (self.hull[i], self.hull[(i + 1) % n]))
+    }
+}
+
+fn cross(o: Point, a: Point, b: Point) -> f32 {
+    (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x)
+}
+
+/// Andrew's monotone chain; counter-clockwise in a y-down image means clockwise on screen,
+/// which is consistent with `contains`.
+fn convex_hull(points: &[Point]) -> Vec<Point> {
+    let mut pts = points.to_vec();
+    pts.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    let mut hull: Vec<Point> = Vec::with_capacity(pts.len() * 2);
+    for pass in 0..2 {
+        let start = hull.len();
+        for &p in &pts {
+            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+        if pass == 0 {
+            pts.reverse();
+        }
+    }
+    hull
+}
+
+fn segment_distance(c: Point, p: Point, q: Point) -> f32 {
+    let (dx, dy) = (q.x - p.x, q.y - p.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 { (((c.x - p.x) * dx + (c.y - p.y) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    c.distance(Point::new(p.x + t * dx, p.y + t * dy))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_covers_the_hull_and_its_margin() {
+        // 68 points on a 20-px square's border and centre.
+        let pts: Vec<Point> = (0..68)
+            .map(|i| match i % 4 {
+                0 => Point::new(10.0, 10.0),
+                1 => Point::new(30.0, 10.0),
+                2 => Point::new(30.0, 30.0),
+                _ => Point::new(10.0, 30.0),
+            })
+            .collect();
+        let region = FaceRegion::of(&Landmarks::from_slice(&pts).unwrap());
+        let mask = region.mask(40, 40, 2.0);
+        let at = |x: usize, y: usize| mask[y * 40 + x];
+        assert!(at(20, 20) && at(10, 10) && at(30, 30));
+        assert!(at(8, 20) && !at(7, 20), "grown by two pixels");
+        assert!(at(9, 9) && !at(8, 8), "corners are rounded");
+        // 8..=32 on both axes is 25 × 25, less 3 pixels beyond each rounded corner.
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 25 * 25 - 4 * 3);
+    }
+}
