@@ -12,7 +12,12 @@ use mimic::train::NormKind;
 fn random(shape: &[usize], seed: u64) -> Tensor {
     let mut rng = mimic::train::params::Rng::new(seed);
     let n: usize = shape.iter().product();
-    Tensor::from_vec((0..n).map(|_| rng.normal()).collect::<Vec<f32>>(), shape, &Device::Cpu).expect("tensor")
+    Tensor::from_vec(
+        (0..n).map(|_| rng.normal()).collect::<Vec<f32>>(),
+        shape,
+        &Device::Cpu,
+    )
+    .expect("tensor")
 }
 
 fn convolution(c: &mut Criterion) {
@@ -22,12 +27,22 @@ fn convolution(c: &mut Criterion) {
     let mut group = c.benchmark_group("conv_48to16_k4_128_fwd_bwd");
     group.sample_size(10);
     group.bench_function("mimic_im2col", |b| {
-        b.iter(|| conv2d(&x, &w, 1, pad).and_then(|y| y.sqr()?.sum_all()?.backward()).expect("step"))
+        b.iter(|| {
+            conv2d(&x, &w, 1, pad)
+                .and_then(|y| y.sqr()?.sum_all()?.backward())
+                .expect("step")
+        })
     });
     group.bench_function("candle_conv2d", |b| {
         b.iter(|| {
-            let padded = x.pad_with_zeros(2, 1, 2).and_then(|t| t.pad_with_zeros(3, 1, 2)).expect("pad");
-            padded.conv2d(&w, 0, 1, 1, 1).and_then(|y| y.sqr()?.sum_all()?.backward()).expect("step")
+            let padded = x
+                .pad_with_zeros(2, 1, 2)
+                .and_then(|t| t.pad_with_zeros(3, 1, 2))
+                .expect("pad");
+            padded
+                .conv2d(&w, 0, 1, 1, 1)
+                .and_then(|y| y.sqr()?.sum_all()?.backward())
+                .expect("step")
         })
     });
     group.finish();
@@ -38,11 +53,18 @@ fn training_step(c: &mut Criterion) {
     group.sample_size(10);
     for preset in [Preset::Tiny, Preset::Small] {
         let size = preset.size() as usize;
-        let arch = Architecture { size, filters: preset.filters(), norm: NormKind::Instance, dropout: 0.0 };
+        let arch = Architecture {
+            size,
+            filters: preset.filters(),
+            norm: NormKind::Instance,
+            dropout: 0.0,
+        };
         let mut net = Pix2Pix::new(arch, &Device::Cpu, 0).expect("model");
         let sketch = random(&[1, 3, size, size], 3).tanh().expect("tanh");
         let real = random(&[1, 3, size, size], 4).tanh().expect("tanh");
-        group.bench_function(preset.name(), |b| b.iter(|| net.step(&sketch, &real).expect("step")));
+        group.bench_function(preset.name(), |b| {
+            b.iter(|| net.step(&sketch, &real).expect("step"))
+        });
     }
     group.finish();
 }

@@ -34,7 +34,11 @@ pub enum DatasetError {
     #[error("dataset '{0}' has no training pairs")]
     Empty(PathBuf),
     #[error("pair image '{path}' is {got}×{got} but the dataset says {expected}×{expected}")]
-    PairSize { path: PathBuf, got: u32, expected: u32 },
+    PairSize {
+        path: PathBuf,
+        got: u32,
+        expected: u32,
+    },
 }
 
 /// `dataset.toml`.
@@ -83,15 +87,17 @@ impl Dataset {
         if !manifest_path.is_file() {
             return Err(DatasetError::NotADataset(dir.to_path_buf()));
         }
-        let manifest: Manifest = toml::from_str(&read_text(&manifest_path)?).map_err(|e| DatasetError::Read {
-            path: manifest_path,
-            reason: e.message().to_string(),
-        })?;
+        let manifest: Manifest =
+            toml::from_str(&read_text(&manifest_path)?).map_err(|e| DatasetError::Read {
+                path: manifest_path,
+                reason: e.message().to_string(),
+            })?;
         let landmarks_path = dir.join(LANDMARKS);
-        let pairs: Vec<Pair> = serde_json::from_str(&read_text(&landmarks_path)?).map_err(|e| DatasetError::Read {
-            path: landmarks_path,
-            reason: e.to_string(),
-        })?;
+        let pairs: Vec<Pair> =
+            serde_json::from_str(&read_text(&landmarks_path)?).map_err(|e| DatasetError::Read {
+                path: landmarks_path,
+                reason: e.to_string(),
+            })?;
         if pairs.is_empty() {
             return Err(DatasetError::Empty(dir.to_path_buf()));
         }
@@ -155,10 +161,12 @@ fn read_text(path: &Path) -> Result<String, DatasetError> {
 /// leaves a dataset that opens as complete).
 pub fn write_index(dir: &Path, manifest: &Manifest, pairs: &[Pair]) -> Result<(), DatasetError> {
     let fail = |path: PathBuf, reason: String| DatasetError::Write { path, reason };
-    let landmarks = serde_json::to_vec(pairs).map_err(|e| fail(dir.join(LANDMARKS), e.to_string()))?;
+    let landmarks =
+        serde_json::to_vec(pairs).map_err(|e| fail(dir.join(LANDMARKS), e.to_string()))?;
     crate::files::write_atomically(&dir.join(LANDMARKS), &landmarks)
         .map_err(|e| fail(dir.join(LANDMARKS), e.to_string()))?;
-    let text = toml::to_string_pretty(manifest).map_err(|e| fail(dir.join(MANIFEST), e.to_string()))?;
+    let text =
+        toml::to_string_pretty(manifest).map_err(|e| fail(dir.join(MANIFEST), e.to_string()))?;
     crate::files::write_atomically(&dir.join(MANIFEST), text.as_bytes())
         .map_err(|e| fail(dir.join(MANIFEST), e.to_string()))
 }

@@ -81,7 +81,10 @@ pub fn extract_reenact(
     }
     let (found, frames, (width, height), fps) = find_faces(video, analyzer)?;
     if found.is_empty() {
-        return Err(ExtractError::NoFace { path: video.to_path_buf(), frames });
+        return Err(ExtractError::NoFace {
+            path: video.to_path_buf(),
+            frames,
+        });
     }
     let window = window_for(&found, width, height);
     let holdout_count = (found.len() as f32 * options.holdout).round() as usize;
@@ -149,8 +152,18 @@ fn window_for(found: &[Found], width: u32, height: u32) -> CropWindow {
     };
     let cx = median(found.iter().map(|f| f.bbox.center().x).collect());
     let cy = median(found.iter().map(|f| f.bbox.center().y).collect());
-    let side = median(found.iter().map(|f| f.bbox.width().max(f.bbox.height())).collect());
-    CropWindow::around(Point::new(cx, cy), side * WINDOW_PER_FACE_BOX, width, height)
+    let side = median(
+        found
+            .iter()
+            .map(|f| f.bbox.width().max(f.bbox.height()))
+            .collect(),
+    );
+    CropWindow::around(
+        Point::new(cx, cy),
+        side * WINDOW_PER_FACE_BOX,
+        width,
+        height,
+    )
 }
 
 /// Pass two: the window of every frame with a face, and its sketch.

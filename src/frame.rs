@@ -131,7 +131,8 @@ impl CropWindow {
 
     /// The window's pixels scaled to `size` × `size`.
     pub fn cut(&self, frame: &Rgb8, size: u32) -> Rgb8 {
-        let window = imageops::crop_imm(frame, self.left, self.top, self.side, self.side).to_image();
+        let window =
+            imageops::crop_imm(frame, self.left, self.top, self.side, self.side).to_image();
         if self.side == size {
             return window;
         }
@@ -163,7 +164,13 @@ mod tests {
 
     #[test]
     fn output_coordinates_scale_about_pixel_centres() {
-        let w = CropWindow { left: 100, top: 50, side: 200, source_width: 512, source_height: 480 };
+        let w = CropWindow {
+            left: 100,
+            top: 50,
+            side: 200,
+            source_width: 512,
+            source_height: 480,
+        };
         let p = w.to_output(Point::new(100.0, 50.0), 100);
         assert!((p.x - -0.25).abs() < 1e-6 && (p.y - -0.25).abs() < 1e-6);
         let c = w.to_output(Point::new(199.5, 149.5), 100);

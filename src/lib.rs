@@ -4,16 +4,16 @@
 //! the `mimic` binary only parses arguments, calls these stages and reports.
 
 pub mod capture;
+pub mod dataset;
+pub mod eval;
+pub mod extract;
 pub mod face;
 pub mod files;
 pub mod frame;
 pub mod infer;
 pub mod install;
 pub mod onnx;
-pub mod sketch;
-pub mod video;
-pub mod dataset;
-pub mod extract;
 pub mod progress;
+pub mod sketch;
 pub mod train;
-pub mod eval;
+pub mod video;

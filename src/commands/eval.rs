@@ -11,7 +11,10 @@ use crate::cli::EvalReenactArgs;
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
     let mut generator = Generator::open(&args.model, DevicePreference::Auto)?;
-    let analyzer = FaceAnalyzer::new(DetectOptions { upsample: args.upsample, ..Default::default() })?;
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: args.upsample,
+        ..Default::default()
+    })?;
     let report = reenact::evaluate(&mut generator, &analyzer, &args.video, range)?;
     if args.json.json {
         super::print_json(&report)?;

@@ -38,14 +38,22 @@ pub fn quality(a: &Rgb8, b: &Rgb8, mask: Option<&[bool]>) -> Quality {
     }
     let n = n.max(1) as f64;
     let mse = sq / n;
-    let psnr = if mse > 0.0 { 10.0 * (255.0f64 * 255.0 / mse).log10() } else { 100.0 };
+    let psnr = if mse > 0.0 {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    } else {
+        100.0
+    };
     let map = ssim_map(&luma(a), &luma(b), a.width() as usize, a.height() as usize);
     let (sum, count) = map
         .iter()
         .enumerate()
         .filter(|(i, _)| inside(*i))
         .fold((0f64, 0u64), |(s, c), (_, v)| (s + f64::from(*v), c + 1));
-    Quality { l1: abs / n / 255.0, psnr, ssim: sum / count.max(1) as f64 }
+    Quality {
+        l1: abs / n / 255.0,
+        psnr,
+        ssim: sum / count.max(1) as f64,
+    }
 }
 
 /// Mean of several comparisons.
@@ -56,11 +64,18 @@ pub fn mean(items: &[Quality]) -> Quality {
         psnr: acc.psnr + q.psnr,
         ssim: acc.ssim + q.ssim,
     });
-    Quality { l1: sum.l1 / n, psnr: sum.psnr / n, ssim: sum.ssim / n }
+    Quality {
+        l1: sum.l1 / n,
+        psnr: sum.psnr / n,
+        ssim: sum.ssim / n,
+    }
 }
 
 fn luma(image: &Rgb8) -> Vec<f32> {
-    image.pixels().map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])).collect()
+    image
+        .pixels()
+        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+        .collect()
 }
 
 /// Local SSIM at every pixel (the window is clipped at the borders).
@@ -75,8 +90,13 @@ fn ssim_map(x: &[f32], y: &[f32], w: usize, h: usize) -> Vec<f32> {
     let (mx, my, sxy, sxx, syy) = (blur(x), blur(y), blur(&xy), blur(&xx), blur(&yy));
     (0..w * h)
         .map(|i| {
-            let (vx, vy, cov) = (sxx[i] - mx[i] * mx[i], syy[i] - my[i] * my[i], sxy[i] - mx[i] * my[i]);
-            ((2.0 * mx[i] * my[i] + C1) * (2.0 * cov + C2)) / ((mx[i] * mx[i] + my[i] * my[i] + C1) * (vx + vy + C2))
+            let (vx, vy, cov) = (
+                sxx[i] - mx[i] * mx[i],
+                syy[i] - my[i] * my[i],
+                sxy[i] - mx[i] * my[i],
+            );
+            ((2.0 * mx[i] * my[i] + C1) * (2.0 * cov + C2))
+                / ((mx[i] * mx[i] + my[i] * my[i] + C1) * (vx + vy + C2))
         })
         .collect()
 }
@@ -110,7 +130,9 @@ mod tests {
     use super::*;
 
     fn ramp(offset: u8) -> Rgb8 {
-        Rgb8::from_fn(32, 32, |x, y| image::Rgb([(x * 4) as u8 + offset, (y * 4) as u8, 128]))
+        Rgb8::from_fn(32, 32, |x, y| {
+            image::Rgb([(x * 4) as u8 + offset, (y * 4) as u8, 128])
+        })
     }
 
     #[test]

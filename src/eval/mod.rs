@@ -21,7 +21,12 @@ pub enum EvalError {
     #[error("frame range '{0}' is not valid: write START..END (END excluded) or START..")]
     BadRange(String),
     #[error("the video is {got_w}×{got_h} but the model was trained on {want_w}×{want_h} frames of its target")]
-    FrameSize { got_w: u32, got_h: u32, want_w: u32, want_h: u32 },
+    FrameSize {
+        got_w: u32,
+        got_h: u32,
+        want_w: u32,
+        want_h: u32,
+    },
     #[error("no frame of '{0}' in the chosen range shows a face: nothing to evaluate")]
     NothingToEvaluate(PathBuf),
 }
@@ -35,7 +40,10 @@ pub struct FrameRange {
 
 impl FrameRange {
     pub fn all() -> FrameRange {
-        FrameRange { start: 0, end: None }
+        FrameRange {
+            start: 0,
+            end: None,
+        }
     }
 
     pub fn contains(&self, index: u64) -> bool {
@@ -45,8 +53,16 @@ impl FrameRange {
     pub fn parse(text: &str) -> Result<FrameRange, EvalError> {
         let bad = || EvalError::BadRange(text.to_string());
         let (a, b) = text.split_once("..").ok_or_else(bad)?;
-        let start = if a.is_empty() { 0 } else { a.trim().parse().map_err(|_| bad())? };
-        let end = if b.is_empty() { None } else { Some(b.trim().parse().map_err(|_| bad())?) };
+        let start = if a.is_empty() {
+            0
+        } else {
+            a.trim().parse().map_err(|_| bad())?
+        };
+        let end = if b.is_empty() {
+            None
+        } else {
+            Some(b.trim().parse().map_err(|_| bad())?)
+        };
         if end.is_some_and(|e| e <= start) {
             return Err(bad());
         }
@@ -60,8 +76,20 @@ mod tests {
 
     #[test]
     fn ranges_parse() {
-        assert_eq!(FrameRange::parse("10..20").unwrap(), FrameRange { start: 10, end: Some(20) });
-        assert_eq!(FrameRange::parse("528..").unwrap(), FrameRange { start: 528, end: None });
+        assert_eq!(
+            FrameRange::parse("10..20").unwrap(),
+            FrameRange {
+                start: 10,
+                end: Some(20)
+            }
+        );
+        assert_eq!(
+            FrameRange::parse("528..").unwrap(),
+            FrameRange {
+                start: 528,
+                end: None
+            }
+        );
         assert!(FrameRange::parse("20..10").is_err());
         assert!(FrameRange::parse("ten").is_err());
     }

@@ -31,7 +31,14 @@ pub struct Figures {
 
 impl Figures {
     fn from(whole: Quality, face: Quality) -> Figures {
-        Figures { l1: whole.l1, psnr: whole.psnr, ssim: whole.ssim, face_l1: face.l1, face_psnr: face.psnr, face_ssim: face.ssim }
+        Figures {
+            l1: whole.l1,
+            psnr: whole.psnr,
+            ssim: whole.ssim,
+            face_l1: face.l1,
+            face_psnr: face.psnr,
+            face_ssim: face.ssim,
+        }
     }
 }
 
@@ -63,23 +70,39 @@ impl Target {
         let window = card.framing.ok_or_else(not_reenact)?;
         let sketch = card.sketch.ok_or_else(not_reenact)?;
         let training = card.training.as_ref();
-        let text = |key: &str| training.and_then(|t| t.get(key)).and_then(|v| v.as_str()).map(str::to_string);
+        let text = |key: &str| {
+            training
+                .and_then(|t| t.get(key))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
         let mean_path = text("mean_frame")
             .map(|name| model.with_file_name(name))
             .unwrap_or_else(|| crate::train::pix2pix::mean_frame_path(model));
-        let mean_frame = read_image(&mean_path).map_err(|e| EvalError::MeanFrame { path: mean_path, reason: e.to_string() })?;
+        let mean_frame = read_image(&mean_path).map_err(|e| EvalError::MeanFrame {
+            path: mean_path,
+            reason: e.to_string(),
+        })?;
         Ok(Target {
             window,
             sketch,
             mean_frame,
             source: text("source").map(PathBuf::from),
-            holdout_from: training.and_then(|t| t.get("holdout_from")).and_then(|v| v.as_integer()).map(|v| v as u64),
+            holdout_from: training
+                .and_then(|t| t.get("holdout_from"))
+                .and_then(|v| v.as_integer())
+                .map(|v| v as u64),
         })
     }
 
     /// The training video's held-out frames when `video` is the training video, else all.
     fn default_range(&self, video: &Path) -> FrameRange {
-        let same = |a: &Path, b: &Path| a.canonicalize().ok().zip(b.canonicalize().ok()).is_some_and(|(x, y)| x == y);
+        let same = |a: &Path, b: &Path| {
+            a.canonicalize()
+                .ok()
+                .zip(b.canonicalize().ok())
+                .is_some_and(|(x, y)| x == y)
+        };
         match (&self.source, self.holdout_from) {
             (Some(source), Some(start)) if same(source, video) => FrameRange { start, end: None },
             _ => FrameRange::all(),
@@ -94,7 +117,10 @@ pub fn evaluate(
     video: &Path,
     range: Option<FrameRange>,
 ) -> Result<ReenactReport, EvalError> {
-    let card = generator.card().cloned().ok_or_else(|| EvalError::NotReenact(generator.path().to_path_buf()))?;
+    let card = generator
+        .card()
+        .cloned()
+        .ok_or_else(|| EvalError::NotReenact(generator.path().to_path_buf()))?;
     let target = Target::from_card(&card, generator.path())?;
     let range = range.unwrap_or_else(|| target.default_range(video));
     let (in_size, out_size) = (generator.input_size(), generator.output_size());
@@ -110,7 +136,12 @@ pub fn evaluate(
         }
         if !target.window.fits(&frame.image) {
             let w = target.window;
-            return Err(EvalError::FrameSize { got_w: frame.width(), got_h: frame.height(), want_w: w.source_width, want_h: w.source_height });
+            return Err(EvalError::FrameSize {
+                got_w: frame.width(),
+                got_h: frame.height(),
+                want_w: w.source_width,
+                want_h: w.source_height,
+            });
         }
         let Some(face) = analyzer.faces(&frame.image)?.into_iter().next() else {
             without_face += 1;
@@ -121,8 +152,14 @@ pub fn evaluate(
         let real = target.window.cut(&frame.image, out_size);
         let region = FaceRegion::of(&face.landmarks.map(|p| target.window.to_output(p, out_size)));
         let mask = region.mask(out_size, out_size, FACE_MARGIN * out_size as f32);
-        model.push((metrics::quality(&generated, &real, None), metrics::quality(&generated, &real, Some(&mask))));
-        baseline.push((metrics::quality(&mean, &real, None), metrics::quality(&mean, &real, Some(&mask))));
+        model.push((
+            metrics::quality(&generated, &real, None),
+            metrics::quality(&generated, &real, Some(&mask)),
+        ));
+        baseline.push((
+            metrics::quality(&mean, &real, None),
+            metrics::quality(&mean, &real, Some(&mask)),
+        ));
         first.get_or_insert(frame.index);
         last = frame.index;
     }

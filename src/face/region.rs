@@ -11,7 +11,9 @@ pub struct FaceRegion {
 
 impl FaceRegion {
     pub fn of(landmarks: &Landmarks) -> FaceRegion {
-        FaceRegion { hull: convex_hull(landmarks.points()) }
+        FaceRegion {
+            hull: convex_hull(landmarks.points()),
+        }
     }
 
     /// Row-major mask of a `width` × `height` image: pixels inside the hull or within `grow`
@@ -29,7 +31,9 @@ impl FaceRegion {
     }
 
     fn distance(&self, p: Point) -> f32 {
-        self.edges().map(|(a, b)| segment_distance(p, a, b)).fold(f32::INFINITY, f32::min)
+        self.edges()
+            .map(|(a, b)| segment_distance(p, a, b))
+            .fold(f32::INFINITY, f32::min)
     }
 
     fn edges(&self) -> impl Iterator<Item = (Point, Point)> + '_ {
@@ -51,7 +55,9 @@ fn convex_hull(points: &[Point]) -> Vec<Point> {
     for pass in 0..2 {
         let start = hull.len();
         for &p in &pts {
-            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
                 hull.pop();
             }
             hull.push(p);
@@ -67,7 +73,11 @@ fn convex_hull(points: &[Point]) -> Vec<Point> {
 fn segment_distance(c: Point, p: Point, q: Point) -> f32 {
     let (dx, dy) = (q.x - p.x, q.y - p.y);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((c.x - p.x) * dx + (c.y - p.y) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (((c.x - p.x) * dx + (c.y - p.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     c.distance(Point::new(p.x + t * dx, p.y + t * dy))
 }
 

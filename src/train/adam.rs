@@ -28,11 +28,23 @@ pub struct Adam {
 }
 
 impl Adam {
-    pub fn new<'a>(vars: impl Iterator<Item = &'a Var>, config: AdamConfig) -> Result<Self, TrainError> {
+    pub fn new<'a>(
+        vars: impl Iterator<Item = &'a Var>,
+        config: AdamConfig,
+    ) -> Result<Self, TrainError> {
         let vars: Vec<Var> = vars.cloned().collect();
-        let m = vars.iter().map(|v| v.zeros_like()).collect::<Result<Vec<_>, _>>()?;
+        let m = vars
+            .iter()
+            .map(|v| v.zeros_like())
+            .collect::<Result<Vec<_>, _>>()?;
         let v = m.clone();
-        Ok(Self { config, vars, m, v, step: 0 })
+        Ok(Self {
+            config,
+            vars,
+            m,
+            v,
+            step: 0,
+        })
     }
 
     /// One update from the gradients of `loss`.
@@ -43,7 +55,12 @@ impl Adam {
 
     fn step(&mut self, grads: &GradStore) -> Result<(), TrainError> {
         self.step += 1;
-        let AdamConfig { lr, beta1, beta2, eps } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } = self.config;
         let t = self.step as i32;
         let lr_t = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
         for ((var, m), v) in self.vars.iter().zip(&mut self.m).zip(&mut self.v) {
@@ -66,16 +83,25 @@ impl Adam {
             tensors.insert(format!("m.{i}"), m.clone());
             tensors.insert(format!("v.{i}"), v.clone());
         }
-        tensors.insert("step".into(), Tensor::new(&[self.step as u32], m_device(&self.m))?);
+        tensors.insert(
+            "step".into(),
+            Tensor::new(&[self.step as u32], m_device(&self.m))?,
+        );
         save_tensors(&tensors, path)
     }
 
     pub fn load(&mut self, path: &Path) -> Result<(), TrainError> {
         let device = m_device(&self.m).clone();
         let tensors = load_tensors(path, &device)?;
-        let bad = |reason: String| TrainError::Checkpoint { path: path.to_path_buf(), reason };
+        let bad = |reason: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        };
         for i in 0..self.m.len() {
-            let (Some(m), Some(v)) = (tensors.get(&format!("m.{i}")), tensors.get(&format!("v.{i}"))) else {
+            let (Some(m), Some(v)) = (
+                tensors.get(&format!("m.{i}")),
+                tensors.get(&format!("v.{i}")),
+            ) else {
                 return Err(bad(format!("optimizer state {i} is missing")));
             };
             if m.dims() != self.m[i].dims() || v.dims() != self.v[i].dims() {
@@ -84,7 +110,9 @@ impl Adam {
             self.m[i] = m.clone();
             self.v[i] = v.clone();
         }
-        let step = tensors.get("step").ok_or_else(|| bad("no step count".into()))?;
+        let step = tensors
+            .get("step")
+            .ok_or_else(|| bad("no step count".into()))?;
         self.step = step.to_vec1::<u32>()?.first().copied().unwrap_or(0) as usize;
         Ok(())
     }
@@ -102,7 +130,12 @@ mod tests {
     #[test]
     fn adam_minimises_a_quadratic() {
         let x = Var::from_tensor(&Tensor::new(&[3.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
-        let config = AdamConfig { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+        let config = AdamConfig {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
         let mut adam = Adam::new([x.clone()].iter(), config).unwrap();
         for _ in 0..300 {
             let loss = x.as_tensor().sqr().unwrap().sum_all().unwrap();

@@ -31,16 +31,33 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(x: &[usize], weight: &[usize], stride: usize, pad: Pad) -> candle_core::Result<Geometry> {
+    fn new(
+        x: &[usize],
+        weight: &[usize],
+        stride: usize,
+        pad: Pad,
+    ) -> candle_core::Result<Geometry> {
         let ([_, c, h, w], [o, wc, k, k2]) = (x, weight) else {
             candle_core::bail!("conv2d needs 4-d input and weights, got {x:?} and {weight:?}")
         };
         if wc != c || k != k2 || h + pad.top + pad.bottom < *k || w + pad.left + pad.right < *k {
-            candle_core::bail!("conv2d: weights {weight:?} do not fit input {x:?} with padding {pad:?}")
+            candle_core::bail!(
+                "conv2d: weights {weight:?} do not fit input {x:?} with padding {pad:?}"
+            )
         }
         let ho = (h + pad.top + pad.bottom - k) / stride + 1;
         let wo = (w + pad.left + pad.right - k) / stride + 1;
-        Ok(Geometry { c: *c, h: *h, w: *w, o: *o, k: *k, stride, pad, ho, wo })
+        Ok(Geometry {
+            c: *c,
+            h: *h,
+            w: *w,
+            o: *o,
+            k: *k,
+            stride,
+            pad,
+            ho,
+            wo,
+        })
     }
 
     /// Rows of the unfolded matrix: one per (channel, kernel row, kernel column).
@@ -59,13 +76,18 @@ impl Geometry {
     /// Output-row bands `[oy0, oy1)`, sized so a band's columns fill about [`BAND_FLOATS`].
     fn bands(&self) -> Vec<(usize, usize)> {
         let rows = (BAND_FLOATS / (self.kdim() * self.wo)).clamp(1, self.ho);
-        (0..self.ho).step_by(rows).map(|r| (r, (r + rows).min(self.ho))).collect()
+        (0..self.ho)
+            .step_by(rows)
+            .map(|r| (r, (r + rows).min(self.ho)))
+            .collect()
     }
 
     /// The input rows a band reads: `[first, last)`, clipped to the image.
     fn input_rows(&self, (oy0, oy1): (usize, usize)) -> (usize, usize) {
         let first = (oy0 * self.stride).saturating_sub(self.pad.top);
-        let last = ((oy1 - 1) * self.stride + self.k).saturating_sub(self.pad.top).min(self.h);
+        let last = ((oy1 - 1) * self.stride + self.k)
+            .saturating_sub(self.pad.top)
+            .min(self.h);
         (first, last.max(first))
     }
 
@@ -115,14 +137,23 @@ impl Geometry {
 
     /// Adds a band's column gradients back onto `grad` (C × (last − first) × W, the band's
     /// input rows only).
-    fn col2im(&self, cols: &[f32], (oy0, oy1): (usize, usize), first: usize, rows: usize, grad: &mut [f32]) {
+    fn col2im(
+        &self,
+        cols: &[f32],
+        (oy0, oy1): (usize, usize),
+        first: usize,
+        rows: usize,
+        grad: &mut [f32],
+    ) {
         let t = (oy1 - oy0) * self.wo;
         for (r, row) in cols.chunks(t).take(self.kdim()).enumerate() {
             let (c, ki, kj) = (r / (self.k * self.k), (r / self.k) % self.k, r % self.k);
             let plane = &mut grad[c * rows * self.w..][..rows * self.w];
             let (ox0, ox1, ix0) = self.valid_columns(kj);
             for oy in oy0..oy1 {
-                let Some(iy) = self.source_row(oy, ki) else { continue };
+                let Some(iy) = self.source_row(oy, ki) else {
+                    continue;
+                };
                 let dst = &mut plane[(iy - first) * self.w..][ix0..];
                 let src = &row[(oy - oy0) * self.wo..][ox0..ox1];
                 for (d, v) in dst.iter_mut().step_by(self.stride).zip(src) {
@@ -145,15 +176,29 @@ struct Mat<'a> {
 
 impl<'a> Mat<'a> {
     fn rows(data: &'a [f32], rows: usize, cols: usize) -> Mat<'a> {
-        Mat { data, rows, cols, rs: cols, cs: 1 }
+        Mat {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     fn t(self) -> Mat<'a> {
-        Mat { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
     }
 
     fn fits(&self) -> bool {
-        self.rows == 0 || self.cols == 0 || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
     }
 }
 
@@ -161,7 +206,10 @@ impl<'a> Mat<'a> {
 fn matmul(dst: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) {
     let (m, n, k) = (a.rows, b.cols, a.cols);
     assert!(a.fits() && b.fits() && b.rows == k, "matmul shapes");
-    assert!(m == 0 || n == 0 || (m - 1) * dst_rs + n <= dst.len(), "matmul destination");
+    assert!(
+        m == 0 || n == 0 || (m - 1) * dst_rs + n <= dst.len(),
+        "matmul destination"
+    );
     // SAFETY: the asserts above keep every element gemm reads inside `a.data` and `b.data`
     // and every element it writes inside `dst`, which is borrowed mutably for the call.
     unsafe {
@@ -205,7 +253,13 @@ impl CustomOp2 for Conv {
         "mimic-conv2d"
     }
 
-    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, ws: &CpuStorage, wl: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
         let (x, weight) = (contiguous(xs, xl)?, contiguous(ws, wl)?);
         let n = xl.dims()[0];
@@ -236,12 +290,20 @@ impl CustomOp2 for Conv {
         Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
     }
 
-    fn bwd(&self, x: &Tensor, weight: &Tensor, _y: &Tensor, grad_y: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.0;
         let grads = x.apply_op3_no_bwd(weight, &grad_y.contiguous()?, &ConvGrads(g))?;
         let n = x.dim(0)?;
         let grad_x = grads.narrow(0, 0, n * g.in_plane())?.reshape(x.shape())?;
-        let grad_w = grads.narrow(0, n * g.in_plane(), g.o * g.kdim())?.reshape(weight.shape())?;
+        let grad_w = grads
+            .narrow(0, n * g.in_plane(), g.o * g.kdim())?
+            .reshape(weight.shape())?;
         Ok((Some(grad_x), Some(grad_w)))
     }
 }
@@ -271,32 +333,57 @@ impl CustomOp3 for ConvGrads {
         gl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let (x, weight, grad_y) = (contiguous(xs, xl)?, contiguous(ws, wl)?, contiguous(gs, gl)?);
+        let (x, weight, grad_y) = (
+            contiguous(xs, xl)?,
+            contiguous(ws, wl)?,
+            contiguous(gs, gl)?,
+        );
         let n = xl.dims()[0];
         let (kdim, l) = (g.kdim(), g.ho * g.wo);
         let w_t = Mat::rows(weight, g.o, kdim).t();
         let mut out = vec![0f32; n * g.in_plane() + g.o * kdim];
         let (grad_x_all, grad_w) = out.split_at_mut(n * g.in_plane());
-        for ((image, gy), grad_x) in x.chunks(g.in_plane()).zip(grad_y.chunks(g.out_plane())).zip(grad_x_all.chunks_mut(g.in_plane())) {
+        for ((image, gy), grad_x) in x
+            .chunks(g.in_plane())
+            .zip(grad_y.chunks(g.out_plane()))
+            .zip(grad_x_all.chunks_mut(g.in_plane()))
+        {
             let (gw, parts) = g
                 .bands()
                 .into_par_iter()
                 .fold(
-                    || (vec![0f32; g.o * kdim], Vec::<BandGrad>::new(), Vec::<f32>::new(), Vec::<f32>::new()),
+                    || {
+                        (
+                            vec![0f32; g.o * kdim],
+                            Vec::<BandGrad>::new(),
+                            Vec::<f32>::new(),
+                            Vec::<f32>::new(),
+                        )
+                    },
                     |(mut gw, mut parts, mut cols, mut gcols), band| {
                         let t = (band.1 - band.0) * g.wo;
                         cols.resize(kdim * t, 0.0);
                         gcols.resize(kdim * t, 0.0);
                         g.im2col(image, band, &mut cols);
                         // The band's output gradient: O rows of t values, row stride L.
-                        let gy_band = Mat { data: &gy[band.0 * g.wo..], rows: g.o, cols: t, rs: l, cs: 1 };
+                        let gy_band = Mat {
+                            data: &gy[band.0 * g.wo..],
+                            rows: g.o,
+                            cols: t,
+                            rs: l,
+                            cs: 1,
+                        };
                         matmul(&mut gw, kdim, gy_band, Mat::rows(&cols, kdim, t).t(), true);
                         matmul(&mut gcols, t, w_t, gy_band, false);
                         let (first, last) = g.input_rows(band);
                         let rows = last - first;
                         let mut grad = vec![0f32; g.c * rows * g.w];
                         g.col2im(&gcols, band, first, rows, &mut grad);
-                        parts.push(BandGrad { first, rows, grad_x: grad });
+                        parts.push(BandGrad {
+                            first,
+                            rows,
+                            grad_x: grad,
+                        });
                         (gw, parts, cols, gcols)
                     },
                 )
@@ -326,11 +413,14 @@ impl CustomOp3 for ConvGrads {
 /// Convolution of `x` [N, C, H, W] with `weight` [O, C, k, k] (no bias), any padding.
 pub fn conv2d(x: &Tensor, weight: &Tensor, stride: usize, pad: Pad) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
-        let x = x.pad_with_zeros(2, pad.top, pad.bottom)?.pad_with_zeros(3, pad.left, pad.right)?;
+        let x = x
+            .pad_with_zeros(2, pad.top, pad.bottom)?
+            .pad_with_zeros(3, pad.left, pad.right)?;
         return x.conv2d(weight, 0, stride, 1, 1);
     }
     let geometry = Geometry::new(x.dims(), weight.dims(), stride, pad)?;
-    x.contiguous()?.apply_op2(&weight.contiguous()?, Conv(geometry))
+    x.contiguous()?
+        .apply_op2(&weight.contiguous()?, Conv(geometry))
 }
 
 #[cfg(test)]
@@ -345,25 +435,52 @@ mod tests {
         let mut rng = super::super::params::Rng::new(1);
         let mut rand = |shape: &[usize]| {
             let n: usize = shape.iter().product();
-            Tensor::from_vec((0..n).map(|_| rng.normal()).collect::<Vec<f32>>(), shape, &dev).unwrap()
+            Tensor::from_vec(
+                (0..n).map(|_| rng.normal()).collect::<Vec<f32>>(),
+                shape,
+                &dev,
+            )
+            .unwrap()
         };
         // Square inputs: candle's own conv backward mishandles non-square odd sizes. Batch 2
         // and a size that splits into several bands exercise the band bookkeeping.
-        for (stride, pad, side, c) in [(2, Pad::same(1), 10, 3), (1, Pad::keras_same(4), 9, 3), (2, Pad::same(1), 64, 40), (1, Pad::keras_same(4), 48, 70)] {
+        for (stride, pad, side, c) in [
+            (2, Pad::same(1), 10, 3),
+            (1, Pad::keras_same(4), 9, 3),
+            (2, Pad::same(1), 64, 40),
+            (1, Pad::keras_same(4), 48, 70),
+        ] {
             let x = Var::from_tensor(&rand(&[2, c, side, side])).unwrap();
             let w = Var::from_tensor(&rand(&[5, c, 4, 4])).unwrap();
             let ours = conv2d(&x, &w, stride, pad).unwrap();
-            let padded = x.pad_with_zeros(2, pad.top, pad.bottom).unwrap().pad_with_zeros(3, pad.left, pad.right).unwrap();
+            let padded = x
+                .pad_with_zeros(2, pad.top, pad.bottom)
+                .unwrap()
+                .pad_with_zeros(3, pad.left, pad.right)
+                .unwrap();
             let theirs = padded.conv2d(&w, 0, stride, 1, 1).unwrap();
             assert_eq!(ours.dims(), theirs.dims());
             // Largest difference relative to the largest value.
-            let max = |t: &Tensor| t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let max = |t: &Tensor| {
+                t.abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            };
             let diff = |a: &Tensor, b: &Tensor| max(&(a - b).unwrap()) / max(b);
             assert!(diff(&ours, &theirs) < 1e-5, "forward");
             let g_ours = ours.sqr().unwrap().sum_all().unwrap().backward().unwrap();
             let g_theirs = theirs.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-            assert!(diff(g_ours.get(&x).unwrap(), g_theirs.get(&x).unwrap()) < 1e-5, "input gradient");
-            assert!(diff(g_ours.get(&w).unwrap(), g_theirs.get(&w).unwrap()) < 1e-5, "weight gradient");
+            assert!(
+                diff(g_ours.get(&x).unwrap(), g_theirs.get(&x).unwrap()) < 1e-5,
+                "input gradient"
+            );
+            assert!(
+                diff(g_ours.get(&w).unwrap(), g_theirs.get(&w).unwrap()) < 1e-5,
+                "weight gradient"
+            );
         }
     }
 }

@@ -30,8 +30,12 @@ pub fn export_checked(
     let expected = forward(&input)?.flatten_all()?.to_vec1::<f32>()?;
     let got = run_onnx(&bytes, &input, path)?;
     let diff = max_abs_diff(&expected, &got);
-    if !(diff <= PARITY_TOLERANCE) {
-        return Err(TrainError::Parity { diff, allowed: PARITY_TOLERANCE });
+    // NaN fails too: only a measured difference within tolerance passes.
+    if diff.is_nan() || diff > PARITY_TOLERANCE {
+        return Err(TrainError::Parity {
+            diff,
+            allowed: PARITY_TOLERANCE,
+        });
     }
     crate::files::write_atomically(path, &bytes).map_err(|e| TrainError::Write {
         path: path.to_path_buf(),
@@ -44,7 +48,9 @@ pub fn export_checked(
 /// A fixed pseudo-random input in [-1, 1], shape [1, 3, size, size].
 fn probe_input(size: usize) -> Result<Tensor, TrainError> {
     let mut rng = Rng::new(0x5eed);
-    let values: Vec<f32> = (0..3 * size * size).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+    let values: Vec<f32> = (0..3 * size * size)
+        .map(|_| rng.uniform() * 2.0 - 1.0)
+        .collect();
     Ok(Tensor::from_vec(values, (1, 3, size, size), &Device::Cpu)?)
 }
 
@@ -63,8 +69,12 @@ fn run_onnx(bytes: &[u8], input: &Tensor, path: &Path) -> Result<Vec<f32>, Train
     let data = input.flatten_all()?.to_vec1::<f32>()?;
     let array = ndarray::ArrayD::from_shape_vec(shape, data).map_err(|e| invalid(e.to_string()))?;
     let tensor = TensorRef::from_array_view(&array).map_err(|e| invalid(e.to_string()))?;
-    let outputs = session.run(ort::inputs![tensor]).map_err(|e| invalid(e.to_string()))?;
-    let out = outputs[0].try_extract_array::<f32>().map_err(|e| invalid(e.to_string()))?;
+    let outputs = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| invalid(e.to_string()))?;
+    let out = outputs[0]
+        .try_extract_array::<f32>()
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(out.iter().copied().collect())
 }
 
@@ -72,5 +82,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
         return f32::INFINITY;
     }
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }

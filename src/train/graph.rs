@@ -17,7 +17,10 @@ impl OnnxGraph {
         let model = Model {
             graph_name: name.into(),
             producer: "mimic".into(),
-            inputs: vec![Io { name: input.into(), dims: input_dims }],
+            inputs: vec![Io {
+                name: input.into(),
+                dims: input_dims,
+            }],
             ..Default::default()
         };
         Self { model, count: 0 }
@@ -33,14 +36,22 @@ impl OnnxGraph {
         let name = self.fresh(prefix);
         let dims = tensor.dims().iter().map(|&d| d as i64).collect();
         let data = tensor.flatten_all()?.to_vec1::<f32>()?;
-        self.model.initializers.push(Initializer { name: name.clone(), dims, data: TensorData::Float(data) });
+        self.model.initializers.push(Initializer {
+            name: name.clone(),
+            dims,
+            data: TensorData::Float(data),
+        });
         Ok(name)
     }
 
     /// Adds a constant tensor of `f32` values with the given dims.
     pub fn constant(&mut self, prefix: &str, dims: Vec<i64>, data: TensorData) -> String {
         let name = self.fresh(prefix);
-        self.model.initializers.push(Initializer { name: name.clone(), dims, data });
+        self.model.initializers.push(Initializer {
+            name: name.clone(),
+            dims,
+            data,
+        });
         name
     }
 
@@ -57,8 +68,16 @@ impl OnnxGraph {
 
     /// Names `value` as the graph's output, with its dims.
     pub fn finish(mut self, value: &str, output: &str, dims: Vec<i64>) -> Model {
-        self.model.nodes.push(Node::new("Identity", "output_identity", &[value], &[output]));
-        self.model.outputs.push(Io { name: output.into(), dims });
+        self.model.nodes.push(Node::new(
+            "Identity",
+            "output_identity",
+            &[value],
+            &[output],
+        ));
+        self.model.outputs.push(Io {
+            name: output.into(),
+            dims,
+        });
         self.model
     }
 }

@@ -15,7 +15,11 @@ pub fn to_tensor(image: &Rgb8, device: &Device) -> Result<Tensor, TrainError> {
             data[c * plane + i] = f32::from(pixel[c]) / 127.5 - 1.0;
         }
     }
-    Ok(Tensor::from_vec(data, (1, 3, h as usize, w as usize), device)?)
+    Ok(Tensor::from_vec(
+        data,
+        (1, 3, h as usize, w as usize),
+        device,
+    )?)
 }
 
 /// The first picture of a [N, 3, H, W] tensor in [-1, 1], clamped.
@@ -25,6 +29,10 @@ pub fn to_image(tensor: &Tensor) -> Result<Rgb8, TrainError> {
     let plane = h * w;
     Ok(Rgb8::from_fn(w as u32, h as u32, |x, y| {
         let i = y as usize * w + x as usize;
-        image::Rgb(std::array::from_fn(|c| ((data[c * plane + i] + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8))
+        image::Rgb(std::array::from_fn(|c| {
+            ((data[c * plane + i] + 1.0) * 127.5)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        }))
     }))
 }

@@ -24,14 +24,24 @@ pub struct Pad {
 
 impl Pad {
     pub const fn same(p: usize) -> Pad {
-        Pad { top: p, left: p, bottom: p, right: p }
+        Pad {
+            top: p,
+            left: p,
+            bottom: p,
+            right: p,
+        }
     }
 
     /// Keras/TensorFlow "same" padding for a stride-1 kernel of size k: the extra pixel of
     /// an even kernel goes after.
     pub const fn keras_same(k: usize) -> Pad {
         let total = k - 1;
-        Pad { top: total / 2, left: total / 2, bottom: total - total / 2, right: total - total / 2 }
+        Pad {
+            top: total / 2,
+            left: total / 2,
+            bottom: total - total / 2,
+            right: total - total / 2,
+        }
     }
 }
 
@@ -53,7 +63,12 @@ impl Conv {
     ) -> Result<Conv, TrainError> {
         let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], INIT_STD)?;
         let bias = params.constant(&format!("{name}.bias"), &[c_out], 0.0)?;
-        Ok(Conv { weight: weight.as_tensor().clone(), bias: bias.as_tensor().clone(), stride, pad })
+        Ok(Conv {
+            weight: weight.as_tensor().clone(),
+            bias: bias.as_tensor().clone(),
+            stride,
+            pad,
+        })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
@@ -69,14 +84,24 @@ impl Conv {
         let attrs = vec![
             ("kernel_shape", Attr::Ints(vec![k, k])),
             ("strides", Attr::Ints(vec![self.stride as i64; 2])),
-            ("pads", Attr::Ints(vec![p.top as i64, p.left as i64, p.bottom as i64, p.right as i64])),
+            (
+                "pads",
+                Attr::Ints(vec![
+                    p.top as i64,
+                    p.left as i64,
+                    p.bottom as i64,
+                    p.right as i64,
+                ]),
+            ),
         ];
         Ok(g.node("Conv", &[x, &w, &b], attrs))
     }
 }
 
 /// Which normalisation follows a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NormKind {
     /// Per image and channel: the same at training and inference, so export is exact.
@@ -87,14 +112,33 @@ pub enum NormKind {
 
 /// A normalisation layer with learned scale and shift.
 pub enum Norm {
-    Instance { gamma: Tensor, beta: Tensor },
-    Batch { gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor },
+    Instance {
+        gamma: Tensor,
+        beta: Tensor,
+    },
+    Batch {
+        gamma: Tensor,
+        beta: Tensor,
+        mean: Tensor,
+        var: Tensor,
+    },
 }
 
 impl Norm {
-    pub fn new(params: &mut Params, name: &str, kind: NormKind, channels: usize) -> Result<Norm, TrainError> {
-        let gamma = params.constant(&format!("{name}.gamma"), &[channels], 1.0)?.as_tensor().clone();
-        let beta = params.constant(&format!("{name}.beta"), &[channels], 0.0)?.as_tensor().clone();
+    pub fn new(
+        params: &mut Params,
+        name: &str,
+        kind: NormKind,
+        channels: usize,
+    ) -> Result<Norm, TrainError> {
+        let gamma = params
+            .constant(&format!("{name}.gamma"), &[channels], 1.0)?
+            .as_tensor()
+            .clone();
+        let beta = params
+            .constant(&format!("{name}.beta"), &[channels], 0.0)?
+            .as_tensor()
+            .clone();
         Ok(match kind {
             NormKind::Instance => Norm::Instance { gamma, beta },
             NormKind::Batch => Norm::Batch {
@@ -110,15 +154,31 @@ impl Norm {
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
         let (normalised, gamma, beta) = match self {
             Norm::Instance { gamma, beta } => (standardise(x, &[2, 3])?, &*gamma, &*beta),
-            Norm::Batch { gamma, beta, mean, var } if train => {
+            Norm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } if train => {
                 let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
                 let keep = 1.0 - BATCH_NORM_MOMENTUM;
-                *mean = (mean.affine(keep, 0.0)? + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?.detach();
-                *var = (var.affine(keep, 0.0)? + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?.detach();
-                let y = x.broadcast_sub(&batch_mean)?.broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?;
+                *mean = (mean.affine(keep, 0.0)?
+                    + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+                .detach();
+                *var = (var.affine(keep, 0.0)?
+                    + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+                .detach();
+                let y = x
+                    .broadcast_sub(&batch_mean)?
+                    .broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?;
                 (y, &*gamma, &*beta)
             }
-            Norm::Batch { gamma, beta, mean, var } => {
+            Norm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } => {
                 let m = mean.reshape((1, (), 1, 1))?;
                 let s = (var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
                 (x.broadcast_sub(&m)?.broadcast_div(&s)?, &*gamma, &*beta)
@@ -135,9 +195,18 @@ impl Norm {
             Norm::Instance { gamma, beta } => {
                 let s = g.weight("in_scale", gamma)?;
                 let b = g.weight("in_bias", beta)?;
-                Ok(g.node("InstanceNormalization", &[x, &s, &b], vec![("epsilon", Attr::Float(NORM_EPS as f32))]))
+                Ok(g.node(
+                    "InstanceNormalization",
+                    &[x, &s, &b],
+                    vec![("epsilon", Attr::Float(NORM_EPS as f32))],
+                ))
             }
-            Norm::Batch { gamma, beta, mean, var } => {
+            Norm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } => {
                 let scale = gamma.div(&(var + NORM_EPS)?.sqrt()?)?;
                 let shift = beta.sub(&mean.mul(&scale)?)?;
                 let c = scale.dim(0)?;
@@ -174,7 +243,8 @@ fn moments(x: &Tensor, dims: &[usize]) -> Result<(Tensor, Tensor), TrainError> {
 
 fn standardise(x: &Tensor, dims: &[usize]) -> Result<Tensor, TrainError> {
     let (mean, var) = moments(x, dims)?;
-    Ok(x.broadcast_sub(&mean)?.broadcast_div(&(var + NORM_EPS)?.sqrt()?)?)
+    Ok(x.broadcast_sub(&mean)?
+        .broadcast_div(&(var + NORM_EPS)?.sqrt()?)?)
 }
 
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor, TrainError> {
@@ -192,11 +262,22 @@ pub fn upsample2(x: &Tensor) -> Result<Tensor, TrainError> {
 }
 
 pub fn export_upsample2(g: &mut OnnxGraph, x: &str) -> String {
-    let scales = g.constant("scales", vec![4], TensorData::Float(vec![1.0, 1.0, 2.0, 2.0]));
+    let scales = g.constant(
+        "scales",
+        vec![4],
+        TensorData::Float(vec![1.0, 1.0, 2.0, 2.0]),
+    );
     g.node(
         "Resize",
         &[x, "", &scales],
-        vec![("mode", Attr::Str("nearest".into())), ("nearest_mode", Attr::Str("floor".into())), ("coordinate_transformation_mode", Attr::Str("asymmetric".into()))],
+        vec![
+            ("mode", Attr::Str("nearest".into())),
+            ("nearest_mode", Attr::Str("floor".into())),
+            (
+                "coordinate_transformation_mode",
+                Attr::Str("asymmetric".into()),
+            ),
+        ],
     )
 }
 

@@ -32,8 +32,14 @@ pub enum TrainError {
     #[error("cannot write '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
     #[error("the dataset's pairs are {dataset}×{dataset} pixels but preset '{preset}' trains at {preset_size}×{preset_size}: extract again with --size {preset_size}, or pick a preset of that size")]
-    SizeMismatch { dataset: u32, preset: String, preset_size: u32 },
-    #[error("the dataset has no training pairs (all are held out): extract with a smaller --holdout")]
+    SizeMismatch {
+        dataset: u32,
+        preset: String,
+        preset_size: u32,
+    },
+    #[error(
+        "the dataset has no training pairs (all are held out): extract with a smaller --holdout"
+    )]
     NoTrainingPairs,
     #[error("CUDA was asked for but {0}")]
     Cuda(String),
@@ -64,10 +70,13 @@ impl TrainDevice {
 
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<Device, TrainError> {
-    Device::new_cuda(0).map_err(|e| TrainError::Cuda(format!("no CUDA device could be opened: {e}")))
+    Device::new_cuda(0)
+        .map_err(|e| TrainError::Cuda(format!("no CUDA device could be opened: {e}")))
 }
 
 #[cfg(not(feature = "cuda"))]
 fn cuda_device() -> Result<Device, TrainError> {
-    Err(TrainError::Cuda("mimic was built without CUDA support: rebuild with --features cuda".into()))
+    Err(TrainError::Cuda(
+        "mimic was built without CUDA support: rebuild with --features cuda".into(),
+    ))
 }

@@ -110,7 +110,11 @@ impl Params {
             if tensor.dims() != var.dims() {
                 return Err(TrainError::Checkpoint {
                     path: path.to_path_buf(),
-                    reason: format!("'{name}' is {:?}, the model needs {:?}", tensor.dims(), var.dims()),
+                    reason: format!(
+                        "'{name}' is {:?}, the model needs {:?}",
+                        tensor.dims(),
+                        var.dims()
+                    ),
                 });
             }
             var.set(&tensor.to_dtype(DType::F32)?)?;
@@ -150,7 +154,10 @@ mod tests {
         let draws: Vec<f32> = (0..20_000).map(|_| rng.normal()).collect();
         let mean = draws.iter().sum::<f32>() / draws.len() as f32;
         let var = draws.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / draws.len() as f32;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "mean {mean} var {var}"
+        );
         assert_eq!(Rng::new(3).next_u64(), Rng::new(3).next_u64());
     }
 }

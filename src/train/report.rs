@@ -17,7 +17,12 @@ pub fn preview_grid(rows: &[[Rgb8; 3]]) -> Rgb8 {
     let mut grid = Rgb8::new(side * 3, side * rows.len().max(1) as u32);
     for (y, row) in rows.iter().enumerate() {
         for (x, image) in row.iter().enumerate() {
-            imageops::replace(&mut grid, image, i64::from(side) * x as i64, i64::from(side) * y as i64);
+            imageops::replace(
+                &mut grid,
+                image,
+                i64::from(side) * x as i64,
+                i64::from(side) * y as i64,
+            );
         }
     }
     grid
@@ -44,13 +49,24 @@ const COLOURS: [Rgb<u8>; 3] = [Rgb([230, 80, 60]), Rgb([60, 140, 230]), Rgb([60,
 impl LossLog {
     /// Opens the log in `dir`, keeping earlier records when resuming and starting anew
     /// otherwise.
-    pub fn open(dir: &Path, names: [&'static str; 3], resume_from: Option<u64>) -> Result<LossLog, TrainError> {
+    pub fn open(
+        dir: &Path,
+        names: [&'static str; 3],
+        resume_from: Option<u64>,
+    ) -> Result<LossLog, TrainError> {
         let csv = dir.join("losses.csv");
         let mut records = Vec::new();
         if let Some(step) = resume_from {
-            records = read_records(&csv).into_iter().filter(|r| r.step <= step).collect();
+            records = read_records(&csv)
+                .into_iter()
+                .filter(|r| r.step <= step)
+                .collect();
         }
-        let mut log = LossLog { csv, names, records };
+        let mut log = LossLog {
+            csv,
+            names,
+            records,
+        };
         log.rewrite()?;
         Ok(log)
     }
@@ -73,9 +89,15 @@ impl LossLog {
     }
 
     fn rewrite(&mut self) -> Result<(), TrainError> {
-        let mut text = format!("step,{},{},{},seconds\n", self.names[0], self.names[1], self.names[2]);
+        let mut text = format!(
+            "step,{},{},{},seconds\n",
+            self.names[0], self.names[1], self.names[2]
+        );
         for r in &self.records {
-            text.push_str(&format!("{},{},{},{},{:.1}\n", r.step, r.values[0], r.values[1], r.values[2], r.seconds));
+            text.push_str(&format!(
+                "{},{},{},{},{:.1}\n",
+                r.step, r.values[0], r.values[1], r.values[2], r.seconds
+            ));
         }
         std::fs::write(&self.csv, text).map_err(|e| write_error(&self.csv, e))
     }
@@ -99,34 +121,60 @@ fn plot(records: &[LossRecord]) -> Rgb8 {
     let grey = Rgb([220, 220, 220]);
     for i in 0..=4 {
         let y = MARGIN + h * i as f32 / 4.0;
-        draw_segment(&mut image, Point::new(MARGIN, y), Point::new(MARGIN + w, y), 1.0, grey);
+        draw_segment(
+            &mut image,
+            Point::new(MARGIN, y),
+            Point::new(MARGIN + w, y),
+            1.0,
+            grey,
+        );
     }
-    let Some(last) = records.last() else { return image };
+    let Some(last) = records.last() else {
+        return image;
+    };
     let steps = last.step.max(1) as f32;
     for (curve, colour) in COLOURS.iter().enumerate() {
-        let max = records.iter().map(|r| r.values[curve]).fold(f32::MIN_POSITIVE, f32::max);
+        let max = records
+            .iter()
+            .map(|r| r.values[curve])
+            .fold(f32::MIN_POSITIVE, f32::max);
         let point = |r: &LossRecord| {
-            Point::new(MARGIN + w * r.step as f32 / steps, MARGIN + h * (1.0 - r.values[curve] / max))
+            Point::new(
+                MARGIN + w * r.step as f32 / steps,
+                MARGIN + h * (1.0 - r.values[curve] / max),
+            )
         };
         for pair in records.windows(2) {
             draw_segment(&mut image, point(&pair[0]), point(&pair[1]), 1.5, *colour);
         }
         // A legend swatch per curve, top left, in CSV column order.
         let x = MARGIN + 8.0 + 24.0 * curve as f32;
-        draw_segment(&mut image, Point::new(x, MARGIN / 2.0), Point::new(x + 16.0, MARGIN / 2.0), 4.0, *colour);
+        draw_segment(
+            &mut image,
+            Point::new(x, MARGIN / 2.0),
+            Point::new(x + 16.0, MARGIN / 2.0),
+            4.0,
+            *colour,
+        );
     }
     image
 }
 
 fn read_records(csv: &Path) -> Vec<LossRecord> {
-    let Ok(text) = std::fs::read_to_string(csv) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(csv) else {
+        return Vec::new();
+    };
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let v: Vec<&str> = line.split(',').collect();
             Some(LossRecord {
                 step: v.first()?.parse().ok()?,
-                values: [v.get(1)?.parse().ok()?, v.get(2)?.parse().ok()?, v.get(3)?.parse().ok()?],
+                values: [
+                    v.get(1)?.parse().ok()?,
+                    v.get(2)?.parse().ok()?,
+                    v.get(3)?.parse().ok()?,
+                ],
                 seconds: v.get(4)?.parse().ok()?,
             })
         })
@@ -134,5 +182,8 @@ fn read_records(csv: &Path) -> Vec<LossRecord> {
 }
 
 fn write_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Write { path: path.to_path_buf(), reason: e.to_string() }
+    TrainError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }

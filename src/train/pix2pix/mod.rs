@@ -28,7 +28,12 @@ use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 
 /// Weight of the L1 term in the generator's loss (the book's 100).
 pub const L1_WEIGHT: f64 = 100.0;
-const ADAM: AdamConfig = AdamConfig { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+const ADAM: AdamConfig = AdamConfig {
+    lr: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    eps: 1e-8,
+};
 /// Samples shown in each preview grid.
 const PREVIEW_ROWS: usize = 3;
 
@@ -107,7 +112,15 @@ impl Pix2Pix {
         let discriminator = Discriminator::new(&mut d_params, arch)?;
         let g_opt = Adam::new(g_params.vars(), ADAM)?;
         let d_opt = Adam::new(d_params.vars(), ADAM)?;
-        Ok(Pix2Pix { arch, generator, discriminator, g_params, d_params, g_opt, d_opt })
+        Ok(Pix2Pix {
+            arch,
+            generator,
+            discriminator,
+            g_params,
+            d_params,
+            g_opt,
+            d_opt,
+        })
     }
 
     pub fn generator_parameters(&self) -> usize {
@@ -138,11 +151,15 @@ impl Pix2Pix {
     }
 
     fn save(&mut self, dir: &Path) -> Result<(), TrainError> {
-        std::fs::create_dir_all(dir).map_err(|e| TrainError::Write { path: dir.to_path_buf(), reason: e.to_string() })?;
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::Write {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         self.g_params.save(&dir.join("generator.safetensors"))?;
         self.d_params.save(&dir.join("discriminator.safetensors"))?;
         self.g_opt.save(&dir.join("adam_generator.safetensors"))?;
-        self.d_opt.save(&dir.join("adam_discriminator.safetensors"))?;
+        self.d_opt
+            .save(&dir.join("adam_discriminator.safetensors"))?;
         save_tensors(&self.norm_stats(), &dir.join("norm_stats.safetensors"))
     }
 
@@ -150,14 +167,24 @@ impl Pix2Pix {
         self.g_params.load(&dir.join("generator.safetensors"))?;
         self.d_params.load(&dir.join("discriminator.safetensors"))?;
         self.g_opt.load(&dir.join("adam_generator.safetensors"))?;
-        self.d_opt.load(&dir.join("adam_discriminator.safetensors"))?;
+        self.d_opt
+            .load(&dir.join("adam_discriminator.safetensors"))?;
         let path = dir.join("norm_stats.safetensors");
         let stats = load_tensors(&path, self.g_params.device())?;
-        let norms = self.generator.norms_mut().chain(self.discriminator.norms_mut());
+        let norms = self
+            .generator
+            .norms_mut()
+            .chain(self.discriminator.norms_mut());
         for (i, norm) in norms.enumerate() {
             if norm.running_stats().is_some() {
-                let (Some(m), Some(v)) = (stats.get(&format!("mean.{i}")), stats.get(&format!("var.{i}"))) else {
-                    return Err(TrainError::Checkpoint { path, reason: format!("batch-norm statistics {i} are missing") });
+                let (Some(m), Some(v)) = (
+                    stats.get(&format!("mean.{i}")),
+                    stats.get(&format!("var.{i}")),
+                ) else {
+                    return Err(TrainError::Checkpoint {
+                        path,
+                        reason: format!("batch-norm statistics {i} are missing"),
+                    });
                 };
                 norm.set_running_stats(m.clone(), v.clone());
             }
@@ -167,7 +194,10 @@ impl Pix2Pix {
 
     fn norm_stats(&mut self) -> std::collections::HashMap<String, Tensor> {
         let mut stats = std::collections::HashMap::new();
-        let norms = self.generator.norms_mut().chain(self.discriminator.norms_mut());
+        let norms = self
+            .generator
+            .norms_mut()
+            .chain(self.discriminator.norms_mut());
         for (i, norm) in norms.enumerate() {
             if let Some((m, v)) = norm.running_stats() {
                 stats.insert(format!("mean.{i}"), m.clone());
@@ -209,7 +239,12 @@ pub struct TrainSummary {
 
 /// Trains on `dataset` and exports to `model` (with its card), checkpointing into
 /// [`run_dir`]. `stop` ends the run cleanly (checkpoint and export) when set.
-pub fn train(dataset: &Dataset, model: &Path, options: &Options, stop: &AtomicBool) -> Result<TrainSummary, TrainError> {
+pub fn train(
+    dataset: &Dataset,
+    model: &Path,
+    options: &Options,
+    stop: &AtomicBool,
+) -> Result<TrainSummary, TrainError> {
     let size = options.preset.size();
     if dataset.manifest.size != size {
         return Err(TrainError::SizeMismatch {
@@ -218,41 +253,74 @@ pub fn train(dataset: &Dataset, model: &Path, options: &Options, stop: &AtomicBo
             preset_size: size,
         });
     }
+    check_output_folder(model)?;
     let device = options.device.device()?;
-    let arch = Architecture { size: size as usize, filters: options.preset.filters(), norm: options.norm, dropout: options.dropout };
+    let arch = Architecture {
+        size: size as usize,
+        filters: options.preset.filters(),
+        norm: options.norm,
+        dropout: options.dropout,
+    };
     let mut net = Pix2Pix::new(arch, &device, options.seed)?;
     let pairs = load_training_pairs(dataset)?;
     let previews = load_preview_pairs(dataset)?;
     let dir = run_dir(model);
     let checkpoint = dir.join("checkpoint");
-    let mut state = RunState { step: 0, seed: options.seed, preset: options.preset, norm: options.norm, seconds: 0.0 };
+    let mut state = RunState {
+        step: 0,
+        seed: options.seed,
+        preset: options.preset,
+        norm: options.norm,
+        seconds: 0.0,
+    };
     if options.resume {
         state = read_state(&checkpoint)?;
         net.load(&checkpoint)?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| TrainError::Write { path: dir.clone(), reason: e.to_string() })?;
-    let mut log = LossLog::open(&dir, ["d_loss", "g_gan", "g_l1"], options.resume.then_some(state.step))?;
+    std::fs::create_dir_all(&dir).map_err(|e| TrainError::Write {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut log = LossLog::open(
+        &dir,
+        ["d_loss", "g_gan", "g_l1"],
+        options.resume.then_some(state.step),
+    )?;
     let total = total_steps(options, pairs.len());
     let bar = crate::progress::progress(Some(total), "training");
     bar.set_position(state.step);
     let started = Instant::now();
-    let deadline = options.max_minutes.map(|m| started + Duration::from_secs_f64(m * 60.0));
+    let deadline = options
+        .max_minutes
+        .map(|m| started + Duration::from_secs_f64(m * 60.0));
     let batches = spawn_loader(pairs, options.seed, state.step, device.clone());
     let mut losses = [0.0; 3];
     let first_step = state.step;
-    while state.step < total && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-        let (sketch, real) = batches.recv().map_err(|_| TrainError::Internal("batch loader stopped"))??;
+    while state.step < total
+        && !stop.load(Ordering::Relaxed)
+        && deadline.is_none_or(|d| Instant::now() < d)
+    {
+        let (sketch, real) = batches
+            .recv()
+            .map_err(|_| TrainError::Internal("batch loader stopped"))??;
         losses = net.step(&sketch, &real)?;
         state.step += 1;
         bar.set_position(state.step);
-        bar.set_message(format!("D {:.3} G {:.3} L1 {:.3}", losses[0], losses[1], losses[2]));
+        bar.set_message(format!(
+            "D {:.3} G {:.3} L1 {:.3}",
+            losses[0], losses[1], losses[2]
+        ));
         let seconds = state.seconds + started.elapsed().as_secs_f64();
-        log.push(LossRecord { step: state.step, values: losses, seconds })?;
-        if state.step % options.preview_every == 0 {
+        log.push(LossRecord {
+            step: state.step,
+            values: losses,
+            seconds,
+        })?;
+        if state.step.is_multiple_of(options.preview_every) {
             write_preview(&mut net, &previews, &dir, state.step)?;
             log.plot()?;
         }
-        if state.step % options.checkpoint_every == 0 {
+        if state.step.is_multiple_of(options.checkpoint_every) {
             write_checkpoint(&mut net, &checkpoint, &state, started)?;
         }
     }
@@ -265,7 +333,8 @@ pub fn train(dataset: &Dataset, model: &Path, options: &Options, stop: &AtomicBo
     let steps_run = state.step - first_step;
     let card = model_card(dataset, options, &state, losses, model)?;
     write_mean_frame(dataset, model)?;
-    let diff = super::export::export_checked(&net.generator.export()?, &card, model, |x| net.generate(x))?;
+    let diff =
+        super::export::export_checked(&net.generator.export()?, &card, model, |x| net.generate(x))?;
     Ok(TrainSummary {
         model: model.to_path_buf(),
         steps: state.step,
@@ -277,6 +346,22 @@ pub fn train(dataset: &Dataset, model: &Path, options: &Options, stop: &AtomicBo
         previews: preview,
         stopped_early,
     })
+}
+
+/// The model's folder must exist before hours of training are spent on it.
+fn check_output_folder(model: &Path) -> Result<(), TrainError> {
+    let folder = match model.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if folder.is_dir() {
+        Ok(())
+    } else {
+        Err(TrainError::Write {
+            path: model.to_path_buf(),
+            reason: format!("folder '{}' does not exist", folder.display()),
+        })
+    }
 }
 
 fn total_steps(options: &Options, pairs: usize) -> u64 {
@@ -291,25 +376,49 @@ fn total_steps(options: &Options, pairs: usize) -> u64 {
     }
 }
 
-fn write_checkpoint(net: &mut Pix2Pix, dir: &Path, state: &RunState, started: Instant) -> Result<(), TrainError> {
+fn write_checkpoint(
+    net: &mut Pix2Pix,
+    dir: &Path,
+    state: &RunState,
+    started: Instant,
+) -> Result<(), TrainError> {
     net.save(dir)?;
-    let state = RunState { seconds: state.seconds + started.elapsed().as_secs_f64(), ..state.clone() };
-    let text = toml::to_string(&state).map_err(|e| TrainError::Write { path: dir.join("state.toml"), reason: e.to_string() })?;
+    let state = RunState {
+        seconds: state.seconds + started.elapsed().as_secs_f64(),
+        ..state.clone()
+    };
+    let text = toml::to_string(&state).map_err(|e| TrainError::Write {
+        path: dir.join("state.toml"),
+        reason: e.to_string(),
+    })?;
     // The state file is written last: a checkpoint counts only once it is there.
-    crate::files::write_atomically(&dir.join("state.toml"), text.as_bytes())
-        .map_err(|e| TrainError::Write { path: dir.join("state.toml"), reason: e.to_string() })
+    crate::files::write_atomically(&dir.join("state.toml"), text.as_bytes()).map_err(|e| {
+        TrainError::Write {
+            path: dir.join("state.toml"),
+            reason: e.to_string(),
+        }
+    })
 }
 
 fn read_state(dir: &Path) -> Result<RunState, TrainError> {
     let path = dir.join("state.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Checkpoint { path: path.clone(), reason: e.to_string() })?;
-    toml::from_str(&text).map_err(|e| TrainError::Checkpoint { path, reason: e.message().to_string() })
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Checkpoint {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| TrainError::Checkpoint {
+        path,
+        reason: e.message().to_string(),
+    })
 }
 
 type Pair = (Rgb8, Rgb8);
 
 fn load_training_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
-    let pairs: Vec<Pair> = dataset.training_pairs().map(|p| dataset.load_pair(p)).collect::<Result<_, _>>()?;
+    let pairs: Vec<Pair> = dataset
+        .training_pairs()
+        .map(|p| dataset.load_pair(p))
+        .collect::<Result<_, _>>()?;
     if pairs.is_empty() {
         return Err(TrainError::NoTrainingPairs);
     }
@@ -323,12 +432,22 @@ fn load_preview_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
         chosen = dataset.training_pairs().collect();
     }
     let step = (chosen.len() / PREVIEW_ROWS).max(1);
-    chosen.iter().step_by(step).take(PREVIEW_ROWS).map(|p| Ok(dataset.load_pair(p)?)).collect()
+    chosen
+        .iter()
+        .step_by(step)
+        .take(PREVIEW_ROWS)
+        .map(|p| Ok(dataset.load_pair(p)?))
+        .collect()
 }
 
 /// Prepares batches on its own thread, in a seeded order that a resumed run reproduces: each
 /// epoch is a permutation drawn from (seed, epoch).
-fn spawn_loader(pairs: Vec<Pair>, seed: u64, start: u64, device: Device) -> mpsc::Receiver<Result<(Tensor, Tensor), TrainError>> {
+fn spawn_loader(
+    pairs: Vec<Pair>,
+    seed: u64,
+    start: u64,
+    device: Device,
+) -> mpsc::Receiver<Result<(Tensor, Tensor), TrainError>> {
     let (tx, rx) = mpsc::sync_channel(2);
     std::thread::spawn(move || {
         let n = pairs.len() as u64;
@@ -337,7 +456,8 @@ fn spawn_loader(pairs: Vec<Pair>, seed: u64, start: u64, device: Device) -> mpsc
             let epoch = step / n;
             let order = permutation(pairs.len(), seed ^ epoch.wrapping_mul(0x9E37_79B9));
             let (sketch, frame) = &pairs[order[(step % n) as usize]];
-            let batch = to_tensor(sketch, &device).and_then(|s| Ok((s, to_tensor(frame, &device)?)));
+            let batch =
+                to_tensor(sketch, &device).and_then(|s| Ok((s, to_tensor(frame, &device)?)));
             if tx.send(batch).is_err() {
                 return;
             }
@@ -356,7 +476,12 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
     order
 }
 
-fn write_preview(net: &mut Pix2Pix, pairs: &[Pair], dir: &Path, step: u64) -> Result<PathBuf, TrainError> {
+fn write_preview(
+    net: &mut Pix2Pix,
+    pairs: &[Pair],
+    dir: &Path,
+    step: u64,
+) -> Result<PathBuf, TrainError> {
     let device = Device::Cpu;
     let mut rows = Vec::with_capacity(pairs.len());
     for (sketch, frame) in pairs {
@@ -364,7 +489,10 @@ fn write_preview(net: &mut Pix2Pix, pairs: &[Pair], dir: &Path, step: u64) -> Re
         rows.push([sketch.clone(), generated, frame.clone()]);
     }
     let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| TrainError::Write { path: path.clone(), reason: e.to_string() })?;
+    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| TrainError::Write {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     Ok(path)
 }
 
@@ -380,10 +508,16 @@ fn write_mean_frame(dataset: &Dataset, model: &Path) -> Result<(), TrainError> {
         }
         count += 1;
     }
-    let pixels: Vec<u8> = sum.iter().map(|s| (s / f64::from(count.max(1))).round() as u8).collect();
+    let pixels: Vec<u8> = sum
+        .iter()
+        .map(|s| (s / f64::from(count.max(1))).round() as u8)
+        .collect();
     let mean = Rgb8::from_raw(size, size, pixels).ok_or(TrainError::Internal("mean frame size"))?;
     let path = mean_frame_path(model);
-    crate::files::save_png(&mean, &path).map_err(|e| TrainError::Write { path, reason: e.to_string() })
+    crate::files::save_png(&mean, &path).map_err(|e| TrainError::Write {
+        path,
+        reason: e.to_string(),
+    })
 }
 
 /// `MODEL.mean.png`: the mean training frame beside the model.
@@ -391,9 +525,23 @@ pub fn mean_frame_path(model: &Path) -> PathBuf {
     model.with_extension("mean.png")
 }
 
-fn model_card(dataset: &Dataset, options: &Options, state: &RunState, losses: Losses, model: &Path) -> Result<ModelCard, TrainError> {
-    let spec = TensorSpec { size: options.preset.size(), layout: Layout::Nchw, range: [-1.0, 1.0], color: ColorOrder::Rgb };
-    let mean_frame = mean_frame_path(model).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+fn model_card(
+    dataset: &Dataset,
+    options: &Options,
+    state: &RunState,
+    losses: Losses,
+    model: &Path,
+) -> Result<ModelCard, TrainError> {
+    let spec = TensorSpec {
+        size: options.preset.size(),
+        layout: Layout::Nchw,
+        range: [-1.0, 1.0],
+        color: ColorOrder::Rgb,
+    };
+    let mean_frame = mean_frame_path(model)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let training = toml::toml! {
         architecture = "pix2pix"
         preset = (options.preset.name())
@@ -411,7 +559,11 @@ fn model_card(dataset: &Dataset, options: &Options, state: &RunState, losses: Lo
     };
     Ok(ModelCard {
         kind: ModelKind::Reenact,
-        description: format!("pix2pix reenactment ({} preset) trained on {}", options.preset.name(), dataset.manifest.source.display()),
+        description: format!(
+            "pix2pix reenactment ({} preset) trained on {}",
+            options.preset.name(),
+            dataset.manifest.source.display()
+        ),
         input: spec,
         output: spec,
         sketch: Some(dataset.manifest.sketch),

@@ -60,7 +60,13 @@ struct Up {
 }
 
 impl Up {
-    fn forward(&mut self, x: &Tensor, skip: &Tensor, dropout: f32, train: bool) -> Result<Tensor, TrainError> {
+    fn forward(
+        &mut self,
+        x: &Tensor,
+        skip: &Tensor,
+        dropout: f32,
+        train: bool,
+    ) -> Result<Tensor, TrainError> {
         let mut y = self.conv.forward(&layers::upsample2(x)?)?.relu()?;
         if train && dropout > 0.0 {
             y = candle_nn::ops::dropout(&y, dropout)?;
@@ -78,7 +84,11 @@ impl Up {
         if let Some(norm) = &self.norm {
             y = norm.export(g, &y)?;
         }
-        Ok(g.node("Concat", &[&y, skip], vec![("axis", crate::onnx::Attr::Int(1))]))
+        Ok(g.node(
+            "Concat",
+            &[&y, skip],
+            vec![("axis", crate::onnx::Attr::Int(1))],
+        ))
     }
 }
 
@@ -98,8 +108,16 @@ impl Generator {
         for (i, w) in ENCODER_WIDTHS.iter().enumerate() {
             let c_out = w * f;
             side /= 2;
-            let conv = Conv::new(params, &format!("g.down{i}"), (c_in, c_out, KERNEL), 2, Pad::same(1))?;
-            let norm = (i > 0 && side > 1).then(|| Norm::new(params, &format!("g.down{i}.norm"), arch.norm, c_out)).transpose()?;
+            let conv = Conv::new(
+                params,
+                &format!("g.down{i}"),
+                (c_in, c_out, KERNEL),
+                2,
+                Pad::same(1),
+            )?;
+            let norm = (i > 0 && side > 1)
+                .then(|| Norm::new(params, &format!("g.down{i}.norm"), arch.norm, c_out))
+                .transpose()?;
             down.push(Down { conv, norm });
             c_in = c_out;
         }
@@ -107,13 +125,35 @@ impl Generator {
         for (i, w) in DECODER_WIDTHS.iter().enumerate() {
             let c_out = w * f;
             let skip = ENCODER_WIDTHS[ENCODER_WIDTHS.len() - 2 - i] * f;
-            let conv = Conv::new(params, &format!("g.up{i}"), (c_in, c_out, KERNEL), 1, Pad::keras_same(KERNEL))?;
-            let norm = Some(Norm::new(params, &format!("g.up{i}.norm"), arch.norm, c_out)?);
+            let conv = Conv::new(
+                params,
+                &format!("g.up{i}"),
+                (c_in, c_out, KERNEL),
+                1,
+                Pad::keras_same(KERNEL),
+            )?;
+            let norm = Some(Norm::new(
+                params,
+                &format!("g.up{i}.norm"),
+                arch.norm,
+                c_out,
+            )?);
             up.push(Up { conv, norm });
             c_in = c_out + skip;
         }
-        let last = Conv::new(params, "g.last", (c_in, 3, KERNEL), 1, Pad::keras_same(KERNEL))?;
-        Ok(Generator { arch, down, up, last })
+        let last = Conv::new(
+            params,
+            "g.last",
+            (c_in, 3, KERNEL),
+            1,
+            Pad::keras_same(KERNEL),
+        )?;
+        Ok(Generator {
+            arch,
+            down,
+            up,
+            last,
+        })
     }
 
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
@@ -125,7 +165,9 @@ impl Generator {
         }
         skips.pop();
         for block in &mut self.up {
-            let skip = skips.pop().ok_or(TrainError::Internal("U-Net skip count"))?;
+            let skip = skips
+                .pop()
+                .ok_or(TrainError::Internal("U-Net skip count"))?;
             y = block.forward(&y, &skip, self.arch.dropout, train)?;
         }
         Ok(self.last.forward(&layers::upsample2(&y)?)?.tanh()?)
@@ -143,7 +185,9 @@ impl Generator {
         }
         skips.pop();
         for block in &self.up {
-            let skip = skips.pop().ok_or(TrainError::Internal("U-Net skip count"))?;
+            let skip = skips
+                .pop()
+                .ok_or(TrainError::Internal("U-Net skip count"))?;
             y = block.export(&mut g, &y, &skip)?;
         }
         let y = layers::export_upsample2(&mut g, &y);
@@ -173,16 +217,35 @@ impl Discriminator {
         let mut c_in = 6;
         for (i, w) in DISCRIMINATOR_WIDTHS.iter().enumerate() {
             let c_out = w * f;
-            let conv = Conv::new(params, &format!("d.block{i}"), (c_in, c_out, KERNEL), 2, Pad::same(1))?;
-            let norm = (i > 0).then(|| Norm::new(params, &format!("d.block{i}.norm"), arch.norm, c_out)).transpose()?;
+            let conv = Conv::new(
+                params,
+                &format!("d.block{i}"),
+                (c_in, c_out, KERNEL),
+                2,
+                Pad::same(1),
+            )?;
+            let norm = (i > 0)
+                .then(|| Norm::new(params, &format!("d.block{i}.norm"), arch.norm, c_out))
+                .transpose()?;
             blocks.push(Down { conv, norm });
             c_in = c_out;
         }
-        let last = Conv::new(params, "d.last", (c_in, 1, KERNEL), 1, Pad::keras_same(KERNEL))?;
+        let last = Conv::new(
+            params,
+            "d.last",
+            (c_in, 1, KERNEL),
+            1,
+            Pad::keras_same(KERNEL),
+        )?;
         Ok(Discriminator { blocks, last })
     }
 
-    pub fn forward(&mut self, image: &Tensor, condition: &Tensor, train: bool) -> Result<Tensor, TrainError> {
+    pub fn forward(
+        &mut self,
+        image: &Tensor,
+        condition: &Tensor,
+        train: bool,
+    ) -> Result<Tensor, TrainError> {
         let mut y = Tensor::cat(&[image, condition], 1)?;
         for block in &mut self.blocks {
             y = block.forward(&y, train)?;

@@ -1,0 +1,369 @@
+//! Reenactment training end to end on a real clip: extraction, export parity, a short
+//! training run that must beat both the untrained model and the mean frame, determinism,
+//! resuming, and bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
+
+use candle_core::Device;
+use common::testdata;
+use mimic::dataset::Dataset;
+use mimic::eval::reenact;
+use mimic::extract::{extract_reenact, ReenactOptions};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::frame::read_image;
+use mimic::infer::{
+    ColorOrder, DevicePreference, Generator, Layout, ModelCard, ModelKind, TensorSpec,
+};
+use mimic::sketch::SketchStyle;
+use mimic::train::export::export_checked;
+use mimic::train::pix2pix::model::Architecture;
+use mimic::train::pix2pix::{self, Options, Pix2Pix, Preset};
+use mimic::train::NormKind;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// d9.mp4 extracted once at 128 px for every test in this file.
+fn d9_dataset() -> &'static Dataset {
+    static DATASET: OnceLock<Dataset> = OnceLock::new();
+    DATASET.get_or_init(|| {
+        let out = scratch("d9-128");
+        let analyzer = FaceAnalyzer::new(DetectOptions {
+            upsample: 0,
+            ..Default::default()
+        })
+        .unwrap();
+        let options = ReenactOptions {
+            size: 128,
+            holdout: 0.1,
+            sketch: SketchStyle::default(),
+        };
+        extract_reenact(&testdata("video/d9.mp4"), &out, &analyzer, &options).unwrap();
+        Dataset::open(&out).unwrap()
+    })
+}
+
+fn options(steps: u64) -> Options {
+    Options {
+        preset: Preset::Tiny,
+        norm: NormKind::Instance,
+        dropout: 0.0,
+        steps: Some(steps),
+        epochs: None,
+        max_minutes: None,
+        device: mimic::train::TrainDevice::Cpu,
+        seed: 7,
+        preview_every: 100,
+        checkpoint_every: 100,
+        resume: false,
+    }
+}
+
+#[test]
+fn extraction_pairs_nearly_every_frame_and_sketches_line_up() {
+    let dataset = d9_dataset();
+    let total = dataset.manifest.frames_total;
+    assert_eq!(total, 587);
+    assert!(
+        dataset.pairs.len() as f64 >= 0.95 * total as f64,
+        "{} pairs",
+        dataset.pairs.len()
+    );
+    let held: Vec<_> = dataset.holdout_pairs().collect();
+    assert_eq!(held.len(), 59, "the last 10 % are held out");
+    assert!(held
+        .iter()
+        .all(|p| p.index >= dataset.manifest.holdout_from));
+    assert!(dataset
+        .training_pairs()
+        .all(|p| p.index < dataset.manifest.holdout_from));
+
+    // Landmarks found again on the saved frames fall on the saved sketch's lines.
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let (mut on_line, mut points) = (0, 0);
+    for pair in dataset.pairs.iter().step_by(60) {
+        let (sketch, frame) = dataset.load_pair(pair).unwrap();
+        let faces = analyzer.faces(&frame).unwrap();
+        let face = faces.first().expect("the saved frame shows the face");
+        for p in face.landmarks.points() {
+            points += 1;
+            let near = (-1..=1)
+                .flat_map(|dy| (-1..=1).map(move |dx| (dx, dy)))
+                .any(|(dx, dy)| {
+                    let (x, y) = (p.x.round() as i32 + dx, p.y.round() as i32 + dy);
+                    (0..128).contains(&x)
+                        && (0..128).contains(&y)
+                        && sketch.get_pixel(x as u32, y as u32)[0] > 64
+                });
+            on_line += usize::from(near);
+        }
+    }
+    let share = on_line as f64 / points as f64;
+    assert!(
+        share >= 0.9,
+        "only {:.0} % of re-detected landmarks lie on the sketch",
+        share * 100.0
+    );
+}
+
+fn card(size: u32) -> ModelCard {
+    let spec = TensorSpec {
+        size,
+        layout: Layout::Nchw,
+        range: [-1.0, 1.0],
+        color: ColorOrder::Rgb,
+    };
+    ModelCard {
+        kind: ModelKind::Reenact,
+        description: String::new(),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: None,
+    }
+}
+
+#[test]
+fn every_preset_exports_with_parity_and_loads_in_the_runner() {
+    let dir = scratch("export");
+    let cases = [
+        (Preset::Tiny, NormKind::Instance),
+        (Preset::Tiny, NormKind::Batch),
+        (Preset::Small, NormKind::Instance),
+        (Preset::Base, NormKind::Instance),
+    ];
+    for (preset, norm) in cases {
+        let arch = Architecture {
+            size: preset.size() as usize,
+            filters: preset.filters(),
+            norm,
+            dropout: 0.5,
+        };
+        let mut net = Pix2Pix::new(arch, &Device::Cpu, 1).unwrap();
+        let params = net.generator_parameters() as f64;
+        match preset {
+            Preset::Tiny => assert!(
+                (2.5e6..3.5e6).contains(&params),
+                "tiny has {params} parameters"
+            ),
+            Preset::Base => assert!(
+                (44e6..50e6).contains(&params),
+                "base has {params} parameters"
+            ),
+            Preset::Small => {}
+        }
+        if norm == NormKind::Batch {
+            // Move the running statistics away from (0, 1) so folding them is really tested.
+            let real = mimic::train::images::to_tensor(
+                &read_image(&testdata("faces/misc/obama.jpg"))
+                    .map(|i| {
+                        image::imageops::resize(&i, 128, 128, image::imageops::FilterType::Triangle)
+                    })
+                    .unwrap(),
+                &Device::Cpu,
+            )
+            .unwrap();
+            for _ in 0..3 {
+                net.step(&real, &real).unwrap();
+            }
+        }
+        let path = dir.join(format!("{}-{norm:?}.onnx", preset.name()));
+        let diff = export_checked(
+            &net.generator.export().unwrap(),
+            &card(preset.size()),
+            &path,
+            |x| net.generate(x),
+        )
+        .unwrap();
+        assert!(diff <= 1e-4, "{preset:?} {norm:?} differs by {diff}");
+        if preset == Preset::Tiny {
+            let generator = Generator::open(&path, DevicePreference::Cpu).unwrap();
+            assert_eq!(
+                (generator.input_size(), generator.output_size()),
+                (128, 128)
+            );
+            assert_eq!(generator.kind(), ModelKind::Reenact);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
+    let dataset = d9_dataset();
+    let dir = scratch("short-run");
+    let stop = AtomicBool::new(false);
+    let untrained = dir.join("untrained.onnx");
+    pix2pix::train(dataset, &untrained, &options(0), &stop).unwrap();
+    let trained = dir.join("trained.onnx");
+    let summary = pix2pix::train(dataset, &trained, &options(300), &stop).unwrap();
+    assert_eq!(summary.steps, 300);
+    assert!(
+        dir.join("trained.train/losses.csv").is_file()
+            && dir.join("trained.train/losses.png").is_file()
+    );
+    assert!(dir.join("trained.train/preview_000300.png").is_file());
+
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let video = testdata("video/d9.mp4");
+    let evaluate = |model: &Path| {
+        let mut generator = Generator::open(model, DevicePreference::Cpu).unwrap();
+        reenact::evaluate(&mut generator, &analyzer, &video, None).unwrap()
+    };
+    let before = evaluate(&untrained);
+    let after = evaluate(&trained);
+    eprintln!(
+        "face L1: untrained {:.4}, trained {:.4}, mean frame {:.4}",
+        before.model.face_l1, after.model.face_l1, after.baseline.face_l1
+    );
+    assert_eq!(
+        after.range,
+        (dataset.manifest.holdout_from, 586),
+        "the held-out frames by default"
+    );
+    assert!(after.model.face_l1 < before.model.face_l1);
+    assert!(
+        after.model.face_l1 < after.baseline.face_l1,
+        "the model must beat the mean frame"
+    );
+    assert!(after.model.face_psnr > after.baseline.face_psnr);
+}
+
+fn losses(dir: &Path, name: &str) -> Vec<String> {
+    let csv = std::fs::read_to_string(dir.join(format!("{name}.train/losses.csv"))).unwrap();
+    // Drop the seconds column: only the numbers the run computed must match.
+    csv.lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+#[test]
+fn a_seed_gives_the_same_run_and_resume_continues_it() {
+    let dataset = d9_dataset();
+    let dir = scratch("determinism");
+    let stop = AtomicBool::new(false);
+    pix2pix::train(dataset, &dir.join("a.onnx"), &options(8), &stop).unwrap();
+    pix2pix::train(dataset, &dir.join("b.onnx"), &options(8), &stop).unwrap();
+    assert_eq!(losses(&dir, "a"), losses(&dir, "b"));
+
+    let mut half = options(4);
+    half.checkpoint_every = 4;
+    pix2pix::train(dataset, &dir.join("c.onnx"), &half, &stop).unwrap();
+    let mut rest = options(8);
+    rest.resume = true;
+    pix2pix::train(dataset, &dir.join("c.onnx"), &rest, &stop).unwrap();
+    assert_eq!(
+        losses(&dir, "c"),
+        losses(&dir, "a"),
+        "a resumed run matches an uninterrupted one"
+    );
+}
+
+fn mimic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn refused(out: &Output, says: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(says), "'{says}' not in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_training_input_is_refused_with_a_sentence() {
+    let dir = scratch("bad-input");
+    let dataset = d9_dataset().dir.to_str().unwrap().to_string();
+    let model = dir.join("m.onnx");
+    let model = model.to_str().unwrap();
+    refused(
+        &mimic(&["train", "pix2pix", dir.to_str().unwrap(), "--out", model]),
+        "is not a mimic dataset",
+    );
+    refused(
+        &mimic(&[
+            "train", "pix2pix", &dataset, "--out", model, "--preset", "small", "--steps", "1",
+        ]),
+        "extract again with --size 256",
+    );
+    refused(
+        &mimic(&["train", "pix2pix", &dataset, "--out", model, "--resume"]),
+        "cannot read checkpoint",
+    );
+    std::fs::create_dir_all(dir.join("m.train/checkpoint")).unwrap();
+    std::fs::write(
+        dir.join("m.train/checkpoint/state.toml"),
+        "step = 3\nseed = 7\npreset = \"tiny\"\nnorm = \"instance\"\nseconds = 1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("m.train/checkpoint/generator.safetensors"),
+        b"garbage",
+    )
+    .unwrap();
+    refused(
+        &mimic(&[
+            "train", "pix2pix", &dataset, "--out", model, "--resume", "--steps", "5",
+        ]),
+        "cannot read checkpoint",
+    );
+    assert!(
+        !dir.join("m.onnx").exists(),
+        "no model is written by a failed run"
+    );
+    refused(
+        &mimic(&[
+            "train",
+            "pix2pix",
+            &dataset,
+            "--out",
+            "/no/such/folder/m.onnx",
+            "--steps",
+            "1",
+        ]),
+        "cannot write",
+    );
+
+    // A "video" of dogs: no face anywhere.
+    let frames = dir.join("dogs");
+    std::fs::create_dir_all(&frames).unwrap();
+    for i in 0..3 {
+        std::fs::copy(
+            testdata("faces/dlib/dogs.jpg"),
+            frames.join(format!("{i}.jpg")),
+        )
+        .unwrap();
+    }
+    refused(
+        &mimic(&[
+            "extract",
+            "reenact",
+            frames.to_str().unwrap(),
+            "--out",
+            dir.join("ds").to_str().unwrap(),
+        ]),
+        "no face was found",
+    );
+}
