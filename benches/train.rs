@@ -21,6 +21,7 @@ fn random(shape: &[usize], seed: u64) -> Tensor {
 }
 
 fn convolution(c: &mut Criterion) {
+    mimic::train::init_cpu_threads();
     let x = Var::from_tensor(&random(&[1, 48, 128, 128], 1)).expect("var");
     let w = Var::from_tensor(&random(&[16, 48, 4, 4], 2)).expect("var");
     let pad = Pad::keras_same(4);
@@ -49,6 +50,7 @@ fn convolution(c: &mut Criterion) {
 }
 
 fn training_step(c: &mut Criterion) {
+    mimic::train::init_cpu_threads();
     let mut group = c.benchmark_group("pix2pix_step");
     group.sample_size(10);
     for preset in [Preset::Tiny, Preset::Small] {

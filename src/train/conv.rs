@@ -260,6 +260,40 @@ impl CustomOp2 for Conv {
         ws: &CpuStorage,
         wl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        super::on_candle_threads(|| self.forward(xs, xl, ws, wl))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = self.0;
+        // The first layer's input (a sketch, a detached image) needs no gradient: skip col2im.
+        let need_x = x.track_op();
+        let grads = x.apply_op3_no_bwd(weight, &grad_y.contiguous()?, &ConvGrads { g, need_x })?;
+        let n = x.dim(0)?;
+        let x_len = if need_x { n * g.in_plane() } else { 0 };
+        let grad_w = grads
+            .narrow(0, x_len, g.o * g.kdim())?
+            .reshape(weight.shape())?;
+        let grad_x = need_x
+            .then(|| grads.narrow(0, 0, x_len)?.reshape(x.shape()))
+            .transpose()?;
+        Ok((grad_x, Some(grad_w)))
+    }
+}
+
+impl Conv {
+    fn forward(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
         let (x, weight) = (contiguous(xs, xl)?, contiguous(ws, wl)?);
         let n = xl.dims()[0];
@@ -289,27 +323,14 @@ impl CustomOp2 for Conv {
         }
         Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
     }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        weight: &Tensor,
-        _y: &Tensor,
-        grad_y: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = self.0;
-        let grads = x.apply_op3_no_bwd(weight, &grad_y.contiguous()?, &ConvGrads(g))?;
-        let n = x.dim(0)?;
-        let grad_x = grads.narrow(0, 0, n * g.in_plane())?.reshape(x.shape())?;
-        let grad_w = grads
-            .narrow(0, n * g.in_plane(), g.o * g.kdim())?
-            .reshape(weight.shape())?;
-        Ok((Some(grad_x), Some(grad_w)))
-    }
 }
 
-/// The backward op: (x, weight, grad_y) → [grad_x, grad_weight] flattened into one tensor.
-struct ConvGrads(Geometry);
+/// The backward op: (x, weight, grad_y) → [grad_x, grad_weight] flattened into one tensor
+/// (grad_x left out when `need_x` is false).
+struct ConvGrads {
+    g: Geometry,
+    need_x: bool,
+}
 
 /// One band's share of the gradients: its input rows' gradient and a weight gradient.
 struct BandGrad {
@@ -332,7 +353,22 @@ impl CustomOp3 for ConvGrads {
         gs: &CpuStorage,
         gl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
+        super::on_candle_threads(|| self.grads(xs, xl, ws, wl, gs, gl))
+    }
+}
+
+impl ConvGrads {
+    #[allow(clippy::too_many_arguments)]
+    fn grads(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (g, need_x) = (self.g, self.need_x);
         let (x, weight, grad_y) = (
             contiguous(xs, xl)?,
             contiguous(ws, wl)?,
@@ -341,12 +377,13 @@ impl CustomOp3 for ConvGrads {
         let n = xl.dims()[0];
         let (kdim, l) = (g.kdim(), g.ho * g.wo);
         let w_t = Mat::rows(weight, g.o, kdim).t();
-        let mut out = vec![0f32; n * g.in_plane() + g.o * kdim];
-        let (grad_x_all, grad_w) = out.split_at_mut(n * g.in_plane());
-        for ((image, gy), grad_x) in x
+        let x_len = if need_x { n * g.in_plane() } else { 0 };
+        let mut out = vec![0f32; x_len + g.o * kdim];
+        let (grad_x_all, grad_w) = out.split_at_mut(x_len);
+        for (i, (image, gy)) in x
             .chunks(g.in_plane())
             .zip(grad_y.chunks(g.out_plane()))
-            .zip(grad_x_all.chunks_mut(g.in_plane()))
+            .enumerate()
         {
             let (gw, parts) = g
                 .bands()
@@ -363,7 +400,6 @@ impl CustomOp3 for ConvGrads {
                     |(mut gw, mut parts, mut cols, mut gcols), band| {
                         let t = (band.1 - band.0) * g.wo;
                         cols.resize(kdim * t, 0.0);
-                        gcols.resize(kdim * t, 0.0);
                         g.im2col(image, band, &mut cols);
                         // The band's output gradient: O rows of t values, row stride L.
                         let gy_band = Mat {
@@ -374,16 +410,19 @@ impl CustomOp3 for ConvGrads {
                             cs: 1,
                         };
                         matmul(&mut gw, kdim, gy_band, Mat::rows(&cols, kdim, t).t(), true);
-                        matmul(&mut gcols, t, w_t, gy_band, false);
-                        let (first, last) = g.input_rows(band);
-                        let rows = last - first;
-                        let mut grad = vec![0f32; g.c * rows * g.w];
-                        g.col2im(&gcols, band, first, rows, &mut grad);
-                        parts.push(BandGrad {
-                            first,
-                            rows,
-                            grad_x: grad,
-                        });
+                        if need_x {
+                            gcols.resize(kdim * t, 0.0);
+                            matmul(&mut gcols, t, w_t, gy_band, false);
+                            let (first, last) = g.input_rows(band);
+                            let rows = last - first;
+                            let mut grad = vec![0f32; g.c * rows * g.w];
+                            g.col2im(&gcols, band, first, rows, &mut grad);
+                            parts.push(BandGrad {
+                                first,
+                                rows,
+                                grad_x: grad,
+                            });
+                        }
                         (gw, parts, cols, gcols)
                     },
                 )
@@ -397,11 +436,14 @@ impl CustomOp3 for ConvGrads {
                     },
                 );
             grad_w.iter_mut().zip(&gw).for_each(|(d, s)| *d += s);
-            for part in parts {
-                for c in 0..g.c {
-                    let dst = &mut grad_x[(c * g.h + part.first) * g.w..][..part.rows * g.w];
-                    let src = &part.grad_x[c * part.rows * g.w..][..part.rows * g.w];
-                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            if need_x {
+                let grad_x = &mut grad_x_all[i * g.in_plane()..][..g.in_plane()];
+                for part in parts {
+                    for c in 0..g.c {
+                        let dst = &mut grad_x[(c * g.h + part.first) * g.w..][..part.rows * g.w];
+                        let src = &part.grad_x[c * part.rows * g.w..][..part.rows * g.w];
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                    }
                 }
             }
         }

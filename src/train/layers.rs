@@ -153,7 +153,9 @@ impl Norm {
     /// Normalises; batch norm uses (and updates) batch statistics when `train`.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
         let (normalised, gamma, beta) = match self {
-            Norm::Instance { gamma, beta } => (standardise(x, &[2, 3])?, &*gamma, &*beta),
+            Norm::Instance { gamma, beta } => {
+                (super::fused::standardise(x, NORM_EPS)?, &*gamma, &*beta)
+            }
             Norm::Batch {
                 gamma,
                 beta,
@@ -248,7 +250,7 @@ fn standardise(x: &Tensor, dims: &[usize]) -> Result<Tensor, TrainError> {
 }
 
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor, TrainError> {
-    Ok(candle_nn::ops::leaky_relu(x, slope)?)
+    Ok(super::fused::leaky_relu(x, slope)?)
 }
 
 pub fn export_leaky_relu(g: &mut OnnxGraph, x: &str, slope: f32) -> String {

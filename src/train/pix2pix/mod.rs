@@ -254,6 +254,7 @@ pub fn train(
         });
     }
     check_output_folder(model)?;
+    super::init_cpu_threads();
     let device = options.device.device()?;
     let arch = Architecture {
         size: size as usize,
