@@ -223,7 +223,8 @@ mod tests {
     fn fused_ops_match_candle_algebra() {
         let x = Var::from_tensor(&random(&[2, 3, 5, 7], 1)).unwrap();
         let weight = random(&[2, 3, 5, 7], 2);
-        let cases: [(&dyn Fn(&Tensor) -> Tensor, &dyn Fn(&Tensor) -> Tensor); 2] = [
+        type Op<'a> = &'a dyn Fn(&Tensor) -> Tensor;
+        let cases: [(Op, Op); 2] = [
             (&|t| leaky_relu(t, 0.2).unwrap(), &|t| {
                 candle_nn::ops::leaky_relu(t, 0.2).unwrap()
             }),

@@ -243,12 +243,6 @@ fn moments(x: &Tensor, dims: &[usize]) -> Result<(Tensor, Tensor), TrainError> {
     Ok((mean, var))
 }
 
-fn standardise(x: &Tensor, dims: &[usize]) -> Result<Tensor, TrainError> {
-    let (mean, var) = moments(x, dims)?;
-    Ok(x.broadcast_sub(&mean)?
-        .broadcast_div(&(var + NORM_EPS)?.sqrt()?)?)
-}
-
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor, TrainError> {
     Ok(super::fused::leaky_relu(x, slope)?)
 }
