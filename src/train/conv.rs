@@ -385,22 +385,18 @@ impl ConvGrads {
             .zip(grad_y.chunks(g.out_plane()))
             .enumerate()
         {
-            let (gw, parts) = g
+            // Each band's share comes back in band order and is summed in that order, so the
+            // result does not depend on how rayon scheduled the bands: a seed gives the same
+            // run twice.
+            let shares: Vec<(Vec<f32>, Option<BandGrad>)> = g
                 .bands()
                 .into_par_iter()
-                .fold(
-                    || {
-                        (
-                            vec![0f32; g.o * kdim],
-                            Vec::<BandGrad>::new(),
-                            Vec::<f32>::new(),
-                            Vec::<f32>::new(),
-                        )
-                    },
-                    |(mut gw, mut parts, mut cols, mut gcols), band| {
+                .map_init(
+                    || (Vec::<f32>::new(), Vec::<f32>::new()),
+                    |(cols, gcols), band| {
                         let t = (band.1 - band.0) * g.wo;
                         cols.resize(kdim * t, 0.0);
-                        g.im2col(image, band, &mut cols);
+                        g.im2col(image, band, cols);
                         // The band's output gradient: O rows of t values, row stride L.
                         let gy_band = Mat {
                             data: &gy[band.0 * g.wo..],
@@ -409,41 +405,33 @@ impl ConvGrads {
                             rs: l,
                             cs: 1,
                         };
-                        matmul(&mut gw, kdim, gy_band, Mat::rows(&cols, kdim, t).t(), true);
-                        if need_x {
+                        let mut gw = vec![0f32; g.o * kdim];
+                        matmul(&mut gw, kdim, gy_band, Mat::rows(cols, kdim, t).t(), false);
+                        let part = need_x.then(|| {
                             gcols.resize(kdim * t, 0.0);
-                            matmul(&mut gcols, t, w_t, gy_band, false);
+                            matmul(gcols, t, w_t, gy_band, false);
                             let (first, last) = g.input_rows(band);
                             let rows = last - first;
                             let mut grad = vec![0f32; g.c * rows * g.w];
-                            g.col2im(&gcols, band, first, rows, &mut grad);
-                            parts.push(BandGrad {
+                            g.col2im(gcols, band, first, rows, &mut grad);
+                            BandGrad {
                                 first,
                                 rows,
                                 grad_x: grad,
-                            });
-                        }
-                        (gw, parts, cols, gcols)
+                            }
+                        });
+                        (gw, part)
                     },
                 )
-                .map(|(gw, parts, _, _)| (gw, parts))
-                .reduce(
-                    || (vec![0f32; g.o * kdim], Vec::new()),
-                    |(mut a, mut pa), (b, pb)| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                        pa.extend(pb);
-                        (a, pa)
-                    },
-                );
-            grad_w.iter_mut().zip(&gw).for_each(|(d, s)| *d += s);
-            if need_x {
+                .collect();
+            for (gw, part) in shares {
+                grad_w.iter_mut().zip(&gw).for_each(|(d, s)| *d += s);
+                let Some(part) = part else { continue };
                 let grad_x = &mut grad_x_all[i * g.in_plane()..][..g.in_plane()];
-                for part in parts {
-                    for c in 0..g.c {
-                        let dst = &mut grad_x[(c * g.h + part.first) * g.w..][..part.rows * g.w];
-                        let src = &part.grad_x[c * part.rows * g.w..][..part.rows * g.w];
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                    }
+                for c in 0..g.c {
+                    let dst = &mut grad_x[(c * g.h + part.first) * g.w..][..part.rows * g.w];
+                    let src = &part.grad_x[c * part.rows * g.w..][..part.rows * g.w];
+                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
                 }
             }
         }
