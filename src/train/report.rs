@@ -102,8 +102,8 @@ impl LossLog {
         std::fs::write(&self.csv, text).map_err(|e| write_error(&self.csv, e))
     }
 
-    /// Draws the curves (each scaled to its own maximum, so all three read on one chart;
-    /// the CSV has the values) and writes `losses.png` beside the CSV.
+    /// Draws the smoothed curves (each scaled to its own maximum, so all three read on one
+    /// chart; the CSV has the values) and writes `losses.png` beside the CSV.
     pub fn plot(&self) -> Result<PathBuf, TrainError> {
         let path = self.csv.with_file_name("losses.png");
         crate::files::save_png(&plot(&self.records), &path).map_err(|e| write_error(&path, e))?;
@@ -134,30 +134,47 @@ fn plot(records: &[LossRecord]) -> Rgb8 {
     };
     let steps = last.step.max(1) as f32;
     for (curve, colour) in COLOURS.iter().enumerate() {
-        let max = records
-            .iter()
-            .map(|r| r.values[curve])
-            .fold(f32::MIN_POSITIVE, f32::max);
-        let point = |r: &LossRecord| {
+        let values = smoothed(records.iter().map(|r| r.values[curve]));
+        let max = values.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
+        let point = |r: &LossRecord, v: f32| {
             Point::new(
                 MARGIN + w * r.step as f32 / steps,
-                MARGIN + h * (1.0 - r.values[curve] / max),
+                MARGIN + h * (1.0 - v / max),
             )
         };
-        for pair in records.windows(2) {
-            draw_segment(&mut image, point(&pair[0]), point(&pair[1]), 1.5, *colour);
+        for (pair, v) in records.windows(2).zip(values.windows(2)) {
+            draw_segment(
+                &mut image,
+                point(&pair[0], v[0]),
+                point(&pair[1], v[1]),
+                1.5,
+                *colour,
+            );
         }
         // A legend swatch per curve, top left, in CSV column order.
         let x = MARGIN + 8.0 + 24.0 * curve as f32;
-        draw_segment(
-            &mut image,
+        let (a, b) = (
             Point::new(x, MARGIN / 2.0),
             Point::new(x + 16.0, MARGIN / 2.0),
-            4.0,
-            *colour,
         );
+        draw_segment(&mut image, a, b, 4.0, *colour);
     }
     image
+}
+
+/// An exponential moving average over about a fiftieth of the run: a GAN's per-step losses
+/// jump too much to read a trend from (the CSV keeps every raw value).
+fn smoothed(values: impl ExactSizeIterator<Item = f32>) -> Vec<f32> {
+    let window = (values.len() / 50).max(1) as f32;
+    let alpha = 2.0 / (window + 1.0);
+    let mut average: Option<f32> = None;
+    values
+        .map(|v| {
+            let next = average.map_or(v, |a| a + alpha * (v - a));
+            average = Some(next);
+            next
+        })
+        .collect()
 }
 
 fn read_records(csv: &Path) -> Vec<LossRecord> {
