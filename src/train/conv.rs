@@ -297,9 +297,17 @@ impl Conv {
         let g = self.0;
         let (x, weight) = (contiguous(xs, xl)?, contiguous(ws, wl)?);
         let n = xl.dims()[0];
-        let l = g.ho * g.wo;
+        let y = g.forward(x, weight, n);
+        Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
+    }
+}
+
+impl Geometry {
+    /// The convolution of `n` images in `x` with `weight` (O × kdim, row-major).
+    fn forward(&self, x: &[f32], weight: &[f32], n: usize) -> Vec<f32> {
+        let g = *self;
+        let (kdim, l) = (g.kdim(), g.ho * g.wo);
         let mut y = vec![0f32; n * g.out_plane()];
-        let kdim = g.kdim();
         let w_mat = Mat::rows(weight, g.o, kdim);
         for (image, out) in x.chunks(g.in_plane()).zip(y.chunks_mut(g.out_plane())) {
             let bands: Vec<(usize, Vec<f32>)> = g
@@ -321,7 +329,42 @@ impl Conv {
                 }
             }
         }
-        Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
+        y
+    }
+
+    /// For a stride-1 convolution: the convolution that maps its output gradient to its input
+    /// gradient (the same kernel flipped, input and output channels swapped, padding
+    /// mirrored), and that kernel.
+    fn input_gradient(&self, weight: &[f32]) -> (Geometry, Vec<f32>) {
+        let (k, kk) = (self.k, self.k * self.k);
+        let mut flipped = vec![0f32; weight.len()];
+        for o in 0..self.o {
+            for c in 0..self.c {
+                for tap in 0..kk {
+                    flipped[(c * self.o + o) * kk + (kk - 1 - tap)] =
+                        weight[(o * self.c + c) * kk + tap];
+                }
+            }
+        }
+        let p = self.pad;
+        let pad = Pad {
+            top: k - 1 - p.top,
+            left: k - 1 - p.left,
+            bottom: k - 1 - p.bottom,
+            right: k - 1 - p.right,
+        };
+        let g = Geometry {
+            c: self.o,
+            h: self.ho,
+            w: self.wo,
+            o: self.c,
+            k,
+            stride: 1,
+            pad,
+            ho: self.h,
+            wo: self.w,
+        };
+        (g, flipped)
     }
 }
 
@@ -380,6 +423,14 @@ impl ConvGrads {
         let x_len = if need_x { n * g.in_plane() } else { 0 };
         let mut out = vec![0f32; x_len + g.o * kdim];
         let (grad_x_all, grad_w) = out.split_at_mut(x_len);
+        // A stride-1 layer's input gradient is itself a convolution of the output gradient,
+        // far cheaper than col2im when the layer has few output channels (the decoder's last
+        // layers); strided layers fold columns back.
+        let fold_columns = need_x && g.stride != 1;
+        if need_x && !fold_columns {
+            let (gt, flipped) = g.input_gradient(weight);
+            grad_x_all.copy_from_slice(&gt.forward(grad_y, &flipped, n));
+        }
         for (i, (image, gy)) in x
             .chunks(g.in_plane())
             .zip(grad_y.chunks(g.out_plane()))
@@ -407,7 +458,7 @@ impl ConvGrads {
                         };
                         let mut gw = vec![0f32; g.o * kdim];
                         matmul(&mut gw, kdim, gy_band, Mat::rows(cols, kdim, t).t(), false);
-                        let part = need_x.then(|| {
+                        let part = fold_columns.then(|| {
                             gcols.resize(kdim * t, 0.0);
                             matmul(gcols, t, w_t, gy_band, false);
                             let (first, last) = g.input_rows(band);

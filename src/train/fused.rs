@@ -1,8 +1,9 @@
 //! Element-wise layers as single candle custom ops with their own backward pass.
 //!
 //! Written with candle's tensor algebra, a leaky ReLU is five operations (and ten more in the
-//! backward pass) and instance standardisation nine; on a small CPU each one is a pass over
-//! memory and an allocation, which costs more than the arithmetic. One pass each here.
+//! backward pass) and instance standardisation nine, and candle differentiates upsampling with
+//! a grouped convolution; on a small CPU each op is a pass over memory and an allocation,
+//! which costs more than the arithmetic. One pass each here.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -83,8 +84,9 @@ impl CustomOp2 for LeakyReluGrad {
     }
 }
 
-/// Each (image, channel) plane of an NCHW tensor to zero mean and unit variance.
-struct Standardise(f32);
+/// Instance normalisation with a learned per-channel scale and shift:
+/// `y = (x − mean) / √(var + eps) · gamma + beta`, statistics per (image, channel) plane.
+struct InstanceNorm(f32);
 
 /// Mean and 1/√(var + eps) of a plane.
 fn plane_stats(plane: &[f32], eps: f32) -> (f32, f32) {
@@ -94,80 +96,201 @@ fn plane_stats(plane: &[f32], eps: f32) -> (f32, f32) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
-fn plane_size(l: &Layout) -> candle_core::Result<usize> {
+/// Channels and plane size of an NCHW layout.
+fn planes(l: &Layout) -> candle_core::Result<(usize, usize)> {
     match l.dims() {
-        [_, _, h, w] => Ok(h * w),
+        [_, c, h, w] => Ok((*c, h * w)),
         dims => candle_core::bail!("instance norm takes NCHW tensors, got {dims:?}"),
     }
 }
 
-impl CustomOp1 for Standardise {
+impl CustomOp3 for InstanceNorm {
     fn name(&self) -> &'static str {
-        "mimic-standardise"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l)?;
-        let hw = plane_size(l)?;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(hw)
-            .zip(x.par_chunks(hw))
-            .for_each(|(y, x)| {
-                let (mean, inv_std) = plane_stats(x, self.0);
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = (x - mean) * inv_std;
-                }
-            });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let grad = grad.contiguous()?;
-        Ok(Some(x.contiguous()?.apply_op3_no_bwd(
-            y,
-            &grad,
-            &StandardiseGrad(self.0),
-        )?))
-    }
-}
-
-/// The standardisation's backward, per plane: `(g − mean(g) − y · mean(g·y)) / std`.
-struct StandardiseGrad(f32);
-
-impl CustomOp3 for StandardiseGrad {
-    fn name(&self) -> &'static str {
-        "mimic-standardise-grad"
+        "mimic-instance-norm"
     }
 
     fn cpu_fwd(
         &self,
         xs: &CpuStorage,
         xl: &Layout,
-        ys: &CpuStorage,
-        yl: &Layout,
         gs: &CpuStorage,
         gl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, y, g) = (
+        let (x, gamma, beta) = (
             contiguous(xs, xl)?,
-            contiguous(ys, yl)?,
             contiguous(gs, gl)?,
+            contiguous(bs, bl)?,
         );
-        let hw = plane_size(xl)?;
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(hw)
-            .zip(x.par_chunks(hw).zip(y.par_chunks(hw).zip(g.par_chunks(hw))))
-            .for_each(|(o, (x, (y, g)))| {
-                let (_, inv_std) = plane_stats(x, self.0);
-                let n = hw as f32;
-                let mean_g = g.iter().sum::<f32>() / n;
-                let mean_gy = g.iter().zip(y).map(|(g, y)| g * y).sum::<f32>() / n;
-                for ((o, &g), &y) in o.iter_mut().zip(g).zip(y) {
-                    *o = (g - mean_g - y * mean_gy) * inv_std;
+        let (c, hw) = planes(xl)?;
+        let mut y = vec![0f32; x.len()];
+        super::on_candle_threads(|| {
+            y.par_chunks_mut(hw)
+                .zip(x.par_chunks(hw))
+                .enumerate()
+                .for_each(|(p, (y, x))| {
+                    let (mean, inv_std) = plane_stats(x, self.0);
+                    let (scale, shift) = (gamma[p % c] * inv_std, beta[p % c]);
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = (x - mean) * scale + shift;
+                    }
+                })
+        });
+        Ok((CpuStorage::F32(y), xl.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grads = x.contiguous()?.apply_op3_no_bwd(
+            gamma,
+            &grad.contiguous()?,
+            &InstanceNormGrad(self.0),
+        )?;
+        let (n, c) = (x.elem_count(), gamma.elem_count());
+        let dx = grads.narrow(0, 0, n)?.reshape(x.shape())?;
+        let dgamma = grads.narrow(0, n, c)?.reshape(gamma.shape())?;
+        let dbeta = grads.narrow(0, n + c, c)?.reshape(beta.shape())?;
+        Ok((Some(dx), Some(dgamma), Some(dbeta)))
+    }
+}
+
+/// The instance norm's backward: [dx, dgamma, dbeta] flattened into one tensor. Per plane,
+/// with x̂ the standardised input and ĝ = grad · gamma:
+/// `dx = (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)) / std`, `dgamma = Σ grad · x̂`, `dbeta = Σ grad`.
+struct InstanceNormGrad(f32);
+
+impl CustomOp3 for InstanceNormGrad {
+    fn name(&self) -> &'static str {
+        "mimic-instance-norm-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, gamma, grad) = (
+            contiguous(xs, xl)?,
+            contiguous(gs, gl)?,
+            contiguous(ds, dl)?,
+        );
+        let (c, hw) = planes(xl)?;
+        let mut dx = vec![0f32; x.len()];
+        // Per plane: (Σ grad · x̂, Σ grad), summed over images per channel afterwards.
+        let sums: Vec<(f32, f32)> = super::on_candle_threads(|| {
+            dx.par_chunks_mut(hw)
+                .zip(x.par_chunks(hw).zip(grad.par_chunks(hw)))
+                .enumerate()
+                .map(|(p, (dx, (x, g)))| {
+                    let (mean, inv_std) = plane_stats(x, self.0);
+                    let gm = gamma[p % c];
+                    let n = hw as f32;
+                    let (mut sum_g, mut sum_gx) = (0f32, 0f32);
+                    for (&g, &x) in g.iter().zip(x) {
+                        sum_g += g;
+                        sum_gx += g * (x - mean) * inv_std;
+                    }
+                    let (mean_gh, mean_ghx) = (gm * sum_g / n, gm * sum_gx / n);
+                    for ((d, &g), &x) in dx.iter_mut().zip(g).zip(x) {
+                        let xhat = (x - mean) * inv_std;
+                        *d = (g * gm - mean_gh - xhat * mean_ghx) * inv_std;
+                    }
+                    (sum_gx, sum_g)
+                })
+                .collect()
+        });
+        let mut out = dx;
+        out.resize(x.len() + 2 * c, 0.0);
+        for (p, (gx, g)) in sums.iter().enumerate() {
+            out[x.len() + p % c] += gx;
+            out[x.len() + c + p % c] += g;
+        }
+        let len = out.len();
+        Ok((CpuStorage::F32(out), Shape::from(len)))
+    }
+}
+
+/// Nearest-neighbour ×2 upsampling of each plane of an NCHW tensor. candle's own backward for
+/// it is a grouped convolution; here it is a sum over each 2×2 block.
+struct Upsample2;
+
+impl CustomOp1 for Upsample2 {
+    fn name(&self) -> &'static str {
+        "mimic-upsample2"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = contiguous(s, l)?;
+        let [n, c, h, w] = *l.dims() else {
+            candle_core::bail!("upsampling takes NCHW tensors")
+        };
+        let mut y = vec![0f32; x.len() * 4];
+        y.par_chunks_mut(4 * h * w)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(y, x)| {
+                for (row, src) in x.chunks(w).enumerate() {
+                    let (top, bottom) = y[row * 4 * w..][..4 * w].split_at_mut(2 * w);
+                    for (pair, &v) in top.chunks_mut(2).zip(src) {
+                        pair.fill(v);
+                    }
+                    bottom.copy_from_slice(top);
                 }
             });
-        Ok((CpuStorage::F32(out), xl.shape().clone()))
+        Ok((CpuStorage::F32(y), Shape::from((n, c, 2 * h, 2 * w))))
     }
+
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&SumBlocks2)?))
+    }
+}
+
+/// The upsampling's backward: each output is the sum of its 2×2 block.
+struct SumBlocks2;
+
+impl CustomOp1 for SumBlocks2 {
+    fn name(&self) -> &'static str {
+        "mimic-sum-blocks2"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = contiguous(s, l)?;
+        let [n, c, h2, w2] = *l.dims() else {
+            candle_core::bail!("block sums take NCHW tensors")
+        };
+        let (h, w) = (h2 / 2, w2 / 2);
+        let mut out = vec![0f32; n * c * h * w];
+        out.par_chunks_mut(h * w)
+            .zip(g.par_chunks(h2 * w2))
+            .for_each(|(o, g)| {
+                for (row, dst) in o.chunks_mut(w).enumerate() {
+                    let (top, bottom) = g[2 * row * w2..][..2 * w2].split_at(w2);
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = top[2 * i] + top[2 * i + 1] + bottom[2 * i] + bottom[2 * i + 1];
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
+    }
+}
+
+/// Nearest-neighbour ×2 upsampling (candle's own op on other devices).
+pub fn upsample2(x: &Tensor) -> candle_core::Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    if !x.device().is_cpu() {
+        return x.upsample_nearest2d(2 * h, 2 * w);
+    }
+    x.contiguous()?.apply_op1(Upsample2)
 }
 
 /// Leaky ReLU in one pass (candle's algebra on other devices).
@@ -178,15 +301,28 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> candle_core::Result<Tensor> {
     x.contiguous()?.apply_op1(LeakyRelu(slope as f32))
 }
 
-/// Instance standardisation of an NCHW tensor over H×W in one pass.
-pub fn standardise(x: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+/// Instance normalisation of an NCHW tensor with per-channel `gamma` and `beta`, one pass
+/// each way (candle's algebra on other devices).
+pub fn instance_norm(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
         let mean = x.mean_keepdim(&[2, 3][..])?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(&[2, 3][..])?;
-        return centred.broadcast_div(&(var + eps)?.sqrt()?);
+        let y = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
+        return y
+            .broadcast_mul(&gamma.reshape((1, (), 1, 1))?)?
+            .broadcast_add(&beta.reshape((1, (), 1, 1))?);
     }
-    x.contiguous()?.apply_op1(Standardise(eps as f32))
+    x.contiguous()?.apply_op3(
+        &gamma.contiguous()?,
+        &beta.contiguous()?,
+        InstanceNorm(eps as f32),
+    )
 }
 
 #[cfg(test)]
@@ -222,23 +358,20 @@ mod tests {
     #[test]
     fn fused_ops_match_candle_algebra() {
         let x = Var::from_tensor(&random(&[2, 3, 5, 7], 1)).unwrap();
-        let weight = random(&[2, 3, 5, 7], 2);
         type Op<'a> = &'a dyn Fn(&Tensor) -> Tensor;
         let cases: [(Op, Op); 2] = [
+            (&|t| upsample2(t).unwrap(), &|t| {
+                t.upsample_nearest2d(10, 14).unwrap()
+            }),
             (&|t| leaky_relu(t, 0.2).unwrap(), &|t| {
                 candle_nn::ops::leaky_relu(t, 0.2).unwrap()
-            }),
-            (&|t| standardise(t, 1e-5).unwrap(), &|t| {
-                let mean = t.mean_keepdim(&[2, 3][..]).unwrap();
-                let c = t.broadcast_sub(&mean).unwrap();
-                let var = c.sqr().unwrap().mean_keepdim(&[2, 3][..]).unwrap();
-                c.broadcast_div(&(var + 1e-5).unwrap().sqrt().unwrap())
-                    .unwrap()
             }),
         ];
         for (ours, theirs) in cases {
             let (a, b) = (ours(&x), theirs(&x));
             assert!(max_diff(&a, &b) < 1e-5);
+            // A fixed weighting of the outputs, so every output's gradient differs.
+            let weight = random(a.dims(), 2);
             let ga = (a * &weight)
                 .unwrap()
                 .sum_all()
@@ -252,6 +385,43 @@ mod tests {
                 .backward()
                 .unwrap();
             assert!(max_diff(ga.get(&x).unwrap(), gb.get(&x).unwrap()) < 1e-4);
+        }
+    }
+
+    /// Instance norm and its three gradients agree with candle's algebra.
+    #[test]
+    fn instance_norm_matches_candle_algebra() {
+        let x = Var::from_tensor(&random(&[2, 3, 5, 7], 3)).unwrap();
+        let gamma = Var::from_tensor(&random(&[3], 4)).unwrap();
+        let beta = Var::from_tensor(&random(&[3], 5)).unwrap();
+        let ours = instance_norm(&x, &gamma, &beta, 1e-5).unwrap();
+        let mean = x.mean_keepdim(&[2, 3][..]).unwrap();
+        let c = x.broadcast_sub(&mean).unwrap();
+        let var = c.sqr().unwrap().mean_keepdim(&[2, 3][..]).unwrap();
+        let y = c
+            .broadcast_div(&(var + 1e-5).unwrap().sqrt().unwrap())
+            .unwrap();
+        let theirs = y
+            .broadcast_mul(&gamma.reshape((1, 3, 1, 1)).unwrap())
+            .unwrap()
+            .broadcast_add(&beta.reshape((1, 3, 1, 1)).unwrap())
+            .unwrap();
+        assert!(max_diff(&ours, &theirs) < 1e-4);
+        let weight = random(ours.dims(), 6);
+        let ga = (ours * &weight)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gb = (theirs * &weight)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for v in [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()] {
+            assert!(max_diff(ga.get(v).unwrap(), gb.get(v).unwrap()) < 1e-3);
         }
     }
 }

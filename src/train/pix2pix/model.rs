@@ -67,7 +67,8 @@ impl Up {
         dropout: f32,
         train: bool,
     ) -> Result<Tensor, TrainError> {
-        let mut y = self.conv.forward(&layers::upsample2(x)?)?.relu()?;
+        // ReLU is the leaky op with slope 0: one fused pass each way.
+        let mut y = layers::leaky_relu(&self.conv.forward(&layers::upsample2(x)?)?, 0.0)?;
         if train && dropout > 0.0 {
             y = candle_nn::ops::dropout(&y, dropout)?;
         }
