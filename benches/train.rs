@@ -1,8 +1,9 @@
-//! Training speed: one pix2pix step per preset, and one convolution layer forward + backward
-//! with mimic's im2col op beside candle's own `conv2d` (the 48→16, 4×4, 128×128 case).
+//! Training speed: one pix2pix step per preset (throughput in convolution FLOPs, so criterion
+//! prints the effective rate), and one convolution layer forward + backward with mimic's op
+//! beside candle's own `conv2d` (48→16 channels, 4×4, 128×128).
 
 use candle_core::{Device, Tensor, Var};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mimic::train::conv::conv2d;
 use mimic::train::layers::Pad;
 use mimic::train::pix2pix::model::Architecture;
@@ -62,6 +63,8 @@ fn training_step(c: &mut Criterion) {
             dropout: 0.0,
         };
         let mut net = Pix2Pix::new(arch, &Device::Cpu, 0).expect("model");
+        // Throughput in convolution FLOPs: criterion's "elem/s" reads as FLOP/s.
+        group.throughput(Throughput::Elements(arch.step_flops()));
         let sketch = random(&[1, 3, size, size], 3).tanh().expect("tanh");
         let real = random(&[1, 3, size, size], 4).tanh().expect("tanh");
         group.bench_function(preset.name(), |b| {

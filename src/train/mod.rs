@@ -70,7 +70,7 @@ pub fn init_cpu_threads() {
 
 /// Runs `f` on candle's CPU thread pool, so mimic's parallel ops and candle's share one set of
 /// threads instead of two pools competing for the same cores.
-pub(crate) fn on_candle_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub fn on_candle_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     candle_core::utils::with_threadpool(f)
 }
 

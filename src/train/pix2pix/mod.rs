@@ -127,8 +127,14 @@ impl Pix2Pix {
         self.g_params.count()
     }
 
-    /// One training step on a (sketch, real frame) batch.
+    /// One training step on a (sketch, real frame) batch. It runs on candle's thread pool
+    /// (`on_candle_threads`), so the parallel ops inside it run inline instead of each handing
+    /// work to the pool and waiting.
     pub fn step(&mut self, sketch: &Tensor, real: &Tensor) -> Result<Losses, TrainError> {
+        super::on_candle_threads(|| self.step_inline(sketch, real))
+    }
+
+    fn step_inline(&mut self, sketch: &Tensor, real: &Tensor) -> Result<Losses, TrainError> {
         let fake = self.generator.forward(sketch, true)?;
 
         let d_real = self.discriminator.forward(real, sketch, true)?;

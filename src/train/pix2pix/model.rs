@@ -30,6 +30,46 @@ pub struct Architecture {
     pub dropout: f32,
 }
 
+impl Architecture {
+    /// Multiply-adds of the generator's and the discriminator's convolutions in one forward
+    /// pass, counted ×2 as FLOPs: (generator, discriminator).
+    pub fn forward_flops(&self) -> (u64, u64) {
+        let f = self.filters as u64;
+        let conv = |c_in: u64, c_out: u64, side: u64| {
+            2 * c_in * c_out * (KERNEL * KERNEL) as u64 * side * side
+        };
+        let (mut g, mut c_in, mut side) = (0, 3, self.size as u64);
+        for w in ENCODER_WIDTHS {
+            side /= 2;
+            g += conv(c_in, w as u64 * f, side);
+            c_in = w as u64 * f;
+        }
+        for (i, w) in DECODER_WIDTHS.iter().enumerate() {
+            side *= 2;
+            g += conv(c_in, *w as u64 * f, side);
+            c_in = *w as u64 * f + ENCODER_WIDTHS[ENCODER_WIDTHS.len() - 2 - i] as u64 * f;
+        }
+        g += conv(c_in, 3, self.size as u64);
+        let (mut d, mut c_in, mut side) = (0, 6, self.size as u64);
+        for w in DISCRIMINATOR_WIDTHS {
+            side /= 2;
+            d += conv(c_in, w as u64 * f, side);
+            c_in = w as u64 * f;
+        }
+        d += conv(c_in, 1, side);
+        (g, d)
+    }
+
+    /// Convolution FLOPs of one training step: the generator runs forward once and backward
+    /// once (input and weight gradients: twice its forward cost); the discriminator runs
+    /// forward three times (real, generated, generated again for the generator's loss) and
+    /// backward three times.
+    pub fn step_flops(&self) -> u64 {
+        let (g, d) = self.forward_flops();
+        3 * g + 9 * d
+    }
+}
+
 struct Down {
     conv: Conv,
     norm: Option<Norm>,
