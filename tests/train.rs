@@ -367,3 +367,61 @@ fn bad_training_input_is_refused_with_a_sentence() {
         "no face was found",
     );
 }
+
+fn checkpoint_step(dir: &Path) -> u64 {
+    let state = std::fs::read_to_string(dir.join("checkpoint/state.toml")).unwrap();
+    let line = state.lines().find(|l| l.starts_with("step")).unwrap();
+    line.split('=').nth(1).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_run_resumes() {
+    let dataset = d9_dataset().dir.to_str().unwrap().to_string();
+    let dir = scratch("interrupt");
+    let model = dir.join("m.onnx");
+    let model_arg = model.to_str().unwrap();
+    let never = "1000000";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "train", "pix2pix", &dataset, "--out", model_arg, "--steps", never,
+        ])
+        .args(["--checkpoint-every", never, "--preview-every", never])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let csv = dir.join("m.train/losses.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 6 {
+        assert!(started.elapsed().as_secs() < 120, "training never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(model.is_file(), "the model is exported on Ctrl-C");
+    assert!(Generator::open(&model, DevicePreference::Cpu).is_ok());
+    let stopped_at = checkpoint_step(&dir.join("m.train"));
+    assert!(stopped_at >= 5, "checkpoint at step {stopped_at}");
+
+    let target = (stopped_at + 3).to_string();
+    let resumed = mimic(&[
+        "train", "pix2pix", &dataset, "--out", model_arg, "--steps", &target, "--resume",
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(checkpoint_step(&dir.join("m.train")), stopped_at + 3);
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count() as u64;
+    assert_eq!(
+        rows,
+        stopped_at + 3 + 1,
+        "one loss row per step and a header"
+    );
+}
