@@ -168,7 +168,7 @@ pub fn draw_segment(image: &mut Rgb8, p: Point, q: Point, width: f32, color: Rgb
     let y1 = ((p.y.max(q.y) + reach).ceil().max(0.0) as u32).min(h - 1);
     for y in y0..=y1 {
         for x in x0..=x1 {
-            let d = distance_to_segment(Point::new(x as f32, y as f32), p, q);
+            let d = Point::new(x as f32, y as f32).distance_to_segment(p, q);
             let coverage = (r + 0.5 - d).clamp(0.0, 1.0);
             if coverage > 0.0 {
                 blend(image.get_pixel_mut(x, y), color, coverage);
@@ -182,17 +182,6 @@ fn blend(dst: &mut Rgb<u8>, color: Rgb<u8>, alpha: f32) {
         let v = f32::from(dst[c]) * (1.0 - alpha) + f32::from(color[c]) * alpha;
         dst[c] = v.round() as u8;
     }
-}
-
-fn distance_to_segment(c: Point, p: Point, q: Point) -> f32 {
-    let (dx, dy) = (q.x - p.x, q.y - p.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((c.x - p.x) * dx + (c.y - p.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    c.distance(Point::new(p.x + t * dx, p.y + t * dy))
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::testdata;
+use common::{card, testdata};
 use image::imageops::{self, FilterType};
 use mimic::frame::{read_image, Rgb8};
 use mimic::infer::{
-    ColorOrder, DevicePreference, Generator, InferError, Layout, ModelCard, ModelKind, TensorSpec,
+    ColorOrder, DevicePreference, Generator, InferError, Layout, ModelKind, TensorSpec,
 };
 use mimic::onnx::{Io, Model, Node};
 
@@ -36,19 +36,6 @@ fn negative_model(dir: &Path) -> PathBuf {
     let path = dir.join("negative.onnx");
     std::fs::write(&path, model.encode()).unwrap();
     path
-}
-
-fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
-    ModelCard {
-        kind,
-        description: String::new(),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        training: None,
-    }
 }
 
 fn portrait() -> Rgb8 {

@@ -119,23 +119,14 @@ fn extraction_pairs_nearly_every_frame_and_sketches_line_up() {
     );
 }
 
-fn card(size: u32) -> ModelCard {
+fn reenact_card(size: u32) -> ModelCard {
     let spec = TensorSpec {
         size,
         layout: Layout::Nchw,
         range: [-1.0, 1.0],
         color: ColorOrder::Rgb,
     };
-    ModelCard {
-        kind: ModelKind::Reenact,
-        description: String::new(),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        training: None,
-    }
+    common::card(ModelKind::Reenact, spec)
 }
 
 #[test]
@@ -185,7 +176,7 @@ fn every_preset_exports_with_parity_and_loads_in_the_runner() {
         let path = dir.join(format!("{}-{norm:?}.onnx", preset.name()));
         let diff = export_checked(
             &net.generator.export().unwrap(),
-            &card(preset.size()),
+            &reenact_card(preset.size()),
             &path,
             |x| net.generate(x),
         )
@@ -381,7 +372,7 @@ fn ctrl_c_stops_cleanly_and_the_run_resumes() {
     let model = dir.join("m.onnx");
     let model_arg = model.to_str().unwrap();
     let never = "1000000";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mimic"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mimic"))
         .args([
             "train", "pix2pix", &dataset, "--out", model_arg, "--steps", never,
         ])

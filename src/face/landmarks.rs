@@ -43,6 +43,18 @@ impl Point {
     pub fn distance(self, other: Point) -> f32 {
         (self.x - other.x).hypot(self.y - other.y)
     }
+
+    /// Distance to the segment from `p` to `q` (to `p` when the segment is a point).
+    pub fn distance_to_segment(self, p: Point, q: Point) -> f32 {
+        let (dx, dy) = (q.x - p.x, q.y - p.y);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((self.x - p.x) * dx + (self.y - p.y) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.distance(Point::new(p.x + t * dx, p.y + t * dy))
+    }
 }
 
 impl Serialize for Point {

@@ -32,7 +32,7 @@ impl FaceRegion {
 
     fn distance(&self, p: Point) -> f32 {
         self.edges()
-            .map(|(a, b)| segment_distance(p, a, b))
+            .map(|(a, b)| p.distance_to_segment(a, b))
             .fold(f32::INFINITY, f32::min)
     }
 
@@ -68,17 +68,6 @@ fn convex_hull(points: &[Point]) -> Vec<Point> {
         }
     }
     hull
-}
-
-fn segment_distance(c: Point, p: Point, q: Point) -> f32 {
-    let (dx, dy) = (q.x - p.x, q.y - p.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((c.x - p.x) * dx + (c.y - p.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    c.distance(Point::new(p.x + t * dx, p.y + t * dy))
 }
 
 #[cfg(test)]

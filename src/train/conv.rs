@@ -237,14 +237,6 @@ fn matmul(dst: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) {
     }
 }
 
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("conv2d needs contiguous tensors"),
-    }
-}
-
 /// The forward op: (x, weight) → y.
 struct Conv(Geometry);
 
@@ -295,7 +287,7 @@ impl Conv {
         wl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let (x, weight) = (contiguous(xs, xl)?, contiguous(ws, wl)?);
+        let (x, weight) = (super::cpu_slice(xs, xl)?, super::cpu_slice(ws, wl)?);
         let n = xl.dims()[0];
         let y = g.forward(x, weight, n);
         Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
@@ -413,9 +405,9 @@ impl ConvGrads {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (g, need_x) = (self.g, self.need_x);
         let (x, weight, grad_y) = (
-            contiguous(xs, xl)?,
-            contiguous(ws, wl)?,
-            contiguous(gs, gl)?,
+            super::cpu_slice(xs, xl)?,
+            super::cpu_slice(ws, wl)?,
+            super::cpu_slice(gs, gl)?,
         );
         let n = xl.dims()[0];
         let (kdim, l) = (g.kdim(), g.ho * g.wo);

@@ -11,14 +11,6 @@ use rayon::prelude::*;
 /// Planes smaller than this are not split across threads.
 const PAR_CHUNK: usize = 16 * 1024;
 
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("fused ops need contiguous tensors"),
-    }
-}
-
 /// `max(x, 0) + slope · min(x, 0)`.
 struct LeakyRelu(f32);
 
@@ -41,7 +33,7 @@ impl CustomOp1 for LeakyRelu {
 
 impl LeakyRelu {
     fn forward(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l)?;
+        let x = super::cpu_slice(s, l)?;
         let slope = self.0;
         let mut y = vec![0f32; x.len()];
         y.par_chunks_mut(PAR_CHUNK)
@@ -70,7 +62,7 @@ impl CustomOp2 for LeakyReluGrad {
         gs: &CpuStorage,
         gl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, g) = (contiguous(xs, xl)?, contiguous(gs, gl)?);
+        let (x, g) = (super::cpu_slice(xs, xl)?, super::cpu_slice(gs, gl)?);
         let slope = self.0;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(PAR_CHUNK)
@@ -119,9 +111,9 @@ impl CustomOp3 for InstanceNorm {
         bl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, gamma, beta) = (
-            contiguous(xs, xl)?,
-            contiguous(gs, gl)?,
-            contiguous(bs, bl)?,
+            super::cpu_slice(xs, xl)?,
+            super::cpu_slice(gs, gl)?,
+            super::cpu_slice(bs, bl)?,
         );
         let (c, hw) = planes(xl)?;
         let mut y = vec![0f32; x.len()];
@@ -181,9 +173,9 @@ impl CustomOp3 for InstanceNormGrad {
         dl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, gamma, grad) = (
-            contiguous(xs, xl)?,
-            contiguous(gs, gl)?,
-            contiguous(ds, dl)?,
+            super::cpu_slice(xs, xl)?,
+            super::cpu_slice(gs, gl)?,
+            super::cpu_slice(ds, dl)?,
         );
         let (c, hw) = planes(xl)?;
         let mut dx = vec![0f32; x.len()];
@@ -231,7 +223,7 @@ impl CustomOp1 for Upsample2 {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l)?;
+        let x = super::cpu_slice(s, l)?;
         let [n, c, h, w] = *l.dims() else {
             candle_core::bail!("upsampling takes NCHW tensors")
         };
@@ -264,7 +256,7 @@ impl CustomOp1 for SumBlocks2 {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = contiguous(s, l)?;
+        let g = super::cpu_slice(s, l)?;
         let [n, c, h2, w2] = *l.dims() else {
             candle_core::bail!("block sums take NCHW tensors")
         };

@@ -74,6 +74,19 @@ pub fn on_candle_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     candle_core::utils::with_threadpool(f)
 }
 
+/// The f32 values of a contiguous CPU tensor, for custom ops (which all need contiguous
+/// inputs; callers make them so).
+pub(crate) fn cpu_slice<'a>(
+    storage: &'a candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+) -> candle_core::Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("mimic's CPU ops need contiguous tensors"),
+    }
+}
+
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum TrainDevice {

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use mimic::face::{FaceBox, Landmarks, Point};
+use mimic::infer::{ModelCard, ModelKind, TensorSpec};
 
 /// `../shared/testdata` beside the checkout.
 pub fn testdata(relative: &str) -> PathBuf {
@@ -97,4 +98,18 @@ pub fn read_pts(relative: &str) -> Landmarks {
         })
         .collect();
     Landmarks::from_slice(&points).expect("68 points")
+}
+
+/// A model card with only the tensor specs filled in.
+pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
+    ModelCard {
+        kind,
+        description: String::new(),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: None,
+    }
 }
