@@ -54,7 +54,7 @@ fn training_step(c: &mut Criterion) {
     mimic::train::init_cpu_threads();
     let mut group = c.benchmark_group("pix2pix_step");
     group.sample_size(10);
-    for preset in [Preset::Tiny, Preset::Small] {
+    for preset in [Preset::Tiny, Preset::Small, Preset::Base] {
         let size = preset.size() as usize;
         let arch = Architecture {
             size,
