@@ -27,6 +27,8 @@ pub enum Command {
     Detect(DetectArgs),
     /// Run the pipeline on the bundled portrait; needs no camera, display or network.
     Demo(DemoArgs),
+    /// Per-frame landmarks of the main face of a video, as the live loop tracks them.
+    Track(TrackArgs),
     /// Make training sets from videos.
     #[command(subcommand)]
     Extract(ExtractCommand),
@@ -108,6 +110,20 @@ pub struct TrainPix2PixArgs {
     /// Continue from the checkpoint in MODEL.train/.
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// A video file or a folder of images.
+    pub video: PathBuf,
+    /// Run the face detector on every N-th frame; landmarks follow the face in between.
+    #[arg(long, default_value_t = 4)]
+    pub detect_every: u32,
+    /// Detect on the frame resized by this factor (landmarks always use the full frame).
+    #[arg(long, default_value_t = 1.0)]
+    pub detect_scale: f32,
     #[command(flatten)]
     pub json: JsonFlag,
 }

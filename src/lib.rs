@@ -15,5 +15,6 @@ pub mod install;
 pub mod onnx;
 pub mod progress;
 pub mod sketch;
+pub mod track;
 pub mod train;
 pub mod video;

@@ -1,0 +1,85 @@
+//! Face tracking on a clip with large head motion: the landmarks it follows agree with
+//! detecting on every frame, while the detector runs on a fraction of the frames.
+
+mod common;
+
+use std::process::Command;
+
+use common::testdata;
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::track::{FaceTracker, TrackOptions};
+use mimic::video::VideoReader;
+
+#[test]
+fn tracking_matches_per_frame_detection_with_a_third_of_the_detections() {
+    let video = testdata("video/d12.mp4");
+    let every_frame = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let detector = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut tracker = FaceTracker::new(detector, TrackOptions::default());
+    let mut errors = Vec::new();
+    for frame in VideoReader::open(&video).unwrap() {
+        let frame = frame.unwrap();
+        let tracked = tracker.track(&frame.image).unwrap();
+        let detected = every_frame.faces(&frame.image).unwrap().into_iter().next();
+        if let (Some(t), Some(d)) = (tracked, detected) {
+            errors.push(t.landmarks.nme(&d.landmarks));
+        }
+    }
+    let stats = tracker.stats();
+    let mean = errors.iter().sum::<f32>() / errors.len() as f32;
+    eprintln!(
+        "{} frames, {} detections, mean NME {mean:.4}",
+        stats.frames, stats.detections
+    );
+    assert_eq!(stats.frames, 183);
+    assert!(
+        errors.len() >= 175,
+        "faces compared on {} frames",
+        errors.len()
+    );
+    assert!(
+        stats.detections * 3 <= stats.frames,
+        "{} detections",
+        stats.detections
+    );
+    assert!(
+        mean <= 0.02,
+        "tracked landmarks differ from per-frame detection by NME {mean}"
+    );
+}
+
+#[test]
+fn track_prints_every_frame_as_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "track",
+            testdata("video/d0.mp4").to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["fps"], 25.0);
+    let frames = json["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 78);
+    let first = &frames[0];
+    assert_eq!(first["index"], 0);
+    assert_eq!(first["face"], true);
+    assert_eq!(first["landmarks"].as_array().unwrap().len(), 68);
+    assert!(frames
+        .windows(2)
+        .all(|w| w[1]["t"].as_f64() > w[0]["t"].as_f64()));
+}
