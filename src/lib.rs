@@ -13,6 +13,7 @@ pub mod frame;
 pub mod infer;
 pub mod install;
 pub mod onnx;
+pub mod pipeline;
 pub mod progress;
 pub mod sketch;
 pub mod track;
