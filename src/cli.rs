@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mimic::compose::View;
 use mimic::face::DetectorKind;
+use mimic::infer::DevicePreference;
 use mimic::train::pix2pix::Preset;
 use mimic::train::{NormKind, TrainDevice};
 
@@ -27,6 +29,8 @@ pub enum Command {
     Detect(DetectArgs),
     /// Run the pipeline on the bundled portrait; needs no camera, display or network.
     Demo(DemoArgs),
+    /// Drive a generator with a face: reenact a video into a recording.
+    Live(LiveArgs),
     /// Per-frame landmarks of the main face of a video, as the live loop tracks them.
     Track(TrackArgs),
     /// Make training sets from videos.
@@ -110,6 +114,39 @@ pub struct TrainPix2PixArgs {
     /// Continue from the checkpoint in MODEL.train/.
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// The generator (ONNX, its card beside it).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A video of the driving face (every frame is processed, in order).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Write what is composed into this MP4 (the input's audio is kept).
+    #[arg(long, value_name = "OUT.mp4")]
+    pub record: Option<PathBuf>,
+    /// Live | generated | sketch panels, or the generated frame alone.
+    #[arg(long, value_enum, default_value_t = View::Panels)]
+    pub view: View,
+    /// Run without a window (the window is not built yet, so this is required).
+    #[arg(long)]
+    pub headless: bool,
+    /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).
+    #[arg(long)]
+    pub no_mark: bool,
+    /// Stop after this many frames.
+    #[arg(long)]
+    pub max_frames: Option<u64>,
+    /// Run the face detector on every N-th frame; landmarks follow the face in between.
+    #[arg(long, default_value_t = 4)]
+    pub detect_every: u32,
+    /// Where the generator runs.
+    #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
+    pub device: DevicePreference,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -2,22 +2,19 @@
 //! person into sketch/frame pairs (see [`crate::dataset`] for the layout).
 //!
 //! Two passes over the video: the first finds the main face and its landmarks in every frame
-//! and fixes one square window for the whole video from the median face box; the second cuts
+//! and fixes one square window for the whole video from the median face box
+//! ([`CropWindow::around_faces`], the live loop frames its driver the same way); the second cuts
 //! that window out of each frame with a face and draws the sketch of its landmarks, with the
 //! same renderer the live loop uses.
 
 use std::path::{Path, PathBuf};
 
 use crate::dataset::{self, DatasetError, Manifest, Pair};
-use crate::face::{FaceAnalyzer, FaceBox, FaceError, Landmarks, Point};
+use crate::face::{FaceAnalyzer, FaceBox, FaceError, Landmarks};
 use crate::frame::CropWindow;
 use crate::progress::progress;
 use crate::sketch::{SketchRenderer, SketchStyle};
 use crate::video::{VideoError, VideoReader};
-
-/// The window's side as a multiple of the median face box: head, hair and neck, as in the
-/// book's Obama example.
-pub const WINDOW_PER_FACE_BOX: f32 = 2.2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -86,7 +83,12 @@ pub fn extract_reenact(
             frames,
         });
     }
-    let window = window_for(&found, width, height);
+    let boxes: Vec<_> = found.iter().map(|f| f.bbox).collect();
+    let window =
+        CropWindow::around_faces(&boxes, width, height).ok_or_else(|| ExtractError::NoFace {
+            path: video.to_path_buf(),
+            frames,
+        })?;
     let holdout_count = (found.len() as f32 * options.holdout).round() as usize;
     let holdout_from = found
         .get(found.len() - holdout_count)
@@ -141,29 +143,6 @@ fn find_faces(video: &Path, analyzer: &FaceAnalyzer) -> Result<FirstPass, Extrac
     }
     bar.finish_and_clear();
     Ok((found, frames, (info.width, info.height), info.fps))
-}
-
-/// One window for the whole video: centred on the median face centre, sized from the median
-/// face box.
-fn window_for(found: &[Found], width: u32, height: u32) -> CropWindow {
-    let median = |mut v: Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
-    };
-    let cx = median(found.iter().map(|f| f.bbox.center().x).collect());
-    let cy = median(found.iter().map(|f| f.bbox.center().y).collect());
-    let side = median(
-        found
-            .iter()
-            .map(|f| f.bbox.width().max(f.bbox.height()))
-            .collect(),
-    );
-    CropWindow::around(
-        Point::new(cx, cy),
-        side * WINDOW_PER_FACE_BOX,
-        width,
-        height,
-    )
 }
 
 /// Pass two: the window of every frame with a face, and its sketch.

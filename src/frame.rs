@@ -12,7 +12,7 @@ use image::imageops::{self, FilterType};
 use image::{ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::face::Point;
+use crate::face::{FaceBox, Point};
 
 /// An 8-bit RGB picture, rows top to bottom, pixels left to right, no padding.
 pub type Rgb8 = RgbImage;
@@ -95,6 +95,10 @@ pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {
     Ok(image)
 }
 
+/// The side of a framing window as a multiple of the median face box: head, hair and neck, as
+/// in the book's Obama example.
+pub const WINDOW_PER_FACE_BOX: f32 = 2.2;
+
 /// A fixed square window on a source frame, delivered at `size` × `size` pixels: the framing
 /// of a reenactment target, the same for every frame of its video.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -122,6 +126,28 @@ impl CropWindow {
             source_width: width,
             source_height: height,
         }
+    }
+
+    /// The window that frames a person the way mimic frames reenactment targets: centred on
+    /// the median face centre, with a side of [`WINDOW_PER_FACE_BOX`] × the median face box,
+    /// inside a `width` × `height` frame. `None` without faces.
+    pub fn around_faces(boxes: &[FaceBox], width: u32, height: u32) -> Option<CropWindow> {
+        if boxes.is_empty() {
+            return None;
+        }
+        let median = |mut v: Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        let cx = median(boxes.iter().map(|b| b.center().x).collect());
+        let cy = median(boxes.iter().map(|b| b.center().y).collect());
+        let side = median(boxes.iter().map(|b| b.width().max(b.height())).collect());
+        Some(CropWindow::around(
+            Point::new(cx, cy),
+            side * WINDOW_PER_FACE_BOX,
+            width,
+            height,
+        ))
     }
 
     /// Whether `frame` has the size this window was made for.

@@ -4,11 +4,13 @@
 //! the `mimic` binary only parses arguments, calls these stages and reports.
 
 pub mod capture;
+pub mod compose;
 pub mod dataset;
 pub mod eval;
 pub mod extract;
 pub mod face;
 pub mod files;
+pub mod font;
 pub mod frame;
 pub mod infer;
 pub mod install;

@@ -101,6 +101,11 @@ impl SketchRenderer {
         self.style
     }
 
+    /// The last sketch drawn.
+    pub fn canvas(&self) -> &Rgb8 {
+        &self.canvas
+    }
+
     /// The sketch of `landmarks` (already in canvas coordinates), white on black.
     pub fn render(&mut self, landmarks: &Landmarks) -> &Rgb8 {
         for value in self.canvas.iter_mut() {

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod doctor;
 pub mod eval;
 pub mod extract;
+pub mod live;
 pub mod track;
 pub mod train;
 

@@ -1,9 +1,12 @@
 //! The live frame path (DESIGN §2): capture → detect/track → landmarks → sketch → generator →
 //! compose → window / recorder.
 //!
-//! This module grows stage by stage; so far it holds the hand-off that lets a camera run on
-//! its own thread while processing always takes the newest frame.
+//! [`Reenactor`] runs the processing side of reenact mode (track → framing → sketch →
+//! generator); [`Handoff`] lets a camera run on its own thread while processing always takes
+//! the newest frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
 
 pub mod handoff;
+pub mod reenact;
 
 pub use handoff::Handoff;
+pub use reenact::{ReenactError, Reenactor, StageTimes};

@@ -1,0 +1,189 @@
+//! Composing what the user sees and what gets recorded: the book's three panels (live |
+//! generated | sketch) or the generated frame alone, with the visible "SYNTHETIC" mark.
+//!
+//! The canvas is allocated once and reused frame to frame; it is only rebuilt when the
+//! input's size changes.
+
+use image::imageops::{self, FilterType};
+use image::Rgb;
+use serde::Serialize;
+
+use crate::font::{draw_text, fill_rect, text_size};
+use crate::frame::Rgb8;
+
+/// The words of the visible mark every synthetic frame carries by default.
+pub const MARK_TEXT: &str = "SYNTHETIC";
+
+/// What the window shows and the recording holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// Live frame | generated frame | sketch, side by side.
+    #[default]
+    Panels,
+    /// The generated frame alone.
+    Output,
+}
+
+impl View {
+    pub fn next(self) -> View {
+        match self {
+            View::Panels => View::Output,
+            View::Output => View::Panels,
+        }
+    }
+}
+
+/// Builds composite frames into one reused canvas.
+pub struct Composer {
+    view: View,
+    height: u32,
+    mark: bool,
+    canvas: Rgb8,
+}
+
+impl Composer {
+    /// Panels `height` pixels high (rounded up to even, as H.264 needs).
+    pub fn new(view: View, height: u32, mark: bool) -> Composer {
+        Composer {
+            view,
+            height: height.max(16).next_multiple_of(2),
+            mark,
+            canvas: Rgb8::new(0, 0),
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+    }
+
+    /// The size the composite of a `live` frame of this size will have.
+    pub fn size_for(&self, live_width: u32, live_height: u32) -> (u32, u32) {
+        let h = self.height;
+        match self.view {
+            View::Panels => (self.live_width(live_width, live_height) + 2 * h, h),
+            View::Output => (h, h),
+        }
+    }
+
+    fn live_width(&self, w: u32, h: u32) -> u32 {
+        ((w as f32 * self.height as f32 / h.max(1) as f32).round() as u32).next_multiple_of(2)
+    }
+
+    /// The composite for one frame; `generated` and `sketch` are `None` when no face was found.
+    pub fn compose(
+        &mut self,
+        live: &Rgb8,
+        generated: Option<&Rgb8>,
+        sketch: Option<&Rgb8>,
+    ) -> &Rgb8 {
+        let (w, h) = self.size_for(live.width(), live.height());
+        if self.canvas.dimensions() != (w, h) {
+            self.canvas = Rgb8::new(w, h);
+        }
+        let side = self.height;
+        match self.view {
+            View::Panels => {
+                let lw = self.live_width(live.width(), live.height());
+                paste(&mut self.canvas, live, 0, lw, side);
+                paste_or_no_face(&mut self.canvas, generated, lw, side);
+                paste_or_no_face(&mut self.canvas, sketch, lw + side, side);
+            }
+            View::Output => paste_or_no_face(&mut self.canvas, generated, 0, side),
+        }
+        if self.mark {
+            draw_mark(&mut self.canvas);
+        }
+        &self.canvas
+    }
+}
+
+fn paste(canvas: &mut Rgb8, image: &Rgb8, x: u32, width: u32, height: u32) {
+    if image.dimensions() == (width, height) {
+        imageops::replace(canvas, image, i64::from(x), 0);
+    } else {
+        let scaled = imageops::resize(image, width, height, FilterType::Triangle);
+        imageops::replace(canvas, &scaled, i64::from(x), 0);
+    }
+}
+
+/// A square panel at `x`: the picture, or black with "NO FACE" when there is none.
+fn paste_or_no_face(canvas: &mut Rgb8, image: Option<&Rgb8>, x: u32, side: u32) {
+    match image {
+        Some(image) => paste(canvas, image, x, side, side),
+        None => {
+            fill_rect(canvas, x, 0, side, side, Rgb([0, 0, 0]));
+            let scale = (side / 100).max(1);
+            let (tw, th) = text_size("NO FACE", scale);
+            let (tx, ty) = (x + side.saturating_sub(tw) / 2, side.saturating_sub(th) / 2);
+            draw_text(canvas, "NO FACE", tx, ty, scale, Rgb([200, 200, 200]));
+        }
+    }
+}
+
+/// "SYNTHETIC" in white on a dark box in the bottom-right corner, sized to the frame.
+pub fn draw_mark(canvas: &mut Rgb8) {
+    let (w, h) = canvas.dimensions();
+    let scale = (h / 180).max(1);
+    let (tw, th) = text_size(MARK_TEXT, scale);
+    let pad = 2 * scale;
+    let (bw, bh) = (tw + 2 * pad, th + 2 * pad);
+    if bw > w || bh > h {
+        return;
+    }
+    let (x, y) = (w - bw - pad, h - bh - pad);
+    fill_rect(canvas, x, y, bw, bh, Rgb([20, 20, 20]));
+    draw_text(
+        canvas,
+        MARK_TEXT,
+        x + pad,
+        y + pad,
+        scale,
+        Rgb([255, 255, 255]),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panels_sit_side_by_side_with_the_mark() {
+        let live = Rgb8::from_pixel(512, 480, Rgb([200, 0, 0]));
+        let generated = Rgb8::from_pixel(128, 128, Rgb([0, 200, 0]));
+        let sketch = Rgb8::from_pixel(128, 128, Rgb([0, 0, 200]));
+        let mut composer = Composer::new(View::Panels, 256, true);
+        let out = composer
+            .compose(&live, Some(&generated), Some(&sketch))
+            .clone();
+        assert_eq!(
+            out.dimensions(),
+            (274 + 512, 256),
+            "live scaled to 256 high, two 256 panels"
+        );
+        assert_eq!(out.get_pixel(10, 10).0, [200, 0, 0]);
+        assert_eq!(out.get_pixel(274 + 10, 10).0, [0, 200, 0]);
+        assert_eq!(out.get_pixel(274 + 256 + 10, 10).0, [0, 0, 200]);
+        // The mark's dark box and white letters in the bottom-right corner.
+        let corner: Vec<[u8; 3]> = (180..out.width())
+            .flat_map(|x| (230..254).map(move |y| (x, y)))
+            .map(|(x, y)| out.get_pixel(x, y).0)
+            .collect();
+        assert!(corner.contains(&[255, 255, 255]) && corner.contains(&[20, 20, 20]));
+    }
+
+    #[test]
+    fn no_face_panels_say_so_and_the_mark_can_be_left_out() {
+        let live = Rgb8::from_pixel(64, 64, Rgb([90, 90, 90]));
+        let mut composer = Composer::new(View::Output, 128, false);
+        let out = composer.compose(&live, None, None).clone();
+        assert_eq!(out.dimensions(), (128, 128));
+        let lit = out.pixels().filter(|p| p.0 == [200, 200, 200]).count();
+        assert!(lit > 50, "NO FACE is written");
+        assert!(!out.pixels().any(|p| p.0 == [255, 255, 255]), "no mark");
+    }
+}

@@ -1,0 +1,123 @@
+//! Reenactment, one frame at a time: the driver's face is tracked, framed the way the target
+//! was framed for training, drawn as a sketch at the model's input size, and turned into a
+//! frame of the target by the generator.
+
+use std::time::{Duration, Instant};
+
+use crate::face::{FaceBox, FaceError};
+use crate::frame::{CropWindow, Rgb8};
+use crate::infer::{Generator, InferError};
+use crate::sketch::{SketchRenderer, SketchStyle};
+use crate::track::FaceTracker;
+
+/// Detections the driver's framing window is fixed from (about half a second).
+const FRAMING_DETECTIONS: usize = 15;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReenactError {
+    #[error(transparent)]
+    Face(#[from] FaceError),
+    #[error(transparent)]
+    Infer(#[from] InferError),
+}
+
+/// Time spent in each stage of one frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub landmarks: Duration,
+    pub sketch: Duration,
+    pub generator: Duration,
+}
+
+/// The driver's window: fixed, like the target's, from the median of the first detections, so
+/// head motion shows as motion inside the window rather than moving the window.
+#[derive(Debug, Default)]
+struct DriverFraming {
+    boxes: Vec<FaceBox>,
+    window: Option<CropWindow>,
+}
+
+impl DriverFraming {
+    fn update(&mut self, bbox: FaceBox, frame: &Rgb8) -> CropWindow {
+        if self.boxes.len() < FRAMING_DETECTIONS || self.window.is_none_or(|w| !w.fits(frame)) {
+            self.boxes.push(bbox);
+            self.window = CropWindow::around_faces(&self.boxes, frame.width(), frame.height());
+        }
+        self.window.unwrap_or(CropWindow::around(
+            bbox.center(),
+            bbox.width(),
+            frame.width(),
+            frame.height(),
+        ))
+    }
+}
+
+/// Turns driver frames into target frames, with every buffer allocated once.
+pub struct Reenactor {
+    tracker: FaceTracker,
+    generator: Generator,
+    framing: DriverFraming,
+    renderer: SketchRenderer,
+    generated: Rgb8,
+    times: StageTimes,
+}
+
+impl Reenactor {
+    pub fn new(tracker: FaceTracker, generator: Generator) -> Reenactor {
+        let size = generator.input_size();
+        let style = generator
+            .card()
+            .and_then(|c| c.sketch)
+            .unwrap_or_else(SketchStyle::default);
+        let out = generator.output_size();
+        Reenactor {
+            tracker,
+            generator,
+            framing: DriverFraming::default(),
+            renderer: SketchRenderer::new(size, size, style),
+            generated: Rgb8::new(out, out),
+            times: StageTimes::default(),
+        }
+    }
+
+    pub fn generator(&self) -> &Generator {
+        &self.generator
+    }
+
+    pub fn tracker(&self) -> &FaceTracker {
+        &self.tracker
+    }
+
+    /// The stage times of the last frame.
+    pub fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    /// Processes one driver frame; `Ok(false)` when it shows no face.
+    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, ReenactError> {
+        let started = Instant::now();
+        let face = self.tracker.track(frame)?;
+        let tracked = Instant::now();
+        self.times.landmarks = tracked - started;
+        let Some(face) = face else {
+            self.times.sketch = Duration::ZERO;
+            self.times.generator = Duration::ZERO;
+            return Ok(false);
+        };
+        let window = self.framing.update(face.bbox, frame);
+        let size = self.generator.input_size();
+        let sketch = self
+            .renderer
+            .render(&face.landmarks.map(|p| window.to_output(p, size)));
+        let drawn = Instant::now();
+        self.times.sketch = drawn - tracked;
+        self.generator.run(sketch, &mut self.generated)?;
+        self.times.generator = drawn.elapsed();
+        Ok(true)
+    }
+
+    /// The last sketch and generated frame.
+    pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
+        (self.renderer.canvas(), &self.generated)
+    }
+}

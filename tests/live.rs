@@ -1,0 +1,130 @@
+//! The live loop run headless on a file: every frame reenacted, composed into three panels
+//! with the visible mark, recorded with the metadata tag.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use common::testdata;
+use mimic::dataset::Dataset;
+use mimic::extract::{extract_reenact, ReenactOptions};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::sketch::SketchStyle;
+use mimic::train::pix2pix::{self, Options, Preset};
+use mimic::train::{NormKind, TrainDevice};
+use mimic::video::VideoReader;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A tiny reenactment model of d0's person (untrained: the test is about the loop).
+fn tiny_model(dir: &Path) -> PathBuf {
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let options = ReenactOptions {
+        size: 128,
+        holdout: 0.1,
+        sketch: SketchStyle::default(),
+    };
+    extract_reenact(
+        &testdata("video/d0.mp4"),
+        &dir.join("data"),
+        &analyzer,
+        &options,
+    )
+    .unwrap();
+    let dataset = Dataset::open(&dir.join("data")).unwrap();
+    let options = Options {
+        preset: Preset::Tiny,
+        norm: NormKind::Instance,
+        dropout: 0.0,
+        steps: Some(0),
+        epochs: None,
+        max_minutes: None,
+        device: TrainDevice::Cpu,
+        seed: 1,
+        preview_every: 100,
+        checkpoint_every: 100,
+        resume: false,
+    };
+    let model = dir.join("d0.onnx");
+    pix2pix::train(&dataset, &model, &options, &AtomicBool::new(false)).unwrap();
+    model
+}
+
+#[test]
+fn headless_live_records_every_frame_with_panels_mark_and_tag() {
+    let dir = scratch("live");
+    let model = tiny_model(&dir);
+    let out = dir.join("out.mp4");
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "live",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            testdata("video/d0.mp4").to_str().unwrap(),
+        ])
+        .args(["--headless", "--record", out.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["frames"], 78);
+    assert_eq!(report["frames_with_face"], 78);
+
+    let mut reader = VideoReader::open(&out).unwrap();
+    assert!(reader
+        .metadata()
+        .iter()
+        .any(|(k, v)| k == "comment" && v.contains("synthetic")));
+    // d0 is 512×512: the live panel is 256×256 beside two 256×256 panels.
+    assert_eq!((reader.info().width, reader.info().height), (768, 256));
+    let mut frames = 0;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        frames += 1;
+        let image = frame.image;
+        // The sketch panel is black with white lines; the generated panel is not black.
+        let sketch_lit = (512..768)
+            .flat_map(|x| (0..200).map(move |y| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y)[0] > 128)
+            .count();
+        assert!(
+            sketch_lit > 100,
+            "frame {frames}: sketch panel has {sketch_lit} bright pixels"
+        );
+        // The mark: bright letters on a dark box in the bottom-right corner.
+        let corner: Vec<u8> = (700..768)
+            .flat_map(|x| (238..254).map(move |y| (x, y)))
+            .map(|(x, y)| image.get_pixel(x, y)[0])
+            .collect();
+        assert!(
+            corner.iter().any(|&v| v > 200) && corner.iter().any(|&v| v < 50),
+            "frame {frames}: no mark"
+        );
+    }
+    assert_eq!(frames, 78);
+}
+
+#[test]
+fn live_without_headless_says_what_to_do() {
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["live", "--model", "m.onnx", "--input", "v.mp4"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--headless"));
+}
