@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::face::{FaceBox, FaceError};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::{Generator, InferError};
-use crate::sketch::{SketchRenderer, SketchStyle};
+use crate::sketch::SketchRenderer;
 use crate::track::FaceTracker;
 
 /// Detections the driver's framing window is fixed from (about half a second).
@@ -65,10 +65,7 @@ pub struct Reenactor {
 impl Reenactor {
     pub fn new(tracker: FaceTracker, generator: Generator) -> Reenactor {
         let size = generator.input_size();
-        let style = generator
-            .card()
-            .and_then(|c| c.sketch)
-            .unwrap_or_else(SketchStyle::default);
+        let style = generator.card().and_then(|c| c.sketch).unwrap_or_default();
         let out = generator.output_size();
         Reenactor {
             tracker,
