@@ -31,6 +31,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Drive a generator with a face: reenact a video into a recording.
     Live(LiveArgs),
+    /// Per-stage and end-to-end latency of the live path on a video.
+    Bench(BenchArgs),
     /// Per-frame landmarks of the main face of a video, as the live loop tracks them.
     Track(TrackArgs),
     /// Make training sets from videos.
@@ -145,6 +147,28 @@ pub struct LiveArgs {
     #[arg(long, default_value_t = 4)]
     pub detect_every: u32,
     /// Where the generator runs.
+    #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
+    pub device: DevicePreference,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The generator (ONNX, its card beside it).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A video of the driving face.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Frames to measure (default: the whole video).
+    #[arg(long)]
+    pub frames: Option<u64>,
+    #[arg(long, value_enum, default_value_t = View::Panels)]
+    pub view: View,
+    /// Run the face detector on every N-th frame.
+    #[arg(long, default_value_t = 4)]
+    pub detect_every: u32,
     #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
     pub device: DevicePreference,
     #[command(flatten)]

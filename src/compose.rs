@@ -61,6 +61,11 @@ impl Composer {
         self.view = view;
     }
 
+    /// The last composite.
+    pub fn canvas(&self) -> &Rgb8 {
+        &self.canvas
+    }
+
     /// The size the composite of a `live` frame of this size will have.
     pub fn size_for(&self, live_width: u32, live_height: u32) -> (u32, u32) {
         let h = self.height;

@@ -34,6 +34,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Detect(args) => commands::detect::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Live(args) => commands::live::run(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Track(args) => commands::track::run(args),
         Command::Extract(cli::ExtractCommand::Reenact(args)) => commands::extract::reenact(args),
         Command::Train(cli::TrainCommand::Pix2pix(args)) => commands::train::pix2pix(args),

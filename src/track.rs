@@ -148,9 +148,10 @@ impl FaceTracker {
     ) -> Result<Option<Face>, FaceError> {
         let mut landmarks = previous;
         let mut moved = 0.0;
+        let patch = self.analyzer.patch(frame, &fit.apply(&landmarks))?;
         for _ in 0..REFINEMENTS {
             let bbox = fit.apply(&landmarks);
-            match self.analyzer.landmarks_in(frame, &bbox)? {
+            match self.analyzer.landmarks_in_patch(&patch, &bbox) {
                 Some(next) => {
                     moved = next.nme(&landmarks);
                     landmarks = next;

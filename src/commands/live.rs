@@ -1,14 +1,15 @@
 //! `mimic live`: a driving video through the reenactment path into a recording.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use mimic::compose::Composer;
+use mimic::compose::{Composer, View};
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::Reenactor;
+use mimic::infer::{DevicePreference, Generator, ModelKind};
+use mimic::pipeline::{Reenactor, Session};
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use serde::Serialize;
@@ -33,37 +34,49 @@ struct Report {
     stopped_early: bool,
 }
 
-pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    if !args.headless {
-        bail!("mimic live has no window yet: run it with --headless (and --record OUT.mp4 to keep the result)");
-    }
-    let generator = Generator::open(&args.model, args.device)?;
+/// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
+pub fn reenact_session(
+    model: &Path,
+    device: DevicePreference,
+    view: View,
+    detect_every: u32,
+    mark: bool,
+) -> anyhow::Result<Session> {
+    let generator = Generator::open(model, device)?;
     if generator.kind() != ModelKind::Reenact {
         bail!(
             "'{}' is a {:?} model; mimic live runs reenactment models so far (train one with `mimic train pix2pix`)",
-            args.model.display(),
+            model.display(),
             generator.kind()
         );
     }
-    let device = generator.provider().to_string();
     let panel = generator.output_size().max(MIN_PANEL);
     let analyzer = FaceAnalyzer::new(DetectOptions {
         upsample: 0,
         ..Default::default()
     })?;
-    let tracker = FaceTracker::new(
-        analyzer,
-        TrackOptions {
-            detect_every: args.detect_every,
-        },
-    );
-    let mut reenactor = Reenactor::new(tracker, generator);
-    let mut composer = Composer::new(args.view, panel, !args.no_mark);
+    let tracker = FaceTracker::new(analyzer, TrackOptions { detect_every });
+    let composer = Composer::new(view, panel, mark);
+    Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
+}
+
+pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    if !args.headless {
+        bail!("mimic live has no window yet: run it with --headless (and --record OUT.mp4 to keep the result)");
+    }
+    let mut session = reenact_session(
+        &args.model,
+        args.device,
+        args.view,
+        args.detect_every,
+        !args.no_mark,
+    )?;
+    let device = session.reenactor().generator().provider().to_string();
     let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();
     let mut recorder = match &args.record {
         Some(path) => {
-            let (width, height) = composer.size_for(info.width, info.height);
+            let (width, height) = session.composer_mut().size_for(info.width, info.height);
             let options = WriterOptions {
                 width,
                 height,
@@ -86,17 +99,11 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
                 break;
             }
-            let face = reenactor
-                .process(&frame.image)
+            let (face, _) = session
+                .step(&frame)
                 .with_context(|| format!("frame {}", frame.index))?;
-            let (sketch, generated) = reenactor.outputs();
-            let composite = if face {
-                composer.compose(&frame.image, Some(generated), Some(sketch))
-            } else {
-                composer.compose(&frame.image, None, None)
-            };
             if let Some(recorder) = &mut recorder {
-                recorder.write(composite)?;
+                recorder.write(session.composite())?;
             }
             frames += 1;
             with_face += u64::from(face);
@@ -116,7 +123,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let report = Report {
         frames,
         frames_with_face: with_face,
-        detections: reenactor.tracker().stats().detections,
+        detections: session.reenactor().tracker().stats().detections,
         fps: frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
         device,
         record: args.record.clone(),

@@ -1,5 +1,6 @@
 //! One file per command: each turns parsed flags into calls on the library and a report.
 
+pub mod bench;
 pub mod demo;
 pub mod detect;
 pub mod devices;

@@ -81,6 +81,13 @@ pub struct Face {
     pub landmarks: Landmarks,
 }
 
+/// Part of a frame prepared for dlib, with its offset in the frame.
+pub struct Patch {
+    image: DlibImage,
+    left: f32,
+    top: f32,
+}
+
 /// Detector, shape predictor and (when asked for) the descriptor network, loaded once.
 pub struct FaceAnalyzer {
     options: DetectOptions,
@@ -152,6 +159,41 @@ impl FaceAnalyzer {
     ) -> Result<Option<Landmarks>, FaceError> {
         check_size(image)?;
         Ok(self.predictor.landmarks(&DlibImage::new(image), face))
+    }
+
+    /// Copies the part of `frame` around `near` (grown by half its size on every side) for
+    /// dlib once, so several landmark predictions near that place share one conversion.
+    pub fn patch(&self, frame: &Rgb8, near: &FaceBox) -> Result<Patch, FaceError> {
+        check_size(frame)?;
+        let (w, h) = frame.dimensions();
+        let (gw, gh) = (near.width() / 2.0, near.height() / 2.0);
+        let clip = |v: f32, max: u32| (v.max(0.0) as u32).min(max);
+        let (left, top) = (clip(near.left - gw, w), clip(near.top - gh, h));
+        let (right, bottom) = (clip(near.right + gw, w), clip(near.bottom + gh, h));
+        if right <= left || bottom <= top {
+            return Err(FaceError::EmptyImage(
+                right.saturating_sub(left),
+                bottom.saturating_sub(top),
+            ));
+        }
+        let crop = imageops::crop_imm(frame, left, top, right - left, bottom - top).to_image();
+        Ok(Patch {
+            image: DlibImage::new(&crop),
+            left: left as f32,
+            top: top as f32,
+        })
+    }
+
+    /// The 68 landmarks inside `face` (frame coordinates), predicted on a [`Patch`].
+    pub fn landmarks_in_patch(&self, patch: &Patch, face: &FaceBox) -> Option<Landmarks> {
+        let local = FaceBox {
+            left: face.left - patch.left,
+            top: face.top - patch.top,
+            right: face.right - patch.left,
+            bottom: face.bottom - patch.top,
+        };
+        let landmarks = self.predictor.landmarks(&patch.image, &local)?;
+        Some(landmarks.map(|p| Point::new(p.x + patch.left, p.y + patch.top)))
     }
 
     /// The identity descriptor of the face in `face`; `None` without a descriptor network.

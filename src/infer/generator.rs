@@ -2,6 +2,7 @@
 //! (or, without one, its signature) gives.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use image::Rgb;
 use ndarray::{Array4, ArrayViewD, Axis};
@@ -23,6 +24,7 @@ pub struct Generator {
     output_index: usize,
     provider: Provider,
     input: Array4<f32>,
+    timings: GeneratorTimings,
 }
 
 impl Generator {
@@ -70,6 +72,7 @@ impl Generator {
             output_index: signature.output_index,
             provider,
             input,
+            timings: GeneratorTimings::default(),
         })
     }
 
@@ -109,18 +112,48 @@ impl Generator {
                 height: input.height(),
             });
         }
+        let started = Instant::now();
         fill_tensor(&mut self.input, input, &self.input_spec);
+        let filled = Instant::now();
         let tensor =
             TensorRef::from_array_view(&self.input).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self
             .session
             .run(ort::inputs![tensor])
             .map_err(|e| InferError::Run(e.to_string()))?;
+        let ran = Instant::now();
         let array = outputs[self.output_index]
             .try_extract_array::<f32>()
             .map_err(|e| InferError::Run(e.to_string()))?;
-        read_tensor(&array, &self.output_spec, output)
+        read_tensor(&array, &self.output_spec, output)?;
+        self.timings = GeneratorTimings {
+            preprocess: filled - started,
+            run: ran - filled,
+            postprocess: ran.elapsed(),
+        };
+        Ok(())
     }
+
+    /// Runs the model once on a black frame, so the first real frame does not pay for ONNX
+    /// Runtime's lazy initialisation (allocations, kernel selection).
+    pub fn warm_up(&mut self) -> Result<(), InferError> {
+        let size = self.input_spec.size;
+        let mut output = Rgb8::new(self.output_spec.size, self.output_spec.size);
+        self.run(&Rgb8::new(size, size), &mut output)
+    }
+
+    /// How long the last [`Self::run`] spent converting in, running, and converting out.
+    pub fn timings(&self) -> GeneratorTimings {
+        self.timings
+    }
+}
+
+/// The phases of one generator call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GeneratorTimings {
+    pub preprocess: Duration,
+    pub run: Duration,
+    pub postprocess: Duration,
 }
 
 /// Image → tensor: pixel values mapped linearly from [0, 255] onto the spec's range.

@@ -7,6 +7,8 @@
 
 pub mod handoff;
 pub mod reenact;
+pub mod session;
 
 pub use handoff::Handoff;
 pub use reenact::{ReenactError, Reenactor, StageTimes};
+pub use session::{FrameTimes, Session};

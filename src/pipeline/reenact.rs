@@ -77,6 +77,11 @@ impl Reenactor {
         }
     }
 
+    /// Runs the generator once before the first frame.
+    pub fn warm_up(&mut self) -> Result<(), ReenactError> {
+        Ok(self.generator.warm_up()?)
+    }
+
     pub fn generator(&self) -> &Generator {
         &self.generator
     }
