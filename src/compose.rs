@@ -4,7 +4,7 @@
 //! The canvas is allocated once and reused frame to frame; it is only rebuilt when the
 //! input's size changes.
 
-use image::imageops::{self, FilterType};
+use image::imageops;
 use image::Rgb;
 use serde::Serialize;
 
@@ -107,12 +107,41 @@ impl Composer {
     }
 }
 
+/// Scales `image` to `width` × `height` straight into the canvas at column `x`: bilinear,
+/// with the source coordinates of each column worked out once per call. (The `image` crate's
+/// filtered resize took 5.6 ms of a 512×480 frame's budget here; this takes well under one.)
 fn paste(canvas: &mut Rgb8, image: &Rgb8, x: u32, width: u32, height: u32) {
     if image.dimensions() == (width, height) {
         imageops::replace(canvas, image, i64::from(x), 0);
-    } else {
-        let scaled = imageops::resize(image, width, height, FilterType::Triangle);
-        imageops::replace(canvas, &scaled, i64::from(x), 0);
+        return;
+    }
+    let (sw, sh) = image.dimensions();
+    let taps = |dst: u32, src: u32| -> Vec<(usize, usize, f32)> {
+        let k = src as f32 / dst as f32;
+        (0..dst)
+            .map(|d| {
+                let s = ((d as f32 + 0.5) * k - 0.5).clamp(0.0, (src - 1) as f32);
+                let i = s.floor() as usize;
+                (i, (i + 1).min(src as usize - 1), s - i as f32)
+            })
+            .collect()
+    };
+    let (cols, rows) = (taps(width, sw), taps(height, sh));
+    let src = image.as_raw();
+    let stride = sw as usize * 3;
+    let cw = canvas.width() as usize;
+    let out = &mut **canvas;
+    for (y, &(r0, r1, fy)) in rows.iter().enumerate() {
+        let (top, bottom) = (&src[r0 * stride..][..stride], &src[r1 * stride..][..stride]);
+        let row = &mut out[(y * cw + x as usize) * 3..][..width as usize * 3];
+        for (px, &(c0, c1, fx)) in row.chunks_exact_mut(3).zip(&cols) {
+            for c in 0..3 {
+                let t = f32::from(top[c0 * 3 + c]) * (1.0 - fx) + f32::from(top[c1 * 3 + c]) * fx;
+                let b =
+                    f32::from(bottom[c0 * 3 + c]) * (1.0 - fx) + f32::from(bottom[c1 * 3 + c]) * fx;
+                px[c] = (t * (1.0 - fy) + b * fy + 0.5) as u8;
+            }
+        }
     }
 }
 

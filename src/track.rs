@@ -10,11 +10,12 @@ use serde::Serialize;
 use crate::face::{Face, FaceAnalyzer, FaceBox, FaceError, Landmarks};
 use crate::frame::Rgb8;
 
-/// Landmark predictions per followed frame, each in the box fitted to the one before: the
-/// first starts where the face was, the second where it is now.
-const REFINEMENTS: usize = 2;
+/// A followed face whose landmarks moved less than this (NME) from the previous frame is
+/// settled after one prediction; one that moved more gets a second prediction from the box
+/// fitted to the first, so fast motion is followed too.
+const SETTLED: f32 = 0.02;
 
-/// When the last refinement still moves the landmarks by more than this (NME), the face moved
+/// When the second prediction still moves the landmarks by more than this (NME), the face moved
 /// faster than the tracker followed: detect again on this frame. Measured on d12.mp4 (large
 /// head motion), every tracking failure moved by more than this; good frames mostly by less
 /// than 0.05.
@@ -146,22 +147,24 @@ impl FaceTracker {
         previous: Landmarks,
         fit: BoxFit,
     ) -> Result<Option<Face>, FaceError> {
-        let mut landmarks = previous;
-        let mut moved = 0.0;
-        let patch = self.analyzer.patch(frame, &fit.apply(&landmarks))?;
-        for _ in 0..REFINEMENTS {
-            let bbox = fit.apply(&landmarks);
-            match self.analyzer.landmarks_in_patch(&patch, &bbox) {
-                Some(next) => {
-                    moved = next.nme(&landmarks);
-                    landmarks = next;
-                }
-                None => return self.detect(frame),
-            }
-        }
-        if moved > LOST_SHIFT {
+        let patch = self.analyzer.patch(frame, &fit.apply(&previous))?;
+        let predict = |from: &Landmarks| self.analyzer.landmarks_in_patch(&patch, &fit.apply(from));
+        let Some(first) = predict(&previous) else {
             return self.detect(frame);
-        }
+        };
+        // A face that barely moved is done; one that moved is predicted again from where it
+        // is now, and if that still moves it a lot, the tracker has lost it.
+        let landmarks = if first.nme(&previous) < SETTLED {
+            first
+        } else {
+            let Some(second) = predict(&first) else {
+                return self.detect(frame);
+            };
+            if second.nme(&first) > LOST_SHIFT {
+                return self.detect(frame);
+            }
+            second
+        };
         if !inside(&landmarks.bounds(), frame) {
             return self.detect(frame);
         }
