@@ -128,3 +128,52 @@ fn live_without_headless_says_what_to_do() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--headless"));
 }
+
+#[test]
+fn bench_reports_every_field_of_the_contract() {
+    let dir = scratch("bench");
+    let model = tiny_model(&dir);
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "bench",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            testdata("video/d0.mp4").to_str().unwrap(),
+        ])
+        .args(["--frames", "40", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["frames"], 40);
+    assert_eq!(json["frames_with_face"], 40);
+    assert!(json["fps"].as_f64().unwrap() > 0.0);
+    for q in ["p50", "p95", "p99"] {
+        assert!(json["latency_ms"][q].as_f64().unwrap() > 0.0, "latency {q}");
+    }
+    for stage in [
+        "decode",
+        "landmarks",
+        "sketch",
+        "preprocess",
+        "generator",
+        "postprocess",
+        "compose",
+        "encode",
+    ] {
+        let s = &json["stages_ms"][stage];
+        assert!(
+            s["p50"].as_f64().unwrap() >= 0.0
+                && s["p95"].as_f64().unwrap() >= s["p50"].as_f64().unwrap(),
+            "{stage}: {s}"
+        );
+    }
+    assert!(json["stages_ms"]["generator"]["p50"].as_f64().unwrap() > 0.0);
+    assert_eq!(json["device"], "CPU");
+    assert_eq!(json["dropped"], 0);
+}
