@@ -134,7 +134,8 @@ pub struct LiveArgs {
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
-    /// Run without a window (the window is not built yet, so this is required).
+    /// Run without a window (implied when there is no display). Keys in the window: q/Esc
+    /// quit, v next view, s save the frame as a PNG.
     #[arg(long)]
     pub headless: bool,
     /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).

@@ -21,3 +21,4 @@ pub mod sketch;
 pub mod track;
 pub mod train;
 pub mod video;
+pub mod window;

@@ -119,14 +119,48 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     assert_eq!(frames, 78);
 }
 
+/// Under Xvfb the window opens and shows the composite: the screen, captured with
+/// ImageMagick's `import` while the loop runs, holds the sketch panel's lines, the mark, and
+/// the overlay's yellow figures.
 #[test]
-fn live_without_headless_says_what_to_do() {
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args(["live", "--model", "m.onnx", "--input", "v.mp4"])
+fn the_window_shows_the_composite_under_xvfb() {
+    let dir = scratch("window");
+    let model = tiny_model(&dir);
+    let shot = dir.join("screen.png");
+    let script = format!(
+        "{bin} live --model {model} --input {video} & pid=$!; sleep 4; import -window root {shot}; wait $pid",
+        bin = env!("CARGO_BIN_EXE_mimic"),
+        model = model.display(),
+        video = testdata("video/d3.mp4").display(),
+        shot = shot.display(),
+    );
+    let run = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
         .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("--headless"));
+        .expect("xvfb-run is installed by setup.sh");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let screen = image::open(&shot)
+        .expect("a screenshot was taken")
+        .to_rgb8();
+    let count = |f: &dyn Fn(&image::Rgb<u8>) -> bool| screen.pixels().filter(|p| f(p)).count();
+    let white = count(&|p| p.0.iter().all(|&c| c > 200));
+    let mark_box = count(&|p| p.0 == [20, 20, 20]);
+    let yellow = count(&|p| p.0 == [255, 255, 0]);
+    let photo = count(&|p| p[0] > 60 && p[0] < 250 && p[1] > 40 && p[2] > 20);
+    assert!(
+        white > 300,
+        "sketch lines and mark letters: {white} white pixels"
+    );
+    assert!(mark_box > 300, "the mark's box: {mark_box} pixels");
+    assert!(yellow > 50, "the overlay: {yellow} yellow pixels");
+    assert!(
+        photo > 20_000,
+        "the live and generated panels: {photo} photo pixels"
+    );
 }
 
 #[test]

@@ -8,10 +8,12 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use mimic::compose::{Composer, View};
 use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::files;
 use mimic::infer::{DevicePreference, Generator, ModelKind};
 use mimic::pipeline::{Reenactor, Session};
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
+use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
 use crate::cli::LiveArgs;
@@ -32,6 +34,28 @@ struct Report {
     device: String,
     record: Option<std::path::PathBuf>,
     stopped_early: bool,
+}
+
+/// Frames per second, smoothed over about a second.
+#[derive(Default)]
+struct FrameRate {
+    last: Option<Instant>,
+    fps: f64,
+}
+
+impl FrameRate {
+    fn tick(&mut self) -> f64 {
+        let now = Instant::now();
+        if let Some(last) = self.last.replace(now) {
+            let instant = 1.0 / (now - last).as_secs_f64().max(1e-6);
+            self.fps = if self.fps == 0.0 {
+                instant
+            } else {
+                0.9 * self.fps + 0.1 * instant
+            };
+        }
+        self.fps
+    }
 }
 
 /// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
@@ -61,9 +85,6 @@ pub fn reenact_session(
 }
 
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    if !args.headless {
-        bail!("mimic live has no window yet: run it with --headless (and --record OUT.mp4 to keep the result)");
-    }
     let mut session = reenact_session(
         &args.model,
         args.device,
@@ -91,15 +112,22 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let mut window = if args.headless || !window::display_available() {
+        None
+    } else {
+        let (width, height) = session.composer_mut().size_for(info.width, info.height);
+        Some(LiveWindow::open("mimic", width, height)?)
+    };
     let stop = super::stop_flag()?;
     let started = Instant::now();
     let (mut frames, mut with_face) = (0u64, 0u64);
+    let mut frame_rate = FrameRate::default();
     let result = (|| -> anyhow::Result<()> {
         while let Some(frame) = reader.next_frame()? {
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
                 break;
             }
-            let (face, _) = session
+            let (face, times) = session
                 .step(&frame)
                 .with_context(|| format!("frame {}", frame.index))?;
             if let Some(recorder) = &mut recorder {
@@ -107,6 +135,34 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             }
             frames += 1;
             with_face += u64::from(face);
+            let fps = frame_rate.tick();
+            if let Some(window) = &mut window {
+                let overlay = format!(
+                    "{fps:.0} FPS  {:.0} MS  {device}",
+                    times.latency.as_secs_f64() * 1000.0
+                );
+                for action in window.show(session.composite(), &overlay)? {
+                    match action {
+                        Action::Quit => return Ok(()),
+                        // The recording keeps the view it started with (its frame size is fixed).
+                        Action::CycleView if recorder.is_none() => {
+                            let next = session.composer_mut().view().next();
+                            session.composer_mut().set_view(next);
+                        }
+                        Action::CycleView => {
+                            eprintln!("mimic: the view stays as it is while recording")
+                        }
+                        Action::Save => {
+                            let path = std::path::PathBuf::from(format!(
+                                "mimic-frame-{:06}.png",
+                                frame.index
+                            ));
+                            files::save_png(session.composite(), &path)?;
+                            eprintln!("mimic: saved {}", path.display());
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     })();

@@ -1,0 +1,113 @@
+//! The live window (minifb): shows each composite with an overlay of the loop's figures, and
+//! turns key presses into actions. Without a display the live loop runs headless instead.
+
+use minifb::{Key, KeyRepeat, Window, WindowOptions};
+
+use crate::font::{draw_text, fill_rect};
+use crate::frame::Rgb8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    #[error(
+        "cannot open a window: {0}; run with --headless, or under a desktop session or xvfb-run"
+    )]
+    Open(String),
+    #[error("cannot draw to the window: {0}")]
+    Update(String),
+}
+
+/// What the user asked for with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `q` or Esc, or the window was closed.
+    Quit,
+    /// `v`: the next view.
+    CycleView,
+    /// `s`: save the current composite as a PNG.
+    Save,
+}
+
+/// Whether a display is there to open a window on.
+pub fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// A window showing composites, with its pixel buffer allocated once per size.
+pub struct LiveWindow {
+    window: Window,
+    screen: Rgb8,
+    buffer: Vec<u32>,
+}
+
+impl LiveWindow {
+    pub fn open(title: &str, width: u32, height: u32) -> Result<LiveWindow, WindowError> {
+        let options = WindowOptions {
+            resize: false,
+            ..WindowOptions::default()
+        };
+        let window = Window::new(title, width as usize, height as usize, options)
+            .map_err(|e| WindowError::Open(e.to_string()))?;
+        Ok(LiveWindow {
+            window,
+            screen: Rgb8::new(width, height),
+            buffer: vec![0; (width * height) as usize],
+        })
+    }
+
+    /// Shows `composite` with `overlay` text in the top-left corner and returns the actions of
+    /// the keys pressed since the last call.
+    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Action>, WindowError> {
+        if !self.window.is_open() {
+            return Ok(vec![Action::Quit]);
+        }
+        let (w, h) = composite.dimensions();
+        if self.screen.dimensions() != (w, h) {
+            self.screen = Rgb8::new(w, h);
+            self.buffer = vec![0; (w * h) as usize];
+        }
+        self.screen.copy_from_slice(composite);
+        let scale = (h / 240).max(1);
+        let (tw, th) = crate::font::text_size(overlay, scale);
+        fill_rect(
+            &mut self.screen,
+            0,
+            0,
+            tw + 4 * scale,
+            th + 4 * scale,
+            image::Rgb([0, 0, 0]),
+        );
+        draw_text(
+            &mut self.screen,
+            overlay,
+            2 * scale,
+            2 * scale,
+            scale,
+            image::Rgb([255, 255, 0]),
+        );
+        for (dst, p) in self.buffer.iter_mut().zip(self.screen.pixels()) {
+            *dst = u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]);
+        }
+        self.window
+            .update_with_buffer(&self.buffer, w as usize, h as usize)
+            .map_err(|e| WindowError::Update(e.to_string()))?;
+        Ok(self.actions())
+    }
+
+    fn actions(&self) -> Vec<Action> {
+        if !self.window.is_open() {
+            return vec![Action::Quit];
+        }
+        self.window
+            .get_keys_pressed(KeyRepeat::No)
+            .into_iter()
+            .filter_map(|key| match key {
+                Key::Q | Key::Escape => Some(Action::Quit),
+                Key::V => Some(Action::CycleView),
+                Key::S => Some(Action::Save),
+                _ => None,
+            })
+            .collect()
+    }
+}
