@@ -29,7 +29,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// Run the pipeline on the bundled portrait; needs no camera, display or network.
     Demo(DemoArgs),
-    /// Drive a generator with a face: reenact a video into a recording.
+    /// Reenact a driving video with a generator: window, recording, or both.
     Live(LiveArgs),
     /// Per-stage and end-to-end latency of the live path on a video.
     Bench(BenchArgs),
@@ -120,20 +120,33 @@ pub struct TrainPix2PixArgs {
     pub json: JsonFlag,
 }
 
+/// What `live` and `bench` both need: the model, the driving video and how the path runs.
 #[derive(Debug, Args)]
-pub struct LiveArgs {
+pub struct SessionFlags {
     /// The generator (ONNX, its card beside it).
     #[arg(long)]
     pub model: PathBuf,
     /// A video of the driving face (every frame is processed, in order).
     #[arg(long)]
     pub input: PathBuf,
-    /// Write what is composed into this MP4 (the input's audio is kept).
-    #[arg(long, value_name = "OUT.mp4")]
-    pub record: Option<PathBuf>,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
+    /// Run the face detector on every N-th frame; landmarks follow the face in between.
+    #[arg(long, default_value_t = 4)]
+    pub detect_every: u32,
+    /// Where the generator runs.
+    #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
+    pub device: DevicePreference,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub session: SessionFlags,
+    /// Write what is composed into this MP4 (the input's audio is kept).
+    #[arg(long, value_name = "OUT.mp4")]
+    pub record: Option<PathBuf>,
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
     /// quit, v next view, s save the frame as a PNG.
     #[arg(long)]
@@ -144,34 +157,17 @@ pub struct LiveArgs {
     /// Stop after this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,
-    /// Run the face detector on every N-th frame; landmarks follow the face in between.
-    #[arg(long, default_value_t = 4)]
-    pub detect_every: u32,
-    /// Where the generator runs.
-    #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
-    pub device: DevicePreference,
     #[command(flatten)]
     pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The generator (ONNX, its card beside it).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// A video of the driving face.
-    #[arg(long)]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub session: SessionFlags,
     /// Frames to measure (default: the whole video).
     #[arg(long)]
     pub frames: Option<u64>,
-    #[arg(long, value_enum, default_value_t = View::Panels)]
-    pub view: View,
-    /// Run the face detector on every N-th frame.
-    #[arg(long, default_value_t = 4)]
-    pub detect_every: u32,
-    #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
-    pub device: DevicePreference,
     #[command(flatten)]
     pub json: JsonFlag,
 }

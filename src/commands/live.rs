@@ -1,22 +1,21 @@
 //! `mimic live`: a driving video through the reenactment path into a recording.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use mimic::compose::{Composer, View};
+use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::files;
-use mimic::infer::{DevicePreference, Generator, ModelKind};
+use mimic::infer::{Generator, ModelKind};
 use mimic::pipeline::{Reenactor, Session};
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::LiveArgs;
+use crate::cli::{LiveArgs, SessionFlags};
 
 /// The metadata every recording carries, whatever the visible mark.
 pub const SYNTHETIC_TAG: &str =
@@ -59,14 +58,9 @@ impl FrameRate {
 }
 
 /// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
-pub fn reenact_session(
-    model: &Path,
-    device: DevicePreference,
-    view: View,
-    detect_every: u32,
-    mark: bool,
-) -> anyhow::Result<Session> {
-    let generator = Generator::open(model, device)?;
+pub fn reenact_session(flags: &SessionFlags, mark: bool) -> anyhow::Result<Session> {
+    let model = &flags.model;
+    let generator = Generator::open(model, flags.device)?;
     if generator.kind() != ModelKind::Reenact {
         bail!(
             "'{}' is a {:?} model; mimic live runs reenactment models so far (train one with `mimic train pix2pix`)",
@@ -79,21 +73,20 @@ pub fn reenact_session(
         upsample: 0,
         ..Default::default()
     })?;
-    let tracker = FaceTracker::new(analyzer, TrackOptions { detect_every });
-    let composer = Composer::new(view, panel, mark);
+    let tracker = FaceTracker::new(
+        analyzer,
+        TrackOptions {
+            detect_every: flags.detect_every,
+        },
+    );
+    let composer = Composer::new(flags.view, panel, mark);
     Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
 }
 
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    let mut session = reenact_session(
-        &args.model,
-        args.device,
-        args.view,
-        args.detect_every,
-        !args.no_mark,
-    )?;
+    let mut session = reenact_session(&args.session, !args.no_mark)?;
     let device = session.reenactor().generator().provider().to_string();
-    let mut reader = VideoReader::open(&args.input)?;
+    let mut reader = VideoReader::open(&args.session.input)?;
     let info = reader.info().clone();
     let mut recorder = match &args.record {
         Some(path) => {
@@ -102,7 +95,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 width,
                 height,
                 fps: info.fps,
-                audio_from: info.has_audio.then(|| args.input.clone()),
+                audio_from: info.has_audio.then(|| args.session.input.clone()),
                 metadata: vec![
                     ("comment".into(), SYNTHETIC_TAG.into()),
                     ("description".into(), SYNTHETIC_TAG.into()),
