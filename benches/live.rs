@@ -1,0 +1,75 @@
+//! Live-path stages on real frames of d9.mp4 (512×480): composing the three panels (beside the
+//! `image` crate's filtered resize the composer replaced), and one tracked frame (landmarks
+//! followed from the previous frame) beside a full detection.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use image::imageops::{self, FilterType};
+use mimic::compose::{Composer, View};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::frame::Rgb8;
+use mimic::track::{FaceTracker, TrackOptions};
+use mimic::video::VideoReader;
+
+fn frames(n: usize) -> Vec<Rgb8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/video/d9.mp4");
+    let reader = VideoReader::open(&path).expect("test data");
+    reader.take(n).map(|f| f.expect("frame").image).collect()
+}
+
+fn compose(c: &mut Criterion) {
+    let frame = frames(1).remove(0);
+    let generated = imageops::resize(&frame, 128, 128, FilterType::Triangle);
+    let sketch = generated.clone();
+    let mut group = c.benchmark_group("compose_panels_256");
+    let mut composer = Composer::new(View::Panels, 256, true);
+    group.bench_function("mimic_composer", |b| {
+        b.iter(|| {
+            composer
+                .compose(&frame, Some(&generated), Some(&sketch))
+                .width()
+        })
+    });
+    group.bench_function("image_crate_resize_baseline", |b| {
+        b.iter(|| {
+            let live = imageops::resize(&frame, 274, 256, FilterType::Triangle);
+            let g = imageops::resize(&generated, 256, 256, FilterType::Triangle);
+            let s = imageops::resize(&sketch, 256, 256, FilterType::Triangle);
+            live.width() + g.width() + s.width()
+        })
+    });
+    group.finish();
+}
+
+fn tracking(c: &mut Criterion) {
+    let clip = frames(2);
+    let analyzer = || {
+        FaceAnalyzer::new(DetectOptions {
+            upsample: 0,
+            ..Default::default()
+        })
+        .expect("models")
+    };
+    let mut group = c.benchmark_group("face_512x480");
+    group.sample_size(30);
+    // Detect on the first frame, then follow into the second each iteration.
+    let mut tracker = FaceTracker::new(
+        analyzer(),
+        TrackOptions {
+            detect_every: u32::MAX,
+        },
+    );
+    tracker.track(&clip[0]).expect("track");
+    group.bench_function("tracked_frame", |b| {
+        b.iter(|| tracker.track(&clip[1]).expect("track"))
+    });
+    let detector = analyzer();
+    group.bench_function("detected_frame", |b| {
+        b.iter(|| detector.faces(&clip[1]).expect("detect"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compose, tracking);
+criterion_main!(benches);
