@@ -1,16 +1,244 @@
-//! Cameras: finding them and what they can deliver (through nokhwa).
-//!
-//! Live capture itself (a thread that always hands over the newest frame) builds on this.
+//! Cameras, and live sources of frames: a camera (through nokhwa) or a video file played at its
+//! own frame rate, each on its own thread, handing the newest frame over through a
+//! [`Handoff`] so processing never works on a stale frame and the capture never waits.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use nokhwa::pixel_format::RgbFormat;
-use nokhwa::utils::{ApiBackend, CameraIndex, RequestedFormat, RequestedFormatType};
+use nokhwa::utils::{
+    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+};
 use nokhwa::Camera;
 use serde::Serialize;
+
+use crate::frame::Frame;
+use crate::pipeline::Handoff;
+use crate::video::{VideoError, VideoReader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     #[error("cannot list cameras: {0}")]
     Query(String),
+    #[error("cannot open camera {index}: {reason}; `mimic devices` lists the cameras there are, and another program may be using this one")]
+    Open { index: u32, reason: String },
+    #[error("camera {index} stopped delivering frames: {reason} (was it unplugged?)")]
+    Lost { index: u32, reason: String },
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error("the capture thread ended unexpectedly")]
+    Thread,
+}
+
+/// What a live source delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SourceInfo {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+}
+
+/// Frames produced on their own thread; the consumer always gets the newest one.
+pub struct LiveSource {
+    handoff: Arc<Handoff<Frame>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), CaptureError>>>,
+    info: SourceInfo,
+}
+
+impl LiveSource {
+    /// Opens camera `index`, asking for the size and rate given (the closest it offers).
+    pub fn camera(
+        index: u32,
+        resolution: Option<(u32, u32)>,
+        fps: Option<u32>,
+    ) -> Result<LiveSource, CaptureError> {
+        let (opened_tx, opened_rx) = mpsc::channel();
+        Self::spawn(
+            move |handoff, stop| camera_loop(index, resolution, fps, handoff, stop, opened_tx),
+            opened_rx,
+        )
+    }
+
+    /// Plays a video file at its own frame rate, the way a camera delivers frames: what
+    /// `--realtime` asks for, and the stand-in for a camera where there is none.
+    pub fn paced_file(path: &Path) -> Result<LiveSource, CaptureError> {
+        let (opened_tx, opened_rx) = mpsc::channel();
+        let path = path.to_path_buf();
+        Self::spawn(
+            move |handoff, stop| file_loop(&path, handoff, stop, opened_tx),
+            opened_rx,
+        )
+    }
+
+    /// Starts `body` on a thread and waits until it says whether its source opened.
+    fn spawn(
+        body: impl FnOnce(Arc<Handoff<Frame>>, Arc<AtomicBool>) -> Result<(), CaptureError>
+            + Send
+            + 'static,
+        opened: mpsc::Receiver<Result<SourceInfo, CaptureError>>,
+    ) -> Result<LiveSource, CaptureError> {
+        let handoff = Arc::new(Handoff::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (handoff, stop) = (Arc::clone(&handoff), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let result = body(Arc::clone(&handoff), stop);
+                handoff.close();
+                result
+            })
+        };
+        match opened.recv() {
+            Ok(Ok(info)) => Ok(LiveSource {
+                handoff,
+                stop,
+                thread: Some(thread),
+                info,
+            }),
+            Ok(Err(error)) => {
+                let _ = thread.join();
+                Err(error)
+            }
+            Err(_) => match thread.join() {
+                Ok(Err(error)) => Err(error),
+                _ => Err(CaptureError::Thread),
+            },
+        }
+    }
+
+    pub fn info(&self) -> SourceInfo {
+        self.info
+    }
+
+    /// The newest frame, waiting up to `timeout`; `None` once the source has ended (or on
+    /// timeout while it is still running: check [`Self::ended`]).
+    pub fn next_frame(&self, timeout: Duration) -> Option<Frame> {
+        self.handoff.take(timeout)
+    }
+
+    pub fn ended(&self) -> bool {
+        self.handoff.is_closed()
+    }
+
+    /// Frames the processing side never saw because a newer one replaced them.
+    pub fn dropped(&self) -> u64 {
+        self.handoff.dropped()
+    }
+
+    /// Stops the thread and reports how it ended (a camera lost mid-run is an error).
+    pub fn finish(mut self) -> Result<(), CaptureError> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(CaptureError::Thread),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type Opened = mpsc::Sender<Result<SourceInfo, CaptureError>>;
+
+fn camera_loop(
+    index: u32,
+    resolution: Option<(u32, u32)>,
+    fps: Option<u32>,
+    handoff: Arc<Handoff<Frame>>,
+    stop: Arc<AtomicBool>,
+    opened: Opened,
+) -> Result<(), CaptureError> {
+    let open_error = |reason: String| CaptureError::Open { index, reason };
+    let requested = match (resolution, fps) {
+        (Some((w, h)), rate) => RequestedFormatType::Closest(CameraFormat::new_from(
+            w,
+            h,
+            FrameFormat::MJPEG,
+            rate.unwrap_or(30),
+        )),
+        (None, Some(rate)) => RequestedFormatType::HighestFrameRate(rate),
+        (None, None) => RequestedFormatType::AbsoluteHighestFrameRate,
+    };
+    // nokhwa's camera is made and used on this thread only.
+    let mut camera = match Camera::new(
+        CameraIndex::Index(index),
+        RequestedFormat::new::<RgbFormat>(requested),
+    )
+    .and_then(|mut c| c.open_stream().map(|()| c))
+    {
+        Ok(camera) => camera,
+        Err(e) => {
+            let _ = opened.send(Err(open_error(e.to_string())));
+            return Ok(());
+        }
+    };
+    let format = camera.camera_format();
+    let info = SourceInfo {
+        width: format.width(),
+        height: format.height(),
+        fps: f64::from(format.frame_rate()),
+    };
+    let _ = opened.send(Ok(info));
+    let started = Instant::now();
+    let mut index_in_stream = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let buffer = camera.frame().map_err(|e| CaptureError::Lost {
+            index,
+            reason: e.to_string(),
+        })?;
+        // A frame that does not decode (a torn MJPEG frame) is skipped, not fatal.
+        match buffer.decode_image::<RgbFormat>() {
+            Ok(image) => handoff.put(Frame::new(index_in_stream, started.elapsed(), image)),
+            Err(e) => tracing::warn!("skipped a camera frame that did not decode: {e}"),
+        }
+        index_in_stream += 1;
+    }
+    let _ = camera.stop_stream();
+    Ok(())
+}
+
+fn file_loop(
+    path: &Path,
+    handoff: Arc<Handoff<Frame>>,
+    stop: Arc<AtomicBool>,
+    opened: Opened,
+) -> Result<(), CaptureError> {
+    let mut reader = match VideoReader::open(path) {
+        Ok(reader) => reader,
+        Err(e) => {
+            let _ = opened.send(Err(e.into()));
+            return Ok(());
+        }
+    };
+    let info = reader.info();
+    let _ = opened.send(Ok(SourceInfo {
+        width: info.width,
+        height: info.height,
+        fps: info.fps,
+    }));
+    let started = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let Some(mut frame) = reader.next_frame()? else {
+            break;
+        };
+        // Deliver each frame at its presentation time, as a camera would.
+        if let Some(wait) = frame.t.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        frame.captured_at = Instant::now();
+        handoff.put(frame);
+    }
+    Ok(())
 }
 
 /// One camera as the system reports it.

@@ -126,9 +126,6 @@ pub struct SessionFlags {
     /// The generator (ONNX, its card beside it).
     #[arg(long)]
     pub model: PathBuf,
-    /// A video of the driving face (every frame is processed, in order).
-    #[arg(long)]
-    pub input: PathBuf,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
@@ -144,6 +141,22 @@ pub struct SessionFlags {
 pub struct LiveArgs {
     #[command(flatten)]
     pub session: SessionFlags,
+    /// A camera (`mimic devices` lists them).
+    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    pub camera: Option<u32>,
+    /// The camera size to ask for, WIDTHxHEIGHT (the closest it offers is used).
+    #[arg(long, value_parser = parse_resolution, requires = "camera")]
+    pub resolution: Option<(u32, u32)>,
+    /// The camera frame rate to ask for.
+    #[arg(long, requires = "camera")]
+    pub fps: Option<u32>,
+    /// A video of the driving face (every frame is processed, in order, unless --realtime).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Play --input at its own frame rate, like a camera: frames the processing cannot keep up
+    /// with are dropped, not queued.
+    #[arg(long, requires = "input")]
+    pub realtime: bool,
     /// Write what is composed into this MP4 (the input's audio is kept).
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
@@ -165,6 +178,9 @@ pub struct LiveArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub session: SessionFlags,
+    /// A video of the driving face.
+    #[arg(long)]
+    pub input: PathBuf,
     /// Frames to measure (default: the whole video).
     #[arg(long)]
     pub frames: Option<u64>,
@@ -254,4 +270,16 @@ pub struct DemoArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+fn parse_resolution(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or("write the size as WIDTHxHEIGHT, e.g. 1280x720")?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("'{v}' is not a number of pixels"))
+    };
+    Ok((parse(w)?, parse(h)?))
 }

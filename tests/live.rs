@@ -163,6 +163,73 @@ fn the_window_shows_the_composite_under_xvfb() {
     );
 }
 
+/// `--realtime` plays the file like a camera on its own thread: every frame is either processed
+/// or counted as dropped, and the recording fills dropped frames so it keeps every frame slot.
+#[test]
+fn realtime_input_drops_late_frames_and_the_recording_keeps_its_length() {
+    let dir = scratch("realtime");
+    let model = tiny_model(&dir);
+    let out = dir.join("out.mp4");
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "live",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            testdata("video/d0.mp4").to_str().unwrap(),
+        ])
+        .args([
+            "--realtime",
+            "--headless",
+            "--record",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (frames, dropped) = (
+        report["frames"].as_u64().unwrap(),
+        report["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(frames + dropped, 78, "{report}");
+    let recorded = VideoReader::open(&out).unwrap().count();
+    assert_eq!(
+        recorded, 78,
+        "the recording has a frame for every captured frame"
+    );
+}
+
+/// No camera here: asking for one is a clear error, not a hang.
+#[test]
+fn a_missing_camera_is_a_clear_error() {
+    let dir = scratch("camera");
+    let model = tiny_model(&dir);
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args([
+            "live",
+            "--model",
+            model.to_str().unwrap(),
+            "--camera",
+            "7",
+            "--headless",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot open camera 7") && err.contains("mimic devices"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn bench_reports_every_field_of_the_contract() {
     let dir = scratch("bench");

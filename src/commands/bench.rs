@@ -53,7 +53,7 @@ const STAGES: [&str; 9] = [
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut session = super::live::reenact_session(&args.session, true)?;
     let device = session.reenactor().generator().provider().to_string();
-    let mut reader = VideoReader::open(&args.session.input)?;
+    let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();
     let (width, height) = session.composer_mut().size_for(info.width, info.height);
     // Encoding is part of the live path when recording: measure it into a scratch file.

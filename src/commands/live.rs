@@ -1,13 +1,16 @@
 //! `mimic live`: a driving video through the reenactment path into a recording.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use mimic::capture::{LiveSource, SourceInfo};
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::files;
+use mimic::frame::Frame;
 use mimic::infer::{Generator, ModelKind};
 use mimic::pipeline::{Reenactor, Session};
 use mimic::track::{FaceTracker, TrackOptions};
@@ -33,6 +36,91 @@ struct Report {
     device: String,
     record: Option<std::path::PathBuf>,
     stopped_early: bool,
+    dropped: u64,
+}
+
+/// Where live frames come from: a file read frame by frame (nothing dropped), or a threaded
+/// source (a camera, or a file at its own pace) whose late frames are dropped.
+enum Frames {
+    File(VideoReader, PathBuf),
+    Live(LiveSource, Option<PathBuf>),
+}
+
+/// A threaded source that delivers nothing for this long has stopped.
+const STALL: Duration = Duration::from_secs(5);
+
+impl Frames {
+    fn open(args: &LiveArgs) -> anyhow::Result<Frames> {
+        Ok(match (&args.input, args.camera) {
+            (Some(path), _) if args.realtime => {
+                Frames::Live(LiveSource::paced_file(path)?, Some(path.clone()))
+            }
+            (Some(path), _) => Frames::File(VideoReader::open(path)?, path.clone()),
+            (None, Some(index)) => {
+                Frames::Live(LiveSource::camera(index, args.resolution, args.fps)?, None)
+            }
+            (None, None) => bail!("give --camera N or --input VIDEO"),
+        })
+    }
+
+    fn info(&self) -> SourceInfo {
+        match self {
+            Frames::File(reader, _) => {
+                let i = reader.info();
+                SourceInfo {
+                    width: i.width,
+                    height: i.height,
+                    fps: i.fps,
+                }
+            }
+            Frames::Live(source, _) => source.info(),
+        }
+    }
+
+    /// The file whose sound a recording should keep.
+    fn audio(&self) -> Option<&Path> {
+        match self {
+            Frames::File(reader, path) => reader.info().has_audio.then_some(path.as_path()),
+            Frames::Live(_, path) => path.as_deref(),
+        }
+    }
+
+    fn next(&mut self) -> anyhow::Result<Option<Frame>> {
+        match self {
+            Frames::File(reader, _) => Ok(reader.next_frame()?),
+            Frames::Live(source, _) => {
+                let waited = Instant::now();
+                loop {
+                    if let Some(frame) = source.next_frame(Duration::from_millis(200)) {
+                        return Ok(Some(frame));
+                    }
+                    if source.ended() {
+                        return Ok(None);
+                    }
+                    if waited.elapsed() > STALL {
+                        bail!(
+                            "no frame arrived for {} s: the camera stopped delivering",
+                            STALL.as_secs()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn dropped(&self) -> u64 {
+        match self {
+            Frames::File(..) => 0,
+            Frames::Live(source, _) => source.dropped(),
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if let Frames::Live(source, _) = self {
+            source.finish()?;
+        }
+        Ok(())
+    }
 }
 
 /// Frames per second, smoothed over about a second.
@@ -86,8 +174,8 @@ pub fn reenact_session(flags: &SessionFlags, mark: bool) -> anyhow::Result<Sessi
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut session = reenact_session(&args.session, !args.no_mark)?;
     let device = session.reenactor().generator().provider().to_string();
-    let mut reader = VideoReader::open(&args.session.input)?;
-    let info = reader.info().clone();
+    let mut source = Frames::open(&args)?;
+    let info = source.info();
     let mut recorder = match &args.record {
         Some(path) => {
             let (width, height) = session.composer_mut().size_for(info.width, info.height);
@@ -95,7 +183,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 width,
                 height,
                 fps: info.fps,
-                audio_from: info.has_audio.then(|| args.session.input.clone()),
+                audio_from: source.audio().map(Path::to_path_buf),
                 metadata: vec![
                     ("comment".into(), SYNTHETIC_TAG.into()),
                     ("description".into(), SYNTHETIC_TAG.into()),
@@ -115,8 +203,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut frames, mut with_face) = (0u64, 0u64);
     let mut frame_rate = FrameRate::default();
+    let mut last_index = None;
     let result = (|| -> anyhow::Result<()> {
-        while let Some(frame) = reader.next_frame()? {
+        while let Some(frame) = source.next()? {
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
                 break;
             }
@@ -124,8 +213,15 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 .step(&frame)
                 .with_context(|| format!("frame {}", frame.index))?;
             if let Some(recorder) = &mut recorder {
-                recorder.write(session.composite())?;
+                // Frames dropped since the last one are filled with this one, so the
+                // recording keeps the capture's frame rate and stays in step with its sound.
+                let copies =
+                    last_index.map_or(1, |last: u64| frame.index.saturating_sub(last).max(1));
+                for _ in 0..copies {
+                    recorder.write(session.composite())?;
+                }
             }
+            last_index = Some(frame.index);
             frames += 1;
             with_face += u64::from(face);
             let fps = frame_rate.tick();
@@ -177,7 +273,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         device,
         record: args.record.clone(),
         stopped_early: stop.load(Ordering::Relaxed),
+        dropped: source.dropped(),
     };
+    source.finish()?;
     if args.json.json {
         super::print_json(&report)?;
     } else {
