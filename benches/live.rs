@@ -27,7 +27,7 @@ fn compose(c: &mut Criterion) {
     group.bench_function("mimic_composer", |b| {
         b.iter(|| {
             composer
-                .compose(&frame, Some(&generated), Some(&sketch))
+                .compose(&frame, Some(&generated), Some(&sketch), None)
                 .width()
         })
     });

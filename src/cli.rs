@@ -161,7 +161,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
-    /// quit, v next view, s save the frame as a PNG.
+    /// quit, r start/stop recording, v next view, l landmarks on the live panel, s save the
+    /// frame as a PNG.
     #[arg(long)]
     pub headless: bool,
     /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).

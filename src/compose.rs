@@ -8,8 +8,10 @@ use image::imageops;
 use image::Rgb;
 use serde::Serialize;
 
+use crate::face::{Landmarks, Point};
 use crate::font::{draw_text, fill_rect, text_size};
 use crate::frame::Rgb8;
+use crate::sketch::draw_strokes;
 
 /// The words of the visible mark every synthetic frame carries by default.
 pub const MARK_TEXT: &str = "SYNTHETIC";
@@ -39,6 +41,7 @@ pub struct Composer {
     view: View,
     height: u32,
     mark: bool,
+    landmarks: bool,
     canvas: Rgb8,
 }
 
@@ -49,6 +52,7 @@ impl Composer {
             view,
             height: height.max(16).next_multiple_of(2),
             mark,
+            landmarks: false,
             canvas: Rgb8::new(0, 0),
         }
     }
@@ -59,6 +63,11 @@ impl Composer {
 
     pub fn set_view(&mut self, view: View) {
         self.view = view;
+    }
+
+    /// Shows or hides the driver's landmarks on the live panel.
+    pub fn toggle_landmarks(&mut self) {
+        self.landmarks = !self.landmarks;
     }
 
     /// The last composite.
@@ -80,11 +89,13 @@ impl Composer {
     }
 
     /// The composite for one frame; `generated` and `sketch` are `None` when no face was found.
+    /// `landmarks` (in `live`'s pixels) are drawn on the live panel when switched on.
     pub fn compose(
         &mut self,
         live: &Rgb8,
         generated: Option<&Rgb8>,
         sketch: Option<&Rgb8>,
+        landmarks: Option<&Landmarks>,
     ) -> &Rgb8 {
         let (w, h) = self.size_for(live.width(), live.height());
         if self.canvas.dimensions() != (w, h) {
@@ -95,6 +106,12 @@ impl Composer {
             View::Panels => {
                 let lw = self.live_width(live.width(), live.height());
                 paste(&mut self.canvas, live, 0, lw, side);
+                if let Some(points) = landmarks.filter(|_| self.landmarks) {
+                    let k = side as f32 / live.height().max(1) as f32;
+                    let scaled =
+                        points.map(|p| Point::new((p.x + 0.5) * k - 0.5, (p.y + 0.5) * k - 0.5));
+                    draw_strokes(&mut self.canvas, &scaled, 1.5, Rgb([64, 255, 64]));
+                }
                 paste_or_no_face(&mut self.canvas, generated, lw, side);
                 paste_or_no_face(&mut self.canvas, sketch, lw + side, side);
             }
@@ -192,7 +209,7 @@ mod tests {
         let sketch = Rgb8::from_pixel(128, 128, Rgb([0, 0, 200]));
         let mut composer = Composer::new(View::Panels, 256, true);
         let out = composer
-            .compose(&live, Some(&generated), Some(&sketch))
+            .compose(&live, Some(&generated), Some(&sketch), None)
             .clone();
         assert_eq!(
             out.dimensions(),
@@ -214,10 +231,35 @@ mod tests {
     fn no_face_panels_say_so_and_the_mark_can_be_left_out() {
         let live = Rgb8::from_pixel(64, 64, Rgb([90, 90, 90]));
         let mut composer = Composer::new(View::Output, 128, false);
-        let out = composer.compose(&live, None, None).clone();
+        let out = composer.compose(&live, None, None, None).clone();
         assert_eq!(out.dimensions(), (128, 128));
         let lit = out.pixels().filter(|p| p.0 == [200, 200, 200]).count();
         assert!(lit > 50, "NO FACE is written");
         assert!(!out.pixels().any(|p| p.0 == [255, 255, 255]), "no mark");
+    }
+
+    #[test]
+    fn landmarks_are_drawn_on_the_live_panel_when_switched_on() {
+        let live = Rgb8::from_pixel(512, 480, Rgb([90, 90, 90]));
+        let points: Vec<Point> = (0..68)
+            .map(|i| Point::new(100.0 + 4.0 * i as f32, 200.0 + (i % 7) as f32 * 10.0))
+            .collect();
+        let landmarks = Landmarks::from_slice(&points).unwrap();
+        let mut composer = Composer::new(View::Panels, 240, false);
+        let green = |img: &Rgb8| img.pixels().filter(|p| p.0 == [64, 255, 64]).count();
+        let off = composer
+            .compose(&live, None, None, Some(&landmarks))
+            .clone();
+        assert_eq!(green(&off), 0, "off by default");
+        composer.toggle_landmarks();
+        let on = composer
+            .compose(&live, None, None, Some(&landmarks))
+            .clone();
+        assert!(green(&on) > 50);
+        // Scaled with the panel: 480 → 240 px high, so nothing lands right of x = 256 + margin.
+        assert!(on
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 == [64, 255, 64])
+            .all(|(x, _, _)| x < 260));
     }
 }

@@ -25,6 +25,10 @@ pub enum Action {
     CycleView,
     /// `s`: save the current composite as a PNG.
     Save,
+    /// `l`: landmarks on the live panel, on or off.
+    ToggleLandmarks,
+    /// `r`: start or stop recording.
+    ToggleRecording,
 }
 
 /// Whether a display is there to open a window on.
@@ -106,6 +110,8 @@ impl LiveWindow {
                 Key::Q | Key::Escape => Some(Action::Quit),
                 Key::V => Some(Action::CycleView),
                 Key::S => Some(Action::Save),
+                Key::L => Some(Action::ToggleLandmarks),
+                Key::R => Some(Action::ToggleRecording),
                 _ => None,
             })
             .collect()

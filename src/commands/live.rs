@@ -123,6 +123,28 @@ impl Frames {
     }
 }
 
+/// A new recording of the session's composites, with the synthetic-media tag and, when given,
+/// the sound of `audio`.
+fn start_recording(
+    path: &Path,
+    session: &mut Session,
+    info: SourceInfo,
+    audio: Option<&Path>,
+) -> anyhow::Result<VideoWriter> {
+    let (width, height) = session.composer_mut().size_for(info.width, info.height);
+    let options = WriterOptions {
+        width,
+        height,
+        fps: info.fps,
+        audio_from: audio.map(Path::to_path_buf),
+        metadata: vec![
+            ("comment".into(), SYNTHETIC_TAG.into()),
+            ("description".into(), SYNTHETIC_TAG.into()),
+        ],
+    };
+    Ok(VideoWriter::create(path, options)?)
+}
+
 /// Frames per second, smoothed over about a second.
 #[derive(Default)]
 struct FrameRate {
@@ -177,20 +199,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut source = Frames::open(&args)?;
     let info = source.info();
     let mut recorder = match &args.record {
-        Some(path) => {
-            let (width, height) = session.composer_mut().size_for(info.width, info.height);
-            let options = WriterOptions {
-                width,
-                height,
-                fps: info.fps,
-                audio_from: source.audio().map(Path::to_path_buf),
-                metadata: vec![
-                    ("comment".into(), SYNTHETIC_TAG.into()),
-                    ("description".into(), SYNTHETIC_TAG.into()),
-                ],
-            };
-            Some(VideoWriter::create(path, options)?)
-        }
+        Some(path) => Some(start_recording(path, &mut session, info, source.audio())?),
         None => None,
     };
     let mut window = if args.headless || !window::display_available() {
@@ -241,6 +250,24 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                         Action::CycleView => {
                             eprintln!("mimic: the view stays as it is while recording")
                         }
+                        Action::ToggleLandmarks => session.composer_mut().toggle_landmarks(),
+                        Action::ToggleRecording => match recorder.take() {
+                            Some(stopped) => {
+                                let path = stopped.path().to_path_buf();
+                                stopped.finish()?;
+                                eprintln!("mimic: recording saved to {}", path.display());
+                            }
+                            None => {
+                                // A recording started mid-run has no sound: the source's would
+                                // start from its beginning, out of step.
+                                let path = PathBuf::from(format!(
+                                    "mimic-recording-{:06}.mp4",
+                                    frame.index
+                                ));
+                                recorder = Some(start_recording(&path, &mut session, info, None)?);
+                                eprintln!("mimic: recording to {}", path.display());
+                            }
+                        },
                         Action::Save => {
                             let path = std::path::PathBuf::from(format!(
                                 "mimic-frame-{:06}.png",

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::face::{FaceBox, FaceError};
+use crate::face::{FaceBox, FaceError, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::{Generator, InferError};
 use crate::sketch::SketchRenderer;
@@ -59,6 +59,7 @@ pub struct Reenactor {
     framing: DriverFraming,
     renderer: SketchRenderer,
     generated: Rgb8,
+    landmarks: Option<Landmarks>,
     times: StageTimes,
 }
 
@@ -73,6 +74,7 @@ impl Reenactor {
             framing: DriverFraming::default(),
             renderer: SketchRenderer::new(size, size, style),
             generated: Rgb8::new(out, out),
+            landmarks: None,
             times: StageTimes::default(),
         }
     }
@@ -101,6 +103,7 @@ impl Reenactor {
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
+        self.landmarks = face.as_ref().map(|f| f.landmarks.clone());
         let Some(face) = face else {
             self.times.sketch = Duration::ZERO;
             self.times.generator = Duration::ZERO;
@@ -116,6 +119,11 @@ impl Reenactor {
         self.generator.run(sketch, &mut self.generated)?;
         self.times.generator = drawn.elapsed();
         Ok(true)
+    }
+
+    /// The driver's landmarks in the last frame (frame pixels), if it showed a face.
+    pub fn landmarks(&self) -> Option<&Landmarks> {
+        self.landmarks.as_ref()
     }
 
     /// The last sketch and generated frame.

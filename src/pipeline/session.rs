@@ -51,11 +51,12 @@ impl Session {
         let phases = self.reenactor.generator().timings();
         let started = Instant::now();
         let (sketch, generated) = self.reenactor.outputs();
+        let landmarks = self.reenactor.landmarks();
         if face {
             self.composer
-                .compose(&frame.image, Some(generated), Some(sketch));
+                .compose(&frame.image, Some(generated), Some(sketch), landmarks);
         } else {
-            self.composer.compose(&frame.image, None, None);
+            self.composer.compose(&frame.image, None, None, None);
         }
         let times = FrameTimes {
             landmarks: stages.landmarks,
