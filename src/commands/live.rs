@@ -212,7 +212,10 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut frames, mut with_face) = (0u64, 0u64);
     let mut frame_rate = FrameRate::default();
-    let mut last_index = None;
+    // The next frame slot of the recording: frames dropped before a processed one (at the
+    // start too) are filled with it, so the recording keeps the capture's rate and its sound
+    // stays in step.
+    let mut next_slot = 0u64;
     let result = (|| -> anyhow::Result<()> {
         while let Some(frame) = source.next()? {
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
@@ -222,15 +225,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 .step(&frame)
                 .with_context(|| format!("frame {}", frame.index))?;
             if let Some(recorder) = &mut recorder {
-                // Frames dropped since the last one are filled with this one, so the
-                // recording keeps the capture's frame rate and stays in step with its sound.
-                let copies =
-                    last_index.map_or(1, |last: u64| frame.index.saturating_sub(last).max(1));
+                let copies = (frame.index + 1).saturating_sub(next_slot).max(1);
                 for _ in 0..copies {
                     recorder.write(session.composite())?;
                 }
             }
-            last_index = Some(frame.index);
+            next_slot = next_slot.max(frame.index + 1);
             frames += 1;
             with_face += u64::from(face);
             let fps = frame_rate.tick();
