@@ -16,6 +16,17 @@ use crate::sketch::draw_strokes;
 /// The words of the visible mark every synthetic frame carries by default.
 pub const MARK_TEXT: &str = "SYNTHETIC";
 
+/// The container tag every recording carries, with or without the visible mark.
+pub const SYNTHETIC_TAG: &str =
+    "synthetic media: made with mimic (face reenactment); not a real recording";
+
+/// The metadata pairs a recording is written with (MP4 keeps `comment` and `description`).
+pub fn synthetic_metadata() -> Vec<(String, String)> {
+    ["comment", "description"]
+        .map(|key| (key.to_string(), SYNTHETIC_TAG.to_string()))
+        .to_vec()
+}
+
 /// What the window shows and the recording holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -113,6 +113,11 @@ impl FaceTracker {
         self.stats
     }
 
+    /// The landmarks of the face in the last frame tracked, if it showed one.
+    pub fn landmarks(&self) -> Option<&Landmarks> {
+        self.previous.as_ref().map(|(landmarks, _)| landmarks)
+    }
+
     pub fn analyzer(&self) -> &FaceAnalyzer {
         &self.analyzer
     }

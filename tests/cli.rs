@@ -6,14 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::testdata;
-
-fn mimic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args(args)
-        .output()
-        .expect("mimic runs")
-}
+use common::{mimic, testdata};
 
 fn mimic_env(args: &[&str], key: &str, value: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mimic"))

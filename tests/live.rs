@@ -6,83 +6,61 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
 
-use common::testdata;
+use common::{arg, mimic, mimic_json, scratch, testdata};
 use mimic::dataset::Dataset;
 use mimic::extract::{extract_reenact, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::sketch::SketchStyle;
 use mimic::train::pix2pix::{self, Options, Preset};
-use mimic::train::{NormKind, TrainDevice};
 use mimic::video::VideoReader;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A tiny reenactment model of d0's person (untrained: the test is about the loop).
-fn tiny_model(dir: &Path) -> PathBuf {
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
+/// A tiny reenactment model of d0's person, made once for this file (untrained: these tests
+/// are about the loop, not the likeness).
+fn tiny_model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = scratch("live-model");
+        let analyzer = FaceAnalyzer::new(DetectOptions {
+            upsample: 0,
+            ..Default::default()
+        })
+        .unwrap();
+        let options = ReenactOptions {
+            size: 128,
+            holdout: 0.1,
+            sketch: SketchStyle::default(),
+        };
+        extract_reenact(
+            &testdata("video/d0.mp4"),
+            &dir.join("data"),
+            &analyzer,
+            &options,
+        )
+        .unwrap();
+        let dataset = Dataset::open(&dir.join("data")).unwrap();
+        let model = dir.join("d0.onnx");
+        let options = Options::new(Preset::Tiny, Some(0));
+        pix2pix::train(&dataset, &model, &options, &AtomicBool::new(false)).unwrap();
+        model
     })
-    .unwrap();
-    let options = ReenactOptions {
-        size: 128,
-        holdout: 0.1,
-        sketch: SketchStyle::default(),
-    };
-    extract_reenact(
-        &testdata("video/d0.mp4"),
-        &dir.join("data"),
-        &analyzer,
-        &options,
-    )
-    .unwrap();
-    let dataset = Dataset::open(&dir.join("data")).unwrap();
-    let options = Options {
-        preset: Preset::Tiny,
-        norm: NormKind::Instance,
-        dropout: 0.0,
-        steps: Some(0),
-        epochs: None,
-        max_minutes: None,
-        device: TrainDevice::Cpu,
-        seed: 1,
-        preview_every: 100,
-        checkpoint_every: 100,
-        resume: false,
-    };
-    let model = dir.join("d0.onnx");
-    pix2pix::train(&dataset, &model, &options, &AtomicBool::new(false)).unwrap();
-    model
 }
 
 #[test]
 fn headless_live_records_every_frame_with_panels_mark_and_tag() {
-    let dir = scratch("live");
-    let model = tiny_model(&dir);
-    let out = dir.join("out.mp4");
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args([
-            "live",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            testdata("video/d0.mp4").to_str().unwrap(),
-        ])
-        .args(["--headless", "--record", out.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let out = scratch("live").join("out.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let report = mimic_json(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--headless",
+        "--record",
+        arg(&out),
+    ]);
     assert_eq!(report["frames"], 78);
     assert_eq!(report["frames_with_face"], 78);
 
@@ -90,7 +68,7 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     assert!(reader
         .metadata()
         .iter()
-        .any(|(k, v)| k == "comment" && v.contains("synthetic")));
+        .any(|(k, v)| k == "comment" && v == mimic::compose::SYNTHETIC_TAG));
     // d0 is 512×512: the live panel is 256×256 beside two 256×256 panels.
     assert_eq!((reader.info().width, reader.info().height), (768, 256));
     let mut frames = 0;
@@ -124,9 +102,8 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
 /// the overlay's yellow figures.
 #[test]
 fn the_window_shows_the_composite_under_xvfb() {
-    let dir = scratch("window");
-    let model = tiny_model(&dir);
-    let shot = dir.join("screen.png");
+    let model = tiny_model();
+    let shot = scratch("window").join("screen.png");
     let script = format!(
         "{bin} live --model {model} --input {video} & pid=$!; sleep 4; import -window root {shot}; wait $pid",
         bin = env!("CARGO_BIN_EXE_mimic"),
@@ -167,32 +144,19 @@ fn the_window_shows_the_composite_under_xvfb() {
 /// or counted as dropped, and the recording fills dropped frames so it keeps every frame slot.
 #[test]
 fn realtime_input_drops_late_frames_and_the_recording_keeps_its_length() {
-    let dir = scratch("realtime");
-    let model = tiny_model(&dir);
-    let out = dir.join("out.mp4");
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args([
-            "live",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            testdata("video/d0.mp4").to_str().unwrap(),
-        ])
-        .args([
-            "--realtime",
-            "--headless",
-            "--record",
-            out.to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let out = scratch("realtime").join("out.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let report = mimic_json(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--realtime",
+        "--headless",
+        "--record",
+        arg(&out),
+    ]);
     let (frames, dropped) = (
         report["frames"].as_u64().unwrap(),
         report["dropped"].as_u64().unwrap(),
@@ -208,19 +172,14 @@ fn realtime_input_drops_late_frames_and_the_recording_keeps_its_length() {
 /// No camera here: asking for one is a clear error, not a hang.
 #[test]
 fn a_missing_camera_is_a_clear_error() {
-    let dir = scratch("camera");
-    let model = tiny_model(&dir);
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args([
-            "live",
-            "--model",
-            model.to_str().unwrap(),
-            "--camera",
-            "7",
-            "--headless",
-        ])
-        .output()
-        .unwrap();
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--camera",
+        "7",
+        "--headless",
+    ]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(
@@ -232,25 +191,16 @@ fn a_missing_camera_is_a_clear_error() {
 
 #[test]
 fn bench_reports_every_field_of_the_contract() {
-    let dir = scratch("bench");
-    let model = tiny_model(&dir);
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args([
-            "bench",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            testdata("video/d0.mp4").to_str().unwrap(),
-        ])
-        .args(["--frames", "40", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let d0 = testdata("video/d0.mp4");
+    let json = mimic_json(&[
+        "bench",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--frames",
+        "40",
+    ]);
     assert_eq!(json["frames"], 40);
     assert_eq!(json["frames_with_face"], 40);
     assert!(json["fps"].as_f64().unwrap() > 0.0);

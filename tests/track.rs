@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::testdata;
+use common::{arg, mimic_json, testdata};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
@@ -58,20 +56,8 @@ fn tracking_matches_per_frame_detection_with_a_third_of_the_detections() {
 
 #[test]
 fn track_prints_every_frame_as_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args([
-            "track",
-            testdata("video/d0.mp4").to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d0 = testdata("video/d0.mp4");
+    let json = mimic_json(&["track", arg(&d0)]);
     assert_eq!(json["fps"], 25.0);
     let frames = json["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 78);

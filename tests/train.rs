@@ -4,13 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use candle_core::Device;
-use common::testdata;
+use common::{mimic, scratch, testdata};
 use mimic::dataset::Dataset;
 use mimic::eval::reenact;
 use mimic::extract::{extract_reenact, ReenactOptions};
@@ -24,13 +24,6 @@ use mimic::train::export::export_checked;
 use mimic::train::pix2pix::model::Architecture;
 use mimic::train::pix2pix::{self, Options, Pix2Pix, Preset};
 use mimic::train::NormKind;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// d9.mp4 extracted once at 128 px for every test in this file.
 fn d9_dataset() -> &'static Dataset {
@@ -54,17 +47,10 @@ fn d9_dataset() -> &'static Dataset {
 
 fn options(steps: u64) -> Options {
     Options {
-        preset: Preset::Tiny,
-        norm: NormKind::Instance,
-        dropout: 0.0,
-        steps: Some(steps),
-        epochs: None,
-        max_minutes: None,
-        device: mimic::train::TrainDevice::Cpu,
         seed: 7,
         preview_every: 100,
         checkpoint_every: 100,
-        resume: false,
+        ..Options::new(Preset::Tiny, Some(steps))
     }
 }
 
@@ -267,13 +253,6 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
         losses(&dir, "a"),
         "a resumed run matches an uninterrupted one"
     );
-}
-
-fn mimic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn refused(out: &Output, says: &str) {

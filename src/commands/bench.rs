@@ -51,7 +51,7 @@ const STAGES: [&str; 9] = [
 ];
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let mut session = super::live::reenact_session(&args.session, true)?;
+    let mut session = super::reenact_session(&args.session, true)?;
     let device = session.reenactor().generator().provider().to_string();
     let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();

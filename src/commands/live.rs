@@ -7,25 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mimic::capture::{LiveSource, SourceInfo};
-use mimic::compose::Composer;
-use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::compose;
 use mimic::files;
 use mimic::frame::Frame;
-use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::{Reenactor, Session};
-use mimic::track::{FaceTracker, TrackOptions};
+use mimic::pipeline::Session;
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::{LiveArgs, SessionFlags};
-
-/// The metadata every recording carries, whatever the visible mark.
-pub const SYNTHETIC_TAG: &str =
-    "synthetic media: made with mimic (face reenactment); not a real recording";
-
-/// Panels are at least this high, so small models still show at a readable size.
-const MIN_PANEL: u32 = 256;
+use crate::cli::LiveArgs;
 
 #[derive(Serialize)]
 struct Report {
@@ -137,10 +127,7 @@ fn start_recording(
         height,
         fps: info.fps,
         audio_from: audio.map(Path::to_path_buf),
-        metadata: vec![
-            ("comment".into(), SYNTHETIC_TAG.into()),
-            ("description".into(), SYNTHETIC_TAG.into()),
-        ],
+        metadata: compose::synthetic_metadata(),
     };
     Ok(VideoWriter::create(path, options)?)
 }
@@ -167,34 +154,8 @@ impl FrameRate {
     }
 }
 
-/// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
-pub fn reenact_session(flags: &SessionFlags, mark: bool) -> anyhow::Result<Session> {
-    let model = &flags.model;
-    let generator = Generator::open(model, flags.device)?;
-    if generator.kind() != ModelKind::Reenact {
-        bail!(
-            "'{}' is a {:?} model; mimic live runs reenactment models so far (train one with `mimic train pix2pix`)",
-            model.display(),
-            generator.kind()
-        );
-    }
-    let panel = generator.output_size().max(MIN_PANEL);
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
-    })?;
-    let tracker = FaceTracker::new(
-        analyzer,
-        TrackOptions {
-            detect_every: flags.detect_every,
-        },
-    );
-    let composer = Composer::new(flags.view, panel, mark);
-    Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
-}
-
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    let mut session = reenact_session(&args.session, !args.no_mark)?;
+    let mut session = super::reenact_session(&args.session, !args.no_mark)?;
     let device = session.reenactor().generator().provider().to_string();
     let mut source = Frames::open(&args)?;
     let info = source.info();

@@ -11,6 +11,12 @@ pub mod live;
 pub mod track;
 pub mod train;
 
+use mimic::compose::Composer;
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::infer::{Generator, ModelKind};
+use mimic::pipeline::{Reenactor, Session};
+use mimic::track::{FaceTracker, TrackOptions};
+
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(value)?);
@@ -30,4 +36,33 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
         eprintln!("mimic: stopping after this step (Ctrl-C again to quit at once)");
     })?;
     Ok(flag)
+}
+
+/// Panels are at least this high, so small models still show at a readable size.
+const MIN_PANEL: u32 = 256;
+
+/// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
+pub fn reenact_session(flags: &crate::cli::SessionFlags, mark: bool) -> anyhow::Result<Session> {
+    let model = &flags.model;
+    let generator = Generator::open(model, flags.device)?;
+    if generator.kind() != ModelKind::Reenact {
+        anyhow::bail!(
+            "'{}' is a {:?} model; mimic live runs reenactment models so far (train one with `mimic train pix2pix`)",
+            model.display(),
+            generator.kind()
+        );
+    }
+    let panel = generator.output_size().max(MIN_PANEL);
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })?;
+    let tracker = FaceTracker::new(
+        analyzer,
+        TrackOptions {
+            detect_every: flags.detect_every,
+        },
+    );
+    let composer = Composer::new(flags.view, panel, mark);
+    Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
 }

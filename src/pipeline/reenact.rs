@@ -59,7 +59,6 @@ pub struct Reenactor {
     framing: DriverFraming,
     renderer: SketchRenderer,
     generated: Rgb8,
-    landmarks: Option<Landmarks>,
     times: StageTimes,
 }
 
@@ -74,7 +73,6 @@ impl Reenactor {
             framing: DriverFraming::default(),
             renderer: SketchRenderer::new(size, size, style),
             generated: Rgb8::new(out, out),
-            landmarks: None,
             times: StageTimes::default(),
         }
     }
@@ -103,7 +101,6 @@ impl Reenactor {
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
-        self.landmarks = face.as_ref().map(|f| f.landmarks.clone());
         let Some(face) = face else {
             self.times.sketch = Duration::ZERO;
             self.times.generator = Duration::ZERO;
@@ -123,7 +120,7 @@ impl Reenactor {
 
     /// The driver's landmarks in the last frame (frame pixels), if it showed a face.
     pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.landmarks.as_ref()
+        self.tracker.landmarks()
     }
 
     /// The last sketch and generated frame.

@@ -135,10 +135,6 @@ impl Adam {
         Ok(())
     }
 
-    pub fn steps(&self) -> usize {
-        self.step
-    }
-
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let mut tensors = HashMap::new();
         for (i, (var, moments)) in self.vars.iter().zip(&self.moments).enumerate() {

@@ -84,10 +84,6 @@ impl LossLog {
             .map_err(|e| write_error(&self.csv, e))
     }
 
-    pub fn records(&self) -> &[LossRecord] {
-        &self.records
-    }
-
     fn rewrite(&mut self) -> Result<(), TrainError> {
         let mut text = format!(
             "step,{},{},{},seconds\n",

@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use mimic::face::{FaceBox, Landmarks, Point};
 use mimic::infer::{ModelCard, ModelKind, TensorSpec};
@@ -13,6 +14,38 @@ pub fn testdata(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata")
         .join(relative)
+}
+
+/// An empty scratch folder for one test, under cargo's target dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the `mimic` binary.
+pub fn mimic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(args)
+        .output()
+        .expect("mimic runs")
+}
+
+/// Runs `mimic … --json`, which must succeed, and returns its report.
+pub fn mimic_json(args: &[&str]) -> serde_json::Value {
+    let out = mimic(&[args, &["--json"]].concat());
+    assert!(
+        out.status.success(),
+        "mimic {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// A path as a command-line argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
 }
 
 /// One annotated face of a dlib dataset XML.

@@ -90,6 +90,26 @@ pub struct Options {
     pub resume: bool,
 }
 
+impl Options {
+    /// The defaults `mimic train pix2pix` uses, for `preset`, stopping after `steps` (the
+    /// preset's default when `None`).
+    pub fn new(preset: Preset, steps: Option<u64>) -> Options {
+        Options {
+            preset,
+            norm: NormKind::Instance,
+            dropout: 0.0,
+            steps,
+            epochs: None,
+            max_minutes: None,
+            device: TrainDevice::Cpu,
+            seed: 0,
+            preview_every: 100,
+            checkpoint_every: 500,
+            resume: false,
+        }
+    }
+}
+
 /// The two networks of a run and their optimisers.
 pub struct Pix2Pix {
     pub arch: Architecture,
