@@ -58,8 +58,10 @@ fn tracking(c: &mut Criterion) {
         analyzer(),
         TrackOptions {
             detect_every: u32::MAX,
+            background: false,
         },
-    );
+    )
+    .expect("tracker");
     tracker.track(&clip[0]).expect("track");
     group.bench_function("tracked_frame", |b| {
         b.iter(|| tracker.track(&clip[1]).expect("track"))

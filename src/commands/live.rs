@@ -155,9 +155,12 @@ impl FrameRate {
 }
 
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    let mut session = super::reenact_session(&args.session, !args.no_mark)?;
-    let device = session.reenactor().generator().provider().to_string();
     let mut source = Frames::open(&args)?;
+    // Live frames keep their pace with detection beside them; a file converted frame by frame
+    // detects inside the frames, so the same file gives the same result every time.
+    let live = matches!(source, Frames::Live(..));
+    let mut session = super::reenact_session(&args.session, !args.no_mark, live)?;
+    let device = session.reenactor().generator().provider().to_string();
     let info = source.info();
     let mut recorder = match &args.record {
         Some(path) => Some(start_recording(path, &mut session, info, source.audio())?),

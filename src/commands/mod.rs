@@ -41,8 +41,13 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
 /// Panels are at least this high, so small models still show at a readable size.
 const MIN_PANEL: u32 = 256;
 
-/// The reenactment session `live` and `bench` run: model, tracker, composer, warmed up.
-pub fn reenact_session(flags: &crate::cli::SessionFlags, mark: bool) -> anyhow::Result<Session> {
+/// The reenactment session `live` and `bench` run: model, tracker (detecting beside the frames
+/// when `background`), composer, warmed up.
+pub fn reenact_session(
+    flags: &crate::cli::SessionFlags,
+    mark: bool,
+    background: bool,
+) -> anyhow::Result<Session> {
     let model = &flags.model;
     let generator = Generator::open(model, flags.device)?;
     if generator.kind() != ModelKind::Reenact {
@@ -61,8 +66,9 @@ pub fn reenact_session(flags: &crate::cli::SessionFlags, mark: bool) -> anyhow::
         analyzer,
         TrackOptions {
             detect_every: flags.detect_every,
+            background,
         },
-    );
+    )?;
     let composer = Composer::new(flags.view, panel, mark);
     Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
 }

@@ -34,8 +34,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         analyzer,
         TrackOptions {
             detect_every: args.detect_every,
+            background: false,
         },
-    );
+    )?;
     let mut reader = VideoReader::open(&args.video)?;
     let fps = reader.info().fps;
     let mut frames = Vec::new();

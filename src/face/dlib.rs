@@ -10,8 +10,9 @@ use dlib_face_recognition::{
 };
 
 use super::landmarks::{FaceBox, Landmarks, Point};
-use super::FaceError;
+use super::{DetectorKind, FaceError};
 use crate::frame::Rgb8;
+use crate::install;
 
 /// An RGB image copied into dlib's matrix layout, made once per frame and shared by the
 /// detector, the shape predictor and the descriptor network.
@@ -35,11 +36,15 @@ pub enum DetectorNet {
 }
 
 impl DetectorNet {
-    pub fn hog() -> Self {
-        Self::Hog(HogNet::new())
+    /// The detector of this kind (the CNN's weights from the runtime folder).
+    pub fn load(kind: DetectorKind) -> Result<Self, FaceError> {
+        match kind {
+            DetectorKind::Hog => Ok(Self::Hog(HogNet::new())),
+            DetectorKind::Cnn => Self::cnn(&install::dlib_model(install::CNN_DETECTOR)),
+        }
     }
 
-    pub fn cnn(path: &Path) -> Result<Self, FaceError> {
+    fn cnn(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "CNN face detector")?;
         CnnNet::open(path)
             .map(|net| Self::Cnn(Box::new(net)))

@@ -13,6 +13,7 @@ mod landmarks;
 mod region;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use image::imageops::{self, FilterType};
 use serde::Serialize;
@@ -92,7 +93,8 @@ pub struct Patch {
 pub struct FaceAnalyzer {
     options: DetectOptions,
     detector: DetectorNet,
-    predictor: ShapePredictor,
+    /// Shared by [`Self::twin`]s: prediction only reads the model.
+    predictor: Arc<ShapePredictor>,
     descriptor_net: Option<DescriptorNet>,
 }
 
@@ -102,11 +104,10 @@ impl FaceAnalyzer {
         if !(options.scale > 0.0 && options.scale <= 4.0) {
             return Err(FaceError::BadScale(options.scale));
         }
-        let detector = match options.detector {
-            DetectorKind::Hog => DetectorNet::hog(),
-            DetectorKind::Cnn => DetectorNet::cnn(&install::dlib_model(install::CNN_DETECTOR))?,
-        };
-        let predictor = ShapePredictor::open(&install::dlib_model(install::PREDICTOR_68))?;
+        let detector = DetectorNet::load(options.detector)?;
+        let predictor = Arc::new(ShapePredictor::open(&install::dlib_model(
+            install::PREDICTOR_68,
+        ))?);
         Ok(Self {
             options,
             detector,
@@ -121,6 +122,17 @@ impl FaceAnalyzer {
             install::DESCRIPTOR_NET,
         ))?);
         Ok(self)
+    }
+
+    /// A second analyzer for another thread: a detector of its own (dlib's detectors keep
+    /// scratch state and cannot be shared), the same shape predictor, no descriptor network.
+    pub fn twin(&self) -> Result<Self, FaceError> {
+        Ok(Self {
+            options: self.options,
+            detector: DetectorNet::load(self.options.detector)?,
+            predictor: Arc::clone(&self.predictor),
+            descriptor_net: None,
+        })
     }
 
     pub fn options(&self) -> DetectOptions {

@@ -24,6 +24,9 @@ pub enum ReenactError {
 /// Time spent in each stage of one frame.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimes {
+    /// A face detection that finished with this frame (inside it, or beside the frames).
+    pub detection: Option<Duration>,
+    /// Finding the face's landmarks in this frame, a detection inside it included.
     pub landmarks: Duration,
     pub sketch: Duration,
     pub generator: Duration,
@@ -101,6 +104,7 @@ impl Reenactor {
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
+        self.times.detection = self.tracker.take_detection_time();
         let Some(face) = face else {
             self.times.sketch = Duration::ZERO;
             self.times.generator = Duration::ZERO;

@@ -10,6 +10,8 @@ use crate::frame::{Frame, Rgb8};
 /// Time spent in each stage of one frame, and from capture to the composed frame.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FrameTimes {
+    /// A face detection that finished with this frame (inside it, or beside the frames).
+    pub detection: Option<Duration>,
     pub landmarks: Duration,
     pub sketch: Duration,
     pub preprocess: Duration,
@@ -59,6 +61,7 @@ impl Session {
             self.composer.compose(&frame.image, None, None, None);
         }
         let times = FrameTimes {
+            detection: stages.detection,
             landmarks: stages.landmarks,
             sketch: stages.sketch,
             preprocess: if face {
