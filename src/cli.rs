@@ -160,6 +160,10 @@ pub struct LiveArgs {
     /// Write what is composed into this MP4 (the input's audio is kept).
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
+    /// The view recordings hold (default: the window's view when the recording starts); the
+    /// window can change views while recording either way.
+    #[arg(long, value_enum)]
+    pub record_view: Option<View>,
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
     /// quit, r start/stop recording, v next view, l landmarks on the live panel, s save the
     /// frame as a PNG.

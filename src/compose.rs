@@ -72,6 +72,16 @@ impl Composer {
         self.view
     }
 
+    /// A composer like this one (panel size, mark) for another view, without the overlay.
+    pub fn for_view(&self, view: View) -> Composer {
+        Composer::new(view, self.height, self.mark)
+    }
+
+    /// Whether the landmarks overlay is on.
+    pub fn shows_landmarks(&self) -> bool {
+        self.landmarks
+    }
+
     pub fn set_view(&mut self, view: View) {
         self.view = view;
     }

@@ -97,6 +97,40 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     assert_eq!(frames, 78);
 }
 
+#[test]
+fn the_recording_can_hold_the_generated_frame_alone() {
+    let out = scratch("live-output-view").join("out.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let report = mimic_json(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--headless",
+        "--max-frames",
+        "12",
+        "--record",
+        arg(&out),
+        "--record-view",
+        "output",
+    ]);
+    assert_eq!(report["frames"], 12);
+    let mut reader = VideoReader::open(&out).unwrap();
+    assert_eq!((reader.info().width, reader.info().height), (256, 256));
+    let mut frames = 0;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        frames += 1;
+        // The mark sits in the output view's own corner.
+        let corner: Vec<u8> = (190..256)
+            .flat_map(|x| (238..254).map(move |y| (x, y)))
+            .map(|(x, y)| frame.image.get_pixel(x, y)[0])
+            .collect();
+        assert!(corner.iter().any(|&v| v > 200) && corner.iter().any(|&v| v < 50));
+    }
+    assert_eq!(frames, 12);
+}
+
 /// Under Xvfb the window opens and shows the composite: the screen, captured with
 /// ImageMagick's `import` while the loop runs, holds the sketch panel's lines, the mark, and
 /// the overlay's yellow figures.

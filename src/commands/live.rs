@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mimic::capture::{LiveSource, SourceInfo};
-use mimic::compose;
+use mimic::compose::{self, View};
 use mimic::files;
 use mimic::frame::Frame;
 use mimic::pipeline::Session;
@@ -113,23 +113,55 @@ impl Frames {
     }
 }
 
-/// A new recording of the session's composites, with the synthetic-media tag and, when given,
-/// the sound of `audio`.
-fn start_recording(
-    path: &Path,
-    session: &mut Session,
-    info: SourceInfo,
-    audio: Option<&Path>,
-) -> anyhow::Result<VideoWriter> {
-    let (width, height) = session.composer_mut().size_for(info.width, info.height);
-    let options = WriterOptions {
-        width,
-        height,
-        fps: info.fps,
-        audio_from: audio.map(Path::to_path_buf),
-        metadata: compose::synthetic_metadata(),
-    };
-    Ok(VideoWriter::create(path, options)?)
+/// The recording in progress, if any: where it goes and the frame slot it is at. Frames
+/// dropped before a processed one (at the start too) are filled with it, so the recording keeps
+/// the capture's rate and its sound stays in step.
+struct Recording {
+    writer: VideoWriter,
+    next_slot: u64,
+}
+
+impl Recording {
+    /// A new recording of the session's composites in `view` (default: the window's), with the
+    /// synthetic-media tag and, when given, the sound of `audio`.
+    fn start(
+        path: &Path,
+        session: &mut Session,
+        view: Option<View>,
+        info: SourceInfo,
+        audio: Option<&Path>,
+    ) -> anyhow::Result<Recording> {
+        session.record_view(Some(view.unwrap_or(session.composer().view())));
+        let (width, height) = session.recording_size_for(info.width, info.height);
+        let options = WriterOptions {
+            width,
+            height,
+            fps: info.fps,
+            audio_from: audio.map(Path::to_path_buf),
+            metadata: compose::synthetic_metadata(),
+        };
+        Ok(Recording {
+            writer: VideoWriter::create(path, options)?,
+            next_slot: 0,
+        })
+    }
+
+    /// Writes the session's recording frame for source frame `index`.
+    fn write(&mut self, session: &Session, index: u64) -> anyhow::Result<()> {
+        let copies = (index + 1).saturating_sub(self.next_slot).max(1);
+        for _ in 0..copies {
+            self.writer.write(session.recording())?;
+        }
+        self.next_slot = self.next_slot.max(index + 1);
+        Ok(())
+    }
+
+    fn finish(self, session: &mut Session) -> anyhow::Result<PathBuf> {
+        session.record_view(None);
+        let path = self.writer.path().to_path_buf();
+        self.writer.finish()?;
+        Ok(path)
+    }
 }
 
 /// Frames per second, smoothed over about a second.
@@ -154,6 +186,50 @@ impl FrameRate {
     }
 }
 
+/// What the window's keys act on.
+struct Keys<'a> {
+    session: &'a mut Session,
+    recording: &'a mut Option<Recording>,
+    record_view: Option<View>,
+    info: SourceInfo,
+}
+
+impl Keys<'_> {
+    /// Carries out one key's action during `frame`; `false` when the user quit.
+    fn act(self, action: Action, frame: &Frame) -> anyhow::Result<bool> {
+        match action {
+            Action::Quit => return Ok(false),
+            Action::CycleView => {
+                let next = self.session.composer_mut().view().next();
+                self.session.composer_mut().set_view(next);
+            }
+            Action::ToggleLandmarks => self.session.composer_mut().toggle_landmarks(),
+            Action::ToggleRecording => match self.recording.take() {
+                Some(stopped) => {
+                    let path = stopped.finish(self.session)?;
+                    eprintln!("mimic: recording saved to {}", path.display());
+                }
+                None => {
+                    // A recording started mid-run has no sound: the source's would start from
+                    // its beginning, out of step.
+                    let path = PathBuf::from(format!("mimic-recording-{:06}.mp4", frame.index));
+                    let mut started =
+                        Recording::start(&path, self.session, self.record_view, self.info, None)?;
+                    started.next_slot = frame.index + 1;
+                    *self.recording = Some(started);
+                    eprintln!("mimic: recording to {}", path.display());
+                }
+            },
+            Action::Save => {
+                let path = PathBuf::from(format!("mimic-frame-{:06}.png", frame.index));
+                files::save_png(self.session.composite(), &path)?;
+                eprintln!("mimic: saved {}", path.display());
+            }
+        }
+        Ok(true)
+    }
+}
+
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut source = Frames::open(&args)?;
     // Live frames keep their pace with detection beside them; a file converted frame by frame
@@ -162,8 +238,14 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut session = super::reenact_session(&args.session, !args.no_mark, live)?;
     let device = session.reenactor().generator().provider().to_string();
     let info = source.info();
-    let mut recorder = match &args.record {
-        Some(path) => Some(start_recording(path, &mut session, info, source.audio())?),
+    let mut recording = match &args.record {
+        Some(path) => Some(Recording::start(
+            path,
+            &mut session,
+            args.record_view,
+            info,
+            source.audio(),
+        )?),
         None => None,
     };
     let mut window = if args.headless || !window::display_available() {
@@ -176,10 +258,6 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut frames, mut with_face) = (0u64, 0u64);
     let mut frame_rate = FrameRate::default();
-    // The next frame slot of the recording: frames dropped before a processed one (at the
-    // start too) are filled with it, so the recording keeps the capture's rate and its sound
-    // stays in step.
-    let mut next_slot = 0u64;
     let result = (|| -> anyhow::Result<()> {
         while let Some(frame) = source.next()? {
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
@@ -188,59 +266,28 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             let (face, times) = session
                 .step(&frame)
                 .with_context(|| format!("frame {}", frame.index))?;
-            if let Some(recorder) = &mut recorder {
-                let copies = (frame.index + 1).saturating_sub(next_slot).max(1);
-                for _ in 0..copies {
-                    recorder.write(session.composite())?;
-                }
+            if let Some(recording) = &mut recording {
+                recording.write(&session, frame.index)?;
             }
-            next_slot = next_slot.max(frame.index + 1);
             frames += 1;
             with_face += u64::from(face);
             let fps = frame_rate.tick();
-            if let Some(window) = &mut window {
-                let overlay = format!(
-                    "{fps:.0} FPS  {:.0} MS  {device}",
-                    times.latency.as_secs_f64() * 1000.0
-                );
-                for action in window.show(session.composite(), &overlay)? {
-                    match action {
-                        Action::Quit => return Ok(()),
-                        // The recording keeps the view it started with (its frame size is fixed).
-                        Action::CycleView if recorder.is_none() => {
-                            let next = session.composer_mut().view().next();
-                            session.composer_mut().set_view(next);
-                        }
-                        Action::CycleView => {
-                            eprintln!("mimic: the view stays as it is while recording")
-                        }
-                        Action::ToggleLandmarks => session.composer_mut().toggle_landmarks(),
-                        Action::ToggleRecording => match recorder.take() {
-                            Some(stopped) => {
-                                let path = stopped.path().to_path_buf();
-                                stopped.finish()?;
-                                eprintln!("mimic: recording saved to {}", path.display());
-                            }
-                            None => {
-                                // A recording started mid-run has no sound: the source's would
-                                // start from its beginning, out of step.
-                                let path = PathBuf::from(format!(
-                                    "mimic-recording-{:06}.mp4",
-                                    frame.index
-                                ));
-                                recorder = Some(start_recording(&path, &mut session, info, None)?);
-                                eprintln!("mimic: recording to {}", path.display());
-                            }
-                        },
-                        Action::Save => {
-                            let path = std::path::PathBuf::from(format!(
-                                "mimic-frame-{:06}.png",
-                                frame.index
-                            ));
-                            files::save_png(session.composite(), &path)?;
-                            eprintln!("mimic: saved {}", path.display());
-                        }
-                    }
+            let Some(window) = &mut window else {
+                continue;
+            };
+            let overlay = format!(
+                "{fps:.0} FPS  {:.0} MS  {device}",
+                times.latency.as_secs_f64() * 1000.0
+            );
+            for action in window.show(session.composite(), &overlay)? {
+                let keys = Keys {
+                    session: &mut session,
+                    recording: &mut recording,
+                    record_view: args.record_view,
+                    info,
+                };
+                if !keys.act(action, &frame)? {
+                    return Ok(());
                 }
             }
         }
@@ -248,13 +295,13 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     })();
     if let Err(error) = result {
         // A conversion that failed part-way must not leave a file that looks complete.
-        if let Some(recorder) = recorder {
-            recorder.discard();
+        if let Some(recording) = recording {
+            recording.writer.discard();
         }
         return Err(error);
     }
-    if let Some(recorder) = recorder {
-        recorder.finish()?;
+    if let Some(recording) = recording {
+        recording.finish(&mut session)?;
     }
     let report = Report {
         frames,

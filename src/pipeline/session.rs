@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::reenact::{ReenactError, Reenactor};
-use crate::compose::Composer;
+use crate::compose::{Composer, View};
 use crate::frame::{Frame, Rgb8};
 
 /// Time spent in each stage of one frame, and from capture to the composed frame.
@@ -22,10 +22,12 @@ pub struct FrameTimes {
     pub latency: Duration,
 }
 
-/// The reenactment path and the composer, run frame after frame.
+/// The reenactment path and the composer, run frame after frame; while recording, a second
+/// composer holds the recording's view, so the window can change views meanwhile.
 pub struct Session {
     reenactor: Reenactor,
     composer: Composer,
+    recording: Option<Composer>,
 }
 
 impl Session {
@@ -35,6 +37,7 @@ impl Session {
         Ok(Session {
             reenactor,
             composer,
+            recording: None,
         })
     }
 
@@ -42,8 +45,33 @@ impl Session {
         &self.reenactor
     }
 
+    pub fn composer(&self) -> &Composer {
+        &self.composer
+    }
+
     pub fn composer_mut(&mut self) -> &mut Composer {
         &mut self.composer
+    }
+
+    /// Composes recording frames in `view` from now on (`None`: no recording).
+    pub fn record_view(&mut self, view: Option<View>) {
+        self.recording = view.map(|v| self.composer.for_view(v));
+    }
+
+    /// The size of a recording frame for a live frame of this size.
+    pub fn recording_size_for(&self, width: u32, height: u32) -> (u32, u32) {
+        self.recording
+            .as_ref()
+            .unwrap_or(&self.composer)
+            .size_for(width, height)
+    }
+
+    /// The last frame for the recording: its own composite, or the window's when they match.
+    pub fn recording(&self) -> &Rgb8 {
+        match &self.recording {
+            Some(r) if !shares_composite(&self.composer, r) => r.canvas(),
+            _ => self.composer.canvas(),
+        }
     }
 
     /// Processes and composes one frame; returns whether it showed a face, and its times.
@@ -53,12 +81,18 @@ impl Session {
         let phases = self.reenactor.generator().timings();
         let started = Instant::now();
         let (sketch, generated) = self.reenactor.outputs();
-        let landmarks = self.reenactor.landmarks();
-        if face {
-            self.composer
-                .compose(&frame.image, Some(generated), Some(sketch), landmarks);
+        let (generated, sketch) = if face {
+            (Some(generated), Some(sketch))
         } else {
-            self.composer.compose(&frame.image, None, None, None);
+            (None, None)
+        };
+        let landmarks = self.reenactor.landmarks().filter(|_| face);
+        self.composer
+            .compose(&frame.image, generated, sketch, landmarks);
+        if let Some(recording) = &mut self.recording {
+            if !shares_composite(&self.composer, recording) {
+                recording.compose(&frame.image, generated, sketch, None);
+            }
         }
         let times = FrameTimes {
             detection: stages.detection,
@@ -85,4 +119,9 @@ impl Session {
     pub fn composite(&self) -> &Rgb8 {
         self.composer.canvas()
     }
+}
+
+/// Whether the window's composite serves as the recording's too (same view, no overlay).
+fn shares_composite(window: &Composer, recording: &Composer) -> bool {
+    recording.view() == window.view() && !window.shows_landmarks()
 }
