@@ -39,7 +39,7 @@ DEBIAN_PACKAGES=(
   libdlib-dev libdlib-data libopenblas-dev liblapack-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libx11-dev libxkbcommon-dev libxcursor-dev libxrandr-dev libxi-dev
-  libv4l-dev xvfb xauth imagemagick
+  libv4l-dev xvfb xauth imagemagick xdotool
   python3 python3-pip
 )
 

@@ -174,6 +174,44 @@ fn the_window_shows_the_composite_under_xvfb() {
     );
 }
 
+/// The window's keys under Xvfb, pressed with xdotool: `s` saves the composite as a PNG in the
+/// working folder, `v` switches to the generated frame alone, `q` quits before the video ends.
+#[test]
+fn the_window_keys_save_switch_views_and_quit() {
+    let dir = scratch("window-keys");
+    let script = format!(
+        "{bin} live --model {model} --input {video} --realtime --json > report.json & pid=$!; \
+         sleep 4; w=$(xdotool search --name mimic | head -1); xdotool windowfocus --sync $w; \
+         for key in s v s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
+         wait $pid",
+        bin = env!("CARGO_BIN_EXE_mimic"),
+        model = tiny_model().display(),
+        video = testdata("video/d3.mp4").display(),
+    );
+    let run = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
+        .current_dir(&dir)
+        .output()
+        .expect("xvfb-run is installed by setup.sh");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut saved: Vec<(u32, u32)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .map(|p| image::image_dimensions(&p).unwrap())
+        .collect();
+    saved.sort();
+    assert_eq!(saved, vec![(256, 256), (768, 256)], "panels, then output");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let frames = report["frames"].as_u64().unwrap();
+    assert!(frames < 300, "q quit after {frames} of d3's 354 frames");
+}
+
 /// `--realtime` plays the file like a camera on its own thread: every frame is either processed
 /// or counted as dropped, and the recording fills dropped frames so it keeps every frame slot.
 #[test]
