@@ -181,7 +181,7 @@ fn the_window_keys_save_switch_views_and_quit() {
     let dir = scratch("window-keys");
     let script = format!(
         "{bin} live --model {model} --input {video} --realtime --json > report.json & pid=$!; \
-         sleep 4; w=$(xdotool search --name mimic | head -1); xdotool windowfocus --sync $w; \
+         w=$(xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
          for key in s v s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
          wait $pid",
         bin = env!("CARGO_BIN_EXE_mimic"),
