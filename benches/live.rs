@@ -58,7 +58,7 @@ fn tracking(c: &mut Criterion) {
         analyzer(),
         TrackOptions {
             detect_every: u32::MAX,
-            background: false,
+            ..Default::default()
         },
     )
     .expect("tracker");

@@ -132,6 +132,9 @@ pub struct SessionFlags {
     /// Run the face detector on every N-th frame; landmarks follow the face in between.
     #[arg(long, default_value_t = 4)]
     pub detect_every: u32,
+    /// Which face drives, by size: 0 the largest, 1 the next, and so on.
+    #[arg(long, default_value_t = 0)]
+    pub face_index: usize,
     /// Where the generator runs.
     #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
     pub device: DevicePreference,
@@ -203,6 +206,9 @@ pub struct TrackArgs {
     /// Detect on the frame resized by this factor (landmarks always use the full frame).
     #[arg(long, default_value_t = 1.0)]
     pub detect_scale: f32,
+    /// Which face to follow, by size: 0 the largest, 1 the next, and so on.
+    #[arg(long, default_value_t = 0)]
+    pub face_index: usize,
     #[command(flatten)]
     pub json: JsonFlag,
 }

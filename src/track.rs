@@ -43,6 +43,8 @@ pub struct TrackOptions {
     /// loop), rather than inside the frame that is due (reproducible, for `mimic track`). Only
     /// a face that is lost is detected inside the frame either way.
     pub background: bool,
+    /// Which face to follow, by size: 0 the largest, 1 the next, and so on.
+    pub face_index: usize,
 }
 
 impl Default for TrackOptions {
@@ -50,6 +52,7 @@ impl Default for TrackOptions {
         Self {
             detect_every: 4,
             background: false,
+            face_index: 0,
         }
     }
 }
@@ -140,7 +143,7 @@ pub struct TrackStats {
     pub frames_with_face: u64,
 }
 
-/// The main face of a stream, frame after frame.
+/// One face of a stream (the largest, or the one `face_index` picks), frame after frame.
 pub struct FaceTracker {
     analyzer: FaceAnalyzer,
     options: TrackOptions,
@@ -155,7 +158,7 @@ impl FaceTracker {
     /// A tracker; with `options.background`, its detection thread starts here.
     pub fn new(analyzer: FaceAnalyzer, options: TrackOptions) -> Result<FaceTracker, FaceError> {
         let background = match options.background {
-            true => Some(Background::start(analyzer.twin()?)),
+            true => Some(Background::start(analyzer.twin()?, options.face_index)),
             false => None,
         };
         Ok(FaceTracker {
@@ -209,7 +212,7 @@ impl FaceTracker {
         self.stats.detections += 1;
         self.since_detection = 0;
         let started = Instant::now();
-        let face = self.analyzer.faces(frame)?.into_iter().next();
+        let face = self.analyzer.faces(frame)?.into_iter().nth(self.options.face_index);
         self.detection_time = Some(started.elapsed());
         self.previous = face
             .as_ref()
@@ -310,7 +313,7 @@ struct Background {
 }
 
 impl Background {
-    fn start(analyzer: FaceAnalyzer) -> Background {
+    fn start(analyzer: FaceAnalyzer, face_index: usize) -> Background {
         let (frames, inbox) = mpsc::sync_channel::<Rgb8>(1);
         let (outbox, results) = mpsc::channel();
         let worker = std::thread::Builder::new()
@@ -320,7 +323,7 @@ impl Background {
                 for frame in inbox {
                     let started = Instant::now();
                     let face = match analyzer.faces(&frame) {
-                        Ok(faces) => faces.into_iter().next(),
+                        Ok(faces) => faces.into_iter().nth(face_index),
                         Err(e) => {
                             tracing::warn!("background face detection failed: {e}");
                             None

@@ -108,3 +108,27 @@ fn track_prints_every_frame_as_json() {
         .windows(2)
         .all(|w| w[1]["t"].as_f64() > w[0]["t"].as_f64()));
 }
+
+#[test]
+fn face_index_follows_the_next_largest_face() {
+    let folder = common::scratch("track-face-index");
+    std::fs::copy(
+        testdata("faces/misc/obama_and_biden.jpg"),
+        folder.join("frame.jpg"),
+    )
+    .unwrap();
+    let width_and_nose = |index: &str| {
+        let json = mimic_json(&["track", arg(&folder), "--face-index", index]);
+        let frame = &json["frames"][0];
+        assert_eq!(frame["face"], true, "face {index}");
+        let points = frame["landmarks"].as_array().unwrap();
+        let xs: Vec<f64> = points.iter().map(|p| p[0].as_f64().unwrap()).collect();
+        let width = xs.iter().cloned().fold(f64::MIN, f64::max)
+            - xs.iter().cloned().fold(f64::MAX, f64::min);
+        (width, points[30][0].as_f64().unwrap())
+    };
+    let (largest, nose0) = width_and_nose("0");
+    let (next, nose1) = width_and_nose("1");
+    assert!((nose0 - nose1).abs() > 100.0, "two different faces");
+    assert!(next <= largest * 1.05, "face 1 ({next}) ≤ face 0 ({largest})");
+}

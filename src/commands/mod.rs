@@ -67,6 +67,7 @@ pub fn reenact_session(
         TrackOptions {
             detect_every: flags.detect_every,
             background,
+            face_index: flags.face_index,
         },
     )?;
     let composer = Composer::new(flags.view, panel, mark);

@@ -35,6 +35,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         TrackOptions {
             detect_every: args.detect_every,
             background: false,
+            face_index: args.face_index,
         },
     )?;
     let mut reader = VideoReader::open(&args.video)?;
