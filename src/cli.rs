@@ -27,7 +27,7 @@ pub enum Command {
     Devices(JsonFlag),
     /// Find faces and their 68 landmarks in images.
     Detect(DetectArgs),
-    /// Run the pipeline on the bundled portrait; needs no camera, display or network.
+    /// The live loop with no camera: the bundled portrait drives the bundled model.
     Demo(DemoArgs),
     /// Reenact a driving video with a generator: window, recording, or both.
     Live(LiveArgs),
@@ -192,6 +192,10 @@ pub struct BenchArgs {
     /// Frames to measure (default: the whole video).
     #[arg(long)]
     pub frames: Option<u64>,
+    /// Measure recording too: encode every composite into a scratch file, as `live --record`
+    /// does.
+    #[arg(long)]
+    pub record: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -276,9 +280,19 @@ pub struct DetectArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder to write the demo's pictures into.
+    /// Folder to write demo.mp4 into.
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,
+    /// Run without a window (implied when there is no display).
+    #[arg(long)]
+    pub headless: bool,
+    /// Instead of playing the demo, train its model again and write it here (with its card):
+    /// how models/demo.onnx was made.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub train_model: Option<PathBuf>,
+    /// Training steps for --train-model.
+    #[arg(long, default_value_t = 8000, requires = "train_model")]
+    pub steps: u64,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod compose;
 pub mod dataset;
+pub mod demo;
 pub mod eval;
 pub mod extract;
 pub mod face;

@@ -34,6 +34,10 @@ const LOST_SHIFT: f32 = 0.08;
 /// (fast head motion) this keeps the track within 2 % of per-frame detection.
 const DRIFTED: f32 = 0.03;
 
+/// A face whose eyes and nose moved by more than this fraction of its box in one frame moves
+/// fast: its due detection runs inside the frame even when detections run beside the frames.
+const FAST: f32 = 0.03;
+
 /// How often, and where, to detect.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackOptions {
@@ -66,6 +70,12 @@ fn anchor(landmarks: &Landmarks) -> Point {
         .iter()
         .fold((0.0, 0.0), |(x, y), p| (x + p.x, y + p.y));
     Point::new(x / n, y / n)
+}
+
+/// Whether the face moved so fast in the last frame that a due detection cannot wait for the
+/// detection thread: following fails mostly in fast motion.
+fn fast(followed: &Followed) -> bool {
+    followed.velocity.x.hypot(followed.velocity.y) > FAST * followed.fit.width
 }
 
 /// How far the anchor of `to` lies from that of `from`.
@@ -195,7 +205,8 @@ impl FaceTracker {
         self.stats.frames += 1;
         self.absorb_background();
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
-        let face = match (self.previous.take(), due, self.background.is_some()) {
+        let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
+        let face = match (self.previous.take(), due, beside) {
             (Some(followed), false, _) => self.follow(frame, followed)?,
             (Some(followed), true, true) => {
                 let face = self.follow(frame, followed)?;
@@ -212,7 +223,11 @@ impl FaceTracker {
         self.stats.detections += 1;
         self.since_detection = 0;
         let started = Instant::now();
-        let face = self.analyzer.faces(frame)?.into_iter().nth(self.options.face_index);
+        let face = self
+            .analyzer
+            .faces(frame)?
+            .into_iter()
+            .nth(self.options.face_index);
         self.detection_time = Some(started.elapsed());
         self.previous = face
             .as_ref()

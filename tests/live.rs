@@ -272,6 +272,7 @@ fn bench_reports_every_field_of_the_contract() {
         arg(&d0),
         "--frames",
         "40",
+        "--record",
     ]);
     assert_eq!(json["frames"], 40);
     assert_eq!(json["frames_with_face"], 40);

@@ -119,6 +119,7 @@ fn reenact_card(size: u32) -> ModelCard {
 fn every_preset_exports_with_parity_and_loads_in_the_runner() {
     let dir = scratch("export");
     let cases = [
+        (Preset::Micro, NormKind::Instance),
         (Preset::Tiny, NormKind::Instance),
         (Preset::Tiny, NormKind::Batch),
         (Preset::Small, NormKind::Instance),
@@ -134,6 +135,10 @@ fn every_preset_exports_with_parity_and_loads_in_the_runner() {
         let mut net = Pix2Pix::new(arch, &Device::Cpu, 1).unwrap();
         let params = net.generator_parameters() as f64;
         match preset {
+            Preset::Micro => assert!(
+                (0.6e6..0.9e6).contains(&params),
+                "micro has {params} parameters"
+            ),
             Preset::Tiny => assert!(
                 (2.5e6..3.5e6).contains(&params),
                 "tiny has {params} parameters"

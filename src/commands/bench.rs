@@ -1,10 +1,14 @@
 //! `mimic bench`: the live path's per-stage and end-to-end latency on a video, measured on the
-//! very code `mimic live` runs (`pipeline::Session`), plus decoding and encoding around it.
+//! very code `mimic live` runs (`pipeline::Session`), plus decoding around it and, with
+//! `--record`, encoding.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use mimic::frame::Rgb8;
+use mimic::pipeline::FrameTimes;
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use serde::Serialize;
 
@@ -50,52 +54,36 @@ const STAGES: [&str; 9] = [
     "detect",
 ];
 
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    // Measured as a camera runs it: detections beside the frames.
-    let mut session = super::reenact_session(&args.session, true, true)?;
-    let device = session.reenactor().generator().provider().to_string();
-    let mut reader = VideoReader::open(&args.input)?;
-    let info = reader.info().clone();
-    let (width, height) = session.composer_mut().size_for(info.width, info.height);
-    // Encoding is part of the live path when recording: measure it into a scratch file.
-    let scratch = std::env::temp_dir().join(format!("mimic-bench-{}.mp4", std::process::id()));
-    let mut writer = VideoWriter::create(&scratch, WriterOptions::new(width, height, info.fps))?;
-    let mut samples: BTreeMap<&str, Vec<Duration>> =
-        STAGES.iter().map(|s| (*s, Vec::new())).collect();
-    let (mut latency, mut pipeline) = (Vec::new(), Vec::new());
-    let (mut frames, mut with_face) = (0usize, 0usize);
-    let started = Instant::now();
-    loop {
-        if args.frames.is_some_and(|n| frames as u64 >= n) {
-            break;
-        }
-        let decode_started = Instant::now();
-        let Some(frame) = reader.next_frame()? else {
-            break;
-        };
-        let decode = decode_started.elapsed();
-        let (face, times) = session.step(&frame)?;
-        let encode_started = Instant::now();
-        writer.write(session.composite())?;
-        let encode = encode_started.elapsed();
+/// Every frame's times, stage by stage.
+#[derive(Default)]
+struct Samples {
+    stages: BTreeMap<&'static str, Vec<Duration>>,
+    latency: Vec<Duration>,
+    /// Every stage but the generator and encoding.
+    pipeline: Vec<Duration>,
+}
+
+impl Samples {
+    fn add(&mut self, decode: Duration, times: &FrameTimes, encode: Option<Duration>) {
         // Detections run every few frames (mostly beside the frames): their own spread.
-        if let Some(detection) = times.detection {
-            samples.entry("detect").or_default().push(detection);
-        }
-        for (stage, value) in [
-            ("decode", decode),
-            ("landmarks", times.landmarks),
-            ("sketch", times.sketch),
-            ("preprocess", times.preprocess),
-            ("generator", times.generator),
-            ("postprocess", times.postprocess),
-            ("compose", times.compose),
+        let stages = [
+            ("decode", Some(decode)),
+            ("landmarks", Some(times.landmarks)),
+            ("sketch", Some(times.sketch)),
+            ("preprocess", Some(times.preprocess)),
+            ("generator", Some(times.generator)),
+            ("postprocess", Some(times.postprocess)),
+            ("compose", Some(times.compose)),
             ("encode", encode),
-        ] {
-            samples.entry(stage).or_default().push(value);
+            ("detect", times.detection),
+        ];
+        for (stage, value) in stages {
+            if let Some(value) = value {
+                self.stages.entry(stage).or_default().push(value);
+            }
         }
-        latency.push(times.latency);
-        pipeline.push(
+        self.latency.push(times.latency);
+        self.pipeline.push(
             decode
                 + times.landmarks
                 + times.sketch
@@ -103,62 +91,132 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 + times.postprocess
                 + times.compose,
         );
+    }
+
+    fn stages_ms(&self) -> BTreeMap<&'static str, Spread> {
+        STAGES
+            .iter()
+            .filter_map(|stage| {
+                let samples = self.stages.get(stage)?;
+                Some((*stage, Spread::of(samples)))
+            })
+            .collect()
+    }
+}
+
+impl Spread {
+    fn of(samples: &[Duration]) -> Spread {
+        Spread {
+            p50: percentile(samples, 0.5),
+            p95: percentile(samples, 0.95),
+        }
+    }
+}
+
+/// A recording into a scratch file, for `--record`: encoding is part of the live path when
+/// recording.
+struct ScratchRecording {
+    writer: Option<VideoWriter>,
+    path: PathBuf,
+}
+
+impl ScratchRecording {
+    fn start(width: u32, height: u32, fps: f64) -> anyhow::Result<ScratchRecording> {
+        let path = std::env::temp_dir().join(format!("mimic-bench-{}.mp4", std::process::id()));
+        let writer = VideoWriter::create(&path, WriterOptions::new(width, height, fps))?;
+        Ok(ScratchRecording {
+            writer: Some(writer),
+            path,
+        })
+    }
+
+    fn write(&mut self, composite: &Rgb8) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        if let Some(writer) = &mut self.writer {
+            writer.write(composite)?;
+        }
+        Ok(started.elapsed())
+    }
+}
+
+impl Drop for ScratchRecording {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.discard();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    // Measured as a camera runs it: detections beside the frames.
+    let mut session = super::reenact_session(&args.session, true, true)?;
+    let device = session.reenactor().generator().provider().to_string();
+    let mut reader = VideoReader::open(&args.input)?;
+    let info = reader.info().clone();
+    let (width, height) = session.composer().size_for(info.width, info.height);
+    let mut recording = match args.record {
+        true => Some(ScratchRecording::start(width, height, info.fps)?),
+        false => None,
+    };
+    let mut samples = Samples::default();
+    let (mut frames, mut with_face) = (0usize, 0usize);
+    let started = Instant::now();
+    while args.frames.is_none_or(|n| (frames as u64) < n) {
+        let decode_started = Instant::now();
+        let Some(frame) = reader.next_frame()? else {
+            break;
+        };
+        let decode = decode_started.elapsed();
+        let (face, times) = session.step(&frame)?;
+        let encode = match &mut recording {
+            Some(recording) => Some(recording.write(session.composite())?),
+            None => None,
+        };
+        samples.add(decode, &times, encode);
         frames += 1;
         with_face += usize::from(face);
     }
     let elapsed = started.elapsed();
-    writer.discard();
-    let _ = std::fs::remove_file(&scratch);
     let report = Report {
         frames,
         frames_with_face: with_face,
         fps: frames as f64 / elapsed.as_secs_f64().max(1e-9),
         latency_ms: Latency {
-            p50: percentile(&latency, 0.5),
-            p95: percentile(&latency, 0.95),
-            p99: percentile(&latency, 0.99),
+            p50: percentile(&samples.latency, 0.5),
+            p95: percentile(&samples.latency, 0.95),
+            p99: percentile(&samples.latency, 0.99),
         },
-        stages_ms: samples
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| {
-                (
-                    *k,
-                    Spread {
-                        p50: percentile(v, 0.5),
-                        p95: percentile(v, 0.95),
-                    },
-                )
-            })
-            .collect(),
-        pipeline_ms: Spread {
-            p50: percentile(&pipeline, 0.5),
-            p95: percentile(&pipeline, 0.95),
-        },
+        stages_ms: samples.stages_ms(),
+        pipeline_ms: Spread::of(&samples.pipeline),
         device,
         dropped: 0,
     };
     if args.json.json {
         super::print_json(&report)?;
     } else {
-        println!(
-            "{} frames at {:.1} fps on the {}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
-            report.frames,
-            report.fps,
-            report.device,
-            report.latency_ms.p50,
-            report.latency_ms.p95,
-            report.stages_ms.get("generator").map_or(0.0, |s| s.p50),
-            report.pipeline_ms.p50
-        );
-        for (stage, spread) in &report.stages_ms {
-            println!(
-                "  {stage:<12} p50 {:>7.2} ms   p95 {:>7.2} ms",
-                spread.p50, spread.p95
-            );
-        }
+        print_summary(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(report: &Report) {
+    println!(
+        "{} frames at {:.1} fps on the {}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
+        report.frames,
+        report.fps,
+        report.device,
+        report.latency_ms.p50,
+        report.latency_ms.p95,
+        report.stages_ms.get("generator").map_or(0.0, |s| s.p50),
+        report.pipeline_ms.p50
+    );
+    for (stage, spread) in &report.stages_ms {
+        println!(
+            "  {stage:<12} p50 {:>7.2} ms   p95 {:>7.2} ms",
+            spread.p50, spread.p95
+        );
+    }
 }
 
 /// The `q` quantile in milliseconds (nearest rank); 0 for no samples.

@@ -1,150 +1,198 @@
-//! `mimic demo`: the face-analysis path on the bundled public-domain portrait, written to an
-//! MP4 and PNGs. It needs no camera, display or network. Until a generator ships with mimic,
-//! the demo stops at the sketch (the generator's input) and says so.
+//! `mimic demo`: the whole live loop with no camera. A public-domain portrait, moved like a
+//! head in front of a webcam, drives the generator bundled inside mimic (trained by mimic on
+//! the same portrait); the three panels go to `demo.mp4` and, when there is a display, to a
+//! window at the demo's own pace.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use image::imageops::{self, FilterType};
-use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer};
-use mimic::frame::{read_image, Rgb8};
-use mimic::sketch::{SketchRenderer, SketchStyle};
+use mimic::compose::{self, View};
+use mimic::demo::{self, Motion, MovingPortrait};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::frame::{read_image, Frame};
+use mimic::infer::DevicePreference;
+use mimic::install;
+use mimic::pipeline::Session;
 use mimic::video::{VideoWriter, WriterOptions};
-use mimic::{files, install, sketch};
+use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, SessionFlags};
 
-/// Side of each panel in the demo video.
-const PANEL: u32 = 256;
-/// Frames of the slow zoom over the portrait (2 s at 24 fps).
-const FRAMES: u32 = 48;
-const FPS: f64 = 24.0;
+/// The bundled generator and its card (how they were made: models/README.md).
+const MODEL: &[u8] = include_bytes!("../../models/demo.onnx");
+const CARD: &str = include_str!("../../models/demo.toml");
+
+/// Length of the demo.
+const SECONDS: f64 = 6.0;
 
 #[derive(Serialize)]
 struct Report {
-    frames: u32,
-    frames_with_face: u32,
+    frames: u64,
+    frames_with_face: u64,
     video: PathBuf,
-    annotated: PathBuf,
-    sketch: PathBuf,
-    aligned: PathBuf,
+    device: String,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let portrait_path = install::runtime_dir().join("demo/astronaut.png");
-    if !portrait_path.is_file() {
-        bail!(
-            "the demo portrait is missing at '{}': {}",
-            portrait_path.display(),
-            install::SETUP_HINT
-        );
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })?;
+    let portrait = MovingPortrait::new(read_image(&portrait_path()?)?, &analyzer)?;
+    if let Some(model) = &args.train_model {
+        return train(&portrait, &analyzer, model, args.steps);
     }
-    let portrait = read_image(&portrait_path)?;
+    let scratch = Scratch::unpack()?;
+    let flags = SessionFlags {
+        model: scratch.model(),
+        view: View::Panels,
+        detect_every: 4,
+        face_index: 0,
+        device: DevicePreference::Auto,
+    };
+    let mut session = super::reenact_session(&flags, true, false)?;
+    let device = session.reenactor().generator().provider().to_string();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
-    let analyzer = FaceAnalyzer::new(DetectOptions::default())?;
-
+    let video = args.out.join("demo.mp4");
+    let window = (!args.headless && window::display_available()).then_some(());
+    let (frames, with_face) = play(&portrait, &mut session, &video, window.is_some())?;
     let report = Report {
-        frames: FRAMES,
-        frames_with_face: write_video(&analyzer, &portrait, &args.out.join("demo.mp4"))?,
-        video: args.out.join("demo.mp4"),
-        annotated: args.out.join("annotated.png"),
-        sketch: args.out.join("sketch.png"),
-        aligned: args.out.join("aligned.png"),
+        frames,
+        frames_with_face: with_face,
+        video,
+        device,
     };
-    write_stills(&analyzer, &portrait, &report)?;
     if args.json.json {
         super::print_json(&report)?;
     } else {
         println!(
-            "demo: face analysis on the bundled portrait (NASA, public domain): face and landmarks in {}/{} frames; wrote {}, {}, {} and {}",
-            report.frames_with_face,
+            "demo: the bundled portrait (NASA, public domain) drove the bundled model for {} frames ({} with a face) on the {}; wrote {}",
             report.frames,
-            report.video.display(),
-            report.annotated.display(),
-            report.sketch.display(),
-            report.aligned.display()
+            report.frames_with_face,
+            report.device,
+            report.video.display()
         );
-        println!("demo: no generator is bundled yet, so the demo stops at the sketch a reenactment model would be driven by");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A slow zoom into the portrait, each frame shown with its landmarks beside its sketch.
-fn write_video(analyzer: &FaceAnalyzer, portrait: &Rgb8, path: &Path) -> anyhow::Result<u32> {
+fn portrait_path() -> anyhow::Result<PathBuf> {
+    let path = install::runtime_dir().join("demo/astronaut.png");
+    if !path.is_file() {
+        bail!(
+            "the demo portrait is missing at '{}': {}",
+            path.display(),
+            install::SETUP_HINT
+        );
+    }
+    Ok(path)
+}
+
+/// Plays the demo into `video` (and a window when `show`); returns the frames played and
+/// those with a face.
+fn play(
+    portrait: &MovingPortrait,
+    session: &mut Session,
+    video: &Path,
+    show: bool,
+) -> anyhow::Result<(u64, u64)> {
+    let first = portrait.frame(&Motion::demo(), 0.0);
+    let (width, height) = session.composer().size_for(first.width(), first.height());
     let options = WriterOptions {
-        width: PANEL * 2,
-        height: PANEL,
-        fps: FPS,
-        audio_from: None,
-        metadata: vec![(
-            "comment".into(),
-            "mimic demo: face analysis of a public-domain portrait".into(),
-        )],
+        metadata: compose::synthetic_metadata(),
+        ..WriterOptions::new(width, height, demo::FPS)
     };
-    let mut writer = VideoWriter::create(path, options)?;
-    let mut renderer = SketchRenderer::new(PANEL, PANEL, SketchStyle::default());
+    let mut writer = VideoWriter::create(video, options)?;
+    let mut window = match show {
+        true => Some(LiveWindow::open("mimic demo", width, height)?),
+        false => None,
+    };
+    let stop = super::stop_flag()?;
+    let started = Instant::now();
+    let total = (SECONDS * demo::FPS) as u64;
     let mut with_face = 0;
-    for i in 0..FRAMES {
-        let mut frame = zoom(portrait, i as f32 / (FRAMES - 1) as f32);
-        let faces = analyzer.faces(&frame)?;
-        let mut panels = Rgb8::new(PANEL * 2, PANEL);
-        if let Some(face) = faces.first() {
-            with_face += 1;
-            sketch::annotate(&mut frame, &[(face.bbox, &face.landmarks)]);
-            imageops::replace(
-                &mut panels,
-                renderer.render(&face.landmarks),
-                i64::from(PANEL),
-                0,
-            );
+    for index in 0..total {
+        if stop.load(Ordering::Relaxed) {
+            break;
         }
-        imageops::replace(&mut panels, &frame, 0, 0);
-        if let Err(e) = writer.write(&panels) {
+        let t = Duration::from_secs_f64(index as f64 / demo::FPS);
+        let frame = Frame {
+            index,
+            t,
+            captured_at: Instant::now(),
+            image: portrait.frame(&Motion::demo(), t.as_secs_f32()),
+        };
+        let (face, _) = session.step(&frame)?;
+        with_face += u64::from(face);
+        if let Err(e) = writer.write(session.composite()) {
             writer.discard();
             return Err(e.into());
         }
+        if let Some(window) = &mut window {
+            // At the demo's pace, as a camera would deliver it.
+            std::thread::sleep(t.saturating_sub(started.elapsed()));
+            let actions = window.show(session.composite(), "DEMO")?;
+            if actions.contains(&Action::Quit) {
+                writer.finish()?;
+                return Ok((index + 1, with_face));
+            }
+        }
     }
     writer.finish()?;
-    Ok(with_face)
+    Ok((total, with_face))
 }
 
-/// The portrait cropped towards the face by `t` in [0, 1] and scaled to one panel.
-fn zoom(portrait: &Rgb8, t: f32) -> Rgb8 {
-    let (w, h) = portrait.dimensions();
-    let side = (w.min(h) as f32 * (1.0 - 0.45 * t)) as u32;
-    // The astronaut's face sits in the upper middle of the photo.
-    let cx = (w as f32 * 0.45) as u32;
-    let cy = (h as f32 * 0.3) as u32;
-    let left = cx.saturating_sub(side / 2).min(w - side);
-    let top = cy.saturating_sub(side / 2).min(h - side);
-    let crop = imageops::crop_imm(portrait, left, top, side, side).to_image();
-    imageops::resize(&crop, PANEL, PANEL, FilterType::Triangle)
+/// Trains the demo model again (models/README.md).
+fn train(
+    portrait: &MovingPortrait,
+    analyzer: &FaceAnalyzer,
+    model: &Path,
+    steps: u64,
+) -> anyhow::Result<ExitCode> {
+    let scratch = model.with_extension("work");
+    eprintln!(
+        "training the demo model ({steps} steps); its video, dataset and previews go to {}",
+        scratch.display()
+    );
+    let stop = AtomicBool::new(false);
+    demo::train_model(portrait, analyzer, &scratch, model, 600, steps, &stop)?;
+    println!("wrote {} and its card", model.display());
+    Ok(ExitCode::SUCCESS)
 }
 
-fn write_stills(analyzer: &FaceAnalyzer, portrait: &Rgb8, report: &Report) -> anyhow::Result<()> {
-    let faces = analyzer.faces(portrait)?;
-    let Some(face) = faces.first() else {
-        bail!(
-            "no face found in the demo portrait; the face detector may be damaged: {}",
-            install::SETUP_HINT
-        );
-    };
-    let mut annotated = portrait.clone();
-    sketch::annotate(&mut annotated, &[(face.bbox, &face.landmarks)]);
-    files::save_png(&annotated, &report.annotated)?;
+/// The bundled model unpacked into a scratch folder for ONNX Runtime, removed afterwards.
+struct Scratch(PathBuf);
 
-    let crop = AlignedCrop::new(PANEL, 0.2);
-    let to_crop = crop
-        .transform(&face.landmarks)
-        .context("the portrait's landmarks are degenerate")?;
-    files::save_png(&crop.warp(portrait, &to_crop), &report.aligned)?;
-    let mut renderer = SketchRenderer::new(PANEL, PANEL, SketchStyle::default());
-    files::save_png(
-        renderer.render(&face.landmarks.map(|p| to_crop.apply(p))),
-        &report.sketch,
-    )?;
-    Ok(())
+impl Scratch {
+    fn unpack() -> anyhow::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("mimic-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create scratch folder '{}'", dir.display()))?;
+        let scratch = Scratch(dir);
+        let model = scratch.model();
+        std::fs::write(&model, MODEL)
+            .and_then(|()| std::fs::write(model.with_extension("toml"), CARD))
+            .with_context(|| {
+                format!(
+                    "cannot unpack the demo model into '{}'",
+                    scratch.0.display()
+                )
+            })?;
+        Ok(scratch)
+    }
+
+    fn model(&self) -> PathBuf {
+        self.0.join("demo.onnx")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

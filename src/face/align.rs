@@ -142,6 +142,18 @@ impl Similarity {
     pub fn scale(&self) -> f32 {
         self.a.hypot(self.b)
     }
+
+    /// `image` moved by this transform into a `width` × `height` picture (bilinear; what
+    /// falls outside `image` is black).
+    pub fn warp(&self, image: &Rgb8, width: u32, height: u32) -> Rgb8 {
+        let mut out = Rgb8::new(width, height);
+        let to_image = self.inverse();
+        for (x, y, pixel) in out.enumerate_pixels_mut() {
+            let p = to_image.apply(Point::new(x as f32, y as f32));
+            *pixel = sample_bilinear(image, p).unwrap_or(Rgb([0, 0, 0]));
+        }
+        out
+    }
 }
 
 /// A square crop of a face aligned to [`TEMPLATE`]: the template fills the crop less
@@ -175,13 +187,7 @@ impl AlignedCrop {
 
     /// The aligned crop of `frame` under `to_crop` (bilinear; outside the frame is black).
     pub fn warp(&self, frame: &Rgb8, to_crop: &Similarity) -> Rgb8 {
-        let mut crop = Rgb8::new(self.size, self.size);
-        let to_frame = to_crop.inverse();
-        for (x, y, pixel) in crop.enumerate_pixels_mut() {
-            let p = to_frame.apply(Point::new(x as f32, y as f32));
-            *pixel = sample_bilinear(frame, p).unwrap_or(Rgb([0, 0, 0]));
-        }
-        crop
+        to_crop.warp(frame, self.size, self.size)
     }
 
     /// Writes `crop` back into `frame` under the inverse of `to_crop`, blending each frame

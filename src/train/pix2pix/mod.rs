@@ -41,6 +41,8 @@ const PREVIEW_ROWS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
+    /// 128 px, f = 8 (≈0.75 M): small enough to ship inside mimic (the demo model).
+    Micro,
     /// 128 px, f = 16 (≈3 M generator parameters): trains on a CPU.
     Tiny,
     /// 256 px, f = 32.
@@ -52,13 +54,14 @@ pub enum Preset {
 impl Preset {
     pub fn size(self) -> u32 {
         match self {
-            Preset::Tiny => 128,
+            Preset::Micro | Preset::Tiny => 128,
             Preset::Small | Preset::Base => 256,
         }
     }
 
     pub fn filters(self) -> usize {
         match self {
+            Preset::Micro => 8,
             Preset::Tiny => 16,
             Preset::Small => 32,
             Preset::Base => 64,
@@ -67,6 +70,7 @@ impl Preset {
 
     pub fn name(self) -> &'static str {
         match self {
+            Preset::Micro => "micro",
             Preset::Tiny => "tiny",
             Preset::Small => "small",
             Preset::Base => "base",
@@ -396,7 +400,7 @@ fn total_steps(options: &Options, pairs: usize) -> u64 {
         (Some(s), _) => s,
         (None, Some(e)) => e * pairs as u64,
         (None, None) => match options.preset {
-            Preset::Tiny => 3000,
+            Preset::Micro | Preset::Tiny => 3000,
             Preset::Small => 20_000,
             Preset::Base => 100_000,
         },
