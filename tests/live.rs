@@ -47,6 +47,16 @@ fn tiny_model() -> &'static Path {
     })
 }
 
+/// The mark: bright letters on a dark box in the bottom-right corner of a 256-high frame.
+fn has_mark(image: &image::RgbImage) -> bool {
+    let right = image.width();
+    let corner: Vec<u8> = (right - 66..right)
+        .flat_map(|x| (238..254).map(move |y| (x, y)))
+        .map(|(x, y)| image.get_pixel(x, y)[0])
+        .collect();
+    corner.iter().any(|&v| v > 200) && corner.iter().any(|&v| v < 50)
+}
+
 #[test]
 fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     let out = scratch("live").join("out.mp4");
@@ -84,15 +94,7 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
             sketch_lit > 100,
             "frame {frames}: sketch panel has {sketch_lit} bright pixels"
         );
-        // The mark: bright letters on a dark box in the bottom-right corner.
-        let corner: Vec<u8> = (700..768)
-            .flat_map(|x| (238..254).map(move |y| (x, y)))
-            .map(|(x, y)| image.get_pixel(x, y)[0])
-            .collect();
-        assert!(
-            corner.iter().any(|&v| v > 200) && corner.iter().any(|&v| v < 50),
-            "frame {frames}: no mark"
-        );
+        assert!(has_mark(&image), "frame {frames}: no mark");
     }
     assert_eq!(frames, 78);
 }
@@ -121,12 +123,7 @@ fn the_recording_can_hold_the_generated_frame_alone() {
     let mut frames = 0;
     while let Some(frame) = reader.next_frame().unwrap() {
         frames += 1;
-        // The mark sits in the output view's own corner.
-        let corner: Vec<u8> = (190..256)
-            .flat_map(|x| (238..254).map(move |y| (x, y)))
-            .map(|(x, y)| frame.image.get_pixel(x, y)[0])
-            .collect();
-        assert!(corner.iter().any(|&v| v > 200) && corner.iter().any(|&v| v < 50));
+        assert!(has_mark(&frame.image), "frame {frames}: no mark");
     }
     assert_eq!(frames, 12);
 }
