@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use mimic::compose::View;
-use mimic::face::DetectorKind;
+use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::DevicePreference;
 use mimic::train::pix2pix::Preset;
 use mimic::train::{NormKind, TrainDevice};
@@ -221,6 +221,38 @@ pub struct TrackArgs {
 pub enum ExtractCommand {
     /// Sketch/frame pairs of a target person for pix2pix reenactment.
     Reenact(ExtractReenactArgs),
+    /// Aligned faces of one person (for the swap) from photos, videos and image folders.
+    Faces(ExtractFacesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractFacesArgs {
+    /// Photos, videos or folders of images.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Folder to write the face set into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A photo of the person to keep; without it a frame with several faces is skipped.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Face-descriptor distance within which a face is the reference person.
+    #[arg(long, default_value_t = DEFAULT_IDENTITY_THRESHOLD)]
+    pub threshold: f32,
+    /// Side of each aligned face in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
+    /// Margin around the mean-face template, as a fraction of the side.
+    #[arg(long, default_value_t = 0.2)]
+    pub padding: f32,
+    /// Take every N-th frame of a video.
+    #[arg(long, default_value_t = 1)]
+    pub every: u64,
+    /// Times each frame is doubled before detection (small faces in photos need 1).
+    #[arg(long, default_value_t = 1)]
+    pub upsample: u32,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod eval;
 pub mod extract;
 pub mod face;
+pub mod faceset;
 pub mod files;
 pub mod font;
 pub mod frame;

@@ -37,6 +37,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Track(args) => commands::track::run(args),
         Command::Extract(cli::ExtractCommand::Reenact(args)) => commands::extract::reenact(args),
+        Command::Extract(cli::ExtractCommand::Faces(args)) => commands::extract::faces(args),
         Command::Train(cli::TrainCommand::Pix2pix(args)) => commands::train::pix2pix(args),
         Command::Eval(cli::EvalCommand::Reenact(args)) => commands::eval::reenact(args),
     }

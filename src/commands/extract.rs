@@ -1,12 +1,12 @@
-//! `mimic extract`: training sets from videos.
+//! `mimic extract`: training sets from videos and photos.
 
 use std::process::ExitCode;
 
-use mimic::extract::{extract_reenact, ReenactOptions};
+use mimic::extract::{extract_faces, extract_reenact, FacesOptions, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::sketch::SketchStyle;
 
-use crate::cli::ExtractReenactArgs;
+use crate::cli::{ExtractFacesArgs, ExtractReenactArgs};
 
 pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
@@ -35,6 +35,40 @@ pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
             w.left,
             w.top,
             args.size
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: args.upsample,
+        ..Default::default()
+    })?;
+    // The descriptor network is only needed to compare faces with the reference.
+    let analyzer = match &args.reference {
+        Some(_) => analyzer.with_descriptors()?,
+        None => analyzer,
+    };
+    let options = FacesOptions {
+        size: args.size,
+        padding: args.padding,
+        reference: args.reference.clone(),
+        threshold: args.threshold,
+        every: args.every,
+    };
+    let summary = extract_faces(&args.inputs, &args.out, &analyzer, &options)?;
+    if args.json.json {
+        super::print_json(&summary)?;
+    } else {
+        println!(
+            "{} faces kept from {} frames into {}; {} did not match the reference, {} frames had no face, {} had several (skipped without --reference)",
+            summary.kept,
+            summary.frames,
+            summary.out.display(),
+            summary.rejected,
+            summary.frames_without_face,
+            summary.frames_with_several_faces
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -68,7 +68,7 @@ pub const TEMPLATE: [[f32; 2]; 51] = [
 ];
 
 /// A similarity transform `p' = [a -b; b a] p + t`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Similarity {
     pub a: f32,
     pub b: f32,

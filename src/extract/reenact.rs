@@ -1,5 +1,5 @@
-//! Dataset extraction from videos: `mimic extract reenact` turns a video of the target
-//! person into sketch/frame pairs (see [`crate::dataset`] for the layout).
+//! `mimic extract reenact`: a video of the target person turned into sketch/frame pairs (see
+//! [`crate::dataset`] for the layout).
 //!
 //! Two passes over the video: the first finds the main face and its landmarks in every frame
 //! and fixes one square window for the whole video from the median face box
@@ -9,32 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{create_dirs, ExtractError};
 use crate::dataset::{self, DatasetError, Manifest, Pair};
-use crate::face::{FaceAnalyzer, FaceBox, FaceError, Landmarks};
+use crate::face::{FaceAnalyzer, FaceBox, Landmarks};
 use crate::frame::CropWindow;
 use crate::progress::progress;
 use crate::sketch::{SketchRenderer, SketchStyle};
-use crate::video::{VideoError, VideoReader};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ExtractError {
-    #[error(transparent)]
-    Video(#[from] VideoError),
-    #[error(transparent)]
-    Face(#[from] FaceError),
-    #[error(transparent)]
-    Dataset(#[from] DatasetError),
-    #[error("no face was found in any of the {frames} frames of '{path}': extraction needs a video of the target's face")]
-    NoFace { path: PathBuf, frames: u64 },
-    #[error("cannot create dataset folder '{path}': {reason}")]
-    CreateDir { path: PathBuf, reason: String },
-    #[error("size {0} is out of range: use 64 to 1024 pixels")]
-    BadSize(u32),
-    #[error("holdout share {0} is out of range: use 0 to 0.5")]
-    BadHoldout(f32),
-    #[error("'{0}' changed size part-way through; extraction needs frames of one size")]
-    FrameSize(PathBuf),
-}
+use crate::video::VideoReader;
 
 /// How to extract.
 #[derive(Debug, Clone)]
@@ -93,7 +74,7 @@ pub fn extract_reenact(
     let holdout_from = found
         .get(found.len() - holdout_count)
         .map_or(u64::MAX, |f| f.index);
-    create_dirs(out)?;
+    create_dirs(out, &[dataset::FRAMES_DIR, dataset::SKETCHES_DIR])?;
     let pairs = write_pairs(video, out, &found, &window, holdout_from, options)?;
     let manifest = Manifest {
         source: video.canonicalize().unwrap_or_else(|_| video.to_path_buf()),
@@ -184,15 +165,4 @@ fn write_pairs(
     }
     bar.finish_and_clear();
     Ok(pairs)
-}
-
-fn create_dirs(out: &Path) -> Result<(), ExtractError> {
-    for dir in [dataset::FRAMES_DIR, dataset::SKETCHES_DIR] {
-        let path = out.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| ExtractError::CreateDir {
-            path,
-            reason: e.to_string(),
-        })?;
-    }
-    Ok(())
 }

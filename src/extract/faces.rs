@@ -1,0 +1,275 @@
+//! `mimic extract faces`: every face in photos, videos and image folders, kept when it is the
+//! reference person's (the descriptor filter), aligned to the mean-face template with the same
+//! [`AlignedCrop`] the swap uses live, and saved with its landmarks and transform (see
+//! [`crate::faceset`] for the layout).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{create_dirs, ExtractError};
+use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
+use crate::faceset::{self, Entry, Manifest, FACES_DIR};
+use crate::files;
+use crate::frame::{read_image, Rgb8};
+use crate::progress::progress;
+use crate::video::VideoReader;
+
+/// Extensions read as single photos; anything else (GIF included) is read as a video or a
+/// folder of frames.
+const PHOTO_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
+
+/// How to extract.
+#[derive(Debug, Clone)]
+pub struct FacesOptions {
+    /// Side of each aligned face in pixels.
+    pub size: u32,
+    /// The template fills the crop less this fraction of its side on every side.
+    pub padding: f32,
+    /// A photo of the one person to keep.
+    pub reference: Option<PathBuf>,
+    /// Descriptor distance within which a face counts as the reference person.
+    pub threshold: f32,
+    /// Take every N-th frame of a video.
+    pub every: u64,
+}
+
+/// What an extraction did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacesSummary {
+    pub out: PathBuf,
+    pub frames: u64,
+    pub kept: u64,
+    pub rejected: u64,
+    pub frames_without_face: u64,
+    pub frames_with_several_faces: u64,
+}
+
+/// Extracts the aligned faces of `inputs` into `out`. `analyzer` must have its descriptor
+/// network loaded when a reference is given.
+pub fn extract_faces(
+    inputs: &[PathBuf],
+    out: &Path,
+    analyzer: &FaceAnalyzer,
+    options: &FacesOptions,
+) -> Result<FacesSummary, ExtractError> {
+    check(options)?;
+    let filter = match &options.reference {
+        Some(path) => Some(reference_identity(analyzer, path, options.threshold)?),
+        None => None,
+    };
+    create_dirs(out, &[FACES_DIR])?;
+    let mut run = Run {
+        out,
+        analyzer,
+        crop: AlignedCrop::new(options.size, options.padding),
+        filter,
+        manifest: Manifest {
+            size: options.size,
+            padding: round(options.padding),
+            reference: options.reference.clone(),
+            threshold: round(options.threshold),
+            inputs: inputs.to_vec(),
+            frames: 0,
+            kept: 0,
+            rejected: 0,
+            frames_without_face: 0,
+            frames_with_several_faces: 0,
+        },
+        entries: Vec::new(),
+    };
+    let bar = progress(total_frames(inputs, options.every), "extracting faces");
+    for input in inputs {
+        if is_photo(input) {
+            run.frame(&read_image(input)?, input, 0, 0.0)?;
+            bar.inc(1);
+            continue;
+        }
+        for frame in VideoReader::open(input)? {
+            let frame = frame?;
+            if frame.index % options.every == 0 {
+                run.frame(&frame.image, input, frame.index, frame.t.as_secs_f64())?;
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    run.finish()
+}
+
+fn check(options: &FacesOptions) -> Result<(), ExtractError> {
+    if !(32..=1024).contains(&options.size) {
+        return Err(ExtractError::BadSize(options.size));
+    }
+    if !(0.0..=0.4).contains(&options.padding) {
+        return Err(ExtractError::BadPadding(options.padding));
+    }
+    if options.every == 0 {
+        return Err(ExtractError::BadEvery);
+    }
+    Ok(())
+}
+
+/// The identity of the one face in the reference photo.
+fn reference_identity(
+    analyzer: &FaceAnalyzer,
+    path: &Path,
+    threshold: f32,
+) -> Result<IdentityFilter, ExtractError> {
+    let faces = analyzer.faces_with_descriptors(&read_image(path)?)?;
+    match faces.as_slice() {
+        [(_, Some(descriptor))] => Ok(IdentityFilter::new(descriptor.clone(), threshold)),
+        [] | [(_, None)] => Err(ExtractError::ReferenceWithoutFace(path.to_path_buf())),
+        several => Err(ExtractError::ReferenceWithSeveralFaces {
+            path: path.to_path_buf(),
+            faces: several.len(),
+        }),
+    }
+}
+
+fn is_photo(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Frames to look at, when every input says how many it has.
+fn total_frames(inputs: &[PathBuf], every: u64) -> Option<u64> {
+    inputs
+        .iter()
+        .map(|input| match is_photo(input) {
+            true => Some(1),
+            false => VideoReader::open(input)
+                .ok()?
+                .info()
+                .frame_count
+                .map(|n| n.div_ceil(every)),
+        })
+        .sum()
+}
+
+/// An extraction under way.
+struct Run<'a> {
+    out: &'a Path,
+    analyzer: &'a FaceAnalyzer,
+    crop: AlignedCrop,
+    filter: Option<IdentityFilter>,
+    manifest: Manifest,
+    entries: Vec<Entry>,
+}
+
+impl Run<'_> {
+    /// Looks at one frame: keeps the reference person's faces, or with no reference the one
+    /// face a frame shows (a frame with several is skipped rather than guessed).
+    fn frame(
+        &mut self,
+        image: &Rgb8,
+        source: &Path,
+        index: u64,
+        t: f64,
+    ) -> Result<(), ExtractError> {
+        self.manifest.frames += 1;
+        let faces = match &self.filter {
+            Some(filter) => {
+                let faces = self.analyzer.faces_with_descriptors(image)?;
+                if faces.is_empty() {
+                    self.manifest.frames_without_face += 1;
+                }
+                let mut matching = Vec::new();
+                for (face, descriptor) in faces {
+                    match descriptor.filter(|d| filter.matches(d)) {
+                        Some(d) => matching.push((face, Some(filter.distance(&d)))),
+                        None => self.manifest.rejected += 1,
+                    }
+                }
+                matching
+            }
+            None => {
+                let faces = self.analyzer.faces(image)?;
+                match faces.len() {
+                    0 => self.manifest.frames_without_face += 1,
+                    1 => {}
+                    _ => self.manifest.frames_with_several_faces += 1,
+                }
+                match faces.len() {
+                    1 => faces.into_iter().map(|f| (f, None)).collect(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+        for (face, distance) in faces {
+            self.keep(image, &face, source, index, t, distance)?;
+        }
+        Ok(())
+    }
+
+    /// Aligns and saves one face.
+    fn keep(
+        &mut self,
+        image: &Rgb8,
+        face: &Face,
+        source: &Path,
+        index: u64,
+        t: f64,
+        distance: Option<f32>,
+    ) -> Result<(), ExtractError> {
+        let Some(to_crop) = self.crop.transform(&face.landmarks) else {
+            return Ok(()); // degenerate landmarks: nothing to align
+        };
+        let file = faceset::face_file(self.manifest.kept);
+        let path = self.out.join(FACES_DIR).join(&file);
+        files::save_png(&self.crop.warp(image, &to_crop), &path).map_err(|e| {
+            faceset::FaceSetError::Write {
+                path,
+                reason: e.to_string(),
+            }
+        })?;
+        self.entries.push(Entry {
+            file,
+            source: source.to_path_buf(),
+            index,
+            t,
+            landmarks: face.landmarks.map(|p| to_crop.apply(p)).points().to_vec(),
+            to_crop,
+            distance,
+        });
+        self.manifest.kept += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<FacesSummary, ExtractError> {
+        let m = &self.manifest;
+        if m.kept == 0 {
+            return Err(ExtractError::NothingKept {
+                inputs: describe(&m.inputs),
+                rejected: m.rejected,
+                no_face: m.frames_without_face,
+                several: m.frames_with_several_faces,
+            });
+        }
+        faceset::write_index(self.out, m, &self.entries)?;
+        Ok(FacesSummary {
+            out: self.out.to_path_buf(),
+            frames: m.frames,
+            kept: m.kept,
+            rejected: m.rejected,
+            frames_without_face: m.frames_without_face,
+            frames_with_several_faces: m.frames_with_several_faces,
+        })
+    }
+}
+
+/// An option as the manifest shows it (0.2, not 0.20000000298023224).
+fn round(value: f32) -> f64 {
+    (f64::from(value) * 1e6).round() / 1e6
+}
+
+/// The inputs named for a message: one by name, several by count.
+fn describe(inputs: &[PathBuf]) -> String {
+    match inputs {
+        [one] => format!("'{}'", one.display()),
+        many => format!("{} inputs", many.len()),
+    }
+}

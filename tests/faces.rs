@@ -1,0 +1,138 @@
+//! `mimic extract faces`: the identity filter keeps one person's faces from photos and videos,
+//! aligned to the mean face with the transform that maps them back, and refuses bad references.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{arg, mimic, mimic_json, scratch, testdata};
+use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::faceset::FaceSet;
+
+fn misc(name: &str) -> PathBuf {
+    testdata(&format!("faces/misc/{name}"))
+}
+
+#[test]
+fn the_identity_filter_keeps_obama_and_rejects_biden() {
+    let out = scratch("faces-obama");
+    let inputs = [
+        "obama.jpg",
+        "obama_small.jpg",
+        "obama_partial_face.jpg",
+        "biden.jpg",
+    ]
+    .map(misc);
+    let reference = misc("obama.jpg");
+    let mut args = vec!["extract", "faces"];
+    args.extend(inputs.iter().map(|p| arg(p)));
+    args.extend([
+        "--reference",
+        arg(&reference),
+        "--size",
+        "128",
+        "--out",
+        arg(&out),
+    ]);
+    let summary = mimic_json(&args);
+    assert_eq!(summary["frames"], 4);
+    assert_eq!(summary["kept"], 3, "{summary}");
+    assert_eq!(summary["rejected"], 1, "{summary}");
+
+    let set = FaceSet::open(&out).unwrap();
+    assert_eq!(set.manifest.size, 128);
+    assert!(set.entries.iter().all(|e| !e.source.ends_with("biden.jpg")));
+    // The partial face runs off its photo's edge: padded with black, not refused.
+    let partial = set
+        .entries
+        .iter()
+        .find(|e| e.source.ends_with("obama_partial_face.jpg"))
+        .expect("the partial face is kept");
+    assert!(set
+        .load(partial)
+        .unwrap()
+        .pixels()
+        .any(|p| p.0 == [0, 0, 0]));
+
+    // Each entry's transform takes the face's landmarks in its photo onto its crop landmarks.
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    for entry in &set.entries {
+        let image = set.load(entry).unwrap();
+        assert_eq!(image.dimensions(), (128, 128));
+        assert!(entry.distance.unwrap() <= 0.6);
+        let photo = mimic::frame::read_image(&entry.source).unwrap();
+        let face = analyzer.faces(&photo).unwrap().remove(0);
+        let moved = face.landmarks.map(|p| entry.to_crop.apply(p));
+        let error = moved
+            .points()
+            .iter()
+            .zip(&entry.landmarks)
+            .map(|(a, b)| (a.x - b.x).hypot(a.y - b.y))
+            .fold(0.0f32, f32::max);
+        assert!(error < 0.01, "{}: off by {error} px", entry.file);
+    }
+}
+
+#[test]
+fn without_a_reference_a_frame_with_several_faces_is_skipped() {
+    let out = scratch("faces-no-reference");
+    let (one, two) = (misc("biden.jpg"), misc("obama_and_biden.jpg"));
+    let summary = mimic_json(&["extract", "faces", arg(&one), arg(&two), "--out", arg(&out)]);
+    assert_eq!(summary["kept"], 1);
+    assert_eq!(summary["frames_with_several_faces"], 1);
+
+    let only_two = mimic(&["extract", "faces", arg(&two), "--out", arg(&out)]);
+    assert_eq!(only_two.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&only_two.stderr);
+    assert!(
+        err.contains("no face to keep") && err.contains("1 had several"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reference_must_show_exactly_one_face() {
+    let out = scratch("faces-bad-reference");
+    let input = misc("obama.jpg");
+    for (reference, says) in [
+        (testdata("faces/dlib/dogs.jpg"), "shows no face"),
+        (misc("obama_and_biden.jpg"), "faces: give a photo"),
+    ] {
+        let run = mimic(&[
+            "extract",
+            "faces",
+            arg(&input),
+            "--reference",
+            arg(&reference),
+            "--out",
+            arg(&out),
+        ]);
+        assert_eq!(run.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn faces_come_from_every_nth_frame_of_a_video() {
+    let out = scratch("faces-video");
+    let video = testdata("video/WDA_KatieHill_000.mp4");
+    let summary = mimic_json(&[
+        "extract",
+        "faces",
+        arg(&video),
+        "--every",
+        "25",
+        "--size",
+        "64",
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(summary["frames"], 8, "200 frames, every 25th");
+    assert_eq!(summary["kept"], 8);
+    let set = FaceSet::open(&out).unwrap();
+    let indices: Vec<u64> = set.entries.iter().map(|e| e.index).collect();
+    assert_eq!(indices, vec![0, 25, 50, 75, 100, 125, 150, 175]);
+    assert!(set.entries.iter().all(|e| e.distance.is_none()));
+}
