@@ -7,6 +7,7 @@ use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::DevicePreference;
 use mimic::train::pix2pix::Preset;
+use mimic::train::swap::SwapPreset;
 use mimic::train::{NormKind, TrainDevice};
 
 #[derive(Debug, Parser)]
@@ -75,6 +76,46 @@ pub struct EvalReenactArgs {
 pub enum TrainCommand {
     /// pix2pix reenactment: sketch → frame of the target, on a dataset from `extract reenact`.
     Pix2pix(TrainPix2PixArgs),
+    /// Face swap: the shared-encoder autoencoder, on two face sets from `extract faces`.
+    Swap(TrainSwapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainSwapArgs {
+    /// Face set of person A (the one whose faces get replaced live).
+    #[arg(long)]
+    pub a: PathBuf,
+    /// Face set of person B (the face put in their place).
+    #[arg(long)]
+    pub b: PathBuf,
+    /// Name of the models: writes NAME_a2b.onnx and NAME_b2a.onnx (with cards), and the run
+    /// (previews, losses, checkpoint) into NAME.train/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Network size: tiny and small train on a CPU; base is the book's network.
+    #[arg(long, value_enum, default_value_t = SwapPreset::Tiny)]
+    pub preset: SwapPreset,
+    /// Training steps (each one batch of A and one of B).
+    #[arg(long, default_value_t = 5000)]
+    pub steps: u64,
+    /// Stop (checkpoint and export) after this many minutes.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
+    pub device: TrainDevice,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a preview grid, the validation MAE and the loss plot every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub preview_every: u64,
+    /// Save a checkpoint every N steps.
+    #[arg(long, default_value_t = 500)]
+    pub checkpoint_every: u64,
+    /// Continue from NAME.train/checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

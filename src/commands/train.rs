@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use mimic::dataset::Dataset;
+use mimic::faceset::FaceSet;
 use mimic::train::pix2pix::{self, Options};
+use mimic::train::swap;
 
-use crate::cli::TrainPix2PixArgs;
+use crate::cli::{TrainPix2PixArgs, TrainSwapArgs};
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     let dataset = Dataset::open(&args.dataset)?;
@@ -37,6 +39,41 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
             summary.losses[1],
             summary.losses[2],
             summary.model.display(),
+            summary.parity_max_abs_diff,
+            summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
+    let (a, b) = (FaceSet::open(&args.a)?, FaceSet::open(&args.b)?);
+    let options = swap::Options {
+        max_minutes: args.max_minutes,
+        device: args.device,
+        seed: args.seed,
+        preview_every: args.preview_every.max(1),
+        checkpoint_every: args.checkpoint_every.max(1),
+        resume: args.resume,
+        ..swap::Options::new(args.preset, args.steps)
+    };
+    let stop = super::stop_flag()?;
+    let summary = swap::train(&a, &b, &args.out, &options, &stop)?;
+    if args.json.json {
+        super::print_json(&summary)?;
+    } else {
+        println!(
+            "{} steps in {:.0} s ({:.2} steps/s{}); MAE A {:.4}, B {:.4}; validation MAE {:.4} (from {:.4}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
+            summary.steps,
+            summary.seconds,
+            summary.steps_per_second,
+            if summary.stopped_early { ", stopped early" } else { "" },
+            summary.losses[0],
+            summary.losses[1],
+            summary.validation_mae,
+            summary.validation_mae_start,
+            summary.a2b.display(),
+            summary.b2a.display(),
             summary.parity_max_abs_diff,
             summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
         );

@@ -240,7 +240,7 @@ impl AlignedCrop {
 }
 
 /// Bilinear sample at `p` (pixel centres at integer coordinates); `None` outside the image.
-fn sample_bilinear(image: &Rgb8, p: Point) -> Option<Rgb<u8>> {
+pub(crate) fn sample_bilinear(image: &Rgb8, p: Point) -> Option<Rgb<u8>> {
     let (w, h) = image.dimensions();
     if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= (w - 1) as f32 && p.y <= (h - 1) as f32) {
         return None;

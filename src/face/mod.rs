@@ -18,6 +18,7 @@ use std::sync::Arc;
 use image::imageops::{self, FilterType};
 use serde::Serialize;
 
+pub(crate) use align::sample_bilinear;
 pub use align::{AlignedCrop, Similarity, TEMPLATE};
 pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
 pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};

@@ -54,14 +54,39 @@ pub struct Conv {
 }
 
 impl Conv {
+    /// A convolution initialised as pix2pix does (N(0, 0.02²)).
     pub fn new(
+        params: &mut Params,
+        name: &str,
+        shape: (usize, usize, usize),
+        stride: usize,
+        pad: Pad,
+    ) -> Result<Conv, TrainError> {
+        Self::with_std(params, name, shape, stride, pad, INIT_STD)
+    }
+
+    /// A convolution initialised for a network without normalisation (He: N(0, 2/fan-in)),
+    /// so activations keep their scale through many layers.
+    pub fn he(
         params: &mut Params,
         name: &str,
         (c_in, c_out, k): (usize, usize, usize),
         stride: usize,
         pad: Pad,
     ) -> Result<Conv, TrainError> {
-        let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], INIT_STD)?;
+        let std = (2.0 / (c_in * k * k) as f32).sqrt();
+        Self::with_std(params, name, (c_in, c_out, k), stride, pad, std)
+    }
+
+    fn with_std(
+        params: &mut Params,
+        name: &str,
+        (c_in, c_out, k): (usize, usize, usize),
+        stride: usize,
+        pad: Pad,
+        std: f32,
+    ) -> Result<Conv, TrainError> {
+        let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], std)?;
         let bias = params.constant(&format!("{name}.bias"), &[c_out], 0.0)?;
         Ok(Conv {
             weight: weight.as_tensor().clone(),
@@ -274,6 +299,40 @@ pub fn export_upsample2(g: &mut OnnxGraph, x: &str) -> String {
             ),
         ],
     )
+}
+
+/// A fully connected layer on flat features, He-initialised.
+pub struct Dense {
+    /// [out, in], as ONNX's Gemm with transB takes it.
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    pub fn new(
+        params: &mut Params,
+        name: &str,
+        (n_in, n_out): (usize, usize),
+    ) -> Result<Dense, TrainError> {
+        let std = (2.0 / n_in as f32).sqrt();
+        let weight = params.normal(&format!("{name}.weight"), &[n_out, n_in], std)?;
+        let bias = params.constant(&format!("{name}.bias"), &[n_out], 0.0)?;
+        Ok(Dense {
+            weight: weight.as_tensor().clone(),
+            bias: bias.as_tensor().clone(),
+        })
+    }
+
+    /// `x` is [batch, in].
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
+        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+    }
+
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let w = g.weight("dense_w", &self.weight)?;
+        let b = g.weight("dense_b", &self.bias)?;
+        Ok(g.node("Gemm", &[x, &w, &b], vec![("transB", Attr::Int(1))]))
+    }
 }
 
 /// Mean absolute error.

@@ -15,6 +15,7 @@ pub mod layers;
 pub mod params;
 pub mod pix2pix;
 pub mod report;
+pub mod swap;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,10 @@ pub enum TrainError {
     Parity { diff: f32, allowed: f32 },
     #[error(transparent)]
     Infer(#[from] crate::infer::InferError),
+    #[error(transparent)]
+    FaceSet(#[from] crate::faceset::FaceSetError),
+    #[error("the two face sets were cut differently (A: {a}; B: {b}): extract both with the same --size and --padding")]
+    FaceSetsDiffer { a: String, b: String },
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

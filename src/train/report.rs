@@ -11,12 +11,15 @@ use crate::face::Point;
 use crate::frame::Rgb8;
 use crate::sketch::draw_segment;
 
-/// Rows of (input, output, target), side by side, one row per sample.
-pub fn preview_grid(rows: &[[Rgb8; 3]]) -> Rgb8 {
-    let side = rows.first().map_or(1, |r| r[0].width());
-    let mut grid = Rgb8::new(side * 3, side * rows.len().max(1) as u32);
+/// Rows of pictures of one size side by side, one row per sample (pix2pix: input, output,
+/// target).
+pub fn preview_grid<R: AsRef<[Rgb8]>>(rows: &[R]) -> Rgb8 {
+    let first = rows.first().and_then(|r| r.as_ref().first());
+    let side = first.map_or(1, |image| image.width());
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(1) as u32;
+    let mut grid = Rgb8::new(side * columns, side * rows.len().max(1) as u32);
     for (y, row) in rows.iter().enumerate() {
-        for (x, image) in row.iter().enumerate() {
+        for (x, image) in row.as_ref().iter().enumerate() {
             imageops::replace(
                 &mut grid,
                 image,

@@ -380,7 +380,7 @@ pub fn train(
 }
 
 /// The model's folder must exist before hours of training are spent on it.
-fn check_output_folder(model: &Path) -> Result<(), TrainError> {
+pub(crate) fn check_output_folder(model: &Path) -> Result<(), TrainError> {
     let folder = match model.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -1,0 +1,546 @@
+//! Training the face-swap autoencoder on two face sets (`mimic train swap`): warped faces in,
+//! the unwarped faces out, mean absolute error, both people each step through the shared
+//! encoder; previews (A, A→A, A→B, B, B→B, B→A), loss curves and a validation MAE on held-out
+//! faces; checkpoints and `--resume`; exports `NAME_a2b.onnx` (encoder + B's decoder) and
+//! `NAME_b2a.onnx` with their cards, each checked against candle.
+
+pub mod model;
+mod warp;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use self::model::{Decoder, Encoder, FACE_SIZE};
+use super::adam::{Adam, AdamConfig};
+use super::layers::l1;
+use super::params::{Params, Rng};
+use super::report::{preview_grid, LossLog, LossRecord};
+use super::{TrainDevice, TrainError};
+use crate::face::{AlignedCrop, Similarity};
+use crate::faceset::FaceSet;
+use crate::frame::Rgb8;
+use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+
+/// The model's crop: the mean-face template with a tenth of the side around it, so brows,
+/// cheeks and the upper chin are in view (the book's network sees the inner face).
+pub const MODEL_PADDING: f32 = 0.1;
+/// Every n-th face of a set is held out for the validation MAE.
+const HOLDOUT_EVERY: usize = 10;
+/// Faces per person in a preview grid.
+const PREVIEW_ROWS: usize = 3;
+
+/// Network size presets (DESIGN §5): `base` is the book's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwapPreset {
+    /// f = 16 (≈1.2 M parameters), batch 16, Adam 2e-4: trains on a CPU within the hour.
+    Tiny,
+    /// f = 32 (≈4.8 M), batch 32, Adam 1e-4.
+    Small,
+    /// f = 128 (≈77 M), batch 64, Adam 5e-5: the book's network, for a GPU.
+    Base,
+}
+
+impl SwapPreset {
+    pub fn filters(self) -> usize {
+        match self {
+            SwapPreset::Tiny => 16,
+            SwapPreset::Small => 32,
+            SwapPreset::Base => 128,
+        }
+    }
+
+    pub fn batch(self) -> usize {
+        match self {
+            SwapPreset::Tiny => 16,
+            SwapPreset::Small => 32,
+            SwapPreset::Base => 64,
+        }
+    }
+
+    /// The book's 5e-5 suits its batch of 64 and days of training; the CPU presets take
+    /// larger steps so they get somewhere within an hour.
+    pub fn learning_rate(self) -> f64 {
+        match self {
+            SwapPreset::Tiny => 2e-4,
+            SwapPreset::Small => 1e-4,
+            SwapPreset::Base => 5e-5,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SwapPreset::Tiny => "tiny",
+            SwapPreset::Small => "small",
+            SwapPreset::Base => "base",
+        }
+    }
+}
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub preset: SwapPreset,
+    pub steps: u64,
+    pub max_minutes: Option<f64>,
+    pub device: TrainDevice,
+    pub seed: u64,
+    pub preview_every: u64,
+    pub checkpoint_every: u64,
+    pub resume: bool,
+}
+
+impl Options {
+    pub fn new(preset: SwapPreset, steps: u64) -> Options {
+        Options {
+            preset,
+            steps,
+            max_minutes: None,
+            device: TrainDevice::Cpu,
+            seed: 0,
+            preview_every: 100,
+            checkpoint_every: 500,
+            resume: false,
+        }
+    }
+}
+
+/// The encoder, both decoders and their one optimiser.
+pub struct Autoencoders {
+    pub encoder: Encoder,
+    pub decoder_a: Decoder,
+    pub decoder_b: Decoder,
+    params: Params,
+    adam: Adam,
+}
+
+impl Autoencoders {
+    pub fn new(preset: SwapPreset, device: &Device, seed: u64) -> Result<Autoencoders, TrainError> {
+        let mut params = Params::new(device, seed);
+        let f = preset.filters();
+        let encoder = Encoder::new(&mut params, f)?;
+        let decoder_a = Decoder::new(&mut params, "dec_a", f)?;
+        let decoder_b = Decoder::new(&mut params, "dec_b", f)?;
+        let config = AdamConfig {
+            lr: preset.learning_rate(),
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-7,
+        };
+        let adam = Adam::new(params.vars(), config)?;
+        Ok(Autoencoders {
+            encoder,
+            decoder_a,
+            decoder_b,
+            params,
+            adam,
+        })
+    }
+
+    pub fn parameters(&self) -> usize {
+        self.params.count()
+    }
+
+    /// One step on a batch of each person: (input, target) pairs in [0, 1]; returns the two
+    /// mean absolute errors. Both autoencoders' losses are summed into one update, so the
+    /// shared encoder learns from both faces in every step.
+    pub fn step(
+        &mut self,
+        a: &(Tensor, Tensor),
+        b: &(Tensor, Tensor),
+    ) -> Result<[f32; 2], TrainError> {
+        super::on_candle_threads(|| {
+            let loss_a = l1(&self.decoder_a.forward(&self.encoder.forward(&a.0)?)?, &a.1)?;
+            let loss_b = l1(&self.decoder_b.forward(&self.encoder.forward(&b.0)?)?, &b.1)?;
+            self.adam.backward_step(&(&loss_a + &loss_b)?)?;
+            Ok([loss_a.to_scalar()?, loss_b.to_scalar()?])
+        })
+    }
+
+    /// Faces through the encoder and one decoder (`to_b`: B's).
+    pub fn swap(&self, faces: &Tensor, to_b: bool) -> Result<Tensor, TrainError> {
+        let embedding = self.encoder.forward(faces)?;
+        match to_b {
+            true => self.decoder_b.forward(&embedding),
+            false => self.decoder_a.forward(&embedding),
+        }
+    }
+}
+
+/// One person's faces, as the model sees them.
+struct Person {
+    train: Vec<Rgb8>,
+    held_out: Vec<Rgb8>,
+    to_model: Similarity,
+}
+
+impl Person {
+    fn load(set: &FaceSet) -> Result<Person, TrainError> {
+        let (mut train, mut held_out) = (Vec::new(), Vec::new());
+        for (i, entry) in set.entries.iter().enumerate() {
+            let face = set.load(entry)?;
+            match i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
+                true => held_out.push(face),
+                false => train.push(face),
+            }
+        }
+        if held_out.is_empty() {
+            held_out.push(train[train.len() - 1].clone());
+        }
+        let crop = AlignedCrop::new(set.manifest.size, set.manifest.padding as f32);
+        Ok(Person {
+            train,
+            held_out,
+            to_model: warp::set_to_model(crop, model_crop()),
+        })
+    }
+
+    /// A batch of warped inputs and their targets.
+    fn batch(
+        &self,
+        n: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<(Tensor, Tensor), TrainError> {
+        let (inputs, targets): (Vec<Rgb8>, Vec<Rgb8>) = (0..n)
+            .map(|_| {
+                let face = &self.train[rng.below(self.train.len())];
+                warp::training_pair(face, &self.to_model, FACE_SIZE as u32, rng)
+            })
+            .unzip();
+        Ok((to_tensor(&inputs, device)?, to_tensor(&targets, device)?))
+    }
+
+    /// The held-out faces, unwarped.
+    fn validation(&self, device: &Device) -> Result<Tensor, TrainError> {
+        let faces: Vec<Rgb8> = self
+            .held_out
+            .iter()
+            .map(|f| warp::view(f, &self.to_model, FACE_SIZE as u32))
+            .collect();
+        to_tensor(&faces, device)
+    }
+}
+
+/// The crop the model sees.
+pub fn model_crop() -> AlignedCrop {
+    AlignedCrop::new(FACE_SIZE as u32, MODEL_PADDING)
+}
+
+/// Pictures as an [N, 3, H, W] tensor in [0, 1] (the sigmoid's range).
+fn to_tensor(images: &[Rgb8], device: &Device) -> Result<Tensor, TrainError> {
+    let (w, h) = images[0].dimensions();
+    let plane = (w * h) as usize;
+    let mut data = vec![0f32; images.len() * 3 * plane];
+    for (n, image) in images.iter().enumerate() {
+        for (i, pixel) in image.pixels().enumerate() {
+            for c in 0..3 {
+                data[(n * 3 + c) * plane + i] = f32::from(pixel[c]) / 255.0;
+            }
+        }
+    }
+    Ok(Tensor::from_vec(
+        data,
+        (images.len(), 3, h as usize, w as usize),
+        device,
+    )?)
+}
+
+/// The `n`-th picture of an [N, 3, H, W] tensor in [0, 1].
+fn to_image(tensor: &Tensor, n: usize) -> Result<Rgb8, TrainError> {
+    let (_, _, h, w) = tensor.dims4()?;
+    let data = tensor.get(n)?.flatten_all()?.to_vec1::<f32>()?;
+    let plane = h * w;
+    Ok(Rgb8::from_fn(w as u32, h as u32, |x, y| {
+        let i = y as usize * w + x as usize;
+        image::Rgb(std::array::from_fn(|c| {
+            (data[c * plane + i] * 255.0).round().clamp(0.0, 255.0) as u8
+        }))
+    }))
+}
+
+/// The run's position, saved with each checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    step: u64,
+    seed: u64,
+    preset: SwapPreset,
+    seconds: f64,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapSummary {
+    pub a2b: PathBuf,
+    pub b2a: PathBuf,
+    pub steps: u64,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub losses: [f32; 2],
+    /// Mean absolute error of A→A and B→B on held-out faces, before and after this run.
+    pub validation_mae_start: f32,
+    pub validation_mae: f32,
+    pub parity_max_abs_diff: f32,
+    pub parameters: usize,
+    pub previews: PathBuf,
+    pub stopped_early: bool,
+}
+
+/// Trains on face sets `a` and `b`; writes `NAME_a2b.onnx` and `NAME_b2a.onnx` (with cards)
+/// for `name` = `out`'s path, and keeps the run in `NAME.train/`.
+pub fn train(
+    a: &FaceSet,
+    b: &FaceSet,
+    out: &Path,
+    options: &Options,
+    stop: &AtomicBool,
+) -> Result<SwapSummary, TrainError> {
+    check_sets(a, b)?;
+    super::pix2pix::check_output_folder(out)?;
+    super::init_cpu_threads();
+    let device = options.device.device()?;
+    let (person_a, person_b) = (Person::load(a)?, Person::load(b)?);
+    let mut net = Autoencoders::new(options.preset, &device, options.seed)?;
+    let dir = out.with_extension("train");
+    let checkpoint = dir.join("checkpoint");
+    let mut state = RunState {
+        step: 0,
+        seed: options.seed,
+        preset: options.preset,
+        seconds: 0.0,
+    };
+    if options.resume {
+        state = read_state(&checkpoint)?;
+        net.params.load(&checkpoint.join("params.safetensors"))?;
+        net.adam.load(&checkpoint.join("adam.safetensors"))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| write_error(&dir, e))?;
+    let mut log = LossLog::open(
+        &dir,
+        ["loss_a", "loss_b", "validation_mae"],
+        options.resume.then_some(state.step),
+    )?;
+    let validation = (person_a.validation(&device)?, person_b.validation(&device)?);
+    let validation_mae_start = validation_mae(&net, &validation)?;
+    let bar = crate::progress::progress(Some(options.steps), "training");
+    bar.set_position(state.step);
+    let started = Instant::now();
+    let deadline = options
+        .max_minutes
+        .map(|m| started + Duration::from_secs_f64(m * 60.0));
+    let mut rng = Rng::new(options.seed ^ state.step.wrapping_mul(0x9E37_79B9));
+    let (mut losses, mut mae) = ([0.0; 2], validation_mae_start);
+    let first_step = state.step;
+    let batch = options.preset.batch();
+    while state.step < options.steps
+        && !stop.load(Ordering::Relaxed)
+        && deadline.is_none_or(|d| Instant::now() < d)
+    {
+        let batch_a = person_a.batch(batch, &mut rng, &device)?;
+        let batch_b = person_b.batch(batch, &mut rng, &device)?;
+        losses = net.step(&batch_a, &batch_b)?;
+        state.step += 1;
+        bar.set_position(state.step);
+        bar.set_message(format!(
+            "A {:.4} B {:.4} val {mae:.4}",
+            losses[0], losses[1]
+        ));
+        if state.step.is_multiple_of(options.preview_every) {
+            mae = validation_mae(&net, &validation)?;
+            write_preview(&net, &validation, &dir, state.step)?;
+        }
+        log.push(LossRecord {
+            step: state.step,
+            values: [losses[0], losses[1], mae],
+            seconds: state.seconds + started.elapsed().as_secs_f64(),
+        })?;
+        if state.step.is_multiple_of(options.preview_every) {
+            log.plot()?;
+        }
+        if state.step.is_multiple_of(options.checkpoint_every) {
+            write_checkpoint(&net, &checkpoint, &state, started)?;
+        }
+    }
+    bar.finish_and_clear();
+    let stopped_early = state.step < options.steps;
+    mae = validation_mae(&net, &validation)?;
+    write_checkpoint(&net, &checkpoint, &state, started)?;
+    let previews = write_preview(&net, &validation, &dir, state.step)?;
+    log.plot()?;
+    let (a2b, b2a) = model_paths(out);
+    let card = |from: &FaceSet, to: &FaceSet| model_card(from, to, options, &state, mae);
+    let diff_a2b = super::export::export_checked(
+        &model::export(&net.encoder, &net.decoder_b)?,
+        &card(a, b),
+        &a2b,
+        |x| net.swap(x, true),
+    )?;
+    let diff_b2a = super::export::export_checked(
+        &model::export(&net.encoder, &net.decoder_a)?,
+        &card(b, a),
+        &b2a,
+        |x| net.swap(x, false),
+    )?;
+    Ok(SwapSummary {
+        a2b,
+        b2a,
+        steps: state.step,
+        seconds: state.seconds + started.elapsed().as_secs_f64(),
+        steps_per_second: (state.step - first_step) as f64
+            / started.elapsed().as_secs_f64().max(1e-9),
+        losses,
+        validation_mae_start,
+        validation_mae: mae,
+        parity_max_abs_diff: diff_a2b.max(diff_b2a),
+        parameters: net.parameters(),
+        previews,
+        stopped_early,
+    })
+}
+
+/// `NAME_a2b.onnx` and `NAME_b2a.onnx` for `NAME`.
+pub fn model_paths(out: &Path) -> (PathBuf, PathBuf) {
+    let stem = out
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".onnx").to_string())
+        .unwrap_or_default();
+    (
+        out.with_file_name(format!("{stem}_a2b.onnx")),
+        out.with_file_name(format!("{stem}_b2a.onnx")),
+    )
+}
+
+/// The two sets must have been cut alike, so one crop fits both.
+fn check_sets(a: &FaceSet, b: &FaceSet) -> Result<(), TrainError> {
+    let (ma, mb) = (&a.manifest, &b.manifest);
+    if ma.size != mb.size || (ma.padding - mb.padding).abs() > 1e-6 {
+        return Err(TrainError::FaceSetsDiffer {
+            a: format!("{}×{} padding {}", ma.size, ma.size, ma.padding),
+            b: format!("{}×{} padding {}", mb.size, mb.size, mb.padding),
+        });
+    }
+    Ok(())
+}
+
+/// Mean absolute error of A→A and B→B on the held-out faces.
+fn validation_mae(net: &Autoencoders, (a, b): &(Tensor, Tensor)) -> Result<f32, TrainError> {
+    let error_a = l1(&net.swap(a, false)?, a)?.to_scalar::<f32>()?;
+    let error_b = l1(&net.swap(b, true)?, b)?.to_scalar::<f32>()?;
+    Ok((error_a + error_b) / 2.0)
+}
+
+/// Rows of A, A→A, A→B, B, B→B, B→A on held-out faces.
+fn write_preview(
+    net: &Autoencoders,
+    (a, b): &(Tensor, Tensor),
+    dir: &Path,
+    step: u64,
+) -> Result<PathBuf, TrainError> {
+    let rows_a = PREVIEW_ROWS.min(a.dim(0)?);
+    let rows_b = PREVIEW_ROWS.min(b.dim(0)?);
+    let (a, b) = (a.narrow(0, 0, rows_a)?, b.narrow(0, 0, rows_b)?);
+    let outputs = [
+        a.clone(),
+        net.swap(&a, false)?,
+        net.swap(&a, true)?,
+        b.clone(),
+        net.swap(&b, true)?,
+        net.swap(&b, false)?,
+    ];
+    let mut rows = Vec::new();
+    for n in 0..rows_a.min(rows_b) {
+        let row: Vec<Rgb8> = outputs
+            .iter()
+            .map(|t| to_image(t, n))
+            .collect::<Result<_, _>>()?;
+        rows.push(row);
+    }
+    let path = dir.join(format!("preview_{step:06}.png"));
+    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| write_error(&path, e))?;
+    Ok(path)
+}
+
+fn write_checkpoint(
+    net: &Autoencoders,
+    dir: &Path,
+    state: &RunState,
+    started: Instant,
+) -> Result<(), TrainError> {
+    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    net.params.save(&dir.join("params.safetensors"))?;
+    net.adam.save(&dir.join("adam.safetensors"))?;
+    let state = RunState {
+        seconds: state.seconds + started.elapsed().as_secs_f64(),
+        ..state.clone()
+    };
+    let text = serde_json::to_string(&state).map_err(|e| write_error(dir, e))?;
+    crate::files::write_atomically(&dir.join("state.json"), text.as_bytes())
+        .map_err(|e| write_error(dir, e))
+}
+
+fn read_state(dir: &Path) -> Result<RunState, TrainError> {
+    let path = dir.join("state.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Checkpoint {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+fn write_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// The card of the model that turns `from`'s faces into `to`'s.
+fn model_card(
+    from: &FaceSet,
+    to: &FaceSet,
+    options: &Options,
+    state: &RunState,
+    mae: f32,
+) -> ModelCard {
+    let spec = TensorSpec {
+        size: FACE_SIZE as u32,
+        layout: Layout::Nchw,
+        range: [0.0, 1.0],
+        color: ColorOrder::Rgb,
+    };
+    let training = toml::toml! {
+        architecture = "autoencoder"
+        preset = (options.preset.name())
+        steps = (state.step as i64)
+        seed = (options.seed as i64)
+        source_faces = (from.dir.display().to_string())
+        target_faces = (to.dir.display().to_string())
+        target_reference = (to.manifest.reference.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        validation_mae = (f64::from(mae))
+    };
+    ModelCard {
+        kind: ModelKind::Swap,
+        description: format!(
+            "face swap autoencoder ({} preset): faces of {} become faces of {}",
+            options.preset.name(),
+            from.dir.display(),
+            to.dir.display()
+        ),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: Some(AlignmentSpec {
+            size: FACE_SIZE as u32,
+            padding: MODEL_PADDING,
+        }),
+        framing: None,
+        training: Some(training),
+    }
+}

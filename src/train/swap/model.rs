@@ -1,0 +1,184 @@
+//! The book's face-swap autoencoder (DESIGN §5): one encoder shared by both people, one
+//! decoder each. A face of A encoded and decoded by B's decoder comes out as B with A's pose
+//! and expression.
+//!
+//! Encoder: 64×64×3 → four Conv 5×5 stride 2 + LeakyReLU 0.1 (f, 2f, 4f, 8f filters) → Dense
+//! 8f → Dense 4·4·8f → reshape 4×4×8f → upscale(4f) = 8×8×4f. Decoder: upscale(8f) →
+//! upscale(4f) → upscale(2f) → Conv 5×5 → 3 channels, sigmoid; upscale(n) is Conv 3×3 with n
+//! filters → LeakyReLU 0.1 → UpSampling ×2. At f = 128 (`base`) this is the book's network:
+//! 1024-wide dense layers, decoder convolutions of 1024, 512 and 256 filters, ≈77 M parameters.
+
+use candle_core::Tensor;
+
+use super::super::graph::OnnxGraph;
+use super::super::layers::{self, Conv, Dense, Pad};
+use super::super::params::Params;
+use super::super::TrainError;
+
+/// Side of the faces the network sees and makes.
+pub const FACE_SIZE: usize = 64;
+const SLOPE: f64 = 0.1;
+/// The encoder's convolutions shrink 64 to 4.
+const BOTTLENECK: usize = 4;
+
+/// A convolution followed by LeakyReLU 0.1, optionally then ×2 upsampling.
+struct Block {
+    conv: Conv,
+    upsample: bool,
+}
+
+impl Block {
+    fn down(
+        params: &mut Params,
+        name: &str,
+        c_in: usize,
+        c_out: usize,
+    ) -> Result<Block, TrainError> {
+        Ok(Block {
+            conv: Conv::he(params, name, (c_in, c_out, 5), 2, Pad::same(2))?,
+            upsample: false,
+        })
+    }
+
+    fn upscale(
+        params: &mut Params,
+        name: &str,
+        c_in: usize,
+        c_out: usize,
+    ) -> Result<Block, TrainError> {
+        Ok(Block {
+            conv: Conv::he(params, name, (c_in, c_out, 3), 1, Pad::same(1))?,
+            upsample: true,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
+        let y = layers::leaky_relu(&self.conv.forward(x)?, SLOPE)?;
+        match self.upsample {
+            true => layers::upsample2(&y),
+            false => Ok(y),
+        }
+    }
+
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let y = self.conv.export(g, x)?;
+        let y = layers::export_leaky_relu(g, &y, SLOPE as f32);
+        Ok(match self.upsample {
+            true => layers::export_upsample2(g, &y),
+            false => y,
+        })
+    }
+}
+
+/// The shared encoder: a face in [0, 1] to the 8×8×4f embedding.
+pub struct Encoder {
+    filters: usize,
+    down: Vec<Block>,
+    dense_in: Dense,
+    dense_out: Dense,
+    up: Block,
+}
+
+impl Encoder {
+    pub fn new(params: &mut Params, filters: usize) -> Result<Encoder, TrainError> {
+        let f = filters;
+        let widths = [3, f, 2 * f, 4 * f, 8 * f];
+        let down = (0..4)
+            .map(|i| Block::down(params, &format!("enc.down{i}"), widths[i], widths[i + 1]))
+            .collect::<Result<_, _>>()?;
+        let flat = 8 * f * BOTTLENECK * BOTTLENECK;
+        Ok(Encoder {
+            filters,
+            down,
+            dense_in: Dense::new(params, "enc.dense_in", (flat, 8 * f))?,
+            dense_out: Dense::new(params, "enc.dense_out", (8 * f, flat))?,
+            up: Block::upscale(params, "enc.up", 8 * f, 4 * f)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor, TrainError> {
+        let mut y = x.clone();
+        for block in &self.down {
+            y = block.forward(&y)?;
+        }
+        let n = y.dim(0)?;
+        let y = self.dense_in.forward(&y.flatten_from(1)?)?;
+        let y = self.dense_out.forward(&y)?;
+        let y = y.reshape((n, 8 * self.filters, BOTTLENECK, BOTTLENECK))?;
+        self.up.forward(&y)
+    }
+
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let mut y = x.to_string();
+        for block in &self.down {
+            y = block.export(g, &y)?;
+        }
+        let y = g.node("Flatten", &[&y], vec![("axis", crate::onnx::Attr::Int(1))]);
+        let y = self.dense_in.export(g, &y)?;
+        let y = self.dense_out.export(g, &y)?;
+        let shape = g.constant(
+            "shape",
+            vec![4],
+            crate::onnx::TensorData::Int64(vec![
+                -1,
+                (8 * self.filters) as i64,
+                BOTTLENECK as i64,
+                BOTTLENECK as i64,
+            ]),
+        );
+        let y = g.node("Reshape", &[&y, &shape], vec![]);
+        self.up.export(g, &y)
+    }
+}
+
+/// One person's decoder: the embedding to a 64×64 face in [0, 1].
+pub struct Decoder {
+    up: Vec<Block>,
+    out: Conv,
+}
+
+impl Decoder {
+    pub fn new(params: &mut Params, name: &str, filters: usize) -> Result<Decoder, TrainError> {
+        let f = filters;
+        let widths = [4 * f, 8 * f, 4 * f, 2 * f];
+        let up = (0..3)
+            .map(|i| Block::upscale(params, &format!("{name}.up{i}"), widths[i], widths[i + 1]))
+            .collect::<Result<_, _>>()?;
+        Ok(Decoder {
+            up,
+            out: Conv::he(
+                params,
+                &format!("{name}.out"),
+                (2 * f, 3, 5),
+                1,
+                Pad::same(2),
+            )?,
+        })
+    }
+
+    pub fn forward(&self, embedding: &Tensor) -> Result<Tensor, TrainError> {
+        let mut y = embedding.clone();
+        for block in &self.up {
+            y = block.forward(&y)?;
+        }
+        Ok(candle_nn::ops::sigmoid(&self.out.forward(&y)?)?)
+    }
+
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let mut y = x.to_string();
+        for block in &self.up {
+            y = block.export(g, &y)?;
+        }
+        let y = self.out.export(g, &y)?;
+        Ok(g.node("Sigmoid", &[&y], vec![]))
+    }
+}
+
+/// The encoder followed by one decoder, as one ONNX graph: NCHW, [0, 1] in and out.
+pub fn export(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::Model, TrainError> {
+    let side = FACE_SIZE as i64;
+    let mut g = OnnxGraph::new("mimic-swap", "face", vec![1, 3, side, side]);
+    let embedding = encoder.export(&mut g, "face")?;
+    let y = decoder.export(&mut g, &embedding)?;
+    Ok(g.finish(&y, "swapped", vec![1, 3, side, side]))
+}
