@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
-use mimic::infer::DevicePreference;
+use mimic::infer::{DevicePreference, ModelKind};
 use mimic::train::pix2pix::Preset;
 use mimic::train::swap::SwapPreset;
 use mimic::train::{NormKind, TrainDevice};
@@ -161,12 +162,45 @@ pub struct TrainPix2PixArgs {
     pub json: JsonFlag,
 }
 
+/// How a swapped face is blended back into the frame.
+#[derive(Debug, Args)]
+pub struct BlendFlags {
+    /// Which part of the generated face replaces the frame's.
+    #[arg(long, value_enum, default_value_t = MaskKind::HullRect)]
+    pub mask: MaskKind,
+    /// Shrink the mask by this share of the face crop's side.
+    #[arg(long, default_value_t = 0.03)]
+    pub erode: f32,
+    /// Fade the mask in over this share of the face crop's side.
+    #[arg(long, default_value_t = 0.08)]
+    pub blur: f32,
+    /// Match the generated face's colours to the face it replaces.
+    #[arg(long, value_enum, default_value_t = ColorMatch::Rct)]
+    pub color: ColorMatch,
+}
+
+impl BlendFlags {
+    pub fn options(&self) -> BlendOptions {
+        BlendOptions {
+            mask: self.mask,
+            erode: self.erode.clamp(0.0, 0.5),
+            blur: self.blur.clamp(0.0, 0.5),
+            color: self.color,
+        }
+    }
+}
+
 /// What `live` and `bench` both need: the model, the driving video and how the path runs.
 #[derive(Debug, Args)]
 pub struct SessionFlags {
     /// The generator (ONNX, its card beside it).
     #[arg(long)]
     pub model: PathBuf,
+    /// reenact (sketch → target) or swap (face → the other face); default: the model card's.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModelKind>,
+    #[command(flatten)]
+    pub blend: BlendFlags,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,

@@ -53,6 +53,8 @@ pub struct Composer {
     height: u32,
     mark: bool,
     landmarks: bool,
+    /// The output is a whole frame (face swap) rather than a square (reenactment).
+    full_frame: bool,
     canvas: Rgb8,
 }
 
@@ -64,8 +66,15 @@ impl Composer {
             height: height.max(16).next_multiple_of(2),
             mark,
             landmarks: false,
+            full_frame: false,
             canvas: Rgb8::new(0, 0),
         }
+    }
+
+    /// The output panel as wide as the live one: the swapped frame rather than a square.
+    pub fn with_full_frame_output(mut self) -> Composer {
+        self.full_frame = true;
+        self
     }
 
     pub fn view(&self) -> View {
@@ -74,7 +83,10 @@ impl Composer {
 
     /// A composer like this one (panel size, mark) for another view, without the overlay.
     pub fn for_view(&self, view: View) -> Composer {
-        Composer::new(view, self.height, self.mark)
+        Composer {
+            full_frame: self.full_frame,
+            ..Composer::new(view, self.height, self.mark)
+        }
     }
 
     /// Whether the landmarks overlay is on.
@@ -99,9 +111,11 @@ impl Composer {
     /// The size the composite of a `live` frame of this size will have.
     pub fn size_for(&self, live_width: u32, live_height: u32) -> (u32, u32) {
         let h = self.height;
+        let lw = self.live_width(live_width, live_height);
+        let output = if self.full_frame { lw } else { h };
         match self.view {
-            View::Panels => (self.live_width(live_width, live_height) + 2 * h, h),
-            View::Output => (h, h),
+            View::Panels => (lw + output + h, h),
+            View::Output => (output, h),
         }
     }
 
@@ -133,10 +147,15 @@ impl Composer {
                         points.map(|p| Point::new((p.x + 0.5) * k - 0.5, (p.y + 0.5) * k - 0.5));
                     draw_strokes(&mut self.canvas, &scaled, 1.5, Rgb([64, 255, 64]));
                 }
-                paste_or_no_face(&mut self.canvas, generated, lw, side);
-                paste_or_no_face(&mut self.canvas, sketch, lw + side, side);
+                let output = if self.full_frame { lw } else { side };
+                paste_or_no_face(&mut self.canvas, generated, lw, output, side);
+                paste_or_no_face(&mut self.canvas, sketch, lw + output, side, side);
             }
-            View::Output => paste_or_no_face(&mut self.canvas, generated, 0, side),
+            View::Output => {
+                let lw = self.live_width(live.width(), live.height());
+                let output = if self.full_frame { lw } else { side };
+                paste_or_no_face(&mut self.canvas, generated, 0, output, side)
+            }
         }
         if self.mark {
             draw_mark(&mut self.canvas);
@@ -214,15 +233,18 @@ fn taps(dst: u32, src: u32) -> Vec<(usize, usize, u16)> {
         .collect()
 }
 
-/// A square panel at `x`: the picture, or black with "NO FACE" when there is none.
-fn paste_or_no_face(canvas: &mut Rgb8, image: Option<&Rgb8>, x: u32, side: u32) {
+/// A `width` × `height` panel at `x`: the picture, or black with "NO FACE" when there is none.
+fn paste_or_no_face(canvas: &mut Rgb8, image: Option<&Rgb8>, x: u32, width: u32, height: u32) {
     match image {
-        Some(image) => paste(canvas, image, x, side, side),
+        Some(image) => paste(canvas, image, x, width, height),
         None => {
-            fill_rect(canvas, x, 0, side, side, Rgb([0, 0, 0]));
-            let scale = (side / 100).max(1);
+            fill_rect(canvas, x, 0, width, height, Rgb([0, 0, 0]));
+            let scale = (height / 100).max(1);
             let (tw, th) = text_size("NO FACE", scale);
-            let (tx, ty) = (x + side.saturating_sub(tw) / 2, side.saturating_sub(th) / 2);
+            let (tx, ty) = (
+                x + width.saturating_sub(tw) / 2,
+                height.saturating_sub(th) / 2,
+            );
             draw_text(canvas, "NO FACE", tx, ty, scale, Rgb([200, 200, 200]));
         }
     }

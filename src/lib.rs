@@ -3,6 +3,7 @@
 //! The library holds every stage of the frame path (DESIGN §2), each in its own module;
 //! the `mimic` binary only parses arguments, calls these stages and reports.
 
+pub mod blend;
 pub mod capture;
 pub mod compose;
 pub mod dataset;

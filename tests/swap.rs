@@ -38,24 +38,34 @@ fn face_sets() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// A short real training run (60 steps), made once for this file: its report and NAME.
+fn trained() -> &'static (serde_json::Value, PathBuf) {
+    static RUN: OnceLock<(serde_json::Value, PathBuf)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let (a, b) = face_sets();
+        let out = scratch("swap-train").join("ab");
+        let json = mimic_json(&[
+            "train",
+            "swap",
+            "--a",
+            arg(a),
+            "--b",
+            arg(b),
+            "--out",
+            arg(&out),
+            "--steps",
+            "60",
+            "--preview-every",
+            "30",
+        ]);
+        (json, out)
+    })
+}
+
 #[test]
 fn a_short_run_lowers_the_validation_error_and_exports_both_directions() {
     let (a, b) = face_sets();
-    let out = scratch("swap-train").join("ab");
-    let json = mimic_json(&[
-        "train",
-        "swap",
-        "--a",
-        arg(a),
-        "--b",
-        arg(b),
-        "--out",
-        arg(&out),
-        "--steps",
-        "60",
-        "--preview-every",
-        "30",
-    ]);
+    let (json, out) = trained();
     let (start, end) = (
         json["validation_mae_start"].as_f64().unwrap(),
         json["validation_mae"].as_f64().unwrap(),
@@ -79,19 +89,87 @@ fn a_short_run_lowers_the_validation_error_and_exports_both_directions() {
     refuse_in_reenact_mode(&out.with_file_name("ab_a2b.onnx"));
 }
 
-/// A swap model given to the reenactment loop is refused with a sentence.
-fn refuse_in_reenact_mode(model: &Path) {
-    let run = mimic(&[
+/// A swap model given to reenact mode, and a reenactment model (the bundled demo model) given
+/// to swap mode, are refused with a sentence.
+fn refuse_in_reenact_mode(swap_model: &Path) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
+    for (model, mode, says) in [
+        (
+            swap_model,
+            "reenact",
+            "is a Swap model, not a Reenact model",
+        ),
+        (
+            demo.as_path(),
+            "swap",
+            "is a Reenact model, not a Swap model",
+        ),
+    ] {
+        let run = mimic(&[
+            "live",
+            "--model",
+            arg(model),
+            "--mode",
+            mode,
+            "--input",
+            arg(&testdata("video/d0.mp4")),
+            "--headless",
+        ]);
+        assert_eq!(run.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+/// `live` on A's clip with the A→B model: every frame converted, the face replaced and the
+/// rest of the frame left as it was.
+#[test]
+fn a_swapped_recording_keeps_every_frame_and_the_background() {
+    let (_, out) = trained();
+    let recording = scratch("swap-live").join("swapped.mp4");
+    let video = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
+    let json = mimic_json(&[
         "live",
         "--model",
-        arg(model),
+        arg(&out.with_file_name("ab_a2b.onnx")),
         "--input",
-        arg(&testdata("video/d0.mp4")),
+        arg(&video),
         "--headless",
+        "--record",
+        arg(&recording),
     ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("Swap model"), "{err}");
+    assert_eq!(json["frames"], 200);
+    assert!(json["frames_with_face"].as_u64().unwrap() >= 195, "{json}");
+    let mut reader = mimic::video::VideoReader::open(&recording).unwrap();
+    // Live (256) | swapped frame (256) | generated face (256).
+    assert_eq!((reader.info().width, reader.info().height), (768, 256));
+    let mut frames = 0;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        frames += 1;
+        let difference = |x0: u32, y0: u32, side: u32| {
+            let mut sum = 0u64;
+            for y in y0..y0 + side {
+                for x in x0..x0 + side {
+                    let (l, s) = (
+                        frame.image.get_pixel(x, y),
+                        frame.image.get_pixel(x + 256, y),
+                    );
+                    sum += (0..3).map(|c| u64::from(l[c].abs_diff(s[c]))).sum::<u64>();
+                }
+            }
+            sum as f64 / f64::from(side * side * 3)
+        };
+        // The top-left corner (background) is the live frame's; the face is not.
+        assert!(
+            difference(0, 0, 40) < 4.0,
+            "frame {frames}: background changed"
+        );
+        assert!(
+            difference(108, 120, 40) > 4.0,
+            "frame {frames}: face unchanged"
+        );
+    }
+    assert_eq!(frames, 200);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mimic::frame::Rgb8;
-use mimic::pipeline::FrameTimes;
+use mimic::pipeline::{FrameTimes, Processor};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use serde::Serialize;
 
@@ -41,18 +41,29 @@ struct Report {
     dropped: u64,
 }
 
-/// The per-frame samples of each stage, in DESIGN §3's order.
-const STAGES: [&str; 9] = [
+/// The per-frame samples of each stage, in DESIGN §3's order (reenact mode draws a sketch;
+/// swap mode aligns the face, then blends the result back).
+const STAGES: [&str; 11] = [
     "decode",
     "landmarks",
     "sketch",
+    "align",
     "preprocess",
     "generator",
     "postprocess",
+    "blend",
     "compose",
     "encode",
     "detect",
 ];
+
+fn prepare_stage(swap: bool) -> &'static str {
+    if swap {
+        "align"
+    } else {
+        "sketch"
+    }
+}
 
 /// Every frame's times, stage by stage.
 #[derive(Default)]
@@ -64,15 +75,16 @@ struct Samples {
 }
 
 impl Samples {
-    fn add(&mut self, decode: Duration, times: &FrameTimes, encode: Option<Duration>) {
+    fn add(&mut self, decode: Duration, times: &FrameTimes, encode: Option<Duration>, swap: bool) {
         // Detections run every few frames (mostly beside the frames): their own spread.
         let stages = [
             ("decode", Some(decode)),
             ("landmarks", Some(times.landmarks)),
-            ("sketch", Some(times.sketch)),
+            (prepare_stage(swap), Some(times.prepare)),
             ("preprocess", Some(times.preprocess)),
             ("generator", Some(times.generator)),
             ("postprocess", Some(times.postprocess)),
+            ("blend", swap.then_some(times.blend)),
             ("compose", Some(times.compose)),
             ("encode", encode),
             ("detect", times.detection),
@@ -86,9 +98,10 @@ impl Samples {
         self.pipeline.push(
             decode
                 + times.landmarks
-                + times.sketch
+                + times.prepare
                 + times.preprocess
                 + times.postprocess
+                + times.blend
                 + times.compose,
         );
     }
@@ -150,8 +163,8 @@ impl Drop for ScratchRecording {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // Measured as a camera runs it: detections beside the frames.
-    let mut session = super::reenact_session(&args.session, true, true)?;
-    let device = session.reenactor().generator().provider().to_string();
+    let mut session = super::session(&args.session, true, true)?;
+    let device = session.processor().generator().provider().to_string();
     let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();
     let (width, height) = session.composer().size_for(info.width, info.height);
@@ -159,6 +172,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         true => Some(ScratchRecording::start(width, height, info.fps)?),
         false => None,
     };
+    let swap = matches!(session.processor(), Processor::Swap(_));
     let mut samples = Samples::default();
     let (mut frames, mut with_face) = (0usize, 0usize);
     let started = Instant::now();
@@ -173,7 +187,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Some(recording) => Some(recording.write(session.composite())?),
             None => None,
         };
-        samples.add(decode, &times, encode);
+        samples.add(decode, &times, encode, swap);
         frames += 1;
         with_face += usize::from(face);
     }

@@ -20,7 +20,7 @@ use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::{DemoArgs, SessionFlags};
+use crate::cli::{BlendFlags, DemoArgs, SessionFlags};
 
 /// The bundled generator and its card (how they were made: models/README.md).
 const MODEL: &[u8] = include_bytes!("../../models/demo.onnx");
@@ -49,13 +49,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let scratch = Scratch::unpack()?;
     let flags = SessionFlags {
         model: scratch.model(),
+        mode: None,
+        blend: BlendFlags {
+            mask: Default::default(),
+            erode: 0.03,
+            blur: 0.08,
+            color: Default::default(),
+        },
         view: View::Panels,
         detect_every: 4,
         face_index: 0,
         device: DevicePreference::Auto,
     };
-    let mut session = super::reenact_session(&flags, true, false)?;
-    let device = session.reenactor().generator().provider().to_string();
+    let mut session = super::session(&flags, true, false)?;
+    let device = session.processor().generator().provider().to_string();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
     let video = args.out.join("demo.mp4");

@@ -235,8 +235,8 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     // Live frames keep their pace with detection beside them; a file converted frame by frame
     // detects inside the frames, so the same file gives the same result every time.
     let live = matches!(source, Frames::Live(..));
-    let mut session = super::reenact_session(&args.session, !args.no_mark, live)?;
-    let device = session.reenactor().generator().provider().to_string();
+    let mut session = super::session(&args.session, !args.no_mark, live)?;
+    let device = session.processor().generator().provider().to_string();
     let info = source.info();
     let mut recording = match &args.record {
         Some(path) => Some(Recording::start(
@@ -306,7 +306,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let report = Report {
         frames,
         frames_with_face: with_face,
-        detections: session.reenactor().tracker().stats().detections,
+        detections: session.processor().tracker().stats().detections,
         fps: frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
         device,
         record: args.record.clone(),

@@ -14,7 +14,7 @@ pub mod train;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::{Reenactor, Session};
+use mimic::pipeline::{Processor, Reenactor, Session, Swapper};
 use mimic::track::{FaceTracker, TrackOptions};
 
 /// Prints a value as one line of JSON on stdout.
@@ -41,20 +41,22 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
 /// Panels are at least this high, so small models still show at a readable size.
 const MIN_PANEL: u32 = 256;
 
-/// The reenactment session `live` and `bench` run: model, tracker (detecting beside the frames
-/// when `background`), composer, warmed up.
-pub fn reenact_session(
+/// The session `live` and `bench` run: model, tracker (detecting beside the frames when
+/// `background`), the processing side of the model's mode, composer, warmed up.
+pub fn session(
     flags: &crate::cli::SessionFlags,
     mark: bool,
     background: bool,
 ) -> anyhow::Result<Session> {
     let model = &flags.model;
     let generator = Generator::open(model, flags.device)?;
-    if generator.kind() != ModelKind::Reenact {
+    let mode = flags.mode.unwrap_or(generator.kind());
+    if generator.kind() != mode {
         anyhow::bail!(
-            "'{}' is a {:?} model; mimic live runs reenactment models so far (train one with `mimic train pix2pix`)",
+            "'{}' is a {:?} model, not a {mode:?} model: give --mode {} or a {mode:?} model (reenact: `mimic train pix2pix`; swap: `mimic train swap`)",
             model.display(),
-            generator.kind()
+            generator.kind(),
+            format!("{:?}", generator.kind()).to_lowercase()
         );
     }
     let panel = generator.output_size().max(MIN_PANEL);
@@ -71,5 +73,19 @@ pub fn reenact_session(
         },
     )?;
     let composer = Composer::new(flags.view, panel, mark);
-    Ok(Session::new(Reenactor::new(tracker, generator), composer)?)
+    let (processor, composer) = match mode {
+        ModelKind::Reenact => (
+            Processor::Reenact(Reenactor::new(tracker, generator)),
+            composer,
+        ),
+        ModelKind::Swap => (
+            Processor::Swap(Swapper::new(tracker, generator, flags.blend.options())?),
+            composer.with_full_frame_output(),
+        ),
+        ModelKind::Stylize => anyhow::bail!(
+            "'{}' is a style model; stylize mode is not built yet (DESIGN §1)",
+            model.display()
+        ),
+    };
+    Ok(Session::new(processor, composer)?)
 }

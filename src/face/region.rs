@@ -25,6 +25,15 @@ impl FaceRegion {
             .collect()
     }
 
+    /// How far `p` lies inside the hull: its distance to the nearest edge, negative outside.
+    pub fn depth(&self, p: Point) -> f32 {
+        let d = self.distance(p);
+        match self.contains(p) {
+            true => d,
+            false => -d,
+        }
+    }
+
     fn contains(&self, p: Point) -> bool {
         // Hull is counter-clockwise: inside means left of (or on) every edge.
         self.edges().all(|(a, b)| cross(a, b, p) >= 0.0) && self.hull.len() >= 3

@@ -1,14 +1,44 @@
-//! The live frame path (DESIGN §2): capture → detect/track → landmarks → sketch → generator →
-//! compose → window / recorder.
+//! The live frame path (DESIGN §2): capture → detect/track → landmarks → sketch (reenact) or
+//! alignment (swap) → generator → blend → compose → window / recorder.
 //!
 //! [`Reenactor`] runs the processing side of reenact mode (track → framing → sketch →
-//! generator); [`Handoff`] lets a camera run on its own thread while processing always takes
-//! the newest frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
+//! generator), [`Swapper`] that of swap mode (track → align → generator → blend back);
+//! [`Handoff`] lets a camera run on its own thread while processing always takes the newest
+//! frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
 
 pub mod handoff;
 pub mod reenact;
 pub mod session;
+pub mod swap;
+
+use std::time::Duration;
 
 pub use handoff::Handoff;
-pub use reenact::{ReenactError, Reenactor, StageTimes};
-pub use session::{FrameTimes, Session};
+pub use reenact::Reenactor;
+pub use session::{FrameTimes, Processor, Session};
+pub use swap::Swapper;
+
+use crate::face::FaceError;
+use crate::infer::InferError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Face(#[from] FaceError),
+    #[error(transparent)]
+    Infer(#[from] InferError),
+}
+
+/// Time spent in each stage of one frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// A face detection that finished with this frame (inside it, or beside the frames).
+    pub detection: Option<Duration>,
+    /// Finding the face's landmarks in this frame, a detection inside it included.
+    pub landmarks: Duration,
+    /// Drawing the sketch (reenact) or cutting out the aligned face (swap).
+    pub prepare: Duration,
+    pub generator: Duration,
+    /// Mask, colour match and blend back into the frame (swap).
+    pub blend: Duration,
+}

@@ -4,33 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::face::{FaceBox, FaceError, Landmarks};
+use super::{PipelineError, StageTimes};
+use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
-use crate::infer::{Generator, InferError};
+use crate::infer::Generator;
 use crate::sketch::SketchRenderer;
 use crate::track::FaceTracker;
 
 /// Detections the driver's framing window is fixed from (about half a second).
 const FRAMING_DETECTIONS: usize = 15;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReenactError {
-    #[error(transparent)]
-    Face(#[from] FaceError),
-    #[error(transparent)]
-    Infer(#[from] InferError),
-}
-
-/// Time spent in each stage of one frame.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StageTimes {
-    /// A face detection that finished with this frame (inside it, or beside the frames).
-    pub detection: Option<Duration>,
-    /// Finding the face's landmarks in this frame, a detection inside it included.
-    pub landmarks: Duration,
-    pub sketch: Duration,
-    pub generator: Duration,
-}
 
 /// The driver's window: fixed, like the target's, from the median of the first detections, so
 /// head motion shows as motion inside the window rather than moving the window.
@@ -81,7 +63,7 @@ impl Reenactor {
     }
 
     /// Runs the generator once before the first frame.
-    pub fn warm_up(&mut self) -> Result<(), ReenactError> {
+    pub fn warm_up(&mut self) -> Result<(), PipelineError> {
         Ok(self.generator.warm_up()?)
     }
 
@@ -99,14 +81,14 @@ impl Reenactor {
     }
 
     /// Processes one driver frame; `Ok(false)` when it shows no face.
-    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, ReenactError> {
+    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
         let started = Instant::now();
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
         self.times.detection = self.tracker.take_detection_time();
         let Some(face) = face else {
-            self.times.sketch = Duration::ZERO;
+            self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);
         };
@@ -116,7 +98,7 @@ impl Reenactor {
             .renderer
             .render(&face.landmarks.map(|p| window.to_output(p, size)));
         let drawn = Instant::now();
-        self.times.sketch = drawn - tracked;
+        self.times.prepare = drawn - tracked;
         self.generator.run(sketch, &mut self.generated)?;
         self.times.generator = drawn.elapsed();
         Ok(true)

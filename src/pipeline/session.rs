@@ -3,9 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::reenact::{ReenactError, Reenactor};
+use super::{PipelineError, Reenactor, StageTimes, Swapper};
 use crate::compose::{Composer, View};
+use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
+use crate::infer::Generator;
+use crate::track::FaceTracker;
 
 /// Time spent in each stage of one frame, and from capture to the composed frame.
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,36 +16,105 @@ pub struct FrameTimes {
     /// A face detection that finished with this frame (inside it, or beside the frames).
     pub detection: Option<Duration>,
     pub landmarks: Duration,
-    pub sketch: Duration,
+    /// The sketch (reenact) or the aligned face (swap).
+    pub prepare: Duration,
     pub preprocess: Duration,
     pub generator: Duration,
     pub postprocess: Duration,
+    /// Mask, colour match and blend back into the frame (swap).
+    pub blend: Duration,
     pub compose: Duration,
     /// From the frame's capture (or decode) to its composite being ready.
     pub latency: Duration,
 }
 
-/// The reenactment path and the composer, run frame after frame; while recording, a second
+/// The processing side of one mode.
+pub enum Processor {
+    Reenact(Reenactor),
+    Swap(Swapper),
+}
+
+impl Processor {
+    fn warm_up(&mut self) -> Result<(), PipelineError> {
+        match self {
+            Processor::Reenact(r) => r.warm_up(),
+            Processor::Swap(s) => s.warm_up(),
+        }
+    }
+
+    fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+        match self {
+            Processor::Reenact(r) => r.process(frame),
+            Processor::Swap(s) => s.process(frame),
+        }
+    }
+
+    fn times(&self) -> StageTimes {
+        match self {
+            Processor::Reenact(r) => r.times(),
+            Processor::Swap(s) => s.times(),
+        }
+    }
+
+    pub fn generator(&self) -> &Generator {
+        match self {
+            Processor::Reenact(r) => r.generator(),
+            Processor::Swap(s) => s.generator(),
+        }
+    }
+
+    pub fn tracker(&self) -> &FaceTracker {
+        match self {
+            Processor::Reenact(r) => r.tracker(),
+            Processor::Swap(s) => s.tracker(),
+        }
+    }
+
+    fn landmarks(&self) -> Option<&Landmarks> {
+        match self {
+            Processor::Reenact(r) => r.landmarks(),
+            Processor::Swap(s) => s.landmarks(),
+        }
+    }
+
+    /// What the second and third panels show: the generated frame and the sketch
+    /// (reenact), or the swapped frame and the generated face (swap).
+    fn panels(&self) -> (&Rgb8, &Rgb8) {
+        match self {
+            Processor::Reenact(r) => {
+                let (sketch, generated) = r.outputs();
+                (generated, sketch)
+            }
+            Processor::Swap(s) => s.outputs(),
+        }
+    }
+}
+
+/// The processing side and the composer, run frame after frame; while recording, a second
 /// composer holds the recording's view, so the window can change views meanwhile.
 pub struct Session {
-    reenactor: Reenactor,
+    processor: Processor,
     composer: Composer,
     recording: Option<Composer>,
 }
 
 impl Session {
     /// Builds the session and warms the generator up.
-    pub fn new(mut reenactor: Reenactor, composer: Composer) -> Result<Session, ReenactError> {
-        reenactor.warm_up()?;
+    pub fn new(mut processor: Processor, composer: Composer) -> Result<Session, PipelineError> {
+        processor.warm_up()?;
         Ok(Session {
-            reenactor,
+            processor,
             composer,
             recording: None,
         })
     }
 
-    pub fn reenactor(&self) -> &Reenactor {
-        &self.reenactor
+    pub fn processor(&self) -> &Processor {
+        &self.processor
+    }
+
+    pub fn processor_mut(&mut self) -> &mut Processor {
+        &mut self.processor
     }
 
     pub fn composer(&self) -> &Composer {
@@ -75,29 +147,27 @@ impl Session {
     }
 
     /// Processes and composes one frame; returns whether it showed a face, and its times.
-    pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), ReenactError> {
-        let face = self.reenactor.process(&frame.image)?;
-        let stages = self.reenactor.times();
-        let phases = self.reenactor.generator().timings();
+    pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
+        let face = self.processor.process(&frame.image)?;
+        let stages = self.processor.times();
+        let phases = self.processor.generator().timings();
         let started = Instant::now();
-        let (sketch, generated) = self.reenactor.outputs();
-        let (generated, sketch) = if face {
-            (Some(generated), Some(sketch))
-        } else {
-            (None, None)
-        };
-        let landmarks = self.reenactor.landmarks().filter(|_| face);
-        self.composer
-            .compose(&frame.image, generated, sketch, landmarks);
+        let (main, side) = self.processor.panels();
+        // Without a face, a swap passes the frame through; a reenactment has nothing to show.
+        let swap = matches!(self.processor, Processor::Swap(_));
+        let main = (face || swap).then_some(main);
+        let side = face.then_some(side);
+        let landmarks = self.processor.landmarks().filter(|_| face);
+        self.composer.compose(&frame.image, main, side, landmarks);
         if let Some(recording) = &mut self.recording {
             if !shares_composite(&self.composer, recording) {
-                recording.compose(&frame.image, generated, sketch, None);
+                recording.compose(&frame.image, main, side, None);
             }
         }
         let times = FrameTimes {
             detection: stages.detection,
             landmarks: stages.landmarks,
-            sketch: stages.sketch,
+            prepare: stages.prepare,
             preprocess: if face {
                 phases.preprocess
             } else {
@@ -109,6 +179,7 @@ impl Session {
             } else {
                 Duration::ZERO
             },
+            blend: stages.blend,
             compose: started.elapsed(),
             latency: frame.captured_at.elapsed(),
         };

@@ -1,0 +1,347 @@
+//! Putting a generated face back into the frame (face swap): a soft mask in the model's crop,
+//! the generated face's colours matched to the face it replaces, and the blend through the
+//! inverse of the alignment. Pixels outside the mask's footprint are never touched.
+
+use serde::Serialize;
+
+use crate::face::{AlignedCrop, FaceRegion, Landmarks, Point, Similarity};
+use crate::frame::Rgb8;
+
+/// Which part of the generated crop replaces the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaskKind {
+    /// The whole crop.
+    Rect,
+    /// The convex hull of the face's landmarks.
+    Hull,
+    /// The hull, kept inside the crop (the default).
+    #[default]
+    HullRect,
+}
+
+/// How the generated face's colours are matched to the face it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMatch {
+    None,
+    /// Each channel's mean inside the mask moved to the original's (the book's adjustment).
+    Mean,
+    /// Reinhard colour transfer: mean and spread of each Lab channel matched.
+    #[default]
+    Rct,
+}
+
+/// Mask and colour settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BlendOptions {
+    pub mask: MaskKind,
+    /// The mask is shrunk by this share of the crop's side…
+    pub erode: f32,
+    /// …and fades in over this share, so the seam is soft.
+    pub blur: f32,
+    pub color: ColorMatch,
+}
+
+impl Default for BlendOptions {
+    fn default() -> Self {
+        Self {
+            mask: MaskKind::HullRect,
+            erode: 0.03,
+            blur: 0.08,
+            color: ColorMatch::Rct,
+        }
+    }
+}
+
+/// The blend of one face, its mask worked out once per frame at the crop's size.
+pub struct Blend {
+    options: BlendOptions,
+    side: u32,
+    mask: Vec<f32>,
+}
+
+impl Blend {
+    pub fn new(options: BlendOptions, side: u32) -> Blend {
+        Blend {
+            options,
+            side,
+            mask: vec![0.0; (side * side) as usize],
+        }
+    }
+
+    pub fn options(&self) -> BlendOptions {
+        self.options
+    }
+
+    pub fn set_options(&mut self, options: BlendOptions) {
+        self.options = options;
+    }
+
+    /// The mask for a face whose landmarks are `in_crop` (crop pixels): 0 outside, rising to 1
+    /// over the blur width inside the eroded region.
+    pub fn shape(&mut self, in_crop: &Landmarks) {
+        let side = self.side as f32;
+        let (erode, blur) = (
+            self.options.erode * side,
+            (self.options.blur * side).max(1e-3),
+        );
+        let hull = FaceRegion::of(in_crop);
+        let kind = self.options.mask;
+        for (i, value) in self.mask.iter_mut().enumerate() {
+            let p = Point::new((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
+            let edge = p.x.min(p.y).min(side - 1.0 - p.x).min(side - 1.0 - p.y);
+            let depth = match kind {
+                MaskKind::Rect => edge,
+                MaskKind::Hull => hull.depth(p),
+                MaskKind::HullRect => hull.depth(p).min(edge),
+            };
+            *value = ((depth - erode) / blur).clamp(0.0, 1.0);
+        }
+    }
+
+    /// The mask at a crop point (bilinear; 0 outside the crop).
+    pub fn weight(&self, p: Point) -> f32 {
+        let max = (self.side - 1) as f32;
+        if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= max && p.y <= max) {
+            return 0.0;
+        }
+        let (x0, y0) = (p.x.floor() as usize, p.y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(max as usize), (y0 + 1).min(max as usize));
+        let (fx, fy) = (p.x - x0 as f32, p.y - y0 as f32);
+        let at = |x: usize, y: usize| self.mask[y * self.side as usize + x];
+        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+
+    /// Matches `generated`'s colours to `original`'s (both crops) inside the mask.
+    pub fn match_colors(&self, generated: &mut Rgb8, original: &Rgb8) {
+        match self.options.color {
+            ColorMatch::None => {}
+            ColorMatch::Mean => self.transfer(generated, original, false),
+            ColorMatch::Rct => self.transfer(generated, original, true),
+        }
+    }
+
+    /// Moves each channel's masked mean (and with `lab`, its spread, in Lab) to the original's.
+    fn transfer(&self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
+        let convert = |p: &image::Rgb<u8>| match lab {
+            true => rgb_to_lab(p.0),
+            false => p.0.map(f32::from),
+        };
+        let stats = |image: &Rgb8| {
+            let (mut sum, mut sq, mut weight) = ([0f64; 3], [0f64; 3], 0f64);
+            for (p, &w) in image.pixels().zip(&self.mask) {
+                let v = convert(p);
+                for c in 0..3 {
+                    sum[c] += f64::from(w * v[c]);
+                    sq[c] += f64::from(w * v[c] * v[c]);
+                }
+                weight += f64::from(w);
+            }
+            let w = weight.max(1e-6);
+            let mean = sum.map(|s| s / w);
+            let spread: [f64; 3] =
+                std::array::from_fn(|c| (sq[c] / w - mean[c] * mean[c]).max(0.0).sqrt());
+            (mean, spread, weight)
+        };
+        let (gm, gs, weight) = stats(generated);
+        if weight < 1.0 {
+            return; // nothing masked: nothing to match
+        }
+        let (om, os, _) = stats(original);
+        for p in generated.pixels_mut() {
+            let v = convert(p);
+            let moved: [f32; 3] = std::array::from_fn(|c| {
+                let scale = match lab {
+                    true => (os[c] / gs[c].max(1e-3)).min(4.0),
+                    false => 1.0,
+                };
+                ((f64::from(v[c]) - gm[c]) * scale + om[c]) as f32
+            });
+            p.0 = match lab {
+                true => lab_to_rgb(moved),
+                false => moved.map(|v| v.round().clamp(0.0, 255.0) as u8),
+            };
+        }
+    }
+
+    /// Blends the generated crop into `frame` through the inverse of `to_crop`, weighted by
+    /// the mask.
+    pub fn paste(
+        &self,
+        generated: &Rgb8,
+        crop: &AlignedCrop,
+        to_crop: &Similarity,
+        frame: &mut Rgb8,
+    ) {
+        crop.unwarp_into(generated, to_crop, frame, |q| self.weight(q));
+    }
+}
+
+/// sRGB → CIE Lab (D65).
+fn rgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
+    let linear = rgb.map(|v| {
+        let v = f32::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    });
+    let [r, g, b] = linear;
+    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    let f = |t: f32| {
+        if t > 0.008856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
+/// CIE Lab (D65) → sRGB, clamped.
+fn lab_to_rgb([l, a, b]: [f32; 3]) -> [u8; 3] {
+    let fy = (l + 16.0) / 116.0;
+    let (fx, fz) = (fy + a / 500.0, fy - b / 200.0);
+    let inv = |t: f32| {
+        if t > 0.206_893 {
+            t * t * t
+        } else {
+            (t - 16.0 / 116.0) / 7.787
+        }
+    };
+    let (x, y, z) = (inv(fx) * 0.95047, inv(fy), inv(fz) * 1.08883);
+    let r = 3.2406 * x - 1.5372 * y - 0.4986 * z;
+    let g = -0.9689 * x + 1.8758 * y + 0.0415 * z;
+    let bl = 0.0557 * x - 0.2040 * y + 1.0570 * z;
+    [r, g, bl].map(|v| {
+        let v = v.clamp(0.0, 1.0);
+        let v = if v <= 0.003_130_8 {
+            12.92 * v
+        } else {
+            1.055 * v.powf(1.0 / 2.4) - 0.055
+        };
+        (v * 255.0).round() as u8
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    fn square_face(side: f32) -> Landmarks {
+        // 68 points around a square in the middle of the crop.
+        let points: Vec<Point> = (0..68)
+            .map(|i| {
+                let t = i as f32 / 68.0 * 4.0;
+                let (lo, hi) = (side * 0.25, side * 0.75);
+                let k = t.fract() * (hi - lo);
+                match t as u32 {
+                    0 => Point::new(lo + k, lo),
+                    1 => Point::new(hi, lo + k),
+                    2 => Point::new(hi - k, hi),
+                    _ => Point::new(lo, hi - k),
+                }
+            })
+            .collect();
+        Landmarks::from_slice(&points).unwrap()
+    }
+
+    #[test]
+    fn the_mask_is_bounded_and_soft_inside_the_hull() {
+        let mut blend = Blend::new(BlendOptions::default(), 64);
+        blend.shape(&square_face(64.0));
+        assert!(blend.mask.iter().all(|&m| (0.0..=1.0).contains(&m)));
+        assert_eq!(
+            blend.weight(Point::new(32.0, 32.0)),
+            1.0,
+            "full in the middle"
+        );
+        assert_eq!(
+            blend.weight(Point::new(5.0, 5.0)),
+            0.0,
+            "nothing outside the hull"
+        );
+        let edge = blend.weight(Point::new(17.0 + 64.0 * 0.03 + 1.0, 32.0));
+        assert!(edge > 0.0 && edge < 1.0, "soft near the edge: {edge}");
+    }
+
+    #[test]
+    fn pasting_leaves_pixels_outside_the_mask_untouched() {
+        let mut blend = Blend::new(BlendOptions::default(), 64);
+        blend.shape(&square_face(64.0));
+        let frame = Rgb8::from_fn(200, 160, |x, y| Rgb([x as u8, y as u8, 77]));
+        let mut out = frame.clone();
+        let crop = AlignedCrop::new(64, 0.1);
+        // The crop sits at (50, 40) in the frame, at half scale.
+        let to_crop = Similarity {
+            a: 0.5,
+            b: 0.0,
+            tx: -25.0,
+            ty: -20.0,
+        };
+        blend.paste(
+            &Rgb8::from_pixel(64, 64, Rgb([255, 0, 0])),
+            &crop,
+            &to_crop,
+            &mut out,
+        );
+        let mut changed = 0;
+        for (x, y, p) in out.enumerate_pixels() {
+            let q = to_crop.apply(Point::new(x as f32, y as f32));
+            if blend.weight(q) == 0.0 {
+                assert_eq!(
+                    p,
+                    frame.get_pixel(x, y),
+                    "({x}, {y}) outside the mask changed"
+                );
+            } else {
+                changed += 1;
+            }
+        }
+        assert!(changed > 500);
+        assert_eq!(
+            out.get_pixel(114, 104).0,
+            [255, 0, 0],
+            "the crop's centre is the face"
+        );
+    }
+
+    #[test]
+    fn colour_transfer_moves_the_generated_face_to_the_original_tone() {
+        let mut blend = Blend::new(BlendOptions::default(), 32);
+        blend.shape(&square_face(32.0));
+        let original = Rgb8::from_fn(32, 32, |x, _| Rgb([150 + (x % 4) as u8, 100, 80]));
+        for color in [ColorMatch::Mean, ColorMatch::Rct] {
+            blend.set_options(BlendOptions {
+                color,
+                ..BlendOptions::default()
+            });
+            let mut generated = Rgb8::from_fn(32, 32, |x, _| Rgb([60 + (x % 4) as u8, 120, 160]));
+            blend.match_colors(&mut generated, &original);
+            let p = generated.get_pixel(16, 16).0;
+            assert!((i32::from(p[0]) - 151).abs() <= 3, "{color:?}: {p:?}");
+            assert!((i32::from(p[2]) - 80).abs() <= 3, "{color:?}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn lab_round_trips() {
+        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [12, 140, 250]] {
+            let back = lab_to_rgb(rgb_to_lab(rgb));
+            for c in 0..3 {
+                assert!(
+                    (i32::from(back[c]) - i32::from(rgb[c])).abs() <= 1,
+                    "{rgb:?} → {back:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Face swap, one frame at a time: the face is tracked, aligned to the template exactly as the
+//! training faces were ([`AlignedCrop`] with the model card's size and padding), turned into
+//! the other person's face by the generator, and blended back through the inverse transform.
+
+use std::time::{Duration, Instant};
+
+use super::{PipelineError, StageTimes};
+use crate::blend::{Blend, BlendOptions};
+use crate::face::{AlignedCrop, Landmarks};
+use crate::frame::Rgb8;
+use crate::infer::{Generator, InferError};
+use crate::track::FaceTracker;
+
+/// Turns the driver's face into the target's, in place in the frame, with buffers reused.
+pub struct Swapper {
+    tracker: FaceTracker,
+    generator: Generator,
+    crop: AlignedCrop,
+    blend: Blend,
+    generated: Rgb8,
+    swapped: Rgb8,
+    times: StageTimes,
+}
+
+impl Swapper {
+    /// A swapper for `generator`, whose card must say which aligned crop it was trained on.
+    pub fn new(
+        tracker: FaceTracker,
+        generator: Generator,
+        blend: BlendOptions,
+    ) -> Result<Swapper, PipelineError> {
+        let alignment = generator
+            .card()
+            .and_then(|c| c.alignment)
+            .ok_or_else(|| InferError::ModelInvalid {
+                path: generator.path().to_path_buf(),
+                reason: "its card has no [alignment] (the aligned crop a swap model was trained on): train it with `mimic train swap`".into(),
+            })?;
+        let crop = AlignedCrop::new(alignment.size, alignment.padding);
+        let out = generator.output_size();
+        Ok(Swapper {
+            tracker,
+            generator,
+            crop,
+            blend: Blend::new(blend, alignment.size),
+            generated: Rgb8::new(out, out),
+            swapped: Rgb8::new(0, 0),
+            times: StageTimes::default(),
+        })
+    }
+
+    pub fn warm_up(&mut self) -> Result<(), PipelineError> {
+        Ok(self.generator.warm_up()?)
+    }
+
+    pub fn generator(&self) -> &Generator {
+        &self.generator
+    }
+
+    pub fn tracker(&self) -> &FaceTracker {
+        &self.tracker
+    }
+
+    pub fn blend_mut(&mut self) -> &mut Blend {
+        &mut self.blend
+    }
+
+    pub fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    /// Processes one frame; `Ok(false)` when it shows no face (the frame is passed through).
+    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+        let started = Instant::now();
+        let face = self.tracker.track(frame)?;
+        let tracked = Instant::now();
+        self.times.landmarks = tracked - started;
+        self.times.detection = self.tracker.take_detection_time();
+        self.swapped.clone_from(frame);
+        let Some(to_crop) = face.and_then(|f| self.crop.transform(&f.landmarks)) else {
+            self.times.prepare = Duration::ZERO;
+            self.times.generator = Duration::ZERO;
+            self.times.blend = Duration::ZERO;
+            return Ok(false);
+        };
+        let original = self.crop.warp(frame, &to_crop);
+        let aligned = Instant::now();
+        self.times.prepare = aligned - tracked;
+        self.generator.run(&original, &mut self.generated)?;
+        let generated = Instant::now();
+        self.times.generator = generated - aligned;
+        if let Some(landmarks) = self.tracker.landmarks() {
+            self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
+        }
+        self.blend.match_colors(&mut self.generated, &original);
+        self.blend
+            .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);
+        self.times.blend = generated.elapsed();
+        Ok(true)
+    }
+
+    /// The driver's landmarks in the last frame (frame pixels), if it showed a face.
+    pub fn landmarks(&self) -> Option<&Landmarks> {
+        self.tracker.landmarks()
+    }
+
+    /// The last swapped frame and generated face.
+    pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
+        (&self.swapped, &self.generated)
+    }
+}
