@@ -20,6 +20,16 @@ pub enum MaskKind {
     HullRect,
 }
 
+impl MaskKind {
+    pub fn next(self) -> MaskKind {
+        match self {
+            MaskKind::Rect => MaskKind::Hull,
+            MaskKind::Hull => MaskKind::HullRect,
+            MaskKind::HullRect => MaskKind::Rect,
+        }
+    }
+}
+
 /// How the generated face's colours are matched to the face it replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,6 +40,16 @@ pub enum ColorMatch {
     /// Reinhard colour transfer: mean and spread of each Lab channel matched.
     #[default]
     Rct,
+}
+
+impl ColorMatch {
+    pub fn next(self) -> ColorMatch {
+        match self {
+            ColorMatch::None => ColorMatch::Mean,
+            ColorMatch::Mean => ColorMatch::Rct,
+            ColorMatch::Rct => ColorMatch::None,
+        }
+    }
 }
 
 /// Mask and colour settings.
@@ -180,16 +200,25 @@ impl Blend {
     }
 }
 
+/// sRGB values made linear, once.
+fn linear_table() -> &'static [f32; 256] {
+    static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let v = i as f32 / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    })
+}
+
 /// sRGB → CIE Lab (D65).
 fn rgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
-    let linear = rgb.map(|v| {
-        let v = f32::from(v) / 255.0;
-        if v <= 0.04045 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    });
+    let table = linear_table();
+    let linear = rgb.map(|v| table[usize::from(v)]);
     let [r, g, b] = linear;
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;

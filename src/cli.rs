@@ -53,6 +53,24 @@ pub enum EvalCommand {
     /// Self-reenactment quality on frames of the target (default: the held-out frames of the
     /// training video), against the mean training frame.
     Reenact(EvalReenactArgs),
+    /// Face-swap quality on frames of the source person: identity against the target's
+    /// reference, expression kept.
+    Swap(EvalSwapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalSwapArgs {
+    /// The swap model (NAME_a2b.onnx, its card beside it).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A video of the source person (A).
+    #[arg(long)]
+    pub video: PathBuf,
+    /// A photo of the target person (B), or a video whose first frame shows B alone.
+    #[arg(long)]
+    pub target_ref: PathBuf,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]
@@ -244,7 +262,7 @@ pub struct LiveArgs {
     pub record_view: Option<View>,
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
     /// quit, r start/stop recording, v next view, l landmarks on the live panel, s save the
-    /// frame as a PNG.
+    /// frame as a PNG; in swap mode m next mask, k next colour match.
     #[arg(long)]
     pub headless: bool,
     /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).

@@ -29,6 +29,10 @@ pub enum Action {
     ToggleLandmarks,
     /// `r`: start or stop recording.
     ToggleRecording,
+    /// `m`: the next swap mask (rect, hull, hull-rect).
+    CycleMask,
+    /// `k`: the next colour match of the swapped face (none, mean, rct).
+    CycleColor,
 }
 
 /// Whether a display is there to open a window on.
@@ -112,6 +116,8 @@ impl LiveWindow {
                 Key::S => Some(Action::Save),
                 Key::L => Some(Action::ToggleLandmarks),
                 Key::R => Some(Action::ToggleRecording),
+                Key::M => Some(Action::CycleMask),
+                Key::K => Some(Action::CycleColor),
                 _ => None,
             })
             .collect()

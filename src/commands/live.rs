@@ -10,7 +10,7 @@ use mimic::capture::{LiveSource, SourceInfo};
 use mimic::compose::{self, View};
 use mimic::files;
 use mimic::frame::Frame;
-use mimic::pipeline::Session;
+use mimic::pipeline::{Processor, Session};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
@@ -195,8 +195,22 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
+    /// `m` and `k` in swap mode: the next mask or colour match, said on stderr.
+    fn adjust_blend(&mut self, action: Action) {
+        let Processor::Swap(swapper) = self.session.processor_mut() else {
+            return;
+        };
+        let mut options = swapper.blend_mut().options();
+        match action {
+            Action::CycleMask => options.mask = options.mask.next(),
+            _ => options.color = options.color.next(),
+        }
+        swapper.blend_mut().set_options(options);
+        eprintln!("mimic: mask {:?}, colour {:?}", options.mask, options.color);
+    }
+
     /// Carries out one key's action during `frame`; `false` when the user quit.
-    fn act(self, action: Action, frame: &Frame) -> anyhow::Result<bool> {
+    fn act(mut self, action: Action, frame: &Frame) -> anyhow::Result<bool> {
         match action {
             Action::Quit => return Ok(false),
             Action::CycleView => {
@@ -204,6 +218,7 @@ impl Keys<'_> {
                 self.session.composer_mut().set_view(next);
             }
             Action::ToggleLandmarks => self.session.composer_mut().toggle_landmarks(),
+            Action::CycleMask | Action::CycleColor => self.adjust_blend(action),
             Action::ToggleRecording => match self.recording.take() {
                 Some(stopped) => {
                     let path = stopped.finish(self.session)?;

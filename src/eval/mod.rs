@@ -1,8 +1,10 @@
-//! Measuring models: how close a reenactment comes to the real frames of its target
-//! (`mimic eval reenact`), with the figures of DESIGN §6.
+//! Measuring models with the figures of DESIGN §6: how close a reenactment comes to the real
+//! frames of its target (`mimic eval reenact`), and whether a swap looks like its target while
+//! keeping the source's expression (`mimic eval swap`).
 
 pub mod metrics;
 pub mod reenact;
+pub mod swap;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,10 @@ pub enum EvalError {
         want_w: u32,
         want_h: u32,
     },
+    #[error("model '{0}' is not a swap model with a card: train one with `mimic train swap`")]
+    NotSwap(PathBuf),
+    #[error("the target reference '{path}' must show exactly one face, and it shows {faces}")]
+    Reference { path: PathBuf, faces: usize },
     #[error("no frame of '{0}' in the chosen range shows a face: nothing to evaluate")]
     NothingToEvaluate(PathBuf),
 }

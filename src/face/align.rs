@@ -207,10 +207,13 @@ impl AlignedCrop {
         for y in y0..y1 {
             for x in x0..x1 {
                 let q = to_crop.apply(Point::new(x as f32, y as f32));
+                let alpha = mask(q).clamp(0.0, 1.0);
+                if alpha <= 0.0 {
+                    continue; // outside the mask: the frame keeps its pixel
+                }
                 let Some(src) = sample_bilinear(crop, q) else {
                     continue;
                 };
-                let alpha = mask(q).clamp(0.0, 1.0);
                 let dst = frame.get_pixel_mut(x, y);
                 for c in 0..3 {
                     let v = f32::from(src[c]) * alpha + f32::from(dst[c]) * (1.0 - alpha);

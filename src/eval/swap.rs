@@ -1,0 +1,137 @@
+//! `mimic eval swap` (DESIGN §6): a swap model run through the live swap path on frames of
+//! the source person, and each output frame's face judged by dlib's identity descriptor and
+//! landmarks. `id_success`: the share of frames whose output face is closer to the target's
+//! reference than to the source frame's own face, and within the identity threshold of the
+//! target. `expression_nme`: how far the output face's landmarks moved from the input's (the
+//! swap must keep expression and pose).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::EvalError;
+use crate::blend::BlendOptions;
+use crate::face::{Descriptor, FaceAnalyzer, DEFAULT_IDENTITY_THRESHOLD};
+use crate::frame::{read_image, Rgb8};
+use crate::infer::{Generator, ModelKind};
+use crate::pipeline::{PipelineError, Swapper};
+use crate::progress::progress;
+use crate::track::FaceTracker;
+use crate::video::VideoReader;
+
+/// The figures of one evaluation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SwapReport {
+    /// Frames whose input and output both showed a face.
+    pub frames: u64,
+    pub id_success: f64,
+    pub id_distance_mean: f64,
+    pub expression_nme: f64,
+    /// Frames of the video where no face was found in the input or in the output.
+    pub frames_without_face: u64,
+}
+
+/// Evaluates `generator` on `video` against the target's reference photo. `analyzer` needs its
+/// descriptor network; the swap path gets a tracker of its own (`tracker`).
+pub fn evaluate(
+    generator: Generator,
+    tracker: FaceTracker,
+    analyzer: &FaceAnalyzer,
+    video: &Path,
+    target_reference: &Path,
+) -> Result<SwapReport, EvalError> {
+    if generator.kind() != ModelKind::Swap {
+        return Err(EvalError::NotSwap(generator.path().to_path_buf()));
+    }
+    let reference = reference_descriptor(analyzer, target_reference)?;
+    let mut swapper = Swapper::new(tracker, generator, BlendOptions::default()).map_err(pipeline)?;
+    let mut reader = VideoReader::open(video)?;
+    let bar = progress(reader.info().frame_count, "evaluating");
+    let (mut judged, mut missing) = (Vec::new(), 0);
+    while let Some(frame) = reader.next_frame()? {
+        bar.inc(1);
+        if !swapper.process(&frame.image).map_err(pipeline)? {
+            missing += 1;
+            continue;
+        }
+        let (swapped, _) = swapper.outputs();
+        match judge(analyzer, &frame.image, swapped, &reference)? {
+            Some(j) => judged.push(j),
+            None => missing += 1,
+        }
+    }
+    bar.finish_and_clear();
+    if judged.is_empty() {
+        return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
+    }
+    let n = judged.len() as f64;
+    Ok(SwapReport {
+        frames: judged.len() as u64,
+        id_success: judged.iter().filter(|j| j.success).count() as f64 / n,
+        id_distance_mean: judged.iter().map(|j| f64::from(j.to_target)).sum::<f64>() / n,
+        expression_nme: judged.iter().map(|j| f64::from(j.nme)).sum::<f64>() / n,
+        frames_without_face: missing,
+    })
+}
+
+fn pipeline(e: PipelineError) -> EvalError {
+    match e {
+        PipelineError::Face(e) => EvalError::Face(e),
+        PipelineError::Infer(e) => EvalError::Infer(e),
+    }
+}
+
+/// The descriptor of the one face in the reference photo (or in the first frame of a video
+/// that shows one).
+fn reference_descriptor(analyzer: &FaceAnalyzer, path: &Path) -> Result<Descriptor, EvalError> {
+    let picture = match read_image(path) {
+        Ok(image) => image,
+        Err(_) => first_frame(path)?,
+    };
+    let faces = analyzer.faces_with_descriptors(&picture)?;
+    match faces.as_slice() {
+        [(_, Some(descriptor))] => Ok(descriptor.clone()),
+        _ => Err(EvalError::Reference {
+            path: path.to_path_buf(),
+            faces: faces.len(),
+        }),
+    }
+}
+
+fn first_frame(path: &Path) -> Result<Rgb8, EvalError> {
+    let mut reader = VideoReader::open(path)?;
+    Ok(reader
+        .next_frame()?
+        .ok_or_else(|| EvalError::NothingToEvaluate(path.to_path_buf()))?
+        .image)
+}
+
+/// One frame's verdict.
+struct Judged {
+    success: bool,
+    to_target: f32,
+    nme: f32,
+}
+
+/// The output's main face against the target and against the input's own face.
+fn judge(
+    analyzer: &FaceAnalyzer,
+    input: &Rgb8,
+    output: &Rgb8,
+    target: &Descriptor,
+) -> Result<Option<Judged>, EvalError> {
+    let first = |image: &Rgb8| -> Result<_, EvalError> {
+        Ok(analyzer.faces_with_descriptors(image)?.into_iter().next())
+    };
+    let (Some((before, Some(source))), Some((after, Some(swapped)))) = (first(input)?, first(output)?)
+    else {
+        return Ok(None);
+    };
+    let to_target = swapped.distance(target);
+    let to_source = swapped.distance(&source);
+    Ok(Some(Judged {
+        success: to_target < to_source && to_target <= DEFAULT_IDENTITY_THRESHOLD,
+        to_target,
+        nme: after.landmarks.nme(&before.landmarks),
+    }))
+}
