@@ -172,6 +172,30 @@ fn a_swapped_recording_keeps_every_frame_and_the_background() {
     assert_eq!(frames, 200);
 }
 
+/// `eval swap` judges the (barely trained) model's output faces: every DESIGN §6 figure is
+/// there and in range. A 60-step model still looks like A, so it cannot pass as B.
+#[test]
+fn eval_swap_reports_identity_and_expression() {
+    let (_, out) = trained();
+    let json = mimic_json(&[
+        "eval",
+        "swap",
+        "--model",
+        arg(&out.with_file_name("ab_a2b.onnx")),
+        "--video",
+        arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
+        "--target-ref",
+        arg(&testdata("video/WDA_KatieHill_000.mp4")),
+    ]);
+    assert!(json["frames"].as_u64().unwrap() >= 180, "{json}");
+    let success = json["id_success"].as_f64().unwrap();
+    assert!((0.0..=0.2).contains(&success), "{json}");
+    let distance = json["id_distance_mean"].as_f64().unwrap();
+    assert!(distance > 0.6 && distance < 1.5, "{json}");
+    let nme = json["expression_nme"].as_f64().unwrap();
+    assert!(nme > 0.0 && nme < 0.2, "{json}");
+}
+
 #[test]
 fn face_sets_of_different_sizes_are_refused() {
     let (a, _) = face_sets();

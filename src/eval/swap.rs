@@ -44,7 +44,8 @@ pub fn evaluate(
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
     let reference = reference_descriptor(analyzer, target_reference)?;
-    let mut swapper = Swapper::new(tracker, generator, BlendOptions::default()).map_err(pipeline)?;
+    let mut swapper =
+        Swapper::new(tracker, generator, BlendOptions::default()).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing) = (Vec::new(), 0);
@@ -123,7 +124,8 @@ fn judge(
     let first = |image: &Rgb8| -> Result<_, EvalError> {
         Ok(analyzer.faces_with_descriptors(image)?.into_iter().next())
     };
-    let (Some((before, Some(source))), Some((after, Some(swapped)))) = (first(input)?, first(output)?)
+    let (Some((before, Some(source))), Some((after, Some(swapped)))) =
+        (first(input)?, first(output)?)
     else {
         return Ok(None);
     };
