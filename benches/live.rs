@@ -1,13 +1,15 @@
-//! Live-path stages on real frames of d9.mp4 (512×480): composing the three panels (beside the
-//! `image` crate's filtered resize the composer replaced), and one tracked frame (landmarks
-//! followed from the previous frame) beside a full detection.
+//! Live-path stages on real frames: composing the three panels of d9.mp4 (beside the `image`
+//! crate's filtered resize the composer replaced), one tracked frame (landmarks followed from
+//! the previous frame) beside a full detection, and the swap's blend on a frame of
+//! WDA_AlexandriaOcasioCortez_000.mp4.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops::{self, FilterType};
+use mimic::blend::{Blend, BlendOptions};
 use mimic::compose::{Composer, View};
-use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer};
 use mimic::frame::Rgb8;
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
@@ -73,5 +75,50 @@ fn tracking(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compose, tracking);
+/// Blending a generated face back into a 512×512 frame of WDA_AlexandriaOcasioCortez_000.mp4:
+/// visiting the whole crop's footprint beside only the mask's extent (what `Blend` does).
+fn swap_blend(c: &mut Criterion) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/video/WDA_AlexandriaOcasioCortez_000.mp4");
+    let frame = VideoReader::open(&path)
+        .expect("test data")
+        .next()
+        .expect("a frame")
+        .expect("decoded")
+        .image;
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).expect("models");
+    let face = analyzer.faces(&frame).expect("detect").remove(0);
+    let crop = AlignedCrop::new(64, 0.1);
+    let to_crop = crop.transform(&face.landmarks).expect("alignment");
+    let original = crop.warp(&frame, &to_crop);
+    let generated = imageops::flip_horizontal(&original);
+    let mut blend = Blend::new(BlendOptions::default(), 64);
+    blend.shape(&face.landmarks.map(|p| to_crop.apply(p)));
+    let mut group = c.benchmark_group("swap_blend_512");
+    group.bench_function("whole_crop_footprint", |b| {
+        b.iter(|| {
+            let mut out = frame.clone();
+            crop.unwarp_into(&generated, &to_crop, &mut out, |q| blend.weight(q));
+            out
+        })
+    });
+    group.bench_function("mask_extent", |b| {
+        b.iter(|| {
+            let mut out = frame.clone();
+            blend.paste(&generated, &crop, &to_crop, &mut out);
+            out
+        })
+    });
+    group.bench_function("shape_and_rct", |b| {
+        b.iter(|| {
+            let mut g = generated.clone();
+            blend.shape(&face.landmarks.map(|p| to_crop.apply(p)));
+            blend.match_colors(&mut g, &original);
+            g
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compose, tracking, swap_blend);
 criterion_main!(benches);

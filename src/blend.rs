@@ -79,6 +79,8 @@ pub struct Blend {
     options: BlendOptions,
     side: u32,
     mask: Vec<f32>,
+    /// The crop rectangle outside which the mask is zero.
+    extent: (Point, Point),
 }
 
 impl Blend {
@@ -87,6 +89,7 @@ impl Blend {
             options,
             side,
             mask: vec![0.0; (side * side) as usize],
+            extent: (Point::new(0.0, 0.0), Point::new(side as f32, side as f32)),
         }
     }
 
@@ -118,6 +121,18 @@ impl Blend {
             };
             *value = ((depth - erode) / blur).clamp(0.0, 1.0);
         }
+        self.extent = self.nonzero_extent();
+    }
+
+    /// The smallest crop rectangle holding every pixel the mask weighs above zero.
+    fn nonzero_extent(&self) -> (Point, Point) {
+        let (mut lo, mut hi) = (Point::new(f32::MAX, f32::MAX), Point::new(-1.0, -1.0));
+        for (i, _) in self.mask.iter().enumerate().filter(|(_, &m)| m > 0.0) {
+            let (x, y) = ((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
+            lo = Point::new(lo.x.min(x - 1.0), lo.y.min(y - 1.0));
+            hi = Point::new(hi.x.max(x + 1.0), hi.y.max(y + 1.0));
+        }
+        (lo, hi)
     }
 
     /// The mask at a crop point (bilinear; 0 outside the crop).
@@ -196,7 +211,10 @@ impl Blend {
         to_crop: &Similarity,
         frame: &mut Rgb8,
     ) {
-        crop.unwarp_into(generated, to_crop, frame, |q| self.weight(q));
+        if self.extent.0.x > self.extent.1.x {
+            return; // an empty mask
+        }
+        crop.unwarp_within(generated, to_crop, frame, self.extent, |q| self.weight(q));
     }
 }
 

@@ -200,8 +200,23 @@ impl AlignedCrop {
         frame: &mut Rgb8,
         mask: impl Fn(Point) -> f32,
     ) {
+        let s = self.size as f32;
+        let whole = (Point::new(0.0, 0.0), Point::new(s, s));
+        self.unwarp_within(crop, to_crop, frame, whole, mask);
+    }
+
+    /// [`Self::unwarp_into`] for the part of the crop inside the rectangle `within` (crop
+    /// pixels, corners low and high): a mask that is zero outside it need not be visited.
+    pub fn unwarp_within(
+        &self,
+        crop: &Rgb8,
+        to_crop: &Similarity,
+        frame: &mut Rgb8,
+        within: (Point, Point),
+        mask: impl Fn(Point) -> f32,
+    ) {
         let (w, h) = frame.dimensions();
-        let Some((x0, y0, x1, y1)) = self.footprint(to_crop, w, h) else {
+        let Some((x0, y0, x1, y1)) = footprint(to_crop, within, w, h) else {
             return;
         };
         for y in y0..y1 {
@@ -217,29 +232,33 @@ impl AlignedCrop {
                 let dst = frame.get_pixel_mut(x, y);
                 for c in 0..3 {
                     let v = f32::from(src[c]) * alpha + f32::from(dst[c]) * (1.0 - alpha);
-                    dst[c] = v.round() as u8;
+                    dst[c] = (v + 0.5) as u8;
                 }
             }
         }
     }
+}
 
-    /// The frame pixel rectangle `[x0, x1) × [y0, y1)` covered by the crop.
-    fn footprint(&self, to_crop: &Similarity, w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
-        let to_frame = to_crop.inverse();
-        let s = self.size as f32;
-        let corners =
-            [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(x, y)| to_frame.apply(Point::new(x, y)));
-        let (mut lo, mut hi) = (corners[0], corners[0]);
-        for c in &corners[1..] {
-            lo = Point::new(lo.x.min(c.x), lo.y.min(c.y));
-            hi = Point::new(hi.x.max(c.x), hi.y.max(c.y));
-        }
-        let x0 = lo.x.floor().max(0.0) as u32;
-        let y0 = lo.y.floor().max(0.0) as u32;
-        let x1 = (hi.x.ceil().max(0.0) as u32).min(w);
-        let y1 = (hi.y.ceil().max(0.0) as u32).min(h);
-        (x0 < x1 && y0 < y1).then_some((x0, y0, x1, y1))
+/// The frame pixel rectangle `[x0, x1) × [y0, y1)` covered by the crop rectangle `within`.
+fn footprint(
+    to_crop: &Similarity,
+    (lo, hi): (Point, Point),
+    w: u32,
+    h: u32,
+) -> Option<(u32, u32, u32, u32)> {
+    let to_frame = to_crop.inverse();
+    let corners = [(lo.x, lo.y), (hi.x, lo.y), (lo.x, hi.y), (hi.x, hi.y)]
+        .map(|(x, y)| to_frame.apply(Point::new(x, y)));
+    let (mut a, mut b) = (corners[0], corners[0]);
+    for c in &corners[1..] {
+        a = Point::new(a.x.min(c.x), a.y.min(c.y));
+        b = Point::new(b.x.max(c.x), b.y.max(c.y));
     }
+    let x0 = a.x.floor().max(0.0) as u32;
+    let y0 = a.y.floor().max(0.0) as u32;
+    let x1 = (b.x.ceil().max(0.0) as u32).min(w);
+    let y1 = (b.y.ceil().max(0.0) as u32).min(h);
+    (x0 < x1 && y0 < y1).then_some((x0, y0, x1, y1))
 }
 
 /// Bilinear sample at `p` (pixel centres at integer coordinates); `None` outside the image.
