@@ -117,22 +117,8 @@ pub struct TrainSwapArgs {
     /// Training steps (each one batch of A and one of B).
     #[arg(long, default_value_t = 5000)]
     pub steps: u64,
-    /// Stop (checkpoint and export) after this many minutes.
-    #[arg(long)]
-    pub max_minutes: Option<f64>,
-    #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
-    pub device: TrainDevice,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Write a preview grid, the validation MAE and the loss plot every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub preview_every: u64,
-    /// Save a checkpoint every N steps.
-    #[arg(long, default_value_t = 500)]
-    pub checkpoint_every: u64,
-    /// Continue from NAME.train/checkpoint.
-    #[arg(long)]
-    pub resume: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -159,6 +145,15 @@ pub struct TrainPix2PixArgs {
     /// Stop after this many passes over the training pairs (when --steps is not given).
     #[arg(long)]
     pub epochs: Option<u64>,
+    #[command(flatten)]
+    pub run: RunFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// How every trainer runs: when it stops, where, and what it writes along the way.
+#[derive(Debug, Args)]
+pub struct RunFlags {
     /// Stop after this many minutes, checkpointing and exporting as usual.
     #[arg(long)]
     pub max_minutes: Option<f64>,
@@ -167,17 +162,15 @@ pub struct TrainPix2PixArgs {
     /// Seed for initialisation and batch order: the same seed gives the same run on a CPU.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write a preview grid and the loss plot every N steps.
+    /// Write a preview grid and the loss plot (with the swap's validation MAE) every N steps.
     #[arg(long, default_value_t = 100)]
     pub preview_every: u64,
     /// Checkpoint every N steps.
     #[arg(long, default_value_t = 500)]
     pub checkpoint_every: u64,
-    /// Continue from the checkpoint in MODEL.train/.
+    /// Continue from the checkpoint in NAME.train/.
     #[arg(long)]
     pub resume: bool,
-    #[command(flatten)]
-    pub json: JsonFlag,
 }
 
 /// How a swapped face is blended back into the frame.

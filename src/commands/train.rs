@@ -17,12 +17,12 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
         dropout: args.dropout,
         steps: args.steps,
         epochs: args.epochs,
-        max_minutes: args.max_minutes,
-        device: args.device,
-        seed: args.seed,
-        preview_every: args.preview_every.max(1),
-        checkpoint_every: args.checkpoint_every.max(1),
-        resume: args.resume,
+        max_minutes: args.run.max_minutes,
+        device: args.run.device,
+        seed: args.run.seed,
+        preview_every: args.run.preview_every.max(1),
+        checkpoint_every: args.run.checkpoint_every.max(1),
+        resume: args.run.resume,
     };
     let stop = super::stop_flag()?;
     let summary = pix2pix::train(&dataset, &args.out, &options, &stop)?;
@@ -49,12 +49,12 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
 pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     let (a, b) = (FaceSet::open(&args.a)?, FaceSet::open(&args.b)?);
     let options = swap::Options {
-        max_minutes: args.max_minutes,
-        device: args.device,
-        seed: args.seed,
-        preview_every: args.preview_every.max(1),
-        checkpoint_every: args.checkpoint_every.max(1),
-        resume: args.resume,
+        max_minutes: args.run.max_minutes,
+        device: args.run.device,
+        seed: args.run.seed,
+        preview_every: args.run.preview_every.max(1),
+        checkpoint_every: args.run.checkpoint_every.max(1),
+        resume: args.run.resume,
         ..swap::Options::new(args.preset, args.steps)
     };
     let stop = super::stop_flag()?;
