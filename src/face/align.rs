@@ -147,12 +147,18 @@ impl Similarity {
     /// falls outside `image` is black).
     pub fn warp(&self, image: &Rgb8, width: u32, height: u32) -> Rgb8 {
         let mut out = Rgb8::new(width, height);
+        self.warp_into(image, &mut out);
+        out
+    }
+
+    /// [`Self::warp`] into a picture that already has the output's size (the live path reuses
+    /// one each frame).
+    pub fn warp_into(&self, image: &Rgb8, out: &mut Rgb8) {
         let to_image = self.inverse();
         for (x, y, pixel) in out.enumerate_pixels_mut() {
             let p = to_image.apply(Point::new(x as f32, y as f32));
             *pixel = sample_bilinear(image, p).unwrap_or(Rgb([0, 0, 0]));
         }
-        out
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Swapper {
     generator: Generator,
     crop: AlignedCrop,
     blend: Blend,
+    /// The frame's face in the model's crop, the generator's input.
+    aligned: Rgb8,
     generated: Rgb8,
     swapped: Rgb8,
     times: StageTimes,
@@ -43,6 +45,7 @@ impl Swapper {
             generator,
             crop,
             blend: Blend::new(blend, alignment.size),
+            aligned: Rgb8::new(alignment.size, alignment.size),
             generated: Rgb8::new(out, out),
             swapped: Rgb8::new(0, 0),
             times: StageTimes::default(),
@@ -83,16 +86,16 @@ impl Swapper {
             self.times.blend = Duration::ZERO;
             return Ok(false);
         };
-        let original = self.crop.warp(frame, &to_crop);
+        to_crop.warp_into(frame, &mut self.aligned);
         let aligned = Instant::now();
         self.times.prepare = aligned - tracked;
-        self.generator.run(&original, &mut self.generated)?;
+        self.generator.run(&self.aligned, &mut self.generated)?;
         let generated = Instant::now();
         self.times.generator = generated - aligned;
         if let Some(landmarks) = self.tracker.landmarks() {
             self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
         }
-        self.blend.match_colors(&mut self.generated, &original);
+        self.blend.match_colors(&mut self.generated, &self.aligned);
         self.blend
             .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);
         self.times.blend = generated.elapsed();

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use self::model::{Decoder, Encoder, FACE_SIZE};
 use super::adam::{Adam, AdamConfig};
+use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
 use super::layers::l1;
 use super::params::{Params, Rng};
 use super::report::{preview_grid, LossLog, LossRecord};
@@ -212,7 +213,10 @@ impl Person {
                 warp::training_pair(face, &self.to_model, FACE_SIZE as u32, rng)
             })
             .unzip();
-        Ok((to_tensor(&inputs, device)?, to_tensor(&targets, device)?))
+        Ok((
+            batch_to_tensor(&inputs, SIGMOID, device)?,
+            batch_to_tensor(&targets, SIGMOID, device)?,
+        ))
     }
 
     /// The held-out faces, unwarped.
@@ -222,45 +226,13 @@ impl Person {
             .iter()
             .map(|f| warp::view(f, &self.to_model, FACE_SIZE as u32))
             .collect();
-        to_tensor(&faces, device)
+        batch_to_tensor(&faces, SIGMOID, device)
     }
 }
 
 /// The crop the model sees.
 pub fn model_crop() -> AlignedCrop {
     AlignedCrop::new(FACE_SIZE as u32, MODEL_PADDING)
-}
-
-/// Pictures as an [N, 3, H, W] tensor in [0, 1] (the sigmoid's range).
-fn to_tensor(images: &[Rgb8], device: &Device) -> Result<Tensor, TrainError> {
-    let (w, h) = images[0].dimensions();
-    let plane = (w * h) as usize;
-    let mut data = vec![0f32; images.len() * 3 * plane];
-    for (n, image) in images.iter().enumerate() {
-        for (i, pixel) in image.pixels().enumerate() {
-            for c in 0..3 {
-                data[(n * 3 + c) * plane + i] = f32::from(pixel[c]) / 255.0;
-            }
-        }
-    }
-    Ok(Tensor::from_vec(
-        data,
-        (images.len(), 3, h as usize, w as usize),
-        device,
-    )?)
-}
-
-/// The `n`-th picture of an [N, 3, H, W] tensor in [0, 1].
-fn to_image(tensor: &Tensor, n: usize) -> Result<Rgb8, TrainError> {
-    let (_, _, h, w) = tensor.dims4()?;
-    let data = tensor.get(n)?.flatten_all()?.to_vec1::<f32>()?;
-    let plane = h * w;
-    Ok(Rgb8::from_fn(w as u32, h as u32, |x, y| {
-        let i = y as usize * w + x as usize;
-        image::Rgb(std::array::from_fn(|c| {
-            (data[c * plane + i] * 255.0).round().clamp(0.0, 255.0) as u8
-        }))
-    }))
 }
 
 /// The run's position, saved with each checkpoint.
@@ -455,7 +427,7 @@ fn write_preview(
     for n in 0..rows_a.min(rows_b) {
         let row: Vec<Rgb8> = outputs
             .iter()
-            .map(|t| to_image(t, n))
+            .map(|t| tensor_to_image(t, n, SIGMOID))
             .collect::<Result<_, _>>()?;
         rows.push(row);
     }
