@@ -1,6 +1,7 @@
 //! Putting a generated face back into the frame (face swap): a soft mask in the model's crop,
-//! the generated face's colours matched to the face it replaces, and the blend through the
-//! inverse of the alignment. Pixels outside the mask's footprint are never touched.
+//! the generated face's colours matched to the face it replaces (optionally also a seamless,
+//! Poisson, correction), and the blend through the inverse of the alignment. Pixels outside
+//! the mask's footprint are never touched.
 
 use serde::Serialize;
 
@@ -61,6 +62,9 @@ pub struct BlendOptions {
     /// …and fades in over this share, so the seam is soft.
     pub blur: f32,
     pub color: ColorMatch,
+    /// Poisson blending: the generated face keeps its gradients and takes its edge values
+    /// from the frame (after the colour match).
+    pub seamless: bool,
 }
 
 impl Default for BlendOptions {
@@ -70,6 +74,7 @@ impl Default for BlendOptions {
             erode: 0.03,
             blur: 0.08,
             color: ColorMatch::Rct,
+            seamless: false,
         }
     }
 }
@@ -159,6 +164,65 @@ impl Blend {
         }
     }
 
+    /// With `seamless`, solves Poisson's equation in the crop so the generated face keeps its
+    /// own gradients but meets `original` where the mask ends: the correction added to it is
+    /// the harmonic function that equals `original - generated` outside the mask. The
+    /// correction is smooth, so it is solved on a grid of at most [`SEAMLESS_GRID`] cells a side
+    /// and spread back bilinearly.
+    pub fn make_seamless(&self, generated: &mut Rgb8, original: &Rgb8) {
+        if !self.options.seamless {
+            return;
+        }
+        let side = self.side as usize;
+        let cell = side.div_ceil(SEAMLESS_GRID);
+        let n = side.div_ceil(cell);
+        // Each coarse cell: inside the mask (unknown) or outside it (fixed at the mean difference).
+        let mut inside = vec![false; n * n];
+        let mut correction = vec![[0f32; 3]; n * n];
+        let mut counts = vec![0f32; n * n];
+        for y in 0..side {
+            for x in 0..side {
+                let i = (y / cell) * n + x / cell;
+                inside[i] |= self.mask[y * side + x] > 0.0;
+                let (o, g) = (
+                    original.get_pixel(x as u32, y as u32),
+                    generated.get_pixel(x as u32, y as u32),
+                );
+                for c in 0..3 {
+                    correction[i][c] += f32::from(o[c]) - f32::from(g[c]);
+                }
+                counts[i] += 1.0;
+            }
+        }
+        for (value, count) in correction.iter_mut().zip(&counts) {
+            *value = value.map(|v| v / count.max(1.0));
+        }
+        solve_laplace(&mut correction, &inside, n);
+        self.add_correction(generated, &correction, n, cell);
+    }
+
+    /// Adds the coarse correction, interpolated bilinearly between cell centres, to the
+    /// generated face wherever the mask weighs it.
+    fn add_correction(&self, generated: &mut Rgb8, correction: &[[f32; 3]], n: usize, cell: usize) {
+        let side = self.side as usize;
+        let at = |x: usize, y: usize| correction[y.min(n - 1) * n + x.min(n - 1)];
+        for (i, p) in generated.pixels_mut().enumerate() {
+            if self.mask[i] <= 0.0 {
+                continue;
+            }
+            let centre = |v: usize| ((v as f32 + 0.5) / cell as f32 - 0.5).max(0.0);
+            let (gx, gy) = (centre(i % side), centre(i / side));
+            let (x0, y0) = (gx as usize, gy as usize);
+            let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+            for c in 0..3 {
+                let top = at(x0, y0)[c] * (1.0 - fx) + at(x0 + 1, y0)[c] * fx;
+                let bottom = at(x0, y0 + 1)[c] * (1.0 - fx) + at(x0 + 1, y0 + 1)[c] * fx;
+                let v = f32::from(p[c]) + top * (1.0 - fy) + bottom * fy;
+                p[c] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+
     /// Moves each channel's masked mean (and with `lab`, its spread, in Lab) to the original's.
     fn transfer(&self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
         let convert = |p: &image::Rgb<u8>| match lab {
@@ -215,6 +279,41 @@ impl Blend {
             return; // an empty mask
         }
         crop.unwarp_within(generated, to_crop, frame, self.extent, |q| self.weight(q));
+    }
+}
+
+/// The side of the grid the seamless correction is solved on, at most.
+pub const SEAMLESS_GRID: usize = 64;
+
+/// Makes `values` harmonic where `inside` (Laplace's equation, the fixed cells outside as the
+/// boundary) by successive over-relaxation, starting from the boundary's mean. Cells on the
+/// grid's edge count as boundary even when inside, so the crop's border holds the frame.
+fn solve_laplace(values: &mut [[f32; 3]], inside: &[bool], n: usize) {
+    let interior = |i: usize| inside[i] && i % n != 0 && i % n != n - 1 && i >= n && i < n * n - n;
+    let boundary: Vec<usize> = (0..n * n).filter(|&i| !interior(i)).collect();
+    let unknowns: Vec<usize> = (0..n * n).filter(|&i| interior(i)).collect();
+    if unknowns.is_empty() || boundary.is_empty() {
+        return;
+    }
+    let mut mean = [0f32; 3];
+    for &i in &boundary {
+        for c in 0..3 {
+            mean[c] += values[i][c] / boundary.len() as f32;
+        }
+    }
+    for &i in &unknowns {
+        values[i] = mean;
+    }
+    // The optimal over-relaxation for a square grid of side n.
+    let omega = 2.0 / (1.0 + (std::f32::consts::PI / n as f32).sin());
+    for _ in 0..2 * n {
+        for &i in &unknowns {
+            let (l, r, u, d) = (values[i - 1], values[i + 1], values[i - n], values[i + n]);
+            for c in 0..3 {
+                let average = (l[c] + r[c] + u[c] + d[c]) / 4.0;
+                values[i][c] += omega * (average - values[i][c]);
+            }
+        }
     }
 }
 
@@ -377,6 +476,47 @@ mod tests {
             assert!((i32::from(p[0]) - 151).abs() <= 3, "{color:?}: {p:?}");
             assert!((i32::from(p[2]) - 80).abs() <= 3, "{color:?}: {p:?}");
         }
+    }
+
+    #[test]
+    fn seamless_keeps_the_faces_detail_and_meets_the_frame_at_the_edge() {
+        let side = 64;
+        let options = BlendOptions {
+            seamless: true,
+            color: ColorMatch::None,
+            ..BlendOptions::default()
+        };
+        let mut blend = Blend::new(options, side);
+        blend.shape(&square_face(side as f32));
+        // A frame with a brightness ramp, a generated face of another tone with a stripe.
+        let original = Rgb8::from_fn(side, side, |x, _| Rgb([100 + x as u8, 90, 80]));
+        let stripe = |x: u32| if x == 32 { 40 } else { 0 };
+        let mut generated = Rgb8::from_fn(side, side, |x, _| Rgb([200 + stripe(x), 20, 20]));
+        blend.make_seamless(&mut generated, &original);
+        // Just inside the mask's edge the face has the frame's values…
+        let edge = blend.extent.0.x as u32 + 2;
+        let (g, o) = (
+            generated.get_pixel(edge, 32).0,
+            original.get_pixel(edge, 32).0,
+        );
+        for c in 0..3 {
+            assert!(
+                (i32::from(g[c]) - i32::from(o[c])).abs() <= 8,
+                "{g:?} vs {o:?}"
+            );
+        }
+        // …and inside it keeps its own detail: the stripe stands out from its neighbours.
+        let (s, n) = (
+            generated.get_pixel(32, 32).0[0],
+            generated.get_pixel(30, 32).0[0],
+        );
+        assert!(i32::from(s) - i32::from(n) >= 35, "stripe {s} vs {n}");
+        // The smooth ramp of the frame is followed: the middle is between the two edges.
+        let (left, mid) = (
+            generated.get_pixel(24, 40).0[0],
+            generated.get_pixel(31, 40).0[0],
+        );
+        assert!(mid > left, "{left} → {mid}");
     }
 
     #[test]

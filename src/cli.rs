@@ -70,6 +70,8 @@ pub struct EvalSwapArgs {
     #[arg(long)]
     pub target_ref: PathBuf,
     #[command(flatten)]
+    pub blend: BlendFlags,
+    #[command(flatten)]
     pub json: JsonFlag,
 }
 
@@ -188,6 +190,23 @@ pub struct BlendFlags {
     /// Match the generated face's colours to the face it replaces.
     #[arg(long, value_enum, default_value_t = ColorMatch::Rct)]
     pub color: ColorMatch,
+    /// Poisson blending: the face keeps its detail and takes its edges from the frame.
+    #[arg(long)]
+    pub seamless: bool,
+}
+
+impl Default for BlendFlags {
+    /// The flags' defaults, for callers that build a session without a command line.
+    fn default() -> Self {
+        let o = BlendOptions::default();
+        BlendFlags {
+            mask: o.mask,
+            erode: o.erode,
+            blur: o.blur,
+            color: o.color,
+            seamless: o.seamless,
+        }
+    }
 }
 
 impl BlendFlags {
@@ -197,6 +216,7 @@ impl BlendFlags {
             erode: self.erode.clamp(0.0, 0.5),
             blur: self.blur.clamp(0.0, 0.5),
             color: self.color,
+            seamless: self.seamless,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{Point, Similarity};
+use crate::face::{Landmarks, Point, Similarity};
 use crate::files;
 use crate::frame::{read_image, Rgb8};
 
@@ -28,6 +28,8 @@ pub enum FaceSetError {
     Read { path: PathBuf, reason: String },
     #[error("cannot write face set file '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("face '{file}' in '{}' has {count} landmarks, not 68: extract the set again with `mimic extract faces`", ENTRIES)]
+    Landmarks { file: String, count: usize },
     #[error("face set '{0}' holds no faces")]
     Empty(PathBuf),
     #[error("face image '{path}' is {got}×{got} but the face set says {expected}×{expected}")]
@@ -74,6 +76,16 @@ pub struct Entry {
     pub to_crop: Similarity,
     /// Descriptor distance to the reference, when there was one.
     pub distance: Option<f32>,
+}
+
+impl Entry {
+    /// The face's landmarks in crop pixels.
+    pub fn landmarks(&self) -> Result<Landmarks, FaceSetError> {
+        Landmarks::from_slice(&self.landmarks).ok_or_else(|| FaceSetError::Landmarks {
+            file: self.file.clone(),
+            count: self.landmarks.len(),
+        })
+    }
 }
 
 /// A face set opened from disk.

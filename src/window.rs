@@ -33,6 +33,8 @@ pub enum Action {
     CycleMask,
     /// `k`: the next colour match of the swapped face (none, mean, rct).
     CycleColor,
+    /// `p`: seamless (Poisson) blending of the swapped face, on or off.
+    ToggleSeamless,
 }
 
 /// Whether a display is there to open a window on.
@@ -118,6 +120,7 @@ impl LiveWindow {
                 Key::R => Some(Action::ToggleRecording),
                 Key::M => Some(Action::CycleMask),
                 Key::K => Some(Action::CycleColor),
+                Key::P => Some(Action::ToggleSeamless),
                 _ => None,
             })
             .collect()

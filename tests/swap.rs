@@ -231,3 +231,27 @@ fn face_sets_of_different_sizes_are_refused() {
         "{err}"
     );
 }
+
+/// The loss weights of an annotated face, drawn in its own picture: eyes count most, the
+/// cheeks and the forehead fully, the background barely.
+#[test]
+fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
+    use mimic::face::Point;
+    use mimic::train::swap::weight::{weight_map, BACKGROUND, FEATURES};
+    let landmarks = common::read_pts("faces/lfpw/image_0010.pts");
+    let map = weight_map(&landmarks, 1280);
+    let w = |p: Point| f32::from(map.get_pixel(p.x as u32, p.y as u32)[0]) / 255.0 * FEATURES;
+    let p = landmarks.points();
+    let mid = |a: Point, b: Point| Point::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);
+    let eye = mid(p[37], p[41]);
+    let cheek = mid(p[2], p[31]);
+    let above_brow = Point::new(p[19].x, p[19].y - 0.1 * (p[8].y - p[19].y));
+    assert!((w(eye) - FEATURES).abs() < 0.05, "eye {}", w(eye));
+    assert!((w(cheek) - 1.0).abs() < 0.05, "cheek {}", w(cheek));
+    assert!(
+        (w(above_brow) - 1.0).abs() < 0.05,
+        "forehead {}",
+        w(above_brow)
+    );
+    assert!((w(Point::new(2.0, 2.0)) - BACKGROUND).abs() < 0.02);
+}

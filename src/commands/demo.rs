@@ -50,12 +50,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let flags = SessionFlags {
         model: scratch.model(),
         mode: None,
-        blend: BlendFlags {
-            mask: Default::default(),
-            erode: 0.03,
-            blur: 0.08,
-            color: Default::default(),
-        },
+        blend: BlendFlags::default(),
         view: View::Panels,
         detect_every: 4,
         face_index: 0,

@@ -37,7 +37,14 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
     };
     let tracker = FaceTracker::new(FaceAnalyzer::new(options)?, TrackOptions::default())?;
     let judge = FaceAnalyzer::new(options)?.with_descriptors()?;
-    let report = swap::evaluate(generator, tracker, &judge, &args.video, &args.target_ref)?;
+    let report = swap::evaluate(
+        generator,
+        tracker,
+        &judge,
+        args.blend.options(),
+        &args.video,
+        &args.target_ref,
+    )?;
     if args.json.json {
         super::print_json(&report)?;
     } else {

@@ -195,7 +195,8 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
-    /// `m` and `k` in swap mode: the next mask or colour match, said on stderr.
+    /// `m`, `k` and `p` in swap mode: the next mask or colour match, or seamless on or off,
+    /// said on stderr.
     fn adjust_blend(&mut self, action: Action) {
         let Processor::Swap(swapper) = self.session.processor_mut() else {
             return;
@@ -203,10 +204,14 @@ impl Keys<'_> {
         let mut options = swapper.blend_mut().options();
         match action {
             Action::CycleMask => options.mask = options.mask.next(),
+            Action::ToggleSeamless => options.seamless = !options.seamless,
             _ => options.color = options.color.next(),
         }
         swapper.blend_mut().set_options(options);
-        eprintln!("mimic: mask {:?}, colour {:?}", options.mask, options.color);
+        eprintln!(
+            "mimic: mask {:?}, colour {:?}, seamless {}",
+            options.mask, options.color, options.seamless
+        );
     }
 
     /// Carries out one key's action during `frame`; `false` when the user quit.
@@ -218,7 +223,9 @@ impl Keys<'_> {
                 self.session.composer_mut().set_view(next);
             }
             Action::ToggleLandmarks => self.session.composer_mut().toggle_landmarks(),
-            Action::CycleMask | Action::CycleColor => self.adjust_blend(action),
+            Action::CycleMask | Action::CycleColor | Action::ToggleSeamless => {
+                self.adjust_blend(action)
+            }
             Action::ToggleRecording => match self.recording.take() {
                 Some(stopped) => {
                     let path = stopped.finish(self.session)?;

@@ -32,11 +32,13 @@ pub struct SwapReport {
 }
 
 /// Evaluates `generator` on `video` against the target's reference photo. `analyzer` needs its
-/// descriptor network; the swap path gets a tracker of its own (`tracker`).
+/// descriptor network; the swap path gets a tracker of its own (`tracker`) and blends with
+/// `blend`, as `mimic live` would.
 pub fn evaluate(
     generator: Generator,
     tracker: FaceTracker,
     analyzer: &FaceAnalyzer,
+    blend: BlendOptions,
     video: &Path,
     target_reference: &Path,
 ) -> Result<SwapReport, EvalError> {
@@ -44,8 +46,7 @@ pub fn evaluate(
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
     let reference = reference_descriptor(analyzer, target_reference)?;
-    let mut swapper =
-        Swapper::new(tracker, generator, BlendOptions::default()).map_err(pipeline)?;
+    let mut swapper = Swapper::new(tracker, generator, blend).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing) = (Vec::new(), 0);

@@ -1,7 +1,15 @@
 //! The face region: the convex hull of the landmarks, grown by a margin, as a pixel mask.
-//! Evaluation measures the face inside it; blending (face swap) feathers it.
+//! Evaluation measures the face inside it; the swap trainer weighs its loss by it and the
+//! swap blend feathers it.
 
-use super::landmarks::{Landmarks, Point};
+use super::landmarks::{parts, Landmarks, Point};
+
+/// The chin's landmark (the jaw line's middle point).
+const CHIN: usize = 8;
+
+/// How far above the brows [`FaceRegion::with_forehead`] reaches, as a share of the
+/// brow-to-chin height (a forehead is about a third of the face).
+pub const FOREHEAD: f32 = 0.25;
 
 /// The convex hull of a face's landmarks.
 #[derive(Debug, Clone)]
@@ -11,9 +19,30 @@ pub struct FaceRegion {
 
 impl FaceRegion {
     pub fn of(landmarks: &Landmarks) -> FaceRegion {
+        FaceRegion::around(landmarks.points())
+    }
+
+    /// The hull of any set of points (an eye, the mouth).
+    pub fn around(points: &[Point]) -> FaceRegion {
         FaceRegion {
-            hull: convex_hull(landmarks.points()),
+            hull: convex_hull(points),
         }
+    }
+
+    /// The face with its forehead: the 68 points' hull, with the brows repeated
+    /// [`FOREHEAD`] of the brow-to-chin height higher. The landmarks stop at the brows, but
+    /// the forehead is as much a part of who someone is as the cheeks.
+    pub fn with_forehead(landmarks: &Landmarks) -> FaceRegion {
+        let p = landmarks.points();
+        let brows = &p[parts::RIGHT_BROW.start..parts::LEFT_BROW.end];
+        let n = brows.len() as f32;
+        let (bx, by) = brows
+            .iter()
+            .fold((0.0, 0.0), |(x, y), b| (x + b.x, y + b.y));
+        let chin = p[CHIN];
+        let up = ((bx / n - chin.x) * FOREHEAD, (by / n - chin.y) * FOREHEAD);
+        let raised = brows.iter().map(|b| Point::new(b.x + up.0, b.y + up.1));
+        FaceRegion::around(&p.iter().copied().chain(raised).collect::<Vec<_>>())
     }
 
     /// Row-major mask of a `width` × `height` image: pixels inside the hull or within `grow`

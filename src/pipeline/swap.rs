@@ -96,6 +96,7 @@ impl Swapper {
             self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
         }
         self.blend.match_colors(&mut self.generated, &self.aligned);
+        self.blend.make_seamless(&mut self.generated, &self.aligned);
         self.blend
             .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);
         self.times.blend = generated.elapsed();

@@ -340,6 +340,12 @@ pub fn l1(a: &Tensor, b: &Tensor) -> Result<Tensor, TrainError> {
     Ok((a - b)?.abs()?.mean_all()?)
 }
 
+/// Mean absolute error with each element weighted by `weight` (broadcast to `a`'s shape).
+pub fn weighted_l1(a: &Tensor, b: &Tensor, weight: &Tensor) -> Result<Tensor, TrainError> {
+    let error = (a - b)?.abs()?.mul(weight)?.sum_all()?;
+    Ok(error.div(&weight.sum_all()?)?)
+}
+
 /// Mean squared error against a constant target (LSGAN).
 pub fn mse_to(x: &Tensor, target: f64) -> Result<Tensor, TrainError> {
     Ok((x - target)?.sqr()?.mean_all()?)

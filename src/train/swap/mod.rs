@@ -6,6 +6,7 @@
 
 pub mod model;
 mod warp;
+pub mod weight;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,9 +16,10 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use self::model::{Decoder, Encoder, FACE_SIZE};
+use self::warp::TrainingPair;
 use super::adam::{Adam, AdamConfig};
 use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
-use super::layers::l1;
+use super::layers::{l1, weighted_l1};
 use super::params::{Params, Rng};
 use super::report::{preview_grid, LossLog, LossRecord};
 use super::{TrainDevice, TrainError};
@@ -67,7 +69,7 @@ impl SwapPreset {
     /// larger steps so they get somewhere within an hour.
     pub fn learning_rate(self) -> f64 {
         match self {
-            SwapPreset::Tiny => 2e-4,
+            SwapPreset::Tiny => 5e-4,
             SwapPreset::Small => 1e-4,
             SwapPreset::Base => 5e-5,
         }
@@ -146,17 +148,16 @@ impl Autoencoders {
         self.params.count()
     }
 
-    /// One step on a batch of each person: (input, target) pairs in [0, 1]; returns the two
-    /// mean absolute errors. Both autoencoders' losses are summed into one update, so the
-    /// shared encoder learns from both faces in every step.
-    pub fn step(
-        &mut self,
-        a: &(Tensor, Tensor),
-        b: &(Tensor, Tensor),
-    ) -> Result<[f32; 2], TrainError> {
+    /// One step on a batch of each person; returns the two weighted mean absolute errors.
+    /// Both autoencoders' losses are summed into one update, so the shared encoder learns
+    /// from both faces in every step.
+    pub fn step(&mut self, a: &Batch, b: &Batch) -> Result<[f32; 2], TrainError> {
         super::on_candle_threads(|| {
-            let loss_a = l1(&self.decoder_a.forward(&self.encoder.forward(&a.0)?)?, &a.1)?;
-            let loss_b = l1(&self.decoder_b.forward(&self.encoder.forward(&b.0)?)?, &b.1)?;
+            let loss = |decoder: &Decoder, batch: &Batch| -> Result<Tensor, TrainError> {
+                let made = decoder.forward(&self.encoder.forward(&batch.input)?)?;
+                weighted_l1(&made, &batch.target, &batch.weight)
+            };
+            let (loss_a, loss_b) = (loss(&self.decoder_a, a)?, loss(&self.decoder_b, b)?);
             self.adam.backward_step(&(&loss_a + &loss_b)?)?;
             Ok([loss_a.to_scalar()?, loss_b.to_scalar()?])
         })
@@ -172,21 +173,33 @@ impl Autoencoders {
     }
 }
 
+/// Warped faces in [0, 1], their unwarped targets and the targets' loss weights.
+pub struct Batch {
+    pub input: Tensor,
+    pub target: Tensor,
+    pub weight: Tensor,
+}
+
 /// One person's faces, as the model sees them.
 struct Person {
     train: Vec<Rgb8>,
+    /// The loss weights of each training face, in the set's crop.
+    weights: Vec<Rgb8>,
     held_out: Vec<Rgb8>,
     to_model: Similarity,
 }
 
 impl Person {
     fn load(set: &FaceSet) -> Result<Person, TrainError> {
-        let (mut train, mut held_out) = (Vec::new(), Vec::new());
+        let (mut train, mut weights, mut held_out) = (Vec::new(), Vec::new(), Vec::new());
         for (i, entry) in set.entries.iter().enumerate() {
             let face = set.load(entry)?;
             match i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
                 true => held_out.push(face),
-                false => train.push(face),
+                false => {
+                    weights.push(weight::weight_map(&entry.landmarks()?, set.manifest.size));
+                    train.push(face);
+                }
             }
         }
         if held_out.is_empty() {
@@ -195,28 +208,29 @@ impl Person {
         let crop = AlignedCrop::new(set.manifest.size, set.manifest.padding as f32);
         Ok(Person {
             train,
+            weights,
             held_out,
             to_model: warp::set_to_model(crop, model_crop()),
         })
     }
 
     /// A batch of warped inputs and their targets.
-    fn batch(
-        &self,
-        n: usize,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<(Tensor, Tensor), TrainError> {
-        let (inputs, targets): (Vec<Rgb8>, Vec<Rgb8>) = (0..n)
+    fn batch(&self, n: usize, rng: &mut Rng, device: &Device) -> Result<Batch, TrainError> {
+        let pairs: Vec<TrainingPair> = (0..n)
             .map(|_| {
-                let face = &self.train[rng.below(self.train.len())];
-                warp::training_pair(face, &self.to_model, FACE_SIZE as u32, rng)
+                let i = rng.below(self.train.len());
+                let (face, weight) = (&self.train[i], &self.weights[i]);
+                warp::training_pair(face, weight, &self.to_model, FACE_SIZE as u32, rng)
             })
-            .unzip();
-        Ok((
-            batch_to_tensor(&inputs, SIGMOID, device)?,
-            batch_to_tensor(&targets, SIGMOID, device)?,
-        ))
+            .collect();
+        let pictures = |pick: fn(&TrainingPair) -> &Rgb8| -> Vec<Rgb8> {
+            pairs.iter().map(|p| pick(p).clone()).collect()
+        };
+        Ok(Batch {
+            input: batch_to_tensor(&pictures(|p| &p.input), SIGMOID, device)?,
+            target: batch_to_tensor(&pictures(|p| &p.target), SIGMOID, device)?,
+            weight: batch_to_tensor(&pictures(|p| &p.weight), [0.0, weight::FEATURES], device)?,
+        })
     }
 
     /// The held-out faces, unwarped.

@@ -37,16 +37,34 @@ pub fn view(face: &Rgb8, to_model: &Similarity, side: u32) -> Rgb8 {
     to_model.warp(face, side, side)
 }
 
-/// One (input, target) pair from an aligned face of the set.
-pub fn training_pair(face: &Rgb8, to_model: &Similarity, side: u32, rng: &mut Rng) -> (Rgb8, Rgb8) {
+/// One training example from an aligned face of the set and its loss weights (in the set's
+/// crop, see [`super::weight`]): the bent input, the target, and the weights moved with it.
+pub struct TrainingPair {
+    pub input: Rgb8,
+    pub target: Rgb8,
+    pub weight: Rgb8,
+}
+
+/// One (input, target) pair from an aligned face of the set, with its weights.
+pub fn training_pair(
+    face: &Rgb8,
+    weight: &Rgb8,
+    to_model: &Similarity,
+    side: u32,
+    rng: &mut Rng,
+) -> TrainingPair {
     let moved = random_move(side as f32, rng).then(to_model);
-    let mut target = moved.warp(face, side, side);
-    let mut input = bend(face, &moved, side, rng);
+    let mut pair = TrainingPair {
+        target: moved.warp(face, side, side),
+        weight: moved.warp(weight, side, side),
+        input: bend(face, &moved, side, rng),
+    };
     if rng.uniform() < MIRROR {
-        imageops::flip_horizontal_in_place(&mut target);
-        imageops::flip_horizontal_in_place(&mut input);
+        for picture in [&mut pair.input, &mut pair.target, &mut pair.weight] {
+            imageops::flip_horizontal_in_place(picture);
+        }
     }
-    (input, target)
+    pair
 }
 
 /// A random turn, zoom and shift about the centre of a `side`-pixel crop, applied after the
@@ -131,7 +149,9 @@ mod tests {
         let face = Rgb8::from_fn(256, 256, |x, y| Rgb([x as u8, y as u8, (x ^ y) as u8]));
         let to_model = set_to_model(AlignedCrop::new(256, 0.2), AlignedCrop::new(64, 0.1));
         let mut rng = Rng::new(7);
-        let (input, target) = training_pair(&face, &to_model, 64, &mut rng);
+        let weight = Rgb8::new(256, 256);
+        let TrainingPair { input, target, .. } =
+            training_pair(&face, &weight, &to_model, 64, &mut rng);
         assert_eq!(
             (input.dimensions(), target.dimensions()),
             ((64, 64), (64, 64))
