@@ -119,10 +119,22 @@ pub struct TrainSwapArgs {
     /// Training steps (each one batch of A and one of B).
     #[arg(long, default_value_t = 5000)]
     pub steps: u64,
+    /// `dfm` also writes NAME.dfm (A→B in DeepFaceLive's signature, card NAME.toml).
+    #[arg(long, value_enum, default_value_t = SwapFormat::Onnx)]
+    pub format: SwapFormat,
     #[command(flatten)]
     pub run: RunFlags,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// What `train swap` exports besides the two ONNX models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SwapFormat {
+    /// NAME_a2b.onnx and NAME_b2a.onnx.
+    Onnx,
+    /// Those and NAME.dfm, for DeepFaceLive.
+    Dfm,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,8 @@ fn face_sets() -> &'static (PathBuf, PathBuf) {
     })
 }
 
-/// A short real training run (60 steps), made once for this file: its report and NAME.
+/// A short real training run (60 steps, `.dfm` too), made once for this file: its report and
+/// NAME.
 fn trained() -> &'static (serde_json::Value, PathBuf) {
     static RUN: OnceLock<(serde_json::Value, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
@@ -57,6 +58,8 @@ fn trained() -> &'static (serde_json::Value, PathBuf) {
             "60",
             "--preview-every",
             "30",
+            "--format",
+            "dfm",
         ]);
         (json, out)
     })
@@ -229,6 +232,68 @@ fn face_sets_of_different_sizes_are_refused() {
     assert!(
         err.contains("cut differently") && err.contains("96×96"),
         "{err}"
+    );
+}
+
+/// The `.dfm` export (DeepFaceLive's signature: NHWC, BGR, three outputs) swaps A's clip
+/// exactly as the ONNX model does; without its card it still runs, as a swap at DeepFaceLive's
+/// default coverage.
+#[test]
+fn the_dfm_export_runs_live_like_the_onnx_model() {
+    let (json, out) = trained();
+    let dfm = out.with_file_name("ab.dfm");
+    assert_eq!(json["dfm"].as_str(), dfm.to_str());
+    let card = ModelCard::read_beside(&dfm).unwrap().expect("a card");
+    assert_eq!(card.input.layout, mimic::infer::Layout::Nhwc);
+    let swap_frames = |model: &Path, name: &str| {
+        let recording = scratch("swap-dfm").join(name);
+        let json = mimic_json(&[
+            "live",
+            "--model",
+            arg(model),
+            "--input",
+            arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
+            "--headless",
+            "--view",
+            "output",
+            "--max-frames",
+            "20",
+            "--record",
+            arg(&recording),
+        ]);
+        assert_eq!(json["frames_with_face"], 20, "{json}");
+        let mut reader = mimic::video::VideoReader::open(&recording).unwrap();
+        let mut frames = Vec::new();
+        while let Some(frame) = reader.next_frame().unwrap() {
+            frames.push(frame.image);
+        }
+        frames
+    };
+    let mean_diff = |a: &[mimic::frame::Rgb8], b: &[mimic::frame::Rgb8]| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for (x, y) in a.iter().zip(b) {
+            for (p, q) in x.as_raw().iter().zip(y.as_raw()) {
+                sum += u64::from(p.abs_diff(*q));
+                n += 1;
+            }
+        }
+        sum as f64 / n.max(1) as f64
+    };
+    let onnx = swap_frames(&out.with_file_name("ab_a2b.onnx"), "onnx.mp4");
+    let with_card = swap_frames(&dfm, "dfm.mp4");
+    assert_eq!(onnx.len(), with_card.len());
+    let same = mean_diff(&onnx, &with_card);
+    assert!(
+        same < 0.5,
+        "the .dfm differs from the ONNX model by {same} per channel"
+    );
+    // Without the card: another crop (DeepFaceLive's coverage), still a swap.
+    let bare = scratch("swap-dfm-bare").join("bare.dfm");
+    std::fs::copy(&dfm, &bare).unwrap();
+    let without = swap_frames(&bare, "bare.mp4");
+    assert!(
+        mean_diff(&onnx, &without) > same,
+        "the card-less crop is another crop"
     );
 }
 

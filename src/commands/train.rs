@@ -7,7 +7,7 @@ use mimic::faceset::FaceSet;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
-use crate::cli::{TrainPix2PixArgs, TrainSwapArgs};
+use crate::cli::{SwapFormat, TrainPix2PixArgs, TrainSwapArgs};
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     let dataset = Dataset::open(&args.dataset)?;
@@ -55,6 +55,7 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
         preview_every: args.run.preview_every.max(1),
         checkpoint_every: args.run.checkpoint_every.max(1),
         resume: args.run.resume,
+        dfm: args.format == SwapFormat::Dfm,
         ..swap::Options::new(args.preset, args.steps)
     };
     let stop = super::stop_flag()?;
@@ -77,6 +78,9 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
             summary.parity_max_abs_diff,
             summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
         );
+        if let Some(dfm) = &summary.dfm {
+            println!("wrote {} for DeepFaceLive", dfm.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! A generator session: image in, image out, with the tensor layout and value range its card
-//! (or, without one, its signature) gives.
+//! (or, without one, its signature) gives. DeepFaceLive's `.dfm` face-swap models are ONNX
+//! with a signature of their own (DESIGN §4) and run here too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,16 +10,32 @@ use ndarray::{Array4, ArrayViewD, Axis};
 use ort::session::Session;
 use ort::value::{TensorRef, ValueType};
 
-use super::card::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use super::card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 use super::runtime::{choose_provider, runtime, DevicePreference, Provider};
 use super::InferError;
 use crate::frame::Rgb8;
+
+/// The input that names a DeepFaceLive model (`in_face:0`, NHWC, BGR, [0, 1]).
+pub const DFM_INPUT: &str = "in_face:0";
+/// The output of a DeepFaceLive model that holds the swapped face (the others are masks).
+pub const DFM_FACE: &str = "out_celeb_face:0";
+/// The second input of DeepFaceLive's morphable (AMP) models, and the value DeepFaceLive
+/// feeds it by default: how far the face moves toward the target.
+const DFM_MORPH_INPUT: &str = "morph_value:0";
+const DFM_MORPH: f32 = 0.75;
+/// The aligned crop assumed for a `.dfm` without a card: DeepFaceLive's default face coverage
+/// of 2.2 (the landmark template fills 1/2.2 of the crop). A card beside the model overrides it.
+pub const DFM_PADDING: f32 = (1.0 - 1.0 / 2.2) / 2.0;
 
 /// An image-to-image model ready to run, its input tensor allocated once.
 pub struct Generator {
     session: Session,
     path: PathBuf,
     card: Option<ModelCard>,
+    /// Whether it has DeepFaceLive's signature.
+    dfm: bool,
+    /// The morph value fed to a morphable DeepFaceLive model, if it takes one.
+    morph: Option<ndarray::Array1<f32>>,
     input_spec: TensorSpec,
     output_spec: TensorSpec,
     output_index: usize,
@@ -49,9 +66,14 @@ impl Generator {
         let (input_spec, output_spec) = signature.specs(card.as_ref(), model)?;
         if card.is_none() {
             tracing::warn!(
-                "model '{}' has no card ({}); running it as {:?} {}×{} in {:?}",
+                "model '{}' has no card ({}); running it as {}{:?} {}×{} in {:?}",
                 model.display(),
                 ModelCard::path_for(model).display(),
+                if signature.dfm {
+                    "a DeepFaceLive face swap, "
+                } else {
+                    ""
+                },
                 input_spec.layout,
                 input_spec.size,
                 input_spec.size,
@@ -67,6 +89,10 @@ impl Generator {
             session,
             path: model.to_path_buf(),
             card,
+            dfm: signature.dfm,
+            morph: signature
+                .morph
+                .then(|| ndarray::Array1::from_elem(1, DFM_MORPH)),
             input_spec,
             output_spec,
             output_index: signature.output_index,
@@ -84,9 +110,26 @@ impl Generator {
         self.card.as_ref()
     }
 
-    /// What the model is for: the card's kind, or stylisation for a model without a card.
+    /// What the model is for: the card's kind; without a card, a face swap for a DeepFaceLive
+    /// model and stylisation for any other.
     pub fn kind(&self) -> ModelKind {
-        self.card.as_ref().map_or(ModelKind::Stylize, |c| c.kind)
+        match (&self.card, self.dfm) {
+            (Some(card), _) => card.kind,
+            (None, true) => ModelKind::Swap,
+            (None, false) => ModelKind::Stylize,
+        }
+    }
+
+    /// The aligned crop a swap model expects: its card's, or for a DeepFaceLive model without
+    /// one, DeepFaceLive's default coverage at the model's size.
+    pub fn alignment(&self) -> Option<AlignmentSpec> {
+        match self.card.as_ref().and_then(|c| c.alignment) {
+            Some(alignment) => Some(alignment),
+            None => self.dfm.then_some(AlignmentSpec {
+                size: self.input_spec.size,
+                padding: DFM_PADDING,
+            }),
+        }
     }
 
     pub fn input_size(&self) -> u32 {
@@ -115,12 +158,16 @@ impl Generator {
         let started = Instant::now();
         fill_tensor(&mut self.input, input, &self.input_spec);
         let filled = Instant::now();
-        let tensor =
-            TensorRef::from_array_view(&self.input).map_err(|e| InferError::Run(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![tensor])
-            .map_err(|e| InferError::Run(e.to_string()))?;
+        let run_error = |e: ort::Error| InferError::Run(e.to_string());
+        let tensor = TensorRef::from_array_view(&self.input).map_err(run_error)?;
+        let outputs = match &self.morph {
+            Some(morph) => {
+                let morph = TensorRef::from_array_view(morph).map_err(run_error)?;
+                self.session.run(ort::inputs![tensor, morph])
+            }
+            None => self.session.run(ort::inputs![tensor]),
+        }
+        .map_err(run_error)?;
         let ran = Instant::now();
         let array = outputs[self.output_index]
             .try_extract_array::<f32>()
@@ -218,6 +265,10 @@ struct Signature {
     input: Vec<i64>,
     output: Vec<i64>,
     output_index: usize,
+    /// DeepFaceLive's signature: the input is `in_face:0`.
+    dfm: bool,
+    /// A DeepFaceLive model with a `morph_value:0` input.
+    morph: bool,
 }
 
 impl Signature {
@@ -226,12 +277,17 @@ impl Signature {
             path: path.to_path_buf(),
             reason,
         };
-        let [input] = session.inputs() else {
-            return Err(bad(format!(
-                "it has {} inputs; an image generator has one",
-                session.inputs().len()
-            )));
+        let (input, morph) = match session.inputs() {
+            [input] => (input, false),
+            [input, morph] if morph.name() == DFM_MORPH_INPUT => (input, true),
+            inputs => {
+                return Err(bad(format!(
+                    "it has {} inputs; an image generator has one (a morphable DeepFaceLive model: {DFM_INPUT} and {DFM_MORPH_INPUT})",
+                    inputs.len()
+                )))
+            }
         };
+        let dfm = input.name() == DFM_INPUT;
         let input = float_shape(input.dtype())
             .ok_or_else(|| bad("its input is not a float32 tensor of rank 4".into()))?;
         // DeepFaceLive models have several outputs; the image is the one named like a face or
@@ -244,7 +300,7 @@ impl Signature {
             .collect();
         let (output_index, output, _) = outputs
             .iter()
-            .find(|(_, _, name)| *name == "out_celeb_face")
+            .find(|(_, _, name)| *name == DFM_FACE)
             .or_else(|| outputs.iter().find(|(_, s, _)| s[1] == 3 || s[3] == 3))
             .cloned()
             .ok_or_else(|| bad("no output is a 3-channel float32 image tensor".into()))?;
@@ -252,6 +308,8 @@ impl Signature {
             input,
             output,
             output_index,
+            dfm,
+            morph,
         })
     }
 
@@ -273,8 +331,14 @@ impl Signature {
                 Ok((card.input, card.output))
             }
             None => {
-                let input = infer_spec(&self.input).map_err(|r| bad(format!("input {r}")))?;
-                let output = infer_spec(&self.output).map_err(|r| bad(format!("output {r}")))?;
+                let color = match self.dfm {
+                    true => ColorOrder::Bgr,
+                    false => ColorOrder::Rgb,
+                };
+                let input =
+                    infer_spec(&self.input, color).map_err(|r| bad(format!("input {r}")))?;
+                let output =
+                    infer_spec(&self.output, color).map_err(|r| bad(format!("output {r}")))?;
                 Ok((input, output))
             }
         }
@@ -311,8 +375,8 @@ fn check_against(shape: &[i64], spec: &TensorSpec) -> Result<(), String> {
 }
 
 /// Without a card: NCHW with 3 channels in [-1, 1] (tanh generators), or NHWC in [0, 1]
-/// (DeepFaceLive); the size must be fixed in the model.
-fn infer_spec(shape: &[i64]) -> Result<TensorSpec, String> {
+/// (DeepFaceLive, whose colours are BGR); the size must be fixed in the model.
+fn infer_spec(shape: &[i64], color: ColorOrder) -> Result<TensorSpec, String> {
     let (layout, h, w, range) = if shape[1] == 3 {
         (Layout::Nchw, shape[2], shape[3], [-1.0, 1.0])
     } else if shape[3] == 3 {
@@ -329,6 +393,6 @@ fn infer_spec(shape: &[i64]) -> Result<TensorSpec, String> {
         size: h as u32,
         layout,
         range,
-        color: ColorOrder::Rgb,
+        color,
     })
 }

@@ -9,7 +9,7 @@ mod runtime;
 use std::path::PathBuf;
 
 pub use card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-pub use generator::{Generator, GeneratorTimings};
+pub use generator::{Generator, GeneratorTimings, DFM_FACE, DFM_INPUT, DFM_PADDING};
 pub use runtime::{cuda_status, runtime, DevicePreference, Provider, Runtime};
 
 #[derive(Debug, thiserror::Error)]

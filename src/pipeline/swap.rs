@@ -32,14 +32,23 @@ impl Swapper {
         blend: BlendOptions,
     ) -> Result<Swapper, PipelineError> {
         let alignment = generator
-            .card()
-            .and_then(|c| c.alignment)
+            .alignment()
             .ok_or_else(|| InferError::ModelInvalid {
                 path: generator.path().to_path_buf(),
                 reason: "its card has no [alignment] (the aligned crop a swap model was trained on): train it with `mimic train swap`".into(),
             })?;
         let crop = AlignedCrop::new(alignment.size, alignment.padding);
         let out = generator.output_size();
+        if out != alignment.size || generator.input_size() != alignment.size {
+            return Err(InferError::ModelInvalid {
+                path: generator.path().to_path_buf(),
+                reason: format!(
+                    "it takes {}×{} faces and makes {out}×{out} ones, but its aligned crop is {}×{}: a swap model makes faces the size of its input",
+                    generator.input_size(), generator.input_size(), alignment.size, alignment.size
+                ),
+            }
+            .into());
+        }
         Ok(Swapper {
             tracker,
             generator,

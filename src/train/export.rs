@@ -24,11 +24,27 @@ pub fn export_checked(
     path: &Path,
     forward: impl FnOnce(&Tensor) -> Result<Tensor, TrainError>,
 ) -> Result<f32, TrainError> {
+    export_checked_output(model, card, path, 0, forward)
+}
+
+/// [`export_checked`] for a model with several outputs: `forward` is compared with the
+/// output at index `output`.
+pub fn export_checked_output(
+    model: &Model,
+    card: &ModelCard,
+    path: &Path,
+    output: usize,
+    forward: impl FnOnce(&Tensor) -> Result<Tensor, TrainError>,
+) -> Result<f32, TrainError> {
     let bytes = model.encode();
-    let size = card.input.size as usize;
-    let input = probe_input(size)?;
+    let dims: Vec<usize> = model.inputs[0]
+        .dims
+        .iter()
+        .map(|&d| d.max(1) as usize)
+        .collect();
+    let input = probe_input(&dims)?;
     let expected = forward(&input)?.flatten_all()?.to_vec1::<f32>()?;
-    let got = run_onnx(&bytes, &input, path)?;
+    let got = run_onnx(&bytes, &input, output, path)?;
     let diff = max_abs_diff(&expected, &got);
     // NaN fails too: only a measured difference within tolerance passes.
     if diff.is_nan() || diff > PARITY_TOLERANCE {
@@ -45,16 +61,21 @@ pub fn export_checked(
     Ok(diff)
 }
 
-/// A fixed pseudo-random input in [-1, 1], shape [1, 3, size, size].
-fn probe_input(size: usize) -> Result<Tensor, TrainError> {
+/// A fixed pseudo-random input in [-1, 1] of the model input's shape.
+fn probe_input(dims: &[usize]) -> Result<Tensor, TrainError> {
     let mut rng = Rng::new(0x5eed);
-    let values: Vec<f32> = (0..3 * size * size)
+    let values: Vec<f32> = (0..dims.iter().product())
         .map(|_| rng.uniform() * 2.0 - 1.0)
         .collect();
-    Ok(Tensor::from_vec(values, (1, 3, size, size), &Device::Cpu)?)
+    Ok(Tensor::from_vec(values, dims, &Device::Cpu)?)
 }
 
-fn run_onnx(bytes: &[u8], input: &Tensor, path: &Path) -> Result<Vec<f32>, TrainError> {
+fn run_onnx(
+    bytes: &[u8],
+    input: &Tensor,
+    output: usize,
+    path: &Path,
+) -> Result<Vec<f32>, TrainError> {
     let invalid = |reason: String| {
         TrainError::Infer(InferError::ModelInvalid {
             path: path.to_path_buf(),
@@ -72,7 +93,7 @@ fn run_onnx(bytes: &[u8], input: &Tensor, path: &Path) -> Result<Vec<f32>, Train
     let outputs = session
         .run(ort::inputs![tensor])
         .map_err(|e| invalid(e.to_string()))?;
-    let out = outputs[0]
+    let out = outputs[output]
         .try_extract_array::<f32>()
         .map_err(|e| invalid(e.to_string()))?;
     Ok(out.iter().copied().collect())

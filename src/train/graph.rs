@@ -67,17 +67,21 @@ impl OnnxGraph {
     }
 
     /// Names `value` as the graph's output, with its dims.
-    pub fn finish(mut self, value: &str, output: &str, dims: Vec<i64>) -> Model {
-        self.model.nodes.push(Node::new(
-            "Identity",
-            "output_identity",
-            &[value],
-            &[output],
-        ));
-        self.model.outputs.push(Io {
-            name: output.into(),
-            dims,
-        });
+    pub fn finish(self, value: &str, output: &str, dims: Vec<i64>) -> Model {
+        self.finish_many(&[(value, output, dims)])
+    }
+
+    /// Names each `(value, output name, dims)` as one of the graph's outputs, in order.
+    pub fn finish_many(mut self, outputs: &[(&str, &str, Vec<i64>)]) -> Model {
+        for (value, output, dims) in outputs {
+            let node = format!("{output}_identity");
+            let identity = Node::new("Identity", &node, &[value], &[output]);
+            self.model.nodes.push(identity);
+            self.model.outputs.push(Io {
+                name: (*output).into(),
+                dims: dims.clone(),
+            });
+        }
         self.model
     }
 }

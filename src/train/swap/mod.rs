@@ -95,6 +95,8 @@ pub struct Options {
     pub preview_every: u64,
     pub checkpoint_every: u64,
     pub resume: bool,
+    /// Also export A→B as `NAME.dfm` (DeepFaceLive's signature).
+    pub dfm: bool,
 }
 
 impl Options {
@@ -108,6 +110,7 @@ impl Options {
             preview_every: 100,
             checkpoint_every: 500,
             resume: false,
+            dfm: false,
         }
     }
 }
@@ -271,6 +274,8 @@ pub struct SwapSummary {
     pub validation_mae_start: f32,
     pub validation_mae: f32,
     pub parity_max_abs_diff: f32,
+    /// `NAME.dfm`, when asked for.
+    pub dfm: Option<PathBuf>,
     pub parameters: usize,
     pub previews: PathBuf,
     pub stopped_early: bool,
@@ -371,9 +376,25 @@ pub fn train(
         &b2a,
         |x| net.swap(x, false),
     )?;
+    let (dfm, diff_dfm) = match options.dfm {
+        true => {
+            let path = dfm_path(out);
+            let card = dfm_card(card(a, b));
+            let diff = super::export::export_checked_output(
+                &model::export_dfm(&net.encoder, &net.decoder_b)?,
+                &card,
+                &path,
+                1,
+                |x| dfm_forward(&net, x),
+            )?;
+            (Some(path), diff)
+        }
+        false => (None, 0.0),
+    };
     Ok(SwapSummary {
         a2b,
         b2a,
+        dfm,
         steps: state.step,
         seconds: state.seconds + started.elapsed().as_secs_f64(),
         steps_per_second: (state.step - first_step) as f64
@@ -381,7 +402,7 @@ pub fn train(
         losses,
         validation_mae_start,
         validation_mae: mae,
-        parity_max_abs_diff: diff_a2b.max(diff_b2a),
+        parity_max_abs_diff: diff_a2b.max(diff_b2a).max(diff_dfm),
         parameters: net.parameters(),
         previews,
         stopped_early,
@@ -398,6 +419,41 @@ pub fn model_paths(out: &Path) -> (PathBuf, PathBuf) {
         out.with_file_name(format!("{stem}_a2b.onnx")),
         out.with_file_name(format!("{stem}_b2a.onnx")),
     )
+}
+
+/// `NAME.dfm` for `NAME`.
+pub fn dfm_path(out: &Path) -> PathBuf {
+    let (a2b, _) = model_paths(out);
+    let stem = a2b
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_end_matches("_a2b").to_string());
+    a2b.with_file_name(format!("{}.dfm", stem.unwrap_or_default()))
+}
+
+/// The A→B card for the `.dfm` signature: NHWC and BGR.
+fn dfm_card(card: ModelCard) -> ModelCard {
+    let spec = TensorSpec {
+        layout: Layout::Nhwc,
+        color: ColorOrder::Bgr,
+        ..card.input
+    };
+    ModelCard {
+        input: spec,
+        output: spec,
+        description: format!("{} (DeepFaceLive .dfm)", card.description),
+        ..card
+    }
+}
+
+/// What the `.dfm` graph computes, in candle: NHWC BGR in, the A→B face NHWC BGR out.
+fn dfm_forward(net: &Autoencoders, x: &Tensor) -> Result<Tensor, TrainError> {
+    let reverse = Tensor::new(&[2u32, 1, 0], x.device())?;
+    let rgb = x
+        .permute((0, 3, 1, 2))?
+        .contiguous()?
+        .index_select(&reverse, 1)?;
+    let face = net.swap(&rgb, true)?.index_select(&reverse, 1)?;
+    Ok(face.permute((0, 2, 3, 1))?.contiguous()?)
 }
 
 /// The two sets must have been cut alike, so one crop fits both.

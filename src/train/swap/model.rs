@@ -174,6 +174,39 @@ impl Decoder {
     }
 }
 
+/// The encoder followed by one decoder in DeepFaceLive's `.dfm` signature (DESIGN §4): input
+/// `in_face:0` NHWC BGR in [0, 1]; outputs `out_face_mask:0`, `out_celeb_face:0` and
+/// `out_celeb_face_mask:0`, in DeepFaceLive's order. This network learns no mask, so both masks
+/// are the whole crop (mimic's blend masks by landmarks).
+pub fn export_dfm(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::Model, TrainError> {
+    use crate::infer::{DFM_FACE, DFM_INPUT};
+    use crate::onnx::{Attr, TensorData};
+    let side = FACE_SIZE as i64;
+    let mut g = OnnxGraph::new("mimic-swap-dfm", DFM_INPUT, vec![1, side, side, 3]);
+    let perm = |p: [i64; 4]| vec![("perm", Attr::Ints(p.to_vec()))];
+    let reverse = g.constant("bgr", vec![3], TensorData::Int64(vec![2, 1, 0]));
+    let flip =
+        |g: &mut OnnxGraph, x: &str| g.node("Gather", &[x, &reverse], vec![("axis", Attr::Int(1))]);
+    let nchw = g.node("Transpose", &[DFM_INPUT], perm([0, 3, 1, 2]));
+    let rgb = flip(&mut g, &nchw);
+    let embedding = encoder.export(&mut g, &rgb)?;
+    let face = decoder.export(&mut g, &embedding)?;
+    let bgr = flip(&mut g, &face);
+    let nhwc = g.node("Transpose", &[&bgr], perm([0, 2, 3, 1]));
+    let plane = (side * side) as usize;
+    let ones = g.constant(
+        "mask",
+        vec![1, side, side, 1],
+        TensorData::Float(vec![1.0; plane]),
+    );
+    let mask_dims = vec![1, side, side, 1];
+    Ok(g.finish_many(&[
+        (&ones, "out_face_mask:0", mask_dims.clone()),
+        (&nhwc, DFM_FACE, vec![1, side, side, 3]),
+        (&ones, "out_celeb_face_mask:0", mask_dims),
+    ]))
+}
+
 /// The encoder followed by one decoder, as one ONNX graph: NCHW, [0, 1] in and out.
 pub fn export(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::Model, TrainError> {
     let side = FACE_SIZE as i64;
