@@ -289,7 +289,10 @@ pub const SEAMLESS_GRID: usize = 64;
 /// boundary) by successive over-relaxation, starting from the boundary's mean. Cells on the
 /// grid's edge count as boundary even when inside, so the crop's border holds the frame.
 fn solve_laplace(values: &mut [[f32; 3]], inside: &[bool], n: usize) {
-    let interior = |i: usize| inside[i] && i % n != 0 && i % n != n - 1 && i >= n && i < n * n - n;
+    let interior = |i: usize| {
+        let (x, y) = (i % n, i / n);
+        inside[i] && x > 0 && x < n - 1 && y > 0 && y < n - 1
+    };
     let boundary: Vec<usize> = (0..n * n).filter(|&i| !interior(i)).collect();
     let unknowns: Vec<usize> = (0..n * n).filter(|&i| interior(i)).collect();
     if unknowns.is_empty() || boundary.is_empty() {
