@@ -14,7 +14,7 @@ use crate::frame::Rgb8;
 pub enum MaskKind {
     /// The whole crop.
     Rect,
-    /// The convex hull of the face's landmarks.
+    /// The convex hull of the face's landmarks and its forehead.
     Hull,
     /// The hull, kept inside the crop (the default).
     #[default]
@@ -114,7 +114,7 @@ impl Blend {
             self.options.erode * side,
             (self.options.blur * side).max(1e-3),
         );
-        let hull = FaceRegion::of(in_crop);
+        let hull = FaceRegion::with_forehead(in_crop);
         let kind = self.options.mask;
         for (i, value) in self.mask.iter_mut().enumerate() {
             let p = Point::new((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
