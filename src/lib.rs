@@ -20,6 +20,7 @@ pub mod install;
 pub mod onnx;
 pub mod pipeline;
 pub mod progress;
+pub mod resize;
 pub mod sketch;
 pub mod track;
 pub mod train;

@@ -298,3 +298,74 @@ fn bench_reports_every_field_of_the_contract() {
     assert_eq!(json["device"], "CPU");
     assert_eq!(json["dropped"], 0);
 }
+
+/// Stylise mode on a frame that is not square (d9: 512×480): a model without a card runs on
+/// the whole frame, letterboxed to its square input and scaled back; every frame is recorded
+/// at the frame's size, changed by the model, and bench names the mode's own stages.
+#[test]
+fn stylize_mode_records_every_frame_at_the_frames_size() {
+    let dir = scratch("live-stylize");
+    // A model without a card is a style model.
+    let model = dir.join("style.onnx");
+    std::fs::copy(tiny_model(), &model).unwrap();
+    let out = dir.join("styled.mp4");
+    let d9 = testdata("video/d9.mp4");
+    let report = mimic_json(&[
+        "live",
+        "--model",
+        arg(&model),
+        "--input",
+        arg(&d9),
+        "--headless",
+        "--max-frames",
+        "30",
+        "--view",
+        "output",
+        "--record",
+        arg(&out),
+    ]);
+    assert_eq!(report["frames"], 30);
+    let mut styled = VideoReader::open(&out).unwrap();
+    let mut source = VideoReader::open(&d9).unwrap();
+    // The output view of a full-frame mode is 256 high at the frame's shape.
+    assert_eq!((styled.info().width, styled.info().height), (274, 256));
+    let mut frames = 0;
+    while let Some(frame) = styled.next_frame().unwrap() {
+        let original = source.next_frame().unwrap().unwrap().image;
+        let original = image::imageops::resize(&original, 274, 256, image::imageops::Triangle);
+        let differ = frame
+            .image
+            .pixels()
+            .zip(original.pixels())
+            .filter(|(a, b)| a.0.iter().zip(b.0).any(|(x, y)| x.abs_diff(y) > 40))
+            .count();
+        assert!(
+            differ > 274 * 256 / 4,
+            "frame {frames}: only {differ} pixels styled"
+        );
+        frames += 1;
+    }
+    assert_eq!(frames, 30);
+    let json = mimic_json(&[
+        "bench",
+        "--model",
+        arg(&model),
+        "--input",
+        arg(&d9),
+        "--frames",
+        "20",
+    ]);
+    let stages = &json["stages_ms"];
+    assert!(
+        stages["letterbox"]["p50"].as_f64().unwrap() > 0.0,
+        "{stages}"
+    );
+    assert!(
+        stages["scale_back"]["p50"].as_f64().unwrap() > 0.0,
+        "{stages}"
+    );
+    assert!(
+        stages.get("landmarks").is_none(),
+        "no face is tracked: {stages}"
+    );
+}

@@ -42,26 +42,45 @@ struct Report {
 }
 
 /// The per-frame samples of each stage, in DESIGN §3's order (reenact mode draws a sketch;
-/// swap mode aligns the face, then blends the result back).
-const STAGES: [&str; 11] = [
+/// swap mode aligns the face, then blends the result back; stylise mode letterboxes the frame
+/// and scales the output back).
+const STAGES: [&str; 13] = [
     "decode",
     "landmarks",
     "sketch",
     "align",
+    "letterbox",
     "preprocess",
     "generator",
     "postprocess",
     "blend",
+    "scale_back",
     "compose",
     "encode",
     "detect",
 ];
 
-fn prepare_stage(swap: bool) -> &'static str {
-    if swap {
-        "align"
-    } else {
-        "sketch"
+/// The names a mode gives its stages: before the generator, after it (if any), and whether
+/// it tracks a face.
+#[derive(Clone, Copy)]
+struct ModeStages {
+    prepare: &'static str,
+    back: Option<&'static str>,
+    face: bool,
+}
+
+impl ModeStages {
+    fn of(processor: &Processor) -> ModeStages {
+        let (prepare, back, face) = match processor {
+            Processor::Reenact(_) => ("sketch", None, true),
+            Processor::Swap(_) => ("align", Some("blend"), true),
+            Processor::Stylize(_) => ("letterbox", Some("scale_back"), false),
+        };
+        ModeStages {
+            prepare,
+            back,
+            face,
+        }
     }
 }
 
@@ -75,16 +94,22 @@ struct Samples {
 }
 
 impl Samples {
-    fn add(&mut self, decode: Duration, times: &FrameTimes, encode: Option<Duration>, swap: bool) {
+    fn add(
+        &mut self,
+        decode: Duration,
+        times: &FrameTimes,
+        encode: Option<Duration>,
+        mode: ModeStages,
+    ) {
         // Detections run every few frames (mostly beside the frames): their own spread.
         let stages = [
             ("decode", Some(decode)),
-            ("landmarks", Some(times.landmarks)),
-            (prepare_stage(swap), Some(times.prepare)),
+            ("landmarks", mode.face.then_some(times.landmarks)),
+            (mode.prepare, Some(times.prepare)),
             ("preprocess", Some(times.preprocess)),
             ("generator", Some(times.generator)),
             ("postprocess", Some(times.postprocess)),
-            ("blend", swap.then_some(times.blend)),
+            (mode.back.unwrap_or("blend"), mode.back.map(|_| times.blend)),
             ("compose", Some(times.compose)),
             ("encode", encode),
             ("detect", times.detection),
@@ -172,7 +197,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         true => Some(ScratchRecording::start(width, height, info.fps)?),
         false => None,
     };
-    let swap = matches!(session.processor(), Processor::Swap(_));
+    let mode = ModeStages::of(session.processor());
     let mut samples = Samples::default();
     let (mut frames, mut with_face) = (0usize, 0usize);
     let started = Instant::now();
@@ -187,7 +212,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Some(recording) => Some(recording.write(session.composite())?),
             None => None,
         };
-        samples.add(decode, &times, encode, swap);
+        samples.add(decode, &times, encode, mode);
         frames += 1;
         with_face += usize::from(face);
     }

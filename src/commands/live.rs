@@ -325,10 +325,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     if let Some(recording) = recording {
         recording.finish(&mut session)?;
     }
+    let tracker = session.processor().tracker();
+    let faces = tracker.map(|_| format!(" ({with_face} with a face)"));
     let report = Report {
         frames,
         frames_with_face: with_face,
-        detections: session.processor().tracker().stats().detections,
+        detections: tracker.map_or(0, |t| t.stats().detections),
         fps: frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
         device,
         record: args.record.clone(),
@@ -340,9 +342,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&report)?;
     } else {
         println!(
-            "{} frames ({} with a face) at {:.1} fps on the {}{}",
+            "{} frames{} at {:.1} fps on the {}{}",
             report.frames,
-            report.frames_with_face,
+            faces.unwrap_or_default(),
             report.fps,
             report.device,
             report

@@ -14,7 +14,7 @@ pub mod train;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::{Processor, Reenactor, Session, Swapper};
+use mimic::pipeline::{Processor, Reenactor, Session, Stylizer, Swapper};
 use mimic::track::{FaceTracker, TrackOptions};
 
 /// Prints a value as one line of JSON on stdout.
@@ -36,6 +36,20 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
         eprintln!("mimic: stopping after this step (Ctrl-C again to quit at once)");
     })?;
     Ok(flag)
+}
+
+/// The face tracker of the face modes (detecting beside the frames when `background`).
+fn face_tracker(flags: &crate::cli::SessionFlags, background: bool) -> anyhow::Result<FaceTracker> {
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })?;
+    let options = TrackOptions {
+        detect_every: flags.detect_every,
+        background,
+        face_index: flags.face_index,
+    };
+    Ok(FaceTracker::new(analyzer, options)?)
 }
 
 /// Panels are at least this high, so small models still show at a readable size.
@@ -60,31 +74,20 @@ pub fn session(
         );
     }
     let panel = generator.output_size().max(MIN_PANEL);
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
-    })?;
-    let tracker = FaceTracker::new(
-        analyzer,
-        TrackOptions {
-            detect_every: flags.detect_every,
-            background,
-            face_index: flags.face_index,
-        },
-    )?;
     let composer = Composer::new(flags.view, panel, mark);
+    let tracker = || face_tracker(flags, background);
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Reenactor::new(tracker, generator)),
+            Processor::Reenact(Reenactor::new(tracker()?, generator)),
             composer,
         ),
         ModelKind::Swap => (
-            Processor::Swap(Swapper::new(tracker, generator, flags.blend.options())?),
+            Processor::Swap(Swapper::new(tracker()?, generator, flags.blend.options())?),
             composer.with_full_frame_output(),
         ),
-        ModelKind::Stylize => anyhow::bail!(
-            "'{}' is a style model; stylize mode is not built yet (DESIGN §1)",
-            model.display()
+        ModelKind::Stylize => (
+            Processor::Stylize(Stylizer::new(generator)),
+            composer.with_full_frame_output(),
         ),
     };
     Ok(Session::new(processor, composer)?)

@@ -1,14 +1,17 @@
 //! The live frame path (DESIGN §2): capture → detect/track → landmarks → sketch (reenact) or
-//! alignment (swap) → generator → blend → compose → window / recorder.
+//! alignment (swap) → generator → blend → compose → window / recorder; in stylise mode the
+//! whole frame goes to the generator.
 //!
 //! [`Reenactor`] runs the processing side of reenact mode (track → framing → sketch →
-//! generator), [`Swapper`] that of swap mode (track → align → generator → blend back);
+//! generator), [`Swapper`] that of swap mode (track → align → generator → blend back),
+//! [`Stylizer`] that of stylise mode (letterbox → generator → back to the frame's size);
 //! [`Handoff`] lets a camera run on its own thread while processing always takes the newest
 //! frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
 
 pub mod handoff;
 pub mod reenact;
 pub mod session;
+pub mod stylize;
 pub mod swap;
 
 use std::time::Duration;
@@ -16,6 +19,7 @@ use std::time::Duration;
 pub use handoff::Handoff;
 pub use reenact::Reenactor;
 pub use session::{FrameTimes, Processor, Session};
+pub use stylize::Stylizer;
 pub use swap::Swapper;
 
 use crate::face::FaceError;
@@ -36,9 +40,11 @@ pub struct StageTimes {
     pub detection: Option<Duration>,
     /// Finding the face's landmarks in this frame, a detection inside it included.
     pub landmarks: Duration,
-    /// Drawing the sketch (reenact) or cutting out the aligned face (swap).
+    /// Drawing the sketch (reenact), cutting out the aligned face (swap) or letterboxing the
+    /// frame (stylise).
     pub prepare: Duration,
     pub generator: Duration,
-    /// Mask, colour match and blend back into the frame (swap).
+    /// Mask, colour match and blend back into the frame (swap), or scaling the output back
+    /// to the frame (stylise).
     pub blend: Duration,
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PipelineError, Reenactor, StageTimes, Swapper};
+use super::{PipelineError, Reenactor, StageTimes, Stylizer, Swapper};
 use crate::compose::{Composer, View};
 use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
@@ -16,12 +16,13 @@ pub struct FrameTimes {
     /// A face detection that finished with this frame (inside it, or beside the frames).
     pub detection: Option<Duration>,
     pub landmarks: Duration,
-    /// The sketch (reenact) or the aligned face (swap).
+    /// The sketch (reenact), the aligned face (swap) or the letterboxed frame (stylise).
     pub prepare: Duration,
     pub preprocess: Duration,
     pub generator: Duration,
     pub postprocess: Duration,
-    /// Mask, colour match and blend back into the frame (swap).
+    /// Mask, colour match and blend back into the frame (swap), or the output scaled back
+    /// to the frame (stylise).
     pub blend: Duration,
     pub compose: Duration,
     /// From the frame's capture (or decode) to its composite being ready.
@@ -32,6 +33,7 @@ pub struct FrameTimes {
 pub enum Processor {
     Reenact(Reenactor),
     Swap(Swapper),
+    Stylize(Stylizer),
 }
 
 impl Processor {
@@ -39,6 +41,7 @@ impl Processor {
         match self {
             Processor::Reenact(r) => r.warm_up(),
             Processor::Swap(s) => s.warm_up(),
+            Processor::Stylize(s) => s.warm_up(),
         }
     }
 
@@ -46,6 +49,7 @@ impl Processor {
         match self {
             Processor::Reenact(r) => r.process(frame),
             Processor::Swap(s) => s.process(frame),
+            Processor::Stylize(s) => s.process(frame),
         }
     }
 
@@ -53,6 +57,7 @@ impl Processor {
         match self {
             Processor::Reenact(r) => r.times(),
             Processor::Swap(s) => s.times(),
+            Processor::Stylize(s) => s.times(),
         }
     }
 
@@ -60,13 +65,16 @@ impl Processor {
         match self {
             Processor::Reenact(r) => r.generator(),
             Processor::Swap(s) => s.generator(),
+            Processor::Stylize(s) => s.generator(),
         }
     }
 
-    pub fn tracker(&self) -> &FaceTracker {
+    /// The face tracker (stylise mode has none).
+    pub fn tracker(&self) -> Option<&FaceTracker> {
         match self {
-            Processor::Reenact(r) => r.tracker(),
-            Processor::Swap(s) => s.tracker(),
+            Processor::Reenact(r) => Some(r.tracker()),
+            Processor::Swap(s) => Some(s.tracker()),
+            Processor::Stylize(_) => None,
         }
     }
 
@@ -74,11 +82,13 @@ impl Processor {
         match self {
             Processor::Reenact(r) => r.landmarks(),
             Processor::Swap(s) => s.landmarks(),
+            Processor::Stylize(_) => None,
         }
     }
 
     /// What the second and third panels show: the generated frame and the sketch
-    /// (reenact), or the swapped frame and the generated face (swap).
+    /// (reenact), the swapped frame and the generated face (swap), or the stylised frame and
+    /// the model's square output (stylise).
     fn panels(&self) -> (&Rgb8, &Rgb8) {
         match self {
             Processor::Reenact(r) => {
@@ -86,6 +96,7 @@ impl Processor {
                 (generated, sketch)
             }
             Processor::Swap(s) => s.outputs(),
+            Processor::Stylize(s) => s.outputs(),
         }
     }
 }
