@@ -166,7 +166,7 @@ fn every_preset_exports_with_parity_and_loads_in_the_runner() {
         }
         let path = dir.join(format!("{}-{norm:?}.onnx", preset.name()));
         let diff = export_checked(
-            &net.generator.export().unwrap(),
+            &net.generator.export("pix2pix_generator").unwrap(),
             &reenact_card(preset.size()),
             &path,
             |x| net.generate(x),

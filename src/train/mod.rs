@@ -16,6 +16,7 @@ pub mod params;
 pub mod pix2pix;
 pub mod report;
 pub mod swap;
+pub mod unet;
 
 use std::path::PathBuf;
 

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use self::model::{Architecture, Discriminator, Generator};
+use self::model::Architecture;
 use super::adam::{Adam, AdamConfig};
 use super::images::{to_image, to_tensor};
 use super::layers::{l1, mse_to, NormKind};
 use super::params::{load_tensors, save_tensors, Params, Rng};
 use super::report::{preview_grid, LossLog, LossRecord};
+use super::unet::{PatchGan, UNet};
 use super::{TrainDevice, TrainError};
 use crate::dataset::Dataset;
 use crate::frame::Rgb8;
@@ -117,8 +118,8 @@ impl Options {
 /// The two networks of a run and their optimisers.
 pub struct Pix2Pix {
     pub arch: Architecture,
-    pub generator: Generator,
-    pub discriminator: Discriminator,
+    pub generator: UNet,
+    pub discriminator: PatchGan,
     g_params: Params,
     d_params: Params,
     g_opt: Adam,
@@ -132,8 +133,8 @@ impl Pix2Pix {
     pub fn new(arch: Architecture, device: &Device, seed: u64) -> Result<Pix2Pix, TrainError> {
         let mut g_params = Params::new(device, seed);
         let mut d_params = Params::new(device, seed.wrapping_add(1));
-        let generator = Generator::new(&mut g_params, arch)?;
-        let discriminator = Discriminator::new(&mut d_params, arch)?;
+        let generator = model::generator(&mut g_params, arch)?;
+        let discriminator = model::discriminator(&mut d_params, arch)?;
         let g_opt = Adam::new(g_params.vars(), ADAM)?;
         let d_opt = Adam::new(d_params.vars(), ADAM)?;
         Ok(Pix2Pix {
@@ -161,12 +162,13 @@ impl Pix2Pix {
     fn step_inline(&mut self, sketch: &Tensor, real: &Tensor) -> Result<Losses, TrainError> {
         let fake = self.generator.forward(sketch, true)?;
 
-        let d_real = self.discriminator.forward(real, sketch, true)?;
-        let d_fake = self.discriminator.forward(&fake.detach(), sketch, true)?;
+        let pair = |image: &Tensor| Tensor::cat(&[image, sketch], 1);
+        let d_real = self.discriminator.forward(&pair(real)?, true)?;
+        let d_fake = self.discriminator.forward(&pair(&fake.detach())?, true)?;
         let d_loss = ((mse_to(&d_real, 1.0)? + mse_to(&d_fake, 0.0)?)? * 0.5)?;
         self.d_opt.backward_step(&d_loss)?;
 
-        let scored = self.discriminator.forward(&fake, sketch, true)?;
+        let scored = self.discriminator.forward(&pair(&fake)?, true)?;
         let g_gan = mse_to(&scored, 1.0)?;
         let g_l1 = l1(&fake, real)?;
         let g_loss = (&g_gan + (&g_l1 * L1_WEIGHT)?)?;
@@ -364,8 +366,12 @@ pub fn train(
     let steps_run = state.step - first_step;
     let card = model_card(dataset, options, &state, losses, model)?;
     write_mean_frame(dataset, model)?;
-    let diff =
-        super::export::export_checked(&net.generator.export()?, &card, model, |x| net.generate(x))?;
+    let diff = super::export::export_checked(
+        &net.generator.export("pix2pix_generator")?,
+        &card,
+        model,
+        |x| net.generate(x),
+    )?;
     Ok(TrainSummary {
         model: model.to_path_buf(),
         steps: state.step,
