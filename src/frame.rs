@@ -64,6 +64,19 @@ pub enum ImageReadError {
     Empty { path: PathBuf },
 }
 
+/// Extensions read as single photos; anything else (GIF included) is read as a video or a
+/// folder of frames.
+const PHOTO_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
+
+/// Whether `path` is a photo file (by its extension).
+pub fn is_photo(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Reads a still picture (PNG, JPEG, GIF's first frame, BMP) as RGB, refusing pictures larger
 /// than [`MAX_IMAGE_SIDE`] before their pixels are allocated.
 pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {

@@ -15,6 +15,7 @@ pub mod faceset;
 pub mod files;
 pub mod font;
 pub mod frame;
+pub mod imageset;
 pub mod infer;
 pub mod install;
 pub mod onnx;

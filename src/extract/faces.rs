@@ -11,13 +11,9 @@ use super::{create_dirs, ExtractError};
 use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
 use crate::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::files;
-use crate::frame::{read_image, Rgb8};
+use crate::frame::is_photo;
 use crate::progress::progress;
 use crate::video::VideoReader;
-
-/// Extensions read as single photos; anything else (GIF included) is read as a video or a
-/// folder of frames.
-const PHOTO_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
 /// How to extract.
 #[derive(Debug, Clone)]
@@ -125,14 +121,6 @@ fn reference_identity(
             faces: several.len(),
         }),
     }
-}
-
-fn is_photo(path: &Path) -> bool {
-    path.is_file()
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Frames to look at, when every input says how many it has.
