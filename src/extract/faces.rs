@@ -11,7 +11,7 @@ use super::{create_dirs, ExtractError};
 use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
 use crate::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::files;
-use crate::frame::is_photo;
+use crate::frame::{is_photo, read_image, Rgb8};
 use crate::progress::progress;
 use crate::video::VideoReader;
 
