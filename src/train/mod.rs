@@ -15,6 +15,7 @@ pub mod layers;
 pub mod params;
 pub mod pix2pix;
 pub mod report;
+pub mod run;
 pub mod swap;
 pub mod unet;
 

@@ -22,7 +22,7 @@ use super::layers::{l1, mse_to, NormKind};
 use super::params::{load_tensors, save_tensors, Params, Rng};
 use super::report::{preview_grid, LossLog, LossRecord};
 use super::unet::{PatchGan, UNet};
-use super::{TrainDevice, TrainError};
+use super::{run, TrainDevice, TrainError};
 use crate::dataset::Dataset;
 use crate::frame::Rgb8;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
@@ -285,7 +285,7 @@ pub fn train(
             preset_size: size,
         });
     }
-    check_output_folder(model)?;
+    run::check_output_folder(model)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let arch = Architecture {
@@ -307,7 +307,7 @@ pub fn train(
         seconds: 0.0,
     };
     if options.resume {
-        state = read_state(&checkpoint)?;
+        state = run::load_state(&checkpoint)?;
         net.load(&checkpoint)?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| TrainError::Write {
@@ -385,22 +385,6 @@ pub fn train(
     })
 }
 
-/// The model's folder must exist before hours of training are spent on it.
-pub(crate) fn check_output_folder(model: &Path) -> Result<(), TrainError> {
-    let folder = match model.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if folder.is_dir() {
-        Ok(())
-    } else {
-        Err(TrainError::Write {
-            path: model.to_path_buf(),
-            reason: format!("folder '{}' does not exist", folder.display()),
-        })
-    }
-}
-
 fn total_steps(options: &Options, pairs: usize) -> u64 {
     match (options.steps, options.epochs) {
         (Some(s), _) => s,
@@ -424,29 +408,7 @@ fn write_checkpoint(
         seconds: state.seconds + started.elapsed().as_secs_f64(),
         ..state.clone()
     };
-    let text = toml::to_string(&state).map_err(|e| TrainError::Write {
-        path: dir.join("state.toml"),
-        reason: e.to_string(),
-    })?;
-    // The state file is written last: a checkpoint counts only once it is there.
-    crate::files::write_atomically(&dir.join("state.toml"), text.as_bytes()).map_err(|e| {
-        TrainError::Write {
-            path: dir.join("state.toml"),
-            reason: e.to_string(),
-        }
-    })
-}
-
-fn read_state(dir: &Path) -> Result<RunState, TrainError> {
-    let path = dir.join("state.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Checkpoint {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    toml::from_str(&text).map_err(|e| TrainError::Checkpoint {
-        path,
-        reason: e.message().to_string(),
-    })
+    run::save_state(dir, &state)
 }
 
 type Pair = (Rgb8, Rgb8);

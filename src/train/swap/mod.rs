@@ -22,7 +22,7 @@ use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
 use super::layers::{l1, weighted_l1};
 use super::params::{Params, Rng};
 use super::report::{preview_grid, LossLog, LossRecord};
-use super::{TrainDevice, TrainError};
+use super::{run, TrainDevice, TrainError};
 use crate::face::{AlignedCrop, Similarity};
 use crate::faceset::FaceSet;
 use crate::frame::Rgb8;
@@ -291,7 +291,7 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<SwapSummary, TrainError> {
     check_sets(a, b)?;
-    super::pix2pix::check_output_folder(out)?;
+    run::check_output_folder(out)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let (person_a, person_b) = (Person::load(a)?, Person::load(b)?);
@@ -305,11 +305,11 @@ pub fn train(
         seconds: 0.0,
     };
     if options.resume {
-        state = read_state(&checkpoint)?;
+        state = run::load_state(&checkpoint)?;
         net.params.load(&checkpoint.join("params.safetensors"))?;
         net.adam.load(&checkpoint.join("adam.safetensors"))?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| write_error(&dir, e))?;
+    run::create_dir(&dir)?;
     let mut log = LossLog::open(
         &dir,
         ["loss_a", "loss_b", "validation_mae"],
@@ -502,7 +502,7 @@ fn write_preview(
         rows.push(row);
     }
     let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| write_error(&path, e))?;
+    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| run::write_error(&path, e))?;
     Ok(path)
 }
 
@@ -512,35 +512,14 @@ fn write_checkpoint(
     state: &RunState,
     started: Instant,
 ) -> Result<(), TrainError> {
-    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    run::create_dir(dir)?;
     net.params.save(&dir.join("params.safetensors"))?;
     net.adam.save(&dir.join("adam.safetensors"))?;
     let state = RunState {
         seconds: state.seconds + started.elapsed().as_secs_f64(),
         ..state.clone()
     };
-    let text = serde_json::to_string(&state).map_err(|e| write_error(dir, e))?;
-    crate::files::write_atomically(&dir.join("state.json"), text.as_bytes())
-        .map_err(|e| write_error(dir, e))
-}
-
-fn read_state(dir: &Path) -> Result<RunState, TrainError> {
-    let path = dir.join("state.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Checkpoint {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
-        path,
-        reason: e.to_string(),
-    })
-}
-
-fn write_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
+    run::save_state(dir, &state)
 }
 
 /// The card of the model that turns `from`'s faces into `to`'s.
