@@ -7,6 +7,7 @@ use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
+use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::pix2pix::Preset;
 use mimic::train::swap::SwapPreset;
 use mimic::train::{NormKind, TrainDevice};
@@ -99,6 +100,43 @@ pub enum TrainCommand {
     Pix2pix(TrainPix2PixArgs),
     /// Face swap: the shared-encoder autoencoder, on two face sets from `extract faces`.
     Swap(TrainSwapArgs),
+    /// Unpaired translation (CycleGAN, DiscoGAN, DualGAN) between two domains of pictures.
+    Cyclegan(TrainCycleganArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainCycleganArgs {
+    /// Domain A: photos, videos (frames sampled) or folders of them.
+    #[arg(long, num_args = 1.., required = true)]
+    pub a: Vec<PathBuf>,
+    /// Domain B, the same way.
+    #[arg(long, num_args = 1.., required = true)]
+    pub b: Vec<PathBuf>,
+    /// Name of the models: writes NAME_a2b.onnx and NAME_b2a.onnx (with cards), and the run
+    /// (previews, losses, checkpoint) into NAME.train/.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Variant::Cyclegan)]
+    pub variant: Variant,
+    /// DiscoGAN's reconstruction loss.
+    #[arg(long, value_enum, default_value_t = Reconstruction::Mse)]
+    pub reconstruction: Reconstruction,
+    /// Network size: tiny (64 px) and small (128 px) train on a CPU; base is the book's.
+    #[arg(long, value_enum, default_value_t = CyclePreset::Tiny)]
+    pub preset: CyclePreset,
+    /// Picture side, instead of the preset's (a multiple of 16).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// At most this many frames of each video, evenly spaced.
+    #[arg(long, default_value_t = 200)]
+    pub frames_per_video: u64,
+    /// Training steps (each one picture of A and one of B, as in the book).
+    #[arg(long, default_value_t = 5000)]
+    pub steps: u64,
+    #[command(flatten)]
+    pub run: RunFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

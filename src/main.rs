@@ -40,6 +40,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Extract(cli::ExtractCommand::Faces(args)) => commands::extract::faces(args),
         Command::Train(cli::TrainCommand::Pix2pix(args)) => commands::train::pix2pix(args),
         Command::Train(cli::TrainCommand::Swap(args)) => commands::train::swap(args),
+        Command::Train(cli::TrainCommand::Cyclegan(args)) => commands::train::cyclegan(args),
         Command::Eval(cli::EvalCommand::Reenact(args)) => commands::eval::reenact(args),
         Command::Eval(cli::EvalCommand::Swap(args)) => commands::eval::swap(args),
     }

@@ -7,7 +7,10 @@ use mimic::faceset::FaceSet;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
-use crate::cli::{SwapFormat, TrainPix2PixArgs, TrainSwapArgs};
+use mimic::imageset::{ImageSet, ImageSetOptions};
+use mimic::train::cyclegan::{self, Domain};
+
+use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     let dataset = Dataset::open(&args.dataset)?;
@@ -81,6 +84,58 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
         if let Some(dfm) = &summary.dfm {
             println!("wrote {} for DeepFaceLive", dfm.display());
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
+    let options = cyclegan::Options {
+        reconstruction: args.reconstruction,
+        size: args.size,
+        max_minutes: args.run.max_minutes,
+        device: args.run.device,
+        seed: args.run.seed,
+        preview_every: args.run.preview_every.max(1),
+        checkpoint_every: args.run.checkpoint_every.max(1),
+        resume: args.run.resume,
+        ..cyclegan::Options::new(args.variant, args.preset, args.steps)
+    };
+    options.check()?;
+    let gather = ImageSetOptions {
+        size: options.widths().size as u32,
+        frames_per_video: args.frames_per_video.max(1),
+    };
+    let domain = |inputs: &[std::path::PathBuf], name: &str| -> anyhow::Result<_> {
+        let set = ImageSet::load(inputs, gather)?;
+        if let Some(changes) = set.changes() {
+            eprintln!("mimic: domain {name}: {changes}");
+        }
+        let report = set.report.clone();
+        Ok((Domain::new(set), report))
+    };
+    let (a, b) = (domain(&args.a, "A")?, domain(&args.b, "B")?);
+    let stop = super::stop_flag()?;
+    let summary = cyclegan::train(a, b, &args.out, &options, &stop)?;
+    if args.json.json {
+        super::print_json(&summary)?;
+    } else {
+        println!(
+            "{} {} steps in {:.0} s ({:.2} steps/s{}); losses D {:.3}, G {:.3}, reconstruction {:.3}; held-out round trip L1 {:.3} (from {:.3}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
+            summary.variant.name(),
+            summary.steps,
+            summary.seconds,
+            summary.steps_per_second,
+            if summary.stopped_early { ", stopped early" } else { "" },
+            summary.losses[0],
+            summary.losses[1],
+            summary.losses[2],
+            summary.validation_cycle,
+            summary.validation_cycle_start,
+            summary.a2b.display(),
+            summary.b2a.display(),
+            summary.parity_max_abs_diff,
+            summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

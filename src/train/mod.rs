@@ -7,6 +7,7 @@
 
 pub mod adam;
 pub mod conv;
+pub mod cyclegan;
 pub mod export;
 pub mod fused;
 pub mod graph;
@@ -55,6 +56,10 @@ pub enum TrainError {
     FaceSet(#[from] crate::faceset::FaceSetError),
     #[error("the two face sets were cut differently (A: {a}; B: {b}): extract both with the same --size and --padding")]
     FaceSetsDiffer { a: String, b: String },
+    #[error("training diverged at step {step} (a loss is not a number): resume from the last checkpoint, or start again with another --seed")]
+    Diverged { step: u64 },
+    #[error("--size {0} does not suit the networks: give a multiple of 16 from 32 to 512")]
+    BadSize(u32),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

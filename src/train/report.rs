@@ -31,32 +31,37 @@ pub fn preview_grid<R: AsRef<[Rgb8]>>(rows: &[R]) -> Rgb8 {
     grid
 }
 
-/// One row of the loss log.
+/// One row of the loss log: `N` values at a step.
 #[derive(Debug, Clone, Copy)]
-pub struct LossRecord {
+pub struct LossRecord<const N: usize> {
     pub step: u64,
-    pub values: [f32; 3],
+    pub values: [f32; N],
     pub seconds: f64,
 }
 
 /// The loss log of a run: appended to `losses.csv`, drawn to `losses.png`.
-pub struct LossLog {
+pub struct LossLog<const N: usize> {
     csv: PathBuf,
-    names: [&'static str; 3],
-    records: Vec<LossRecord>,
+    names: [&'static str; N],
+    records: Vec<LossRecord<N>>,
 }
 
-/// Colours of the three curves.
-const COLOURS: [Rgb<u8>; 3] = [Rgb([230, 80, 60]), Rgb([60, 140, 230]), Rgb([60, 180, 90])];
+/// Colours of the curves, in column order.
+const COLOURS: [Rgb<u8>; 4] = [
+    Rgb([230, 80, 60]),
+    Rgb([60, 140, 230]),
+    Rgb([60, 180, 90]),
+    Rgb([150, 90, 200]),
+];
 
-impl LossLog {
+impl<const N: usize> LossLog<N> {
     /// Opens the log in `dir`, keeping earlier records when resuming and starting anew
     /// otherwise.
     pub fn open(
         dir: &Path,
-        names: [&'static str; 3],
+        names: [&'static str; N],
         resume_from: Option<u64>,
-    ) -> Result<LossLog, TrainError> {
+    ) -> Result<LossLog<N>, TrainError> {
         let csv = dir.join("losses.csv");
         let mut records = Vec::new();
         if let Some(step) = resume_from {
@@ -74,12 +79,9 @@ impl LossLog {
         Ok(log)
     }
 
-    pub fn push(&mut self, record: LossRecord) -> Result<(), TrainError> {
+    pub fn push(&mut self, record: LossRecord<N>) -> Result<(), TrainError> {
         self.records.push(record);
-        let line = format!(
-            "{},{},{},{},{:.1}\n",
-            record.step, record.values[0], record.values[1], record.values[2], record.seconds
-        );
+        let line = csv_line(&record);
         std::fs::OpenOptions::new()
             .append(true)
             .open(&self.csv)
@@ -88,15 +90,9 @@ impl LossLog {
     }
 
     fn rewrite(&mut self) -> Result<(), TrainError> {
-        let mut text = format!(
-            "step,{},{},{},seconds\n",
-            self.names[0], self.names[1], self.names[2]
-        );
+        let mut text = format!("step,{},seconds\n", self.names.join(","));
         for r in &self.records {
-            text.push_str(&format!(
-                "{},{},{},{},{:.1}\n",
-                r.step, r.values[0], r.values[1], r.values[2], r.seconds
-            ));
+            text.push_str(&csv_line(r));
         }
         std::fs::write(&self.csv, text).map_err(|e| write_error(&self.csv, e))
     }
@@ -110,11 +106,16 @@ impl LossLog {
     }
 }
 
+fn csv_line<const N: usize>(r: &LossRecord<N>) -> String {
+    let values: Vec<String> = r.values.iter().map(f32::to_string).collect();
+    format!("{},{},{:.1}\n", r.step, values.join(","), r.seconds)
+}
+
 const PLOT_W: u32 = 720;
 const PLOT_H: u32 = 360;
 const MARGIN: f32 = 24.0;
 
-fn plot(records: &[LossRecord]) -> Rgb8 {
+fn plot<const N: usize>(records: &[LossRecord<N>]) -> Rgb8 {
     let mut image = Rgb8::from_pixel(PLOT_W, PLOT_H, Rgb([255, 255, 255]));
     let (w, h) = (PLOT_W as f32 - 2.0 * MARGIN, PLOT_H as f32 - 2.0 * MARGIN);
     let grey = Rgb([220, 220, 220]);
@@ -132,10 +133,11 @@ fn plot(records: &[LossRecord]) -> Rgb8 {
         return image;
     };
     let steps = last.step.max(1) as f32;
-    for (curve, colour) in COLOURS.iter().enumerate() {
+    for curve in 0..N {
+        let colour = &COLOURS[curve % COLOURS.len()];
         let values = smoothed(records.iter().map(|r| r.values[curve]));
         let max = values.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
-        let point = |r: &LossRecord, v: f32| {
+        let point = |r: &LossRecord<N>, v: f32| {
             Point::new(
                 MARGIN + w * r.step as f32 / steps,
                 MARGIN + h * (1.0 - v / max),
@@ -176,7 +178,7 @@ fn smoothed(values: impl ExactSizeIterator<Item = f32>) -> Vec<f32> {
         .collect()
 }
 
-fn read_records(csv: &Path) -> Vec<LossRecord> {
+fn read_records<const N: usize>(csv: &Path) -> Vec<LossRecord<N>> {
     let Ok(text) = std::fs::read_to_string(csv) else {
         return Vec::new();
     };
@@ -184,14 +186,13 @@ fn read_records(csv: &Path) -> Vec<LossRecord> {
         .skip(1)
         .filter_map(|line| {
             let v: Vec<&str> = line.split(',').collect();
+            let values: Vec<f32> = (1..=N)
+                .map(|i| v.get(i)?.parse().ok())
+                .collect::<Option<_>>()?;
             Some(LossRecord {
                 step: v.first()?.parse().ok()?,
-                values: [
-                    v.get(1)?.parse().ok()?,
-                    v.get(2)?.parse().ok()?,
-                    v.get(3)?.parse().ok()?,
-                ],
-                seconds: v.get(4)?.parse().ok()?,
+                values: values.try_into().ok()?,
+                seconds: v.get(N + 1)?.parse().ok()?,
             })
         })
         .collect()
