@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::face::{AlignedCrop, FaceRegion, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
+use crate::lab::{lab_to_rgb, rgb_to_lab};
 
 /// Which part of the generated crop replaces the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -320,66 +321,6 @@ fn solve_laplace(values: &mut [[f32; 3]], inside: &[bool], n: usize) {
     }
 }
 
-/// sRGB values made linear, once.
-fn linear_table() -> &'static [f32; 256] {
-    static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        std::array::from_fn(|i| {
-            let v = i as f32 / 255.0;
-            if v <= 0.04045 {
-                v / 12.92
-            } else {
-                ((v + 0.055) / 1.055).powf(2.4)
-            }
-        })
-    })
-}
-
-/// sRGB → CIE Lab (D65).
-fn rgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
-    let table = linear_table();
-    let linear = rgb.map(|v| table[usize::from(v)]);
-    let [r, g, b] = linear;
-    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| {
-        if t > 0.008856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
-    };
-    let (fx, fy, fz) = (f(x), f(y), f(z));
-    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
-}
-
-/// CIE Lab (D65) → sRGB, clamped.
-fn lab_to_rgb([l, a, b]: [f32; 3]) -> [u8; 3] {
-    let fy = (l + 16.0) / 116.0;
-    let (fx, fz) = (fy + a / 500.0, fy - b / 200.0);
-    let inv = |t: f32| {
-        if t > 0.206_893 {
-            t * t * t
-        } else {
-            (t - 16.0 / 116.0) / 7.787
-        }
-    };
-    let (x, y, z) = (inv(fx) * 0.95047, inv(fy), inv(fz) * 1.08883);
-    let r = 3.2406 * x - 1.5372 * y - 0.4986 * z;
-    let g = -0.9689 * x + 1.8758 * y + 0.0415 * z;
-    let bl = 0.0557 * x - 0.2040 * y + 1.0570 * z;
-    [r, g, bl].map(|v| {
-        let v = v.clamp(0.0, 1.0);
-        let v = if v <= 0.003_130_8 {
-            12.92 * v
-        } else {
-            1.055 * v.powf(1.0 / 2.4) - 0.055
-        };
-        (v * 255.0).round() as u8
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,18 +461,5 @@ mod tests {
             generated.get_pixel(31, 40).0[0],
         );
         assert!(mid > left, "{left} → {mid}");
-    }
-
-    #[test]
-    fn lab_round_trips() {
-        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [12, 140, 250]] {
-            let back = lab_to_rgb(rgb_to_lab(rgb));
-            for c in 0..3 {
-                assert!(
-                    (i32::from(back[c]) - i32::from(rgb[c])).abs() <= 1,
-                    "{rgb:?} → {back:?}"
-                );
-            }
-        }
     }
 }

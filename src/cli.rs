@@ -57,6 +57,29 @@ pub enum EvalCommand {
     /// Face-swap quality on frames of the source person: identity against the target's
     /// reference, expression kept.
     Swap(EvalSwapArgs),
+    /// Translation quality: round trip, and how far outputs moved toward domain B.
+    Translate(EvalTranslateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalTranslateArgs {
+    /// The A→B model (NAME_a2b.onnx); NAME_b2a.onnx beside it gives the round trip.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Domain A: photos, videos (frames sampled) or folders of them.
+    #[arg(long, num_args = 1.., required = true)]
+    pub a: Vec<PathBuf>,
+    /// Domain B, the same way.
+    #[arg(long, num_args = 1.., required = true)]
+    pub b: Vec<PathBuf>,
+    /// The domains are faces: also report whether outputs look like B's person (dlib).
+    #[arg(long)]
+    pub faces: bool,
+    /// At most this many frames of each video, evenly spaced.
+    #[arg(long, default_value_t = 200)]
+    pub frames_per_video: u64,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub mod frame;
 pub mod imageset;
 pub mod infer;
 pub mod install;
+pub mod lab;
 pub mod onnx;
 pub mod pipeline;
 pub mod progress;

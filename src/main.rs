@@ -43,6 +43,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Train(cli::TrainCommand::Cyclegan(args)) => commands::train::cyclegan(args),
         Command::Eval(cli::EvalCommand::Reenact(args)) => commands::eval::reenact(args),
         Command::Eval(cli::EvalCommand::Swap(args)) => commands::eval::swap(args),
+        Command::Eval(cli::EvalCommand::Translate(args)) => commands::eval::translate(args),
     }
 }
 

@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 use common::{arg, mimic, mimic_json, scratch, testdata};
 use mimic::infer::{ModelCard, ModelKind};
 
-/// Trains `variant` for `steps` on d0's frames (A) and dlib's photos (B).
+/// Trains `variant` (or CycleGAN for any other name, in its own folder) for `steps` on d0's
+/// frames (A) and dlib's photos (B).
 fn train(variant: &str, b: &Path, steps: &str) -> (serde_json::Value, PathBuf) {
     let out = scratch(&format!("translate-{variant}")).join("ab");
+    let variant = match variant {
+        "discogan" | "dualgan" => variant,
+        _ => "cyclegan",
+    };
     let json = mimic_json(&[
         "train",
         "cyclegan",
@@ -155,4 +160,41 @@ fn a_domain_with_too_few_pictures_is_refused_with_its_count() {
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("--size 100 does not suit"), "{err}");
+}
+
+/// `eval translate` on a short CycleGAN run: every picture of A translated and brought back
+/// (the B→A model is found beside the A→B one), the colour-statistics distance to B measured
+/// before and after; without the B→A model there is no round trip to report.
+#[test]
+fn eval_translate_reports_the_round_trip_and_the_distance_to_b() {
+    let (_, out) = train("eval", &testdata("faces/dlib"), "60");
+    let a2b = out.with_file_name("ab_a2b.onnx");
+    let eval = |model: &Path| {
+        mimic_json(&[
+            "eval",
+            "translate",
+            "--model",
+            arg(model),
+            "--a",
+            arg(&testdata("video/d0.mp4")),
+            "--b",
+            arg(&testdata("faces/dlib")),
+            "--frames-per-video",
+            "20",
+        ])
+    };
+    let json = eval(&a2b);
+    assert_eq!(json["images"], 20, "{json}");
+    let cycle = json["cycle_l1"].as_f64().unwrap();
+    assert!(cycle > 0.0 && cycle < 0.5, "{json}");
+    let before = json["domain_distance_before"].as_f64().unwrap();
+    let after = json["domain_distance_after"].as_f64().unwrap();
+    assert!(
+        before > 1.0 && after.is_finite() && after != before,
+        "{json}"
+    );
+    let alone = scratch("translate-eval-alone").join("x_a2b.onnx");
+    std::fs::copy(&a2b, &alone).unwrap();
+    std::fs::copy(a2b.with_extension("toml"), alone.with_extension("toml")).unwrap();
+    assert!(eval(&alone)["cycle_l1"].is_null());
 }

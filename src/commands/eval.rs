@@ -2,12 +2,14 @@
 
 use std::process::ExitCode;
 
-use mimic::eval::{reenact, swap, FrameRange};
+use mimic::eval::{reenact, swap, translate, FrameRange};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{DevicePreference, Generator};
 use mimic::track::{FaceTracker, TrackOptions};
 
-use crate::cli::{EvalReenactArgs, EvalSwapArgs};
+use mimic::imageset::{ImageSet, ImageSetOptions};
+
+use crate::cli::{EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs};
 
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
@@ -58,4 +60,67 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
+    let mut a2b = Generator::open(&args.model, DevicePreference::Auto)?;
+    let back_path = back_model(&args.model);
+    let mut b2a = match &back_path {
+        Some(path) => Some(Generator::open(path, DevicePreference::Auto)?),
+        None => None,
+    };
+    let gather = ImageSetOptions {
+        size: a2b.input_size(),
+        frames_per_video: args.frames_per_video.max(1),
+    };
+    let (a, b) = (
+        ImageSet::load(&args.a, gather)?,
+        ImageSet::load(&args.b, gather)?,
+    );
+    let analyzer = match args.faces {
+        true => Some(
+            FaceAnalyzer::new(DetectOptions {
+                upsample: 1,
+                ..Default::default()
+            })?
+            .with_descriptors()?,
+        ),
+        false => None,
+    };
+    let report = translate::evaluate(
+        &mut a2b,
+        b2a.as_mut(),
+        &a.images,
+        &b.images,
+        analyzer.as_ref(),
+    )?;
+    if args.json.json {
+        super::print_json(&report)?;
+    } else {
+        let cycle = match (report.cycle_l1, &back_path) {
+            (Some(l1), Some(path)) => {
+                format!("round trip L1 {l1:.4} (back through {})", path.display())
+            }
+            _ => "no B→A model beside it, so no round trip".into(),
+        };
+        let identity = report.identity.as_ref().map_or_else(String::new, |i| {
+            format!(
+                "; {:.0} % of {} output faces nearer B's identity than A's",
+                i.closer_to_b * 100.0,
+                i.faces
+            )
+        });
+        println!(
+            "{} pictures: distance to domain B {:.2} before, {:.2} after; {cycle}{identity}",
+            report.images, report.domain_distance_before, report.domain_distance_after
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME_b2a.onnx` beside `NAME_a2b.onnx`, when it is there.
+fn back_model(model: &std::path::Path) -> Option<std::path::PathBuf> {
+    let name = model.file_name()?.to_str()?;
+    let back = model.with_file_name(name.strip_suffix("_a2b.onnx")?.to_string() + "_b2a.onnx");
+    back.is_file().then_some(back)
 }

@@ -1,10 +1,12 @@
 //! Measuring models with the figures of DESIGN §6: how close a reenactment comes to the real
 //! frames of its target (`mimic eval reenact`), and whether a swap looks like its target while
-//! keeping the source's expression (`mimic eval swap`).
+//! keeping the source's expression (`mimic eval swap`), and whether a translation moved its
+//! pictures toward the other domain (`mimic eval translate`).
 
 pub mod metrics;
 pub mod reenact;
 pub mod swap;
+pub mod translate;
 
 use std::path::PathBuf;
 
@@ -33,6 +35,8 @@ pub enum EvalError {
     NotSwap(PathBuf),
     #[error("the target reference '{path}' must show exactly one face, and it shows {faces}")]
     Reference { path: PathBuf, faces: usize },
+    #[error("no picture of one of the domains shows a face: leave out --faces for domains that are not faces")]
+    NoFaces,
     #[error("no frame of '{0}' in the chosen range shows a face: nothing to evaluate")]
     NothingToEvaluate(PathBuf),
 }
