@@ -201,7 +201,12 @@ pub enum SwapFormat {
 #[derive(Debug, Args)]
 pub struct TrainPix2PixArgs {
     /// Dataset folder made by `mimic extract reenact`.
-    pub dataset: PathBuf,
+    #[arg(required_unless_present = "pairs", conflicts_with = "pairs")]
+    pub dataset: Option<PathBuf>,
+    /// Instead of a dataset: two folders of pictures paired by file name, inputs then
+    /// targets (`mimic extract pairs` makes them from any photos or videos).
+    #[arg(long, num_args = 2, value_names = ["DIR_A", "DIR_B"])]
+    pub pairs: Option<Vec<PathBuf>>,
     /// Where to write the ONNX model (its card, mean frame and MODEL.train/ go beside it).
     #[arg(long)]
     pub out: PathBuf,
@@ -402,6 +407,33 @@ pub enum ExtractCommand {
     Reenact(ExtractReenactArgs),
     /// Aligned faces of one person (for the swap) from photos, videos and image folders.
     Faces(ExtractFacesArgs),
+    /// Edge→photo or grey→colour pairs of any photos or videos, for `train pix2pix --pairs`.
+    Pairs(ExtractPairsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["edges", "gray"])))]
+pub struct ExtractPairsArgs {
+    /// Photos, videos or folders of them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The input of each pair is the picture's edge map (black lines on white).
+    #[arg(long)]
+    pub edges: bool,
+    /// The input of each pair is the picture in grey (colourisation).
+    #[arg(long)]
+    pub gray: bool,
+    /// Folder to write DIR/a (inputs) and DIR/b (targets) into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Side of every picture (each is cut to its centred square).
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
+    /// At most this many frames of each video, evenly spaced.
+    #[arg(long, default_value_t = 200)]
+    pub frames_per_video: u64,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

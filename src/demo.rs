@@ -193,7 +193,7 @@ pub fn train_model(
     let dataset = Dataset::open(&data)?;
     let trained = scratch.join("demo.onnx");
     pix2pix::train(
-        &dataset,
+        pix2pix::Source::Reenact(&dataset),
         &trained,
         &Options::new(Preset::Micro, Some(steps)),
         stop,

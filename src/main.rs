@@ -38,6 +38,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Track(args) => commands::track::run(args),
         Command::Extract(cli::ExtractCommand::Reenact(args)) => commands::extract::reenact(args),
         Command::Extract(cli::ExtractCommand::Faces(args)) => commands::extract::faces(args),
+        Command::Extract(cli::ExtractCommand::Pairs(args)) => commands::extract::pairs(args),
         Command::Train(cli::TrainCommand::Pix2pix(args)) => commands::train::pix2pix(args),
         Command::Train(cli::TrainCommand::Swap(args)) => commands::train::swap(args),
         Command::Train(cli::TrainCommand::Cyclegan(args)) => commands::train::cyclegan(args),

@@ -42,7 +42,13 @@ fn tiny_model() -> &'static Path {
         let dataset = Dataset::open(&dir.join("data")).unwrap();
         let model = dir.join("d0.onnx");
         let options = Options::new(Preset::Tiny, Some(0));
-        pix2pix::train(&dataset, &model, &options, &AtomicBool::new(false)).unwrap();
+        pix2pix::train(
+            pix2pix::Source::Reenact(&dataset),
+            &model,
+            &options,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         model
     })
 }

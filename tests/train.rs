@@ -191,9 +191,21 @@ fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     let dir = scratch("short-run");
     let stop = AtomicBool::new(false);
     let untrained = dir.join("untrained.onnx");
-    pix2pix::train(dataset, &untrained, &options(0), &stop).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &untrained,
+        &options(0),
+        &stop,
+    )
+    .unwrap();
     let trained = dir.join("trained.onnx");
-    let summary = pix2pix::train(dataset, &trained, &options(300), &stop).unwrap();
+    let summary = pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &trained,
+        &options(300),
+        &stop,
+    )
+    .unwrap();
     assert_eq!(summary.steps, 300);
     assert!(
         dir.join("trained.train/losses.csv").is_file()
@@ -243,16 +255,40 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
     let dataset = d9_dataset();
     let dir = scratch("determinism");
     let stop = AtomicBool::new(false);
-    pix2pix::train(dataset, &dir.join("a.onnx"), &options(8), &stop).unwrap();
-    pix2pix::train(dataset, &dir.join("b.onnx"), &options(8), &stop).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &dir.join("a.onnx"),
+        &options(8),
+        &stop,
+    )
+    .unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &dir.join("b.onnx"),
+        &options(8),
+        &stop,
+    )
+    .unwrap();
     assert_eq!(losses(&dir, "a"), losses(&dir, "b"));
 
     let mut half = options(4);
     half.checkpoint_every = 4;
-    pix2pix::train(dataset, &dir.join("c.onnx"), &half, &stop).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &dir.join("c.onnx"),
+        &half,
+        &stop,
+    )
+    .unwrap();
     let mut rest = options(8);
     rest.resume = true;
-    pix2pix::train(dataset, &dir.join("c.onnx"), &rest, &stop).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(dataset),
+        &dir.join("c.onnx"),
+        &rest,
+        &stop,
+    )
+    .unwrap();
     assert_eq!(
         losses(&dir, "c"),
         losses(&dir, "a"),

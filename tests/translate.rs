@@ -198,3 +198,100 @@ fn eval_translate_reports_the_round_trip_and_the_distance_to_b() {
     std::fs::copy(a2b.with_extension("toml"), alone.with_extension("toml")).unwrap();
     assert!(eval(&alone)["cycle_l1"].is_null());
 }
+
+/// `extract pairs` turns frames of a real clip into edge→photo and grey→colour pairs named
+/// alike; `train pix2pix --pairs` trains on them and exports a style model.
+#[test]
+fn edge_and_grey_pairs_train_a_paired_style_model() {
+    let dir = scratch("translate-pairs");
+    let extract = |kind: &str, out: &Path| {
+        mimic_json(&[
+            "extract",
+            "pairs",
+            kind,
+            arg(&testdata("video/d3.mp4")),
+            "--out",
+            arg(out),
+            "--size",
+            "128",
+            "--frames-per-video",
+            "30",
+        ])
+    };
+    let edges = dir.join("edges");
+    let json = extract("--edges", &edges);
+    assert_eq!(json["pairs"], 30, "{json}");
+    let input = image::open(edges.join("a/000005.png")).unwrap().to_rgb8();
+    let target = image::open(edges.join("b/000005.png")).unwrap().to_rgb8();
+    assert_eq!(
+        (input.dimensions(), target.dimensions()),
+        ((128, 128), (128, 128))
+    );
+    let white = input.pixels().filter(|p| p.0 == [255, 255, 255]).count();
+    let black = input.pixels().filter(|p| p.0 == [0, 0, 0]).count();
+    assert!(
+        white > 128 * 128 * 3 / 4 && black > 200,
+        "edge map: {white} white, {black} black"
+    );
+    let grey = dir.join("grey");
+    extract("--gray", &grey);
+    let input = image::open(grey.join("a/000005.png")).unwrap().to_rgb8();
+    assert!(input.pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+    let target = image::open(grey.join("b/000005.png")).unwrap().to_rgb8();
+    assert!(
+        target.pixels().any(|p| p[0] != p[2]),
+        "the target keeps its colour"
+    );
+
+    let model = dir.join("edges2photo.onnx");
+    let json = mimic_json(&[
+        "train",
+        "pix2pix",
+        "--pairs",
+        arg(&edges.join("a")),
+        arg(&edges.join("b")),
+        "--out",
+        arg(&model),
+        "--steps",
+        "30",
+    ]);
+    assert!(
+        json["parity_max_abs_diff"].as_f64().unwrap() <= 1e-4,
+        "{json}"
+    );
+    let card = ModelCard::read_beside(&model).unwrap().expect("a card");
+    assert_eq!(card.kind, ModelKind::Stylize);
+    assert_eq!(card.training.unwrap()["pairs"].as_integer(), Some(30));
+}
+
+/// Pictures that do not pair up by name are listed, folder by folder.
+#[test]
+fn unmatched_pair_names_are_listed() {
+    let dir = scratch("translate-unmatched");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    for entry in std::fs::read_dir(testdata("faces/dlib")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jpg") {
+            std::fs::copy(&path, a.join(path.file_name().unwrap())).unwrap();
+            std::fs::copy(&path, b.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::rename(a.join("dogs.jpg"), a.join("cats.jpg")).unwrap();
+    let run = mimic(&[
+        "train",
+        "pix2pix",
+        "--pairs",
+        arg(&a),
+        arg(&b),
+        "--out",
+        arg(&dir.join("m.onnx")),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("a': cats;") && err.contains("b': dogs"),
+        "{err}"
+    );
+}

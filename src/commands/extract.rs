@@ -2,11 +2,14 @@
 
 use std::process::ExitCode;
 
-use mimic::extract::{extract_faces, extract_reenact, FacesOptions, ReenactOptions};
+use mimic::extract::{
+    extract_faces, extract_pairs, extract_reenact, FacesOptions, PairInput, ReenactOptions,
+};
 use mimic::face::{DetectOptions, FaceAnalyzer};
+use mimic::imageset::ImageSetOptions;
 use mimic::sketch::SketchStyle;
 
-use crate::cli::{ExtractFacesArgs, ExtractReenactArgs};
+use crate::cli::{ExtractFacesArgs, ExtractPairsArgs, ExtractReenactArgs};
 
 pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
@@ -69,6 +72,41 @@ pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
             summary.rejected,
             summary.frames_without_face,
             summary.frames_with_several_faces
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn pairs(args: ExtractPairsArgs) -> anyhow::Result<ExitCode> {
+    if !(32..=1024).contains(&args.size) {
+        anyhow::bail!(
+            "--size {} is out of range: use 32 to 1024 pixels",
+            args.size
+        );
+    }
+    let input = match args.edges {
+        true => PairInput::Edges,
+        false => PairInput::Gray,
+    };
+    let options = ImageSetOptions {
+        size: args.size,
+        frames_per_video: args.frames_per_video.max(1),
+    };
+    let summary = extract_pairs(&args.inputs, &args.out, input, options)?;
+    if args.json.json {
+        super::print_json(&summary)?;
+    } else {
+        let changes = summary
+            .pictures
+            .changes()
+            .map_or_else(String::new, |c| format!(" ({c})"));
+        println!(
+            "{} pairs{changes}: inputs in {}, targets in {}; train with `mimic train pix2pix --pairs {} {} --out MODEL.onnx`",
+            summary.pairs,
+            summary.a.display(),
+            summary.b.display(),
+            summary.a.display(),
+            summary.b.display()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -7,13 +7,12 @@ use mimic::faceset::FaceSet;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
-use mimic::imageset::{ImageSet, ImageSetOptions};
+use mimic::imageset::{ImageSet, ImageSetOptions, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
 use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
-    let dataset = Dataset::open(&args.dataset)?;
     let options = Options {
         preset: args.preset,
         norm: args.norm,
@@ -28,7 +27,25 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
         resume: args.run.resume,
     };
     let stop = super::stop_flag()?;
-    let summary = pix2pix::train(&dataset, &args.out, &options, &stop)?;
+    let summary = match (&args.dataset, args.pairs.as_deref()) {
+        (_, Some([a, b])) => {
+            let set = PairedSet::load(a, b, options.preset.size())?;
+            if let Some(changes) = set.report.changes() {
+                eprintln!("mimic: pairs: {changes}");
+            }
+            pix2pix::train(pix2pix::Source::Pairs(&set), &args.out, &options, &stop)?
+        }
+        (Some(dir), _) => {
+            let dataset = Dataset::open(dir)?;
+            pix2pix::train(
+                pix2pix::Source::Reenact(&dataset),
+                &args.out,
+                &options,
+                &stop,
+            )?
+        }
+        _ => anyhow::bail!("give a dataset folder, or --pairs DIR_A DIR_B"),
+    };
     if args.json.json {
         super::print_json(&summary)?;
     } else {

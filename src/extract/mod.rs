@@ -1,12 +1,15 @@
 //! Training sets from videos and photos: sketch/frame pairs of a target for reenactment
-//! ([`reenact`]) and aligned faces of one person for the swap ([`faces`]).
+//! ([`reenact`]), aligned faces of one person for the swap ([`faces`]), and edge or grey
+//! pairs of any pictures for paired translation ([`pairs`]).
 
 mod faces;
+mod pairs;
 mod reenact;
 
 use std::path::{Path, PathBuf};
 
 pub use faces::{extract_faces, FacesOptions, FacesSummary};
+pub use pairs::{edges, extract_pairs, grey, PairInput, PairsSummary};
 pub use reenact::{extract_reenact, ExtractSummary, ReenactOptions};
 
 use crate::dataset::DatasetError;
@@ -52,6 +55,8 @@ pub enum ExtractError {
     BadPadding(f32),
     #[error("--every must be at least 1")]
     BadEvery,
+    #[error(transparent)]
+    Pictures(#[from] crate::imageset::ImageSetError),
 }
 
 /// Creates `out` and the given folders inside it.

@@ -1,5 +1,6 @@
 //! `mimic train pix2pix`: the book's paired image-to-image GAN, trained on a dataset from
-//! `mimic extract reenact` and exported to ONNX with its model card.
+//! `mimic extract reenact` (sketch → frame of the target) or on any pictures paired by name
+//! (`--pairs`: edges → photo, grey → colour…), and exported to ONNX with its model card.
 //!
 //! Each step follows the book's order: the generator makes a frame from the sketch; the
 //! discriminator learns real pairs as 1 and generated pairs as 0 (LSGAN); the generator learns
@@ -25,6 +26,7 @@ use super::unet::{PatchGan, UNet};
 use super::{run, TrainDevice, TrainError};
 use crate::dataset::Dataset;
 use crate::frame::Rgb8;
+use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 
 /// Weight of the L1 term in the generator's loss (the book's 100).
@@ -269,21 +271,32 @@ pub struct TrainSummary {
     pub stopped_early: bool,
 }
 
-/// Trains on `dataset` and exports to `model` (with its card), checkpointing into
+/// What pix2pix learns from.
+pub enum Source<'a> {
+    /// A reenactment dataset: sketch → frame of the target.
+    Reenact(&'a Dataset),
+    /// Any pictures paired by name, gathered at the preset's size (every tenth held out for
+    /// the previews).
+    Pairs(&'a PairedSet),
+}
+
+/// Trains on `source` and exports to `model` (with its card), checkpointing into
 /// [`run_dir`]. `stop` ends the run cleanly (checkpoint and export) when set.
 pub fn train(
-    dataset: &Dataset,
+    source: Source,
     model: &Path,
     options: &Options,
     stop: &AtomicBool,
 ) -> Result<TrainSummary, TrainError> {
     let size = options.preset.size();
-    if dataset.manifest.size != size {
-        return Err(TrainError::SizeMismatch {
-            dataset: dataset.manifest.size,
-            preset: options.preset.name().into(),
-            preset_size: size,
-        });
+    if let Source::Reenact(dataset) = source {
+        if dataset.manifest.size != size {
+            return Err(TrainError::SizeMismatch {
+                dataset: dataset.manifest.size,
+                preset: options.preset.name().into(),
+                preset_size: size,
+            });
+        }
     }
     run::check_output_folder(model)?;
     super::init_cpu_threads();
@@ -295,8 +308,10 @@ pub fn train(
         dropout: options.dropout,
     };
     let mut net = Pix2Pix::new(arch, &device, options.seed)?;
-    let pairs = load_training_pairs(dataset)?;
-    let previews = load_preview_pairs(dataset)?;
+    let (pairs, previews) = match source {
+        Source::Reenact(dataset) => (load_training_pairs(dataset)?, load_preview_pairs(dataset)?),
+        Source::Pairs(set) => split_pairs(set)?,
+    };
     let dir = run_dir(model);
     let checkpoint = dir.join("checkpoint");
     let mut state = RunState {
@@ -364,8 +379,13 @@ pub fn train(
     log.plot()?;
     let seconds = state.seconds + started.elapsed().as_secs_f64();
     let steps_run = state.step - first_step;
-    let card = model_card(dataset, options, &state, losses, model)?;
-    write_mean_frame(dataset, model)?;
+    let card = match source {
+        Source::Reenact(dataset) => {
+            write_mean_frame(dataset, model)?;
+            model_card(dataset, options, &state, losses, model)?
+        }
+        Source::Pairs(set) => pairs_card(set, options, &state, losses),
+    };
     let diff = super::export::export_checked(
         &net.generator.export("pix2pix_generator")?,
         &card,
@@ -422,6 +442,22 @@ fn load_training_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
         return Err(TrainError::NoTrainingPairs);
     }
     Ok(pairs)
+}
+
+/// Paired pictures: every tenth held out for the previews, the rest trained on.
+fn split_pairs(set: &PairedSet) -> Result<(Vec<Pair>, Vec<Pair>), TrainError> {
+    let (mut train, mut held_out) = (Vec::new(), Vec::new());
+    for (i, pair) in set.pairs.iter().enumerate() {
+        match i % 10 == 9 {
+            true => held_out.push(pair.clone()),
+            false => train.push(pair.clone()),
+        }
+    }
+    if train.is_empty() {
+        return Err(TrainError::NoTrainingPairs);
+    }
+    held_out.truncate(PREVIEW_ROWS);
+    Ok((train, held_out))
 }
 
 /// Held-out pairs spread over the hold-out (or training pairs when none are held out).
@@ -570,4 +606,40 @@ fn model_card(
         framing: Some(dataset.manifest.window),
         training: Some(training),
     })
+}
+
+/// The card of a model trained on pictures paired by name: a style model.
+fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Losses) -> ModelCard {
+    let spec = TensorSpec {
+        size: options.preset.size(),
+        layout: Layout::Nchw,
+        range: [-1.0, 1.0],
+        color: ColorOrder::Rgb,
+    };
+    let training = toml::toml! {
+        architecture = "pix2pix"
+        preset = (options.preset.name())
+        norm = (format!("{:?}", options.norm).to_lowercase())
+        steps = (state.step as i64)
+        seed = (options.seed as i64)
+        inputs = (set.a.display().to_string())
+        targets = (set.b.display().to_string())
+        pairs = (set.pairs.len() as i64)
+        final_g_l1 = (f64::from(losses[2]))
+    };
+    ModelCard {
+        kind: ModelKind::Stylize,
+        description: format!(
+            "pix2pix ({} preset): pictures like {} become pictures like {}",
+            options.preset.name(),
+            set.a.display(),
+            set.b.display()
+        ),
+        input: spec,
+        output: spec,
+        sketch: None,
+        alignment: None,
+        framing: None,
+        training: Some(training),
+    }
 }
