@@ -295,3 +295,40 @@ fn unmatched_pair_names_are_listed() {
         "{err}"
     );
 }
+
+/// A run stopped at 10 steps resumes from its checkpoint to 20, its loss log continued.
+#[test]
+fn an_unpaired_run_resumes_from_its_checkpoint() {
+    let out = scratch("translate-resume").join("ab");
+    let (a, b) = (testdata("video/d0.mp4"), testdata("faces/dlib"));
+    let run = |steps: &str, resume: bool| {
+        let mut args = vec![
+            "train",
+            "cyclegan",
+            "--a",
+            arg(&a),
+            "--b",
+            arg(&b),
+            "--frames-per-video",
+            "20",
+            "--out",
+            arg(&out),
+            "--steps",
+            steps,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        mimic_json(&args)
+    };
+    assert_eq!(run("10", false)["steps"], 10);
+    let resumed = run("20", true);
+    assert_eq!(resumed["steps"], 20, "{resumed}");
+    let csv = std::fs::read_to_string(out.with_extension("train").join("losses.csv")).unwrap();
+    let steps: Vec<u64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=20).collect::<Vec<_>>());
+}
