@@ -50,17 +50,22 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&summary)?;
     } else {
         println!(
-            "{} steps in {:.0} s ({:.2} steps/s{}); losses D {:.3}, G {:.3}, L1 {:.3}; wrote {} (ONNX parity {:.1e}), previews in {}",
-            summary.steps,
-            summary.seconds,
-            summary.steps_per_second,
-            if summary.stopped_early { ", stopped early" } else { "" },
+            "{}; losses D {:.3}, G {:.3}, L1 {:.3}; wrote {} (ONNX parity {:.1e}), previews in {}",
+            run_line(
+                summary.steps,
+                summary.seconds,
+                summary.steps_per_second,
+                summary.stopped_early
+            ),
             summary.losses[0],
             summary.losses[1],
             summary.losses[2],
             summary.model.display(),
             summary.parity_max_abs_diff,
-            summary.previews.parent().map_or_else(String::new, |p| p.display().to_string()),
+            summary
+                .previews
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string()),
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -84,11 +89,8 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&summary)?;
     } else {
         println!(
-            "{} steps in {:.0} s ({:.2} steps/s{}); MAE A {:.4}, B {:.4}; validation MAE {:.4} (from {:.4}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
-            summary.steps,
-            summary.seconds,
-            summary.steps_per_second,
-            if summary.stopped_early { ", stopped early" } else { "" },
+            "{}; MAE A {:.4}, B {:.4}; validation MAE {:.4} (from {:.4}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
+            run_line(summary.steps, summary.seconds, summary.steps_per_second, summary.stopped_early),
             summary.losses[0],
             summary.losses[1],
             summary.validation_mae,
@@ -137,12 +139,9 @@ pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&summary)?;
     } else {
         println!(
-            "{} {} steps in {:.0} s ({:.2} steps/s{}); losses D {:.3}, G {:.3}, reconstruction {:.3}; held-out round trip L1 {:.3} (from {:.3}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
+            "{} {}; losses D {:.3}, G {:.3}, reconstruction {:.3}; held-out round trip L1 {:.3} (from {:.3}); wrote {} and {} (ONNX parity {:.1e}), previews in {}",
             summary.variant.name(),
-            summary.steps,
-            summary.seconds,
-            summary.steps_per_second,
-            if summary.stopped_early { ", stopped early" } else { "" },
+            run_line(summary.steps, summary.seconds, summary.steps_per_second, summary.stopped_early),
             summary.losses[0],
             summary.losses[1],
             summary.losses[2],
@@ -155,4 +154,10 @@ pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "N steps in S s (R steps/s[, stopped early])": how every trainer's summary starts.
+fn run_line(steps: u64, seconds: f64, per_second: f64, stopped_early: bool) -> String {
+    let early = if stopped_early { ", stopped early" } else { "" };
+    format!("{steps} steps in {seconds:.0} s ({per_second:.2} steps/s{early})")
 }

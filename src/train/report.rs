@@ -31,6 +31,17 @@ pub fn preview_grid<R: AsRef<[Rgb8]>>(rows: &[R]) -> Rgb8 {
     grid
 }
 
+/// Writes the grid of `rows` as `dir/preview_STEP.png` and returns its path.
+pub fn save_preview<R: AsRef<[Rgb8]>>(
+    rows: &[R],
+    dir: &Path,
+    step: u64,
+) -> Result<PathBuf, TrainError> {
+    let path = dir.join(format!("preview_{step:06}.png"));
+    crate::files::save_png(&preview_grid(rows), &path).map_err(|e| write_error(&path, e))?;
+    Ok(path)
+}
+
 /// One row of the loss log: `N` values at a step.
 #[derive(Debug, Clone, Copy)]
 pub struct LossRecord<const N: usize> {

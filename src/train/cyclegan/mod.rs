@@ -18,7 +18,7 @@ pub use self::model::{Reconstruction, Translators, Variant, Widths};
 use super::images::{batch_to_tensor, tensor_to_image, TANH};
 use super::layers::l1;
 use super::params::Rng;
-use super::report::{preview_grid, LossLog, LossRecord};
+use super::report::{save_preview, LossLog, LossRecord};
 use super::{run, TrainDevice, TrainError};
 use crate::frame::Rgb8;
 use crate::imageset::{ImageSet, ImageSetReport};
@@ -345,9 +345,7 @@ fn write_preview(
                 .collect::<Result<_, _>>()
         })
         .collect::<Result<_, _>>()?;
-    let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(&grid), &path).map_err(|e| run::write_error(&path, e))?;
-    Ok(path)
+    save_preview(&grid, dir, step)
 }
 
 fn save(

@@ -21,7 +21,7 @@ use super::adam::{Adam, AdamConfig};
 use super::images::{to_image, to_tensor};
 use super::layers::{l1, mse_to, NormKind};
 use super::params::{load_tensors, save_tensors, Params, Rng};
-use super::report::{preview_grid, LossLog, LossRecord};
+use super::report::{save_preview, LossLog, LossRecord};
 use super::unet::{PatchGan, UNet};
 use super::{run, TrainDevice, TrainError};
 use crate::dataset::Dataset;
@@ -523,12 +523,7 @@ fn write_preview(
         let generated = to_image(&net.generate(&to_tensor(sketch, &device)?)?)?;
         rows.push([sketch.clone(), generated, frame.clone()]);
     }
-    let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| TrainError::Write {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    Ok(path)
+    save_preview(&rows, dir, step)
 }
 
 /// The mean of the training frames, saved beside the model: eval's baseline.

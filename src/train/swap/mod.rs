@@ -21,7 +21,7 @@ use super::adam::{Adam, AdamConfig};
 use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
 use super::layers::{l1, weighted_l1};
 use super::params::{Params, Rng};
-use super::report::{preview_grid, LossLog, LossRecord};
+use super::report::{save_preview, LossLog, LossRecord};
 use super::{run, TrainDevice, TrainError};
 use crate::face::{AlignedCrop, Similarity};
 use crate::faceset::FaceSet;
@@ -501,9 +501,7 @@ fn write_preview(
             .collect::<Result<_, _>>()?;
         rows.push(row);
     }
-    let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(&rows), &path).map_err(|e| run::write_error(&path, e))?;
-    Ok(path)
+    save_preview(&rows, dir, step)
 }
 
 fn write_checkpoint(
