@@ -40,7 +40,7 @@ const PREVIEW_ROWS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SwapPreset {
-    /// f = 16 (≈1.2 M parameters), batch 16, Adam 2e-4: trains on a CPU within the hour.
+    /// f = 16 (≈1.2 M parameters), batch 16, Adam 5e-4: trains on a CPU within the hour.
     Tiny,
     /// f = 32 (≈4.8 M), batch 32, Adam 1e-4.
     Small,
