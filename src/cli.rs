@@ -7,6 +7,7 @@ use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
+use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::pix2pix::Preset;
 use mimic::train::swap::SwapPreset;
@@ -397,8 +398,36 @@ pub struct TrackArgs {
     /// Which face to follow, by size: 0 the largest, 1 the next, and so on.
     #[arg(long, default_value_t = 0)]
     pub face_index: usize,
+    /// Report the landmarks as the live loop smooths them (One-Euro filter), with the jitter
+    /// before and after and the lag smoothing adds.
+    #[arg(long)]
+    pub smooth: bool,
+    #[command(flatten)]
+    pub smoothing: SmoothFlags,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// The One-Euro filter's settings.
+#[derive(Debug, Args)]
+pub struct SmoothFlags {
+    /// Cut-off at rest, Hz: lower steadies a still face more.
+    #[arg(long, default_value_t = OneEuroSettings::default().min_cutoff)]
+    pub min_cutoff: f32,
+    /// How fast the cut-off rises with speed (per inter-ocular distance per second): higher
+    /// follows fast motion more closely.
+    #[arg(long, default_value_t = OneEuroSettings::default().beta)]
+    pub beta: f32,
+}
+
+impl SmoothFlags {
+    pub fn settings(&self) -> OneEuroSettings {
+        OneEuroSettings {
+            min_cutoff: self.min_cutoff.max(0.01),
+            beta: self.beta.max(0.0),
+            ..OneEuroSettings::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

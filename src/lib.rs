@@ -24,6 +24,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod resize;
 pub mod sketch;
+pub mod smooth;
+pub mod stability;
 pub mod track;
 pub mod train;
 pub mod video;

@@ -1,9 +1,12 @@
 //! `mimic track`: the main face's landmarks in every frame of a video, as the live loop's
-//! tracker produces them.
+//! tracker produces them (raw, or with `--smooth` as the live loop smooths them), and how
+//! steady they are.
 
 use std::process::ExitCode;
 
 use mimic::face::{DetectOptions, FaceAnalyzer, Point};
+use mimic::smooth::LandmarkSmoother;
+use mimic::stability;
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
 use serde::Serialize;
@@ -21,6 +24,11 @@ struct TrackedFrame {
 #[derive(Serialize)]
 struct Report {
     fps: f64,
+    /// Jitter of the reported landmarks (DESIGN §6), in inter-ocular distances.
+    jitter: Option<f64>,
+    /// With `--smooth`: the raw landmarks' jitter, and how many frames smoothing trails them.
+    jitter_raw: Option<f64>,
+    lag_frames: Option<f64>,
     frames: Vec<TrackedFrame>,
 }
 
@@ -40,28 +48,63 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut reader = VideoReader::open(&args.video)?;
     let fps = reader.info().fps;
-    let mut frames = Vec::new();
+    let mut smoother = LandmarkSmoother::new(args.smoothing.settings());
+    let (mut frames, mut raw, mut reported) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(frame) = reader.next_frame()? {
-        let face = tracker.track(&frame.image)?;
+        let t = frame.t.as_secs_f64();
+        let found = tracker.track(&frame.image)?.map(|f| f.landmarks);
+        let shown = match (&found, args.smooth) {
+            (Some(landmarks), true) => Some(smoother.smooth(landmarks, t)),
+            (None, true) => {
+                smoother.reset();
+                None
+            }
+            (_, false) => found.clone(),
+        };
         frames.push(TrackedFrame {
             index: frame.index,
-            t: frame.t.as_secs_f64(),
-            face: face.is_some(),
-            landmarks: face
-                .map(|f| f.landmarks.points().to_vec())
+            t,
+            face: shown.is_some(),
+            landmarks: shown
+                .as_ref()
+                .map(|l| l.points().to_vec())
                 .unwrap_or_default(),
         });
+        raw.push(found);
+        reported.push(shown);
     }
     let stats = tracker.stats();
+    let report = Report {
+        fps,
+        jitter: stability::jitter(&reported),
+        jitter_raw: args.smooth.then(|| stability::jitter(&raw)).flatten(),
+        lag_frames: args
+            .smooth
+            .then(|| stability::lag(&raw, &reported))
+            .flatten(),
+        frames,
+    };
     if args.json.json {
-        super::print_json(&Report { fps, frames })?;
+        super::print_json(&report)?;
     } else {
+        let figure = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
+        let smoothing = match args.smooth {
+            true => format!(
+                " (raw {}), lag {} frames",
+                figure(report.jitter_raw),
+                report
+                    .lag_frames
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
+            ),
+            false => String::new(),
+        };
         println!(
-            "{} frames, a face in {}, detector run on {} ({:.0} %)",
+            "{} frames, a face in {}, detector run on {} ({:.0} %); jitter {}{smoothing}",
             stats.frames,
             stats.frames_with_face,
             stats.detections,
-            100.0 * stats.detections as f64 / stats.frames.max(1) as f64
+            100.0 * stats.detections as f64 / stats.frames.max(1) as f64,
+            figure(report.jitter),
         );
     }
     Ok(ExitCode::SUCCESS)
