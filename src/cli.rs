@@ -96,6 +96,11 @@ pub struct EvalSwapArgs {
     pub target_ref: PathBuf,
     #[command(flatten)]
     pub blend: BlendFlags,
+    /// Use the tracker's landmarks as they are, without smoothing them over time.
+    #[arg(long)]
+    pub no_smooth: bool,
+    #[command(flatten)]
+    pub smoothing: SmoothFlags,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -311,6 +316,11 @@ pub struct SessionFlags {
     pub mode: Option<ModelKind>,
     #[command(flatten)]
     pub blend: BlendFlags,
+    /// Use the tracker's landmarks as they are, without smoothing them over time.
+    #[arg(long)]
+    pub no_smooth: bool,
+    #[command(flatten)]
+    pub smoothing: SmoothFlags,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
@@ -408,24 +418,26 @@ pub struct TrackArgs {
     pub json: JsonFlag,
 }
 
-/// The One-Euro filter's settings.
-#[derive(Debug, Args)]
+/// The One-Euro filter's settings (default: the model card's `[smoothing]`, else mimic's).
+#[derive(Debug, Args, Default)]
 pub struct SmoothFlags {
-    /// Cut-off at rest, Hz: lower steadies a still face more.
-    #[arg(long, default_value_t = OneEuroSettings::default().min_cutoff)]
-    pub min_cutoff: f32,
-    /// How fast the cut-off rises with speed (per inter-ocular distance per second): higher
-    /// follows fast motion more closely.
-    #[arg(long, default_value_t = OneEuroSettings::default().beta)]
-    pub beta: f32,
+    /// Cut-off at rest, Hz (mimic's default 1): lower steadies a still face more.
+    #[arg(long)]
+    pub min_cutoff: Option<f32>,
+    /// How fast the cut-off rises with speed, per inter-ocular distance per second (mimic's
+    /// default 4): higher follows fast motion more closely.
+    #[arg(long)]
+    pub beta: Option<f32>,
 }
 
 impl SmoothFlags {
-    pub fn settings(&self) -> OneEuroSettings {
+    /// The settings: these flags over the card's over mimic's defaults.
+    pub fn settings(&self, card: Option<OneEuroSettings>) -> OneEuroSettings {
+        let base = card.unwrap_or_default();
         OneEuroSettings {
-            min_cutoff: self.min_cutoff.max(0.01),
-            beta: self.beta.max(0.0),
-            ..OneEuroSettings::default()
+            min_cutoff: self.min_cutoff.unwrap_or(base.min_cutoff).max(0.01),
+            beta: self.beta.unwrap_or(base.beta).max(0.0),
+            ..base
         }
     }
 }

@@ -113,6 +113,43 @@ impl LandmarkSmoother {
     }
 }
 
+/// The driver's landmarks as the frame path draws and aligns by them: the tracker's, smoothed
+/// over time unless smoothing is off, started afresh whenever the face was lost.
+#[derive(Debug, Clone)]
+pub struct SteadyLandmarks {
+    smoother: Option<LandmarkSmoother>,
+    current: Option<Landmarks>,
+}
+
+impl SteadyLandmarks {
+    /// `None`: the tracker's landmarks as they are.
+    pub fn new(settings: Option<OneEuroSettings>) -> SteadyLandmarks {
+        SteadyLandmarks {
+            smoother: settings.map(LandmarkSmoother::new),
+            current: None,
+        }
+    }
+
+    /// This frame's landmarks (`found` at `t` seconds), steadied.
+    pub fn update(&mut self, found: Option<&Landmarks>, t: f64) -> Option<&Landmarks> {
+        self.current = match (found, &mut self.smoother) {
+            (Some(landmarks), Some(smoother)) => Some(smoother.smooth(landmarks, t)),
+            (Some(landmarks), None) => Some(landmarks.clone()),
+            (None, smoother) => {
+                if let Some(smoother) = smoother {
+                    smoother.reset();
+                }
+                None
+            }
+        };
+        self.current.as_ref()
+    }
+
+    pub fn current(&self) -> Option<&Landmarks> {
+        self.current.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

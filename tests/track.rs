@@ -138,3 +138,19 @@ fn face_index_follows_the_next_largest_face() {
         "face 1 ({next}) ≤ face 0 ({largest})"
     );
 }
+
+/// `track --smooth` on a real clip: the One-Euro filter takes at least 60 % of the raw
+/// landmarks' jitter away and trails the fastest motion by less than a frame.
+#[test]
+fn smoothing_removes_most_jitter_without_a_frame_of_lag() {
+    let json = mimic_json(&["track", arg(&testdata("video/d3.mp4")), "--smooth"]);
+    let (raw, smooth) = (
+        json["jitter_raw"].as_f64().unwrap(),
+        json["jitter"].as_f64().unwrap(),
+    );
+    let lag = json["lag_frames"].as_f64().unwrap();
+    eprintln!("jitter {raw:.4} → {smooth:.4}, lag {lag:.2} frames");
+    assert!(smooth < raw * 0.4, "jitter {raw} → {smooth}");
+    assert!(lag < 1.0, "lag {lag} frames");
+    assert_eq!(json["frames"].as_array().unwrap().len(), 354);
+}

@@ -20,7 +20,7 @@ use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::{BlendFlags, DemoArgs, SessionFlags};
+use crate::cli::{BlendFlags, DemoArgs, SessionFlags, SmoothFlags};
 
 /// The bundled generator and its card (how they were made: models/README.md).
 const MODEL: &[u8] = include_bytes!("../../models/demo.onnx");
@@ -51,6 +51,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         model: scratch.model(),
         mode: None,
         blend: BlendFlags::default(),
+        no_smooth: false,
+        smoothing: SmoothFlags::default(),
         view: View::Panels,
         detect_every: 4,
         face_index: 0,

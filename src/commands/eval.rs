@@ -33,6 +33,8 @@ pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
 
 pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
+    let card_smoothing = generator.card().and_then(|c| c.smoothing);
+    let smoothing = (!args.no_smooth).then(|| args.smoothing.settings(card_smoothing));
     let options = DetectOptions {
         upsample: 0,
         ..Default::default()
@@ -44,6 +46,7 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         tracker,
         &judge,
         args.blend.options(),
+        smoothing,
         &args.video,
         &args.target_ref,
     )?;

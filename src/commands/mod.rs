@@ -76,13 +76,20 @@ pub fn session(
     let panel = generator.output_size().max(MIN_PANEL);
     let composer = Composer::new(flags.view, panel, mark);
     let tracker = || face_tracker(flags, background);
+    let card_smoothing = generator.card().and_then(|c| c.smoothing);
+    let smoothing = (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing));
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Reenactor::new(tracker()?, generator)),
+            Processor::Reenact(Reenactor::new(tracker()?, generator, smoothing)),
             composer,
         ),
         ModelKind::Swap => (
-            Processor::Swap(Swapper::new(tracker()?, generator, flags.blend.options())?),
+            Processor::Swap(Swapper::new(
+                tracker()?,
+                generator,
+                flags.blend.options(),
+                smoothing,
+            )?),
             composer.with_full_frame_output(),
         ),
         ModelKind::Stylize => (

@@ -48,7 +48,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut reader = VideoReader::open(&args.video)?;
     let fps = reader.info().fps;
-    let mut smoother = LandmarkSmoother::new(args.smoothing.settings());
+    let mut smoother = LandmarkSmoother::new(args.smoothing.settings(None));
     let (mut frames, mut raw, mut reported) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(frame) = reader.next_frame()? {
         let t = frame.t.as_secs_f64();

@@ -16,6 +16,7 @@ use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper};
 use crate::progress::progress;
+use crate::smooth::OneEuroSettings;
 use crate::track::FaceTracker;
 use crate::video::VideoReader;
 
@@ -32,13 +33,14 @@ pub struct SwapReport {
 }
 
 /// Evaluates `generator` on `video` against the target's reference photo. `analyzer` needs its
-/// descriptor network; the swap path gets a tracker of its own (`tracker`) and blends with
-/// `blend`, as `mimic live` would.
+/// descriptor network; the swap path gets a tracker of its own (`tracker`), smooths the
+/// landmarks with `smoothing` and blends with `blend`, as `mimic live` would.
 pub fn evaluate(
     generator: Generator,
     tracker: FaceTracker,
     analyzer: &FaceAnalyzer,
     blend: BlendOptions,
+    smoothing: Option<OneEuroSettings>,
     video: &Path,
     target_reference: &Path,
 ) -> Result<SwapReport, EvalError> {
@@ -46,13 +48,16 @@ pub fn evaluate(
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
     let reference = reference_descriptor(analyzer, target_reference)?;
-    let mut swapper = Swapper::new(tracker, generator, blend).map_err(pipeline)?;
+    let mut swapper = Swapper::new(tracker, generator, blend, smoothing).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing) = (Vec::new(), 0);
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
-        if !swapper.process(&frame.image).map_err(pipeline)? {
+        if !swapper
+            .process(&frame.image, frame.t.as_secs_f64())
+            .map_err(pipeline)?
+        {
             missing += 1;
             continue;
         }

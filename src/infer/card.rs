@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::InferError;
 use crate::frame::CropWindow;
 use crate::sketch::SketchStyle;
+use crate::smooth::OneEuroSettings;
 
 /// What a model does, which picks the live loop's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -71,6 +72,10 @@ pub struct ModelCard {
     pub alignment: Option<AlignmentSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framing: Option<CropWindow>,
+    /// How the driver's landmarks are smoothed for this model (One-Euro `min_cutoff`,
+    /// `beta`, `d_cutoff`); the command line overrides it, and without it mimic's defaults hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<OneEuroSettings>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -142,6 +147,11 @@ mod tests {
                 side: 300,
                 source_width: 512,
                 source_height: 480,
+            }),
+            smoothing: Some(crate::smooth::OneEuroSettings {
+                min_cutoff: 0.5,
+                beta: 8.0,
+                d_cutoff: 1.0,
             }),
             training: None,
         };

@@ -1,6 +1,6 @@
-//! Reenactment, one frame at a time: the driver's face is tracked, framed the way the target
-//! was framed for training, drawn as a sketch at the model's input size, and turned into a
-//! frame of the target by the generator.
+//! Reenactment, one frame at a time: the driver's face is tracked, its landmarks steadied over
+//! time, framed the way the target was framed for training, drawn as a sketch at the model's
+//! input size, and turned into a frame of the target by the generator.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +9,7 @@ use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::Generator;
 use crate::sketch::SketchRenderer;
+use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
 
 /// Detections the driver's framing window is fixed from (about half a second).
@@ -42,13 +43,19 @@ pub struct Reenactor {
     tracker: FaceTracker,
     generator: Generator,
     framing: DriverFraming,
+    steady: SteadyLandmarks,
     renderer: SketchRenderer,
     generated: Rgb8,
     times: StageTimes,
 }
 
 impl Reenactor {
-    pub fn new(tracker: FaceTracker, generator: Generator) -> Reenactor {
+    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw).
+    pub fn new(
+        tracker: FaceTracker,
+        generator: Generator,
+        smoothing: Option<OneEuroSettings>,
+    ) -> Reenactor {
         let size = generator.input_size();
         let style = generator.card().and_then(|c| c.sketch).unwrap_or_default();
         let out = generator.output_size();
@@ -56,6 +63,7 @@ impl Reenactor {
             tracker,
             generator,
             framing: DriverFraming::default(),
+            steady: SteadyLandmarks::new(smoothing),
             renderer: SketchRenderer::new(size, size, style),
             generated: Rgb8::new(out, out),
             times: StageTimes::default(),
@@ -80,14 +88,15 @@ impl Reenactor {
         self.times
     }
 
-    /// Processes one driver frame; `Ok(false)` when it shows no face.
-    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+    /// Processes one driver frame, taken at `t` seconds; `Ok(false)` when it shows no face.
+    pub fn process(&mut self, frame: &Rgb8, t: f64) -> Result<bool, PipelineError> {
         let started = Instant::now();
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
         self.times.detection = self.tracker.take_detection_time();
-        let Some(face) = face else {
+        let steady = self.steady.update(face.as_ref().map(|f| &f.landmarks), t);
+        let (Some(face), Some(landmarks)) = (face.as_ref(), steady) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);
@@ -96,7 +105,7 @@ impl Reenactor {
         let size = self.generator.input_size();
         let sketch = self
             .renderer
-            .render(&face.landmarks.map(|p| window.to_output(p, size)));
+            .render(&landmarks.map(|p| window.to_output(p, size)));
         let drawn = Instant::now();
         self.times.prepare = drawn - tracked;
         self.generator.run(sketch, &mut self.generated)?;
@@ -104,9 +113,9 @@ impl Reenactor {
         Ok(true)
     }
 
-    /// The driver's landmarks in the last frame (frame pixels), if it showed a face.
+    /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
     pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.tracker.landmarks()
+        self.steady.current()
     }
 
     /// The last sketch and generated frame.

@@ -45,11 +45,12 @@ impl Processor {
         }
     }
 
-    fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+    fn process(&mut self, frame: &Frame) -> Result<bool, PipelineError> {
+        let t = frame.t.as_secs_f64();
         match self {
-            Processor::Reenact(r) => r.process(frame),
-            Processor::Swap(s) => s.process(frame),
-            Processor::Stylize(s) => s.process(frame),
+            Processor::Reenact(r) => r.process(&frame.image, t),
+            Processor::Swap(s) => s.process(&frame.image, t),
+            Processor::Stylize(s) => s.process(&frame.image, t),
         }
     }
 
@@ -159,7 +160,7 @@ impl Session {
 
     /// Processes and composes one frame; returns whether it showed a face, and its times.
     pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
-        let face = self.processor.process(&frame.image)?;
+        let face = self.processor.process(frame)?;
         let stages = self.processor.times();
         let phases = self.processor.generator().timings();
         let started = Instant::now();

@@ -67,7 +67,7 @@ impl Stylizer {
     }
 
     /// Stylises one frame; always `Ok(true)` (there is no face to miss).
-    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+    pub fn process(&mut self, frame: &Rgb8, _t: f64) -> Result<bool, PipelineError> {
         let started = Instant::now();
         let (w, h) = frame.dimensions();
         let into = Letterbox::fit(w, h, self.input.width());

@@ -1,5 +1,5 @@
-//! Face swap, one frame at a time: the face is tracked, aligned to the template exactly as the
-//! training faces were ([`AlignedCrop`] with the model card's size and padding), turned into
+//! Face swap, one frame at a time: the face is tracked, its landmarks steadied over time,
+//! aligned to the template exactly as the training faces were ([`AlignedCrop`] with the model card's size and padding), turned into
 //! the other person's face by the generator, and blended back through the inverse transform.
 
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use crate::blend::{Blend, BlendOptions};
 use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::Rgb8;
 use crate::infer::{Generator, InferError};
+use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
 
 /// Turns the driver's face into the target's, in place in the frame, with buffers reused.
@@ -16,6 +17,7 @@ pub struct Swapper {
     tracker: FaceTracker,
     generator: Generator,
     crop: AlignedCrop,
+    steady: SteadyLandmarks,
     blend: Blend,
     /// The frame's face in the model's crop, the generator's input.
     aligned: Rgb8,
@@ -25,11 +27,13 @@ pub struct Swapper {
 }
 
 impl Swapper {
-    /// A swapper for `generator`, whose card must say which aligned crop it was trained on.
+    /// A swapper for `generator`, whose card must say which aligned crop it was trained on;
+    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw).
     pub fn new(
         tracker: FaceTracker,
         generator: Generator,
         blend: BlendOptions,
+        smoothing: Option<OneEuroSettings>,
     ) -> Result<Swapper, PipelineError> {
         let alignment = generator
             .alignment()
@@ -53,6 +57,7 @@ impl Swapper {
             tracker,
             generator,
             crop,
+            steady: SteadyLandmarks::new(smoothing),
             blend: Blend::new(blend, alignment.size),
             aligned: Rgb8::new(alignment.size, alignment.size),
             generated: Rgb8::new(out, out),
@@ -81,15 +86,22 @@ impl Swapper {
         self.times
     }
 
-    /// Processes one frame; `Ok(false)` when it shows no face (the frame is passed through).
-    pub fn process(&mut self, frame: &Rgb8) -> Result<bool, PipelineError> {
+    /// Processes one frame, taken at `t` seconds; `Ok(false)` when it shows no face (the frame
+    /// is passed through).
+    pub fn process(&mut self, frame: &Rgb8, t: f64) -> Result<bool, PipelineError> {
         let started = Instant::now();
         let face = self.tracker.track(frame)?;
         let tracked = Instant::now();
         self.times.landmarks = tracked - started;
         self.times.detection = self.tracker.take_detection_time();
         self.swapped.clone_from(frame);
-        let Some(to_crop) = face.and_then(|f| self.crop.transform(&f.landmarks)) else {
+        let landmarks = self
+            .steady
+            .update(face.as_ref().map(|f| &f.landmarks), t)
+            .cloned();
+        let Some((landmarks, to_crop)) =
+            landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
+        else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             self.times.blend = Duration::ZERO;
@@ -101,9 +113,7 @@ impl Swapper {
         self.generator.run(&self.aligned, &mut self.generated)?;
         let generated = Instant::now();
         self.times.generator = generated - aligned;
-        if let Some(landmarks) = self.tracker.landmarks() {
-            self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
-        }
+        self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
         self.blend.match_colors(&mut self.generated, &self.aligned);
         self.blend.make_seamless(&mut self.generated, &self.aligned);
         self.blend
@@ -112,9 +122,9 @@ impl Swapper {
         Ok(true)
     }
 
-    /// The driver's landmarks in the last frame (frame pixels), if it showed a face.
+    /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
     pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.tracker.landmarks()
+        self.steady.current()
     }
 
     /// The last swapped frame and generated face.

@@ -143,6 +143,7 @@ pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
         sketch: None,
         alignment: None,
         framing: None,
+        smoothing: None,
         training: None,
     }
 }

@@ -415,6 +415,7 @@ fn model_card(
         sketch: None,
         alignment: None,
         framing: None,
+        smoothing: None,
         training: Some(training),
     }
 }

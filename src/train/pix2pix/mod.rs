@@ -599,6 +599,7 @@ fn model_card(
         sketch: Some(dataset.manifest.sketch),
         alignment: None,
         framing: Some(dataset.manifest.window),
+        smoothing: None,
         training: Some(training),
     })
 }
@@ -635,6 +636,7 @@ fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Loss
         sketch: None,
         alignment: None,
         framing: None,
+        smoothing: None,
         training: Some(training),
     }
 }

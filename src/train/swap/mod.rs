@@ -560,6 +560,7 @@ fn model_card(
             padding: MODEL_PADDING,
         }),
         framing: None,
+        smoothing: None,
         training: Some(training),
     }
 }
