@@ -87,7 +87,14 @@ pub struct Blend {
     mask: Vec<f32>,
     /// The crop rectangle outside which the mask is zero.
     extent: (Point, Point),
+    /// The colour match of the last frames, per channel (scale, offset), followed smoothly so
+    /// the face's tone does not flicker with the mask's edge or the light.
+    colour: Option<[(f64, f64); 3]>,
 }
+
+/// The weight of the new frame's colour match against the last ones' (about a 3-frame
+/// memory: fast enough for a light switched on, slow enough to stop flicker).
+const COLOUR_FOLLOW: f64 = 0.35;
 
 impl Blend {
     pub fn new(options: BlendOptions, side: u32) -> Blend {
@@ -96,6 +103,7 @@ impl Blend {
             side,
             mask: vec![0.0; (side * side) as usize],
             extent: (Point::new(0.0, 0.0), Point::new(side as f32, side as f32)),
+            colour: None,
         }
     }
 
@@ -105,6 +113,12 @@ impl Blend {
 
     pub fn set_options(&mut self, options: BlendOptions) {
         self.options = options;
+        self.forget();
+    }
+
+    /// Forgets the last frames' colour match (the face was lost, or the options changed).
+    pub fn forget(&mut self) {
+        self.colour = None;
     }
 
     /// The mask for a face whose landmarks are `in_crop` (crop pixels): 0 outside, rising to 1
@@ -157,7 +171,7 @@ impl Blend {
     }
 
     /// Matches `generated`'s colours to `original`'s (both crops) inside the mask.
-    pub fn match_colors(&self, generated: &mut Rgb8, original: &Rgb8) {
+    pub fn match_colors(&mut self, generated: &mut Rgb8, original: &Rgb8) {
         match self.options.color {
             ColorMatch::None => {}
             ColorMatch::Mean => self.transfer(generated, original, false),
@@ -224,8 +238,9 @@ impl Blend {
         }
     }
 
-    /// Moves each channel's masked mean (and with `lab`, its spread, in Lab) to the original's.
-    fn transfer(&self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
+    /// Moves each channel's masked mean (and with `lab`, its spread, in Lab) to the original's,
+    /// through a per-channel scale and offset that follow the last frames' smoothly.
+    fn transfer(&mut self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
         let convert = |p: &image::Rgb<u8>| match lab {
             true => rgb_to_lab(p.0),
             false => p.0.map(f32::from),
@@ -251,14 +266,26 @@ impl Blend {
             return; // nothing masked: nothing to match
         }
         let (om, os, _) = stats(original);
+        let now: [(f64, f64); 3] = std::array::from_fn(|c| {
+            let scale = match lab {
+                true => (os[c] / gs[c].max(1e-3)).min(4.0),
+                false => 1.0,
+            };
+            (scale, om[c] - gm[c] * scale)
+        });
+        let colour = match self.colour {
+            Some(last) => std::array::from_fn(|c| {
+                let follow = |a: f64, b: f64| a + COLOUR_FOLLOW * (b - a);
+                (follow(last[c].0, now[c].0), follow(last[c].1, now[c].1))
+            }),
+            None => now,
+        };
+        self.colour = Some(colour);
         for p in generated.pixels_mut() {
             let v = convert(p);
             let moved: [f32; 3] = std::array::from_fn(|c| {
-                let scale = match lab {
-                    true => (os[c] / gs[c].max(1e-3)).min(4.0),
-                    false => 1.0,
-                };
-                ((f64::from(v[c]) - gm[c]) * scale + om[c]) as f32
+                let (scale, offset) = colour[c];
+                (f64::from(v[c]) * scale + offset) as f32
             });
             p.0 = match lab {
                 true => lab_to_rgb(moved),
@@ -420,6 +447,28 @@ mod tests {
             assert!((i32::from(p[0]) - 151).abs() <= 3, "{color:?}: {p:?}");
             assert!((i32::from(p[2]) - 80).abs() <= 3, "{color:?}: {p:?}");
         }
+    }
+
+    #[test]
+    fn the_colour_match_follows_a_change_of_tone_over_a_few_frames() {
+        let mut blend = Blend::new(BlendOptions::default(), 32);
+        blend.shape(&square_face(32.0));
+        let tone = |r: u8| Rgb8::from_fn(32, 32, |x, _| Rgb([r + (x % 4) as u8, 100, 80]));
+        let generated = || Rgb8::from_fn(32, 32, |x, _| Rgb([60 + (x % 4) as u8, 120, 160]));
+        let red_after = |blend: &mut Blend, r: u8| {
+            let mut g = generated();
+            blend.match_colors(&mut g, &tone(r));
+            i32::from(g.get_pixel(16, 16)[0])
+        };
+        assert!((red_after(&mut blend, 150) - 151).abs() <= 3);
+        // The light changes: the next frame moves part of the way, later ones the rest.
+        let first = red_after(&mut blend, 200);
+        assert!(first > 160 && first < 190, "one frame after: {first}");
+        let later = (0..12).map(|_| red_after(&mut blend, 200)).last().unwrap();
+        assert!((later - 201).abs() <= 3, "a dozen frames after: {later}");
+        // A lost face starts afresh.
+        blend.forget();
+        assert!((red_after(&mut blend, 150) - 151).abs() <= 3);
     }
 
     #[test]

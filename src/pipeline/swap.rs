@@ -102,6 +102,7 @@ impl Swapper {
         let Some((landmarks, to_crop)) =
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
         else {
+            self.blend.forget();
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             self.times.blend = Duration::ZERO;
