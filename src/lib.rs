@@ -23,6 +23,7 @@ pub mod onnx;
 pub mod pipeline;
 pub mod progress;
 pub mod resize;
+pub mod retarget;
 pub mod sketch;
 pub mod smooth;
 pub mod stability;
