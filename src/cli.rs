@@ -321,6 +321,15 @@ pub struct SessionFlags {
     pub no_smooth: bool,
     #[command(flatten)]
     pub smoothing: SmoothFlags,
+    /// Reenact: `auto` carries the driver's expression (against their neutral face from the
+    /// first second and a half, or after the `c` key) onto the target's neutral face at its
+    /// framing; `none` draws the driver's own landmarks in the driver's framing (the book's
+    /// way). Default: auto when the model card has the target's neutral.
+    #[arg(long, value_enum)]
+    pub retarget: Option<RetargetMode>,
+    /// How strongly the driver's expression shows on the target when retargeting.
+    #[arg(long, default_value_t = 1.0)]
+    pub expression_gain: f32,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
@@ -416,6 +425,13 @@ pub struct TrackArgs {
     pub smoothing: SmoothFlags,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// How a reenactment places the driver's face on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RetargetMode {
+    Auto,
+    None,
 }
 
 /// The One-Euro filter's settings (default: the model card's `[smoothing]`, else mimic's).

@@ -104,6 +104,33 @@ impl Retarget {
     }
 }
 
+/// Faces the automatic neutral is taken from: about a second and a half at 30 fps.
+pub const AUTO_FRAMES: usize = 45;
+
+/// The driver's neutral built from the first faces of a session (`--retarget auto`): the
+/// median shape of the first [`AUTO_FRAMES`] faces, and until then of those seen so far.
+#[derive(Debug, Clone, Default)]
+pub struct AutoNeutral {
+    shapes: Vec<Shape>,
+    neutral: Option<Shape>,
+}
+
+impl AutoNeutral {
+    /// Takes in this frame's shape while gathering; returns the neutral to retarget against.
+    pub fn observe(&mut self, shape: Shape) -> Shape {
+        if self.shapes.len() < AUTO_FRAMES {
+            self.shapes.push(shape);
+            self.neutral = median_shape(&self.shapes);
+        }
+        self.neutral.unwrap_or(shape)
+    }
+
+    /// Starts gathering again (the `c` key: look at the camera with a neutral face).
+    pub fn restart(&mut self) {
+        *self = AutoNeutral::default();
+    }
+}
+
 /// Shapes as lists of `[x, y]` pairs in TOML and JSON.
 mod points {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

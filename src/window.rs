@@ -35,6 +35,8 @@ pub enum Action {
     CycleColor,
     /// `p`: seamless (Poisson) blending of the swapped face, on or off.
     ToggleSeamless,
+    /// `c`: take the driver's neutral face again (retargeting).
+    Recalibrate,
 }
 
 /// Whether a display is there to open a window on.
@@ -121,6 +123,7 @@ impl LiveWindow {
                 Key::M => Some(Action::CycleMask),
                 Key::K => Some(Action::CycleColor),
                 Key::P => Some(Action::ToggleSeamless),
+                Key::C => Some(Action::Recalibrate),
                 _ => None,
             })
             .collect()

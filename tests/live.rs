@@ -375,3 +375,109 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
         "no face is tracked: {stages}"
     );
 }
+
+/// Retargeting in the live loop: another person (d3, framed differently) drives d0's model,
+/// and the sketch the model is given sits where d0's own neutral face sits in its training
+/// frames, not where d3's face is; without retargeting it follows d3's framing instead. A
+/// model whose card has no target neutral refuses `--retarget auto` with a sentence.
+#[test]
+fn retargeting_draws_the_driver_at_the_targets_framing() {
+    let card = mimic::infer::ModelCard::read_beside(tiny_model())
+        .unwrap()
+        .unwrap();
+    let neutral = card
+        .neutral
+        .expect("pix2pix writes the target's neutral into the card");
+    let target: Vec<(f32, f32)> = neutral
+        .shape
+        .0
+        .iter()
+        .map(|p| {
+            let q = neutral.placement.apply(*p);
+            (q.x, q.y)
+        })
+        .collect();
+    let d3 = testdata("video/d3.mp4");
+    let sketch_box = |retarget: &str| {
+        let out = scratch(&format!("live-retarget-{retarget}")).join("out.mp4");
+        mimic_json(&[
+            "live",
+            "--model",
+            arg(tiny_model()),
+            "--input",
+            arg(&d3),
+            "--headless",
+            "--max-frames",
+            "30",
+            "--retarget",
+            retarget,
+            "--record",
+            arg(&out),
+        ]);
+        let mut reader = VideoReader::open(&out).unwrap();
+        let frame = (0..30)
+            .filter_map(|_| reader.next_frame().unwrap())
+            .last()
+            .unwrap();
+        // The sketch panel (256 px for the 128-px model): the box of its lines, in model
+        // pixels, the mark in its bottom-right corner left out.
+        let lit: Vec<(u32, u32)> = (512..768)
+            .flat_map(|x| (0..256).map(move |y| (x, y)))
+            .filter(|&(x, y)| !(x >= 696 && y >= 232))
+            .filter(|&(x, y)| frame.image.get_pixel(x, y)[0] > 128)
+            .map(|(x, y)| ((x - 512) / 2, y / 2))
+            .collect();
+        let min = |f: fn(&(u32, u32)) -> u32| lit.iter().map(f).min().unwrap() as f32;
+        let max = |f: fn(&(u32, u32)) -> u32| lit.iter().map(f).max().unwrap() as f32;
+        (min(|p| p.0), min(|p| p.1), max(|p| p.0), max(|p| p.1))
+    };
+    let fold = |f: fn(f32, f32) -> f32, pick: fn(&(f32, f32)) -> f32, start: f32| {
+        target.iter().map(pick).fold(start, f)
+    };
+    let expected = (
+        fold(f32::min, |p| p.0, f32::MAX),
+        fold(f32::min, |p| p.1, f32::MAX),
+        fold(f32::max, |p| p.0, f32::MIN),
+        fold(f32::max, |p| p.1, f32::MIN),
+    );
+    let width = expected.2 - expected.0;
+    let off = |b: (f32, f32, f32, f32)| {
+        [
+            b.0 - expected.0,
+            b.1 - expected.1,
+            b.2 - expected.2,
+            b.3 - expected.3,
+        ]
+        .iter()
+        .fold(0f32, |m, d| m.max(d.abs()))
+            / width
+    };
+    let (auto, none) = (off(sketch_box("auto")), off(sketch_box("none")));
+    eprintln!(
+        "sketch box off the target's neutral by {auto:.3} (auto) and {none:.3} (none) of its width"
+    );
+    assert!(
+        auto < 0.12,
+        "retargeted sketch off by {auto} of the face's width"
+    );
+    assert!(
+        none > auto,
+        "d3's own framing should differ: {none} vs {auto}"
+    );
+
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx")),
+        "--input",
+        arg(&d3),
+        "--headless",
+        "--max-frames",
+        "2",
+        "--retarget",
+        "auto",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("has no target neutral in its card"), "{err}");
+}

@@ -53,6 +53,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         blend: BlendFlags::default(),
         no_smooth: false,
         smoothing: SmoothFlags::default(),
+        retarget: None,
+        expression_gain: 1.0,
         view: View::Panels,
         detect_every: 4,
         face_index: 0,

@@ -226,6 +226,12 @@ impl Keys<'_> {
             Action::CycleMask | Action::CycleColor | Action::ToggleSeamless => {
                 self.adjust_blend(action)
             }
+            Action::Recalibrate => {
+                if let Processor::Reenact(reenactor) = self.session.processor_mut() {
+                    reenactor.recalibrate();
+                    eprintln!("mimic: look at the camera with a neutral face: taking it from the next frames");
+                }
+            }
             Action::ToggleRecording => match self.recording.take() {
                 Some(stopped) => {
                     let path = stopped.finish(self.session)?;

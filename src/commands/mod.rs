@@ -14,7 +14,9 @@ pub mod train;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::{Processor, Reenactor, Session, Stylizer, Swapper};
+use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper};
+
+use crate::cli::RetargetMode;
 use mimic::track::{FaceTracker, TrackOptions};
 
 /// Prints a value as one line of JSON on stdout.
@@ -36,6 +38,22 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
         eprintln!("mimic: stopping after this step (Ctrl-C again to quit at once)");
     })?;
     Ok(flag)
+}
+
+/// Retargeting for a reenactment: on by default when the card has the target's neutral.
+fn retargeting(
+    flags: &crate::cli::SessionFlags,
+    generator: &Generator,
+) -> anyhow::Result<Option<Retargeting>> {
+    let neutral = generator.card().and_then(|c| c.neutral);
+    match (flags.retarget, neutral) {
+        (Some(RetargetMode::None), _) | (None, None) => Ok(None),
+        (_, Some(target)) => Ok(Some(Retargeting::new(target, flags.expression_gain))),
+        (Some(RetargetMode::Auto), None) => anyhow::bail!(
+            "'{}' has no target neutral in its card (models trained before retargeting): train it again with `mimic train pix2pix`, which writes one from its dataset, or run it with --retarget none",
+            flags.model.display()
+        ),
+    }
 }
 
 /// The face tracker of the face modes (detecting beside the frames when `background`).
@@ -78,9 +96,15 @@ pub fn session(
     let tracker = || face_tracker(flags, background);
     let card_smoothing = generator.card().and_then(|c| c.smoothing);
     let smoothing = (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing));
+    let retargeting = retargeting(flags, &generator)?;
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Reenactor::new(tracker()?, generator, smoothing)),
+            Processor::Reenact(Reenactor::new(
+                tracker()?,
+                generator,
+                smoothing,
+                retargeting,
+            )),
             composer,
         ),
         ModelKind::Swap => (

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::InferError;
 use crate::frame::CropWindow;
+use crate::retarget::TargetNeutral;
 use crate::sketch::SketchStyle;
 use crate::smooth::OneEuroSettings;
 
@@ -76,6 +77,10 @@ pub struct ModelCard {
     /// `beta`, `d_cutoff`); the command line overrides it, and without it mimic's defaults hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoothing: Option<OneEuroSettings>,
+    /// The target's neutral face and its framing in the model's input (reenactment), which
+    /// retargeting carries the driver's expression onto.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutral: Option<TargetNeutral>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -153,6 +158,7 @@ mod tests {
                 beta: 8.0,
                 d_cutoff: 1.0,
             }),
+            neutral: None,
             training: None,
         };
         let text = toml::to_string_pretty(&card).unwrap();

@@ -17,7 +17,7 @@ pub mod swap;
 use std::time::Duration;
 
 pub use handoff::Handoff;
-pub use reenact::Reenactor;
+pub use reenact::{Reenactor, Retargeting};
 pub use session::{FrameTimes, Processor, Session};
 pub use stylize::Stylizer;
 pub use swap::Swapper;

@@ -1,6 +1,8 @@
 //! Reenactment, one frame at a time: the driver's face is tracked, its landmarks steadied over
-//! time, framed the way the target was framed for training, drawn as a sketch at the model's
-//! input size, and turned into a frame of the target by the generator.
+//! time, and either retargeted (the driver's expression carried onto the target's neutral
+//! face at the target's framing) or framed the way the target was framed for training (the
+//! book's way); then drawn as a sketch at the model's input size and turned into a frame of
+//! the target by the generator.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use super::{PipelineError, StageTimes};
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::Generator;
+use crate::retarget::{shape_of, AutoNeutral, Retarget, TargetNeutral};
 use crate::sketch::SketchRenderer;
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
@@ -38,11 +41,42 @@ impl DriverFraming {
     }
 }
 
+/// Retargeting in a session: the target's neutral from the card, the driver's from the first
+/// frames, and the gain.
+#[derive(Debug, Clone)]
+pub struct Retargeting {
+    target: TargetNeutral,
+    driver: AutoNeutral,
+    gain: f32,
+}
+
+impl Retargeting {
+    pub fn new(target: TargetNeutral, gain: f32) -> Retargeting {
+        Retargeting {
+            target,
+            driver: AutoNeutral::default(),
+            gain,
+        }
+    }
+
+    /// The target's landmarks in model pixels for the driver's.
+    fn apply(&mut self, driver: &Landmarks) -> Option<Landmarks> {
+        let neutral = self.driver.observe(shape_of(driver)?);
+        let retarget = Retarget {
+            driver: neutral,
+            target: self.target,
+            gain: self.gain,
+        };
+        retarget.apply(driver)
+    }
+}
+
 /// Turns driver frames into target frames, with every buffer allocated once.
 pub struct Reenactor {
     tracker: FaceTracker,
     generator: Generator,
     framing: DriverFraming,
+    retargeting: Option<Retargeting>,
     steady: SteadyLandmarks,
     renderer: SketchRenderer,
     generated: Rgb8,
@@ -50,11 +84,14 @@ pub struct Reenactor {
 }
 
 impl Reenactor {
-    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw).
+    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw);
+    /// `retargeting`: carry the expression onto the target's neutral (`None`: the book's
+    /// framing of the driver's own landmarks).
     pub fn new(
         tracker: FaceTracker,
         generator: Generator,
         smoothing: Option<OneEuroSettings>,
+        retargeting: Option<Retargeting>,
     ) -> Reenactor {
         let size = generator.input_size();
         let style = generator.card().and_then(|c| c.sketch).unwrap_or_default();
@@ -63,6 +100,7 @@ impl Reenactor {
             tracker,
             generator,
             framing: DriverFraming::default(),
+            retargeting,
             steady: SteadyLandmarks::new(smoothing),
             renderer: SketchRenderer::new(size, size, style),
             generated: Rgb8::new(out, out),
@@ -101,16 +139,32 @@ impl Reenactor {
             self.times.generator = Duration::ZERO;
             return Ok(false);
         };
-        let window = self.framing.update(face.bbox, frame);
         let size = self.generator.input_size();
-        let sketch = self
-            .renderer
-            .render(&landmarks.map(|p| window.to_output(p, size)));
+        let drawn = match &mut self.retargeting {
+            Some(retargeting) => retargeting.apply(landmarks),
+            None => {
+                let window = self.framing.update(face.bbox, frame);
+                Some(landmarks.map(|p| window.to_output(p, size)))
+            }
+        };
+        let Some(drawn) = drawn else {
+            self.times.prepare = Duration::ZERO;
+            self.times.generator = Duration::ZERO;
+            return Ok(false);
+        };
+        let sketch = self.renderer.render(&drawn);
         let drawn = Instant::now();
         self.times.prepare = drawn - tracked;
         self.generator.run(sketch, &mut self.generated)?;
         self.times.generator = drawn.elapsed();
         Ok(true)
+    }
+
+    /// Takes the driver's neutral face again from the next frames (the `c` key).
+    pub fn recalibrate(&mut self) {
+        if let Some(retargeting) = &mut self.retargeting {
+            retargeting.driver.restart();
+        }
     }
 
     /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.

@@ -144,6 +144,7 @@ pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
         alignment: None,
         framing: None,
         smoothing: None,
+        neutral: None,
         training: None,
     }
 }

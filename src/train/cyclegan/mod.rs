@@ -416,6 +416,7 @@ fn model_card(
         alignment: None,
         framing: None,
         smoothing: None,
+        neutral: None,
         training: Some(training),
     }
 }

@@ -25,9 +25,11 @@ use super::report::{save_preview, LossLog, LossRecord};
 use super::unet::{PatchGan, UNet};
 use super::{run, TrainDevice, TrainError};
 use crate::dataset::Dataset;
+use crate::face::Landmarks;
 use crate::frame::Rgb8;
 use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use crate::retarget::TargetNeutral;
 
 /// Weight of the L1 term in the generator's loss (the book's 100).
 pub const L1_WEIGHT: f64 = 100.0;
@@ -600,8 +602,18 @@ fn model_card(
         alignment: None,
         framing: Some(dataset.manifest.window),
         smoothing: None,
+        neutral: target_neutral(dataset),
         training: Some(training),
     })
+}
+
+/// The target's neutral face from the training pairs' landmarks (already in model pixels).
+fn target_neutral(dataset: &Dataset) -> Option<TargetNeutral> {
+    let frames: Vec<Landmarks> = dataset
+        .training_pairs()
+        .filter_map(|p| Landmarks::from_slice(&p.landmarks))
+        .collect();
+    TargetNeutral::from_frames(&frames)
 }
 
 /// The card of a model trained on pictures paired by name: a style model.
@@ -637,6 +649,7 @@ fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Loss
         alignment: None,
         framing: None,
         smoothing: None,
+        neutral: None,
         training: Some(training),
     }
 }

@@ -561,6 +561,7 @@ fn model_card(
         }),
         framing: None,
         smoothing: None,
+        neutral: None,
         training: Some(training),
     }
 }
