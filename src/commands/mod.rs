@@ -99,25 +99,25 @@ pub fn session(
     let retargeting = retargeting(flags, &generator)?;
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Reenactor::new(
+            Processor::Reenact(Box::new(Reenactor::new(
                 tracker()?,
                 generator,
                 smoothing,
                 retargeting,
-            )),
+            ))),
             composer,
         ),
         ModelKind::Swap => (
-            Processor::Swap(Swapper::new(
+            Processor::Swap(Box::new(Swapper::new(
                 tracker()?,
                 generator,
                 flags.blend.options(),
                 smoothing,
-            )?),
+            )?)),
             composer.with_full_frame_output(),
         ),
         ModelKind::Stylize => (
-            Processor::Stylize(Stylizer::new(generator)),
+            Processor::Stylize(Box::new(Stylizer::new(generator))),
             composer.with_full_frame_output(),
         ),
     };

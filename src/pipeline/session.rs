@@ -30,10 +30,11 @@ pub struct FrameTimes {
 }
 
 /// The processing side of one mode.
+/// Boxed: each side keeps its frames' buffers and faces inline, kilobytes apart.
 pub enum Processor {
-    Reenact(Reenactor),
-    Swap(Swapper),
-    Stylize(Stylizer),
+    Reenact(Box<Reenactor>),
+    Swap(Box<Swapper>),
+    Stylize(Box<Stylizer>),
 }
 
 impl Processor {
