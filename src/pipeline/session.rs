@@ -29,8 +29,8 @@ pub struct FrameTimes {
     pub latency: Duration,
 }
 
-/// The processing side of one mode.
-/// Boxed: each side keeps its frames' buffers and faces inline, kilobytes apart.
+/// The processing side of one mode (boxed: each keeps its buffers and faces inline, kilobytes
+/// apart in size).
 pub enum Processor {
     Reenact(Box<Reenactor>),
     Swap(Box<Swapper>),
