@@ -64,7 +64,8 @@ pub enum EvalCommand {
 
 #[derive(Debug, Args)]
 pub struct EvalTranslateArgs {
-    /// The A→B model (NAME_a2b.onnx); NAME_b2a.onnx beside it gives the round trip.
+    /// The model to measure (NAME_a2b.onnx; the other direction beside it gives the round
+    /// trip).
     #[arg(long)]
     pub model: PathBuf,
     /// Domain A: photos, videos (frames sampled) or folders of them.

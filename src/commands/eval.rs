@@ -108,9 +108,10 @@ pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
         };
         let identity = report.identity.as_ref().map_or_else(String::new, |i| {
             format!(
-                "; {:.0} % of {} output faces nearer B's identity than A's",
+                "; {:.0} % of {} output faces nearer B's identity than A's ({:.0} % of A's own)",
                 i.closer_to_b * 100.0,
-                i.faces
+                i.faces,
+                i.inputs_closer_to_b * 100.0
             )
         });
         println!(
@@ -121,9 +122,14 @@ pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `NAME_b2a.onnx` beside `NAME_a2b.onnx`, when it is there.
+/// The other direction beside the model (`NAME_b2a.onnx` beside `NAME_a2b.onnx`, and the
+/// reverse), when it is there.
 fn back_model(model: &std::path::Path) -> Option<std::path::PathBuf> {
     let name = model.file_name()?.to_str()?;
-    let back = model.with_file_name(name.strip_suffix("_a2b.onnx")?.to_string() + "_b2a.onnx");
+    let back = match name.strip_suffix("_a2b.onnx") {
+        Some(stem) => format!("{stem}_b2a.onnx"),
+        None => format!("{}_a2b.onnx", name.strip_suffix("_b2a.onnx")?),
+    };
+    let back = model.with_file_name(back);
     back.is_file().then_some(back)
 }
