@@ -104,24 +104,8 @@ impl ImageSet {
     }
 
     fn add_photo(&mut self, path: &Path, options: ImageSetOptions) -> Result<(), ImageSetError> {
-        let read = |reason: String| ImageSetError::Read {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let picture = ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| read(e.to_string()))?
-            .decode()
-            .map_err(|e| read(e.to_string()))?;
-        if !matches!(picture, DynamicImage::ImageRgb8(_)) {
-            self.report.converted += 1;
-        }
-        self.report.photos += 1;
-        self.push(
-            picture.into_rgb8(),
-            path.display().to_string(),
-            options.size,
-        );
+        let picture = read_photo(path, &mut self.report)?;
+        self.push(picture, path.display().to_string(), options.size);
         Ok(())
     }
 

@@ -32,6 +32,22 @@ pub fn load_state<T: DeserializeOwned>(dir: &Path) -> Result<T, TrainError> {
     })
 }
 
+/// Every n-th example of a set is held out (previews, validation), the others trained on.
+pub const HOLDOUT_EVERY: usize = 10;
+
+/// Splits `items` into (trained on, held out): every [`HOLDOUT_EVERY`]-th is held out, spread
+/// evenly over the set.
+pub fn hold_out<T>(items: impl IntoIterator<Item = T>) -> (Vec<T>, Vec<T>) {
+    let (mut train, mut held_out) = (Vec::new(), Vec::new());
+    for (i, item) in items.into_iter().enumerate() {
+        match i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
+            true => held_out.push(item),
+            false => train.push(item),
+        }
+    }
+    (train, held_out)
+}
+
 /// The folder a model is to be written into must exist before hours of training.
 pub fn check_output_folder(model: &Path) -> Result<(), TrainError> {
     let folder = match model.parent() {

@@ -24,8 +24,6 @@ use crate::frame::Rgb8;
 use crate::imageset::{ImageSet, ImageSetReport};
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 
-/// Every n-th picture of a domain is held out for previews and the validation error.
-const HOLDOUT_EVERY: usize = 10;
 /// Pictures per domain in a preview grid.
 const PREVIEW_ROWS: usize = 3;
 
@@ -127,13 +125,7 @@ pub struct Domain {
 
 impl Domain {
     pub fn new(set: ImageSet) -> Domain {
-        let (mut train, mut held_out) = (Vec::new(), Vec::new());
-        for (i, image) in set.images.into_iter().enumerate() {
-            match i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
-                true => held_out.push(image),
-                false => train.push(image),
-            }
-        }
+        let (train, held_out) = run::hold_out(set.images);
         Domain { train, held_out }
     }
 

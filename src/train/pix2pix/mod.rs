@@ -448,13 +448,7 @@ fn load_training_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
 
 /// Paired pictures: every tenth held out for the previews, the rest trained on.
 fn split_pairs(set: &PairedSet) -> Result<(Vec<Pair>, Vec<Pair>), TrainError> {
-    let (mut train, mut held_out) = (Vec::new(), Vec::new());
-    for (i, pair) in set.pairs.iter().enumerate() {
-        match i % 10 == 9 {
-            true => held_out.push(pair.clone()),
-            false => train.push(pair.clone()),
-        }
-    }
+    let (train, mut held_out) = run::hold_out(set.pairs.iter().cloned());
     if train.is_empty() {
         return Err(TrainError::NoTrainingPairs);
     }

@@ -31,8 +31,6 @@ use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, Tens
 /// The model's crop: the mean-face template with a tenth of the side around it, so brows,
 /// cheeks and the upper chin are in view (the book's network sees the inner face).
 pub const MODEL_PADDING: f32 = 0.1;
-/// Every n-th face of a set is held out for the validation MAE.
-const HOLDOUT_EVERY: usize = 10;
 /// Faces per person in a preview grid.
 const PREVIEW_ROWS: usize = 3;
 
@@ -194,17 +192,16 @@ struct Person {
 
 impl Person {
     fn load(set: &FaceSet) -> Result<Person, TrainError> {
-        let (mut train, mut weights, mut held_out) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, entry) in set.entries.iter().enumerate() {
-            let face = set.load(entry)?;
-            match i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
-                true => held_out.push(face),
-                false => {
-                    weights.push(weight::weight_map(&entry.landmarks()?, set.manifest.size));
-                    train.push(face);
-                }
-            }
+        let (trained_on, held) = run::hold_out(&set.entries);
+        let (mut train, mut weights) = (Vec::new(), Vec::new());
+        for entry in trained_on {
+            weights.push(weight::weight_map(&entry.landmarks()?, set.manifest.size));
+            train.push(set.load(entry)?);
         }
+        let mut held_out = held
+            .into_iter()
+            .map(|entry| set.load(entry))
+            .collect::<Result<Vec<_>, _>>()?;
         if held_out.is_empty() {
             held_out.push(train[train.len() - 1].clone());
         }
