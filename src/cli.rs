@@ -68,18 +68,11 @@ pub struct EvalTranslateArgs {
     /// trip).
     #[arg(long)]
     pub model: PathBuf,
-    /// Domain A: photos, videos (frames sampled) or folders of them.
-    #[arg(long, num_args = 1.., required = true)]
-    pub a: Vec<PathBuf>,
-    /// Domain B, the same way.
-    #[arg(long, num_args = 1.., required = true)]
-    pub b: Vec<PathBuf>,
+    #[command(flatten)]
+    pub domains: DomainFlags,
     /// The domains are faces: also report whether outputs look like B's person (dlib).
     #[arg(long)]
     pub faces: bool,
-    /// At most this many frames of each video, evenly spaced.
-    #[arg(long, default_value_t = 200)]
-    pub frames_per_video: u64,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -134,14 +127,34 @@ pub enum TrainCommand {
     Cyclegan(TrainCycleganArgs),
 }
 
+/// Two domains of pictures, for unpaired training and its evaluation.
 #[derive(Debug, Args)]
-pub struct TrainCycleganArgs {
+pub struct DomainFlags {
     /// Domain A: photos, videos (frames sampled) or folders of them.
     #[arg(long, num_args = 1.., required = true)]
     pub a: Vec<PathBuf>,
     /// Domain B, the same way.
     #[arg(long, num_args = 1.., required = true)]
     pub b: Vec<PathBuf>,
+    /// At most this many frames of each video, evenly spaced.
+    #[arg(long, default_value_t = 200)]
+    pub frames_per_video: u64,
+}
+
+impl DomainFlags {
+    /// How to gather both domains at `size`.
+    pub fn options(&self, size: u32) -> mimic::imageset::ImageSetOptions {
+        mimic::imageset::ImageSetOptions {
+            size,
+            frames_per_video: self.frames_per_video.max(1),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainCycleganArgs {
+    #[command(flatten)]
+    pub domains: DomainFlags,
     /// Name of the models: writes NAME_a2b.onnx and NAME_b2a.onnx (with cards), and the run
     /// (previews, losses, checkpoint) into NAME.train/.
     #[arg(long)]
@@ -157,9 +170,6 @@ pub struct TrainCycleganArgs {
     /// Picture side, instead of the preset's (a multiple of 16).
     #[arg(long)]
     pub size: Option<u32>,
-    /// At most this many frames of each video, evenly spaced.
-    #[arg(long, default_value_t = 200)]
-    pub frames_per_video: u64,
     /// Training steps (each one picture of A and one of B, as in the book).
     #[arg(long, default_value_t = 5000)]
     pub steps: u64,

@@ -7,7 +7,7 @@ use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{DevicePreference, Generator};
 use mimic::track::{FaceTracker, TrackOptions};
 
-use mimic::imageset::{ImageSet, ImageSetOptions};
+use mimic::imageset::ImageSet;
 
 use crate::cli::{EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs};
 
@@ -72,13 +72,11 @@ pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(Generator::open(path, DevicePreference::Auto)?),
         None => None,
     };
-    let gather = ImageSetOptions {
-        size: a2b.input_size(),
-        frames_per_video: args.frames_per_video.max(1),
-    };
+    let gather = args.domains.options(a2b.input_size());
+    let domains = &args.domains;
     let (a, b) = (
-        ImageSet::load(&args.a, gather)?,
-        ImageSet::load(&args.b, gather)?,
+        ImageSet::load(&domains.a, gather)?,
+        ImageSet::load(&domains.b, gather)?,
     );
     let analyzer = match args.faces {
         true => Some(

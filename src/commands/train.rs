@@ -7,7 +7,7 @@ use mimic::faceset::FaceSet;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
-use mimic::imageset::{ImageSet, ImageSetOptions, PairedSet};
+use mimic::imageset::{ImageSet, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
 use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
@@ -120,10 +120,7 @@ pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
         ..cyclegan::Options::new(args.variant, args.preset, args.steps)
     };
     options.check()?;
-    let gather = ImageSetOptions {
-        size: options.widths().size as u32,
-        frames_per_video: args.frames_per_video.max(1),
-    };
+    let gather = args.domains.options(options.widths().size as u32);
     let domain = |inputs: &[std::path::PathBuf], name: &str| -> anyhow::Result<_> {
         let set = ImageSet::load(inputs, gather)?;
         if let Some(changes) = set.changes() {
@@ -132,7 +129,7 @@ pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
         let report = set.report.clone();
         Ok((Domain::new(set), report))
     };
-    let (a, b) = (domain(&args.a, "A")?, domain(&args.b, "B")?);
+    let (a, b) = (domain(&args.domains.a, "A")?, domain(&args.domains.b, "B")?);
     let stop = super::stop_flag()?;
     let summary = cyclegan::train(a, b, &args.out, &options, &stop)?;
     if args.json.json {
