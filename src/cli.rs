@@ -7,6 +7,7 @@ use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
+use mimic::retarget::HeadFollow;
 use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::pix2pix::Preset;
@@ -35,6 +36,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Reenact a driving video with a generator: window, recording, or both.
     Live(LiveArgs),
+    /// Record your neutral face (a couple of seconds, still and frontal) for retargeting.
+    Calibrate(CalibrateArgs),
     /// Per-stage and end-to-end latency of the live path on a video.
     Bench(BenchArgs),
     /// Per-frame landmarks of the main face of a video, as the live loop tracks them.
@@ -60,6 +63,9 @@ pub enum EvalCommand {
     Swap(EvalSwapArgs),
     /// Translation quality: round trip, and how far outputs moved toward domain B.
     Translate(EvalTranslateArgs),
+    /// Another person drives a reenactment model: how often the generated frames show a face,
+    /// and whether it stays inside the target's usual framing.
+    Drive(EvalDriveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +119,22 @@ pub struct EvalReenactArgs {
     /// Times each frame is doubled before detection.
     #[arg(long, default_value_t = 0)]
     pub upsample: u32,
+    #[command(flatten)]
+    pub retargeting: RetargetFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalDriveArgs {
+    #[command(flatten)]
+    pub session: SessionFlags,
+    /// A video of someone else driving the model.
+    #[arg(long)]
+    pub driver: PathBuf,
+    /// Stop after this many driver frames.
+    #[arg(long)]
+    pub max_frames: Option<u64>,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -316,6 +338,40 @@ impl BlendFlags {
     }
 }
 
+/// How a reenactment places the driver's face on the target (DESIGN §2, "retarget").
+#[derive(Debug, Args)]
+pub struct RetargetFlags {
+    /// Reenact: `auto` carries the driver's expression (against their neutral face from the
+    /// first second and a half, or after the `c` key) onto the target's neutral face at its
+    /// framing; `none` draws the driver's own landmarks in the driver's framing (the book's
+    /// way). Default: auto when the model card has the target's neutral.
+    #[arg(long, value_enum)]
+    pub retarget: Option<RetargetMode>,
+    /// Reenact: retarget against the neutral face in this profile (`mimic calibrate`) instead
+    /// of the first frames'.
+    #[arg(long, value_name = "FILE", conflicts_with = "retarget")]
+    pub calibration: Option<PathBuf>,
+    /// How strongly the driver's expression shows on the target when retargeting.
+    #[arg(long, default_value_t = 1.0)]
+    pub expression_gain: f32,
+    /// How the target's face follows the driver's head when retargeting: within the target's
+    /// own range of motion, freely, or not at all.
+    #[arg(long, value_enum, default_value_t = HeadFollow::Target)]
+    pub head_motion: HeadFollow,
+}
+
+impl Default for RetargetFlags {
+    /// The flags' defaults, for callers that build a session without a command line.
+    fn default() -> Self {
+        RetargetFlags {
+            retarget: None,
+            calibration: None,
+            expression_gain: 1.0,
+            head_motion: HeadFollow::default(),
+        }
+    }
+}
+
 /// What `live` and `bench` both need: the model, the driving video and how the path runs.
 #[derive(Debug, Args)]
 pub struct SessionFlags {
@@ -332,15 +388,8 @@ pub struct SessionFlags {
     pub no_smooth: bool,
     #[command(flatten)]
     pub smoothing: SmoothFlags,
-    /// Reenact: `auto` carries the driver's expression (against their neutral face from the
-    /// first second and a half, or after the `c` key) onto the target's neutral face at its
-    /// framing; `none` draws the driver's own landmarks in the driver's framing (the book's
-    /// way). Default: auto when the model card has the target's neutral.
-    #[arg(long, value_enum)]
-    pub retarget: Option<RetargetMode>,
-    /// How strongly the driver's expression shows on the target when retargeting.
-    #[arg(long, default_value_t = 1.0)]
-    pub expression_gain: f32,
+    #[command(flatten)]
+    pub retargeting: RetargetFlags,
     /// Live | generated | sketch panels, or the generated frame alone.
     #[arg(long, value_enum, default_value_t = View::Panels)]
     pub view: View,
@@ -355,10 +404,9 @@ pub struct SessionFlags {
     pub device: DevicePreference,
 }
 
+/// Where live frames come from: a camera, or a video file.
 #[derive(Debug, Args)]
-pub struct LiveArgs {
-    #[command(flatten)]
-    pub session: SessionFlags,
+pub struct SourceFlags {
     /// A camera (`mimic devices` lists them).
     #[arg(long, conflicts_with = "input", required_unless_present = "input")]
     pub camera: Option<u32>,
@@ -368,13 +416,21 @@ pub struct LiveArgs {
     /// The camera frame rate to ask for.
     #[arg(long, requires = "camera")]
     pub fps: Option<u32>,
-    /// A video of the driving face (every frame is processed, in order, unless --realtime).
+    /// A video of the face (every frame is processed, in order, unless --realtime).
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Play --input at its own frame rate, like a camera: frames the processing cannot keep up
     /// with are dropped, not queued.
     #[arg(long, requires = "input")]
     pub realtime: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub session: SessionFlags,
+    #[command(flatten)]
+    pub source: SourceFlags,
     /// Write what is composed into this MP4 (the input's audio is kept).
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
@@ -393,6 +449,33 @@ pub struct LiveArgs {
     /// Stop after this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub source: SourceFlags,
+    /// Where to write the profile (TOML), e.g. calibration/NAME.toml.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seconds to get ready before the neutral face is taken (default: 3 from a camera, 0 from
+    /// a video).
+    #[arg(long)]
+    pub countdown: Option<f64>,
+    /// Seconds of still, neutral face to take.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// With --input: start this many seconds into the video.
+    #[arg(long, requires = "input", default_value_t = 0.0)]
+    pub from: f64,
+    /// Run without a window (implied when there is no display); the guide goes to stderr.
+    #[arg(long)]
+    pub headless: bool,
+    /// Replace a profile that is already there.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

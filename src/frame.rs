@@ -12,7 +12,7 @@ use image::imageops::{self, FilterType};
 use image::{ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::face::{FaceBox, Point};
+use crate::face::{FaceBox, Point, Similarity};
 
 /// An 8-bit RGB picture, rows top to bottom, pixels left to right, no padding.
 pub type Rgb8 = RgbImage;
@@ -181,11 +181,18 @@ impl CropWindow {
     /// A source-frame point in the coordinates of the `size`-pixel output. Pixel centres map
     /// to pixel centres.
     pub fn to_output(&self, p: Point, size: u32) -> Point {
+        self.output_transform(size).apply(p)
+    }
+
+    /// Frame pixels → pixels of the window resized to `size` (pixel centres kept in line).
+    pub fn output_transform(&self, size: u32) -> Similarity {
         let k = size as f32 / self.side as f32;
-        Point::new(
-            (p.x - self.left as f32 + 0.5) * k - 0.5,
-            (p.y - self.top as f32 + 0.5) * k - 0.5,
-        )
+        Similarity {
+            a: k,
+            b: 0.0,
+            tx: (0.5 - self.left as f32) * k - 0.5,
+            ty: (0.5 - self.top as f32) * k - 0.5,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! the `mimic` binary only parses arguments, calls these stages and reports.
 
 pub mod blend;
+pub mod calibrate;
 pub mod capture;
 pub mod compose;
 pub mod dataset;

@@ -34,6 +34,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Detect(args) => commands::detect::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Live(args) => commands::live::run(args),
+        Command::Calibrate(args) => commands::calibrate::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Track(args) => commands::track::run(args),
         Command::Extract(cli::ExtractCommand::Reenact(args)) => commands::extract::reenact(args),
@@ -45,6 +46,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Eval(cli::EvalCommand::Reenact(args)) => commands::eval::reenact(args),
         Command::Eval(cli::EvalCommand::Swap(args)) => commands::eval::swap(args),
         Command::Eval(cli::EvalCommand::Translate(args)) => commands::eval::translate(args),
+        Command::Eval(cli::EvalCommand::Drive(args)) => commands::eval::drive(args),
     }
 }
 

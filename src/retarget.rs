@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{Landmarks, Point, Similarity, LANDMARK_COUNT, TEMPLATE};
+use crate::face::{FaceBox, Landmarks, Point, Similarity, LANDMARK_COUNT, TEMPLATE};
 
 /// The landmarks that stay put when the face moves its features: the nose bridge (27–30) and
 /// the inner and outer eye corners (36, 39, 42, 45).
@@ -15,7 +15,7 @@ pub const STABLE: [usize; 8] = [27, 28, 29, 30, 36, 39, 42, 45];
 
 /// Where the stable points sit in the canonical frame: the mean-face template's positions
 /// (the template starts at landmark 17).
-fn canonical_anchor() -> [Point; STABLE.len()] {
+pub fn canonical_anchor() -> [Point; STABLE.len()] {
     STABLE.map(|i| {
         let [x, y] = TEMPLATE[i - 17];
         Point::new(x, y)
@@ -29,9 +29,7 @@ pub struct Shape(#[serde(with = "points")] pub [Point; LANDMARK_COUNT]);
 /// The transform from picture pixels to the canonical frame for these landmarks; `None` for a
 /// degenerate face.
 pub fn to_canonical(landmarks: &Landmarks) -> Option<Similarity> {
-    let p = landmarks.points();
-    let stable: Vec<Point> = STABLE.iter().map(|&i| p[i]).collect();
-    Similarity::estimate(&stable, &canonical_anchor())
+    Similarity::estimate(&stable_points(landmarks), &canonical_anchor())
 }
 
 /// The landmarks' shape in the canonical frame.
@@ -57,48 +55,232 @@ pub fn median_shape(shapes: &[Shape]) -> Option<Shape> {
     })))
 }
 
-/// The target's side: its neutral shape and where that shape sits in the model's input.
+/// How far the head moved from where it sat at rest, as a similarity of the canonical frame
+/// (identity at rest): leaning in, turning in the picture, moving across it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadMotion(Similarity);
+
+impl HeadMotion {
+    /// The motion from `rest` to `now`, both picture → canonical transforms.
+    pub fn between(rest: &Similarity, now: &Similarity) -> HeadMotion {
+        HeadMotion(rest.after(&now.inverse()))
+    }
+
+    /// Its parts about the face's centre: scale change, turn (degrees) and shift (canonical
+    /// units).
+    fn parts(&self) -> (f32, f32, Point) {
+        let c = face_centre();
+        let moved = self.0.apply(c);
+        let angle = self.0.b.atan2(self.0.a).to_degrees();
+        (
+            self.0.scale(),
+            angle,
+            Point::new(moved.x - c.x, moved.y - c.y),
+        )
+    }
+
+    /// The same motion held within `range`.
+    pub fn within(&self, range: &MotionRange) -> HeadMotion {
+        let (scale, angle, shift) = self.parts();
+        let scale = scale.ln().clamp(-range.scale, range.scale).exp();
+        let angle = angle.clamp(-range.angle, range.angle).to_radians();
+        let length = shift.x.hypot(shift.y);
+        let keep = if length > range.shift {
+            range.shift / length
+        } else {
+            1.0
+        };
+        let c = face_centre();
+        let (a, b) = (scale * angle.cos(), scale * angle.sin());
+        // Scale and turn about the centre, then shift: p ↦ R(p − c) + c + shift.
+        HeadMotion(Similarity {
+            a,
+            b,
+            tx: c.x - (a * c.x - b * c.y) + keep * shift.x,
+            ty: c.y - (b * c.x + a * c.y) + keep * shift.y,
+        })
+    }
+
+    pub fn apply(&self, p: Point) -> Point {
+        self.0.apply(p)
+    }
+}
+
+/// The middle of the stable points in the canonical frame, which head motion turns about.
+fn face_centre() -> Point {
+    let anchor = canonical_anchor();
+    let n = anchor.len() as f32;
+    Point::new(
+        anchor.iter().map(|p| p.x).sum::<f32>() / n,
+        anchor.iter().map(|p| p.y).sum::<f32>() / n,
+    )
+}
+
+/// How far a head moves from its rest: the target's usual range, which a driver's motion is
+/// held within so the generator is only asked for framings it saw. Zero: the target's face
+/// stays at its neutral place (cards written before head motion was carried).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct MotionRange {
+    /// Largest |ln(scale)|: leaning in or away.
+    pub scale: f32,
+    /// Largest turn in the picture, degrees.
+    pub angle: f32,
+    /// Largest shift of the face's centre, canonical units.
+    pub shift: f32,
+}
+
+/// The share of a target's frames whose motion [`MotionRange`] covers: a few outlying frames
+/// (a detection that slipped) do not widen it.
+const MOTION_COVERAGE: f32 = 0.9;
+
+impl MotionRange {
+    /// The range that covers most of `motions`.
+    fn covering(motions: &[HeadMotion]) -> MotionRange {
+        let parts: Vec<_> = motions.iter().map(HeadMotion::parts).collect();
+        let covering = |v: Vec<f32>| quantile(v, MOTION_COVERAGE);
+        MotionRange {
+            scale: covering(parts.iter().map(|p| p.0.ln().abs()).collect()),
+            angle: covering(parts.iter().map(|p| p.1.abs()).collect()),
+            shift: covering(parts.iter().map(|p| p.2.x.hypot(p.2.y)).collect()),
+        }
+    }
+}
+
+/// The target's side: its neutral shape, where that shape sits in the model's input, and how
+/// far the target's head moved around it in training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TargetNeutral {
     pub shape: Shape,
     /// Canonical frame → model input pixels, at the target's usual framing.
     pub placement: Similarity,
+    #[serde(default)]
+    pub motion: MotionRange,
+    /// The target's usual framing in model input pixels: the box its landmarks stay inside in
+    /// all but the outlying [`FRAMING_COVERAGE`] of its training frames, grown by
+    /// [`FRAMING_MARGIN`]. Absent in cards written before it was.
+    #[serde(default)]
+    pub framing: Option<FaceBox>,
+}
+
+/// The share of the target's frames whose landmarks its usual framing holds.
+const FRAMING_COVERAGE: f32 = 0.98;
+/// The usual framing is grown by this share of its width: landmarks found in generated frames
+/// wobble.
+const FRAMING_MARGIN: f32 = 0.05;
+
+/// The box that holds the landmarks of most of `frames`.
+fn usual_framing(frames: &[Landmarks]) -> FaceBox {
+    let boxes: Vec<FaceBox> = frames.iter().map(Landmarks::bounds).collect();
+    let low = 1.0 - FRAMING_COVERAGE;
+    let b = FaceBox {
+        left: quantile(boxes.iter().map(|b| b.left).collect(), low),
+        top: quantile(boxes.iter().map(|b| b.top).collect(), low),
+        right: quantile(boxes.iter().map(|b| b.right).collect(), FRAMING_COVERAGE),
+        bottom: quantile(boxes.iter().map(|b| b.bottom).collect(), FRAMING_COVERAGE),
+    };
+    let grow = FRAMING_MARGIN * b.width();
+    FaceBox {
+        left: b.left - grow,
+        top: b.top - grow,
+        right: b.right + grow,
+        bottom: b.bottom + grow,
+    }
+}
+
+/// The value `share` of the way up the sorted values (0 when there are none).
+fn quantile(mut values: Vec<f32>, share: f32) -> f32 {
+    values.sort_by(f32::total_cmp);
+    let i = ((values.len() as f32 * share) as usize).min(values.len().saturating_sub(1));
+    values.get(i).copied().unwrap_or(0.0)
 }
 
 impl TargetNeutral {
     /// The target's neutral from its training landmarks (model input pixels): the median shape,
-    /// placed by the median landmarks' own pose.
+    /// placed by the median landmarks' own pose, with the range of motion around it.
     pub fn from_frames(frames: &[Landmarks]) -> Option<TargetNeutral> {
         let shapes: Vec<Shape> = frames.iter().filter_map(shape_of).collect();
         let shape = median_shape(&shapes)?;
-        let median = median_shape(
-            &frames
-                .iter()
-                .map(|l| Shape(*l.points()))
-                .collect::<Vec<_>>(),
-        )?;
-        let placement = to_canonical(&Landmarks::new(median.0))?.inverse();
-        Some(TargetNeutral { shape, placement })
+        let rest = rest_pose(frames)?;
+        let motions: Vec<HeadMotion> = frames
+            .iter()
+            .filter_map(to_canonical)
+            .map(|now| HeadMotion::between(&rest, &now))
+            .collect();
+        Some(TargetNeutral {
+            shape,
+            placement: rest.inverse(),
+            motion: MotionRange::covering(&motions),
+            framing: Some(usual_framing(frames)),
+        })
     }
 }
 
-/// Carries a driver's expression onto the target.
+/// Where a head sits at rest: picture → canonical for the point-wise median of its landmarks.
+pub fn rest_pose(frames: &[Landmarks]) -> Option<Similarity> {
+    rest_from(&frames.iter().map(stable_points).collect::<Vec<_>>())
+}
+
+/// How much of the driver's head motion the target's face follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadFollow {
+    /// As the driver moves, held within the target's own range of motion (the generator only
+    /// saw those framings).
+    #[default]
+    Target,
+    /// As the driver moves, however far.
+    Free,
+    /// Not at all: the target's face stays at its neutral place; only the expression moves.
+    Off,
+}
+
+impl HeadFollow {
+    /// The part of `motion` the target's face follows.
+    fn apply(self, motion: HeadMotion, range: &MotionRange) -> HeadMotion {
+        match self {
+            HeadFollow::Target => motion.within(range),
+            HeadFollow::Free => motion,
+            HeadFollow::Off => HeadMotion(Similarity::IDENTITY),
+        }
+    }
+}
+
+/// The driver's side: their neutral shape and where their head sat at rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DriverNeutral {
+    pub shape: Shape,
+    /// Picture → canonical at rest.
+    pub rest: Similarity,
+}
+
+/// Carries a driver's expression and head motion onto the target.
 #[derive(Debug, Clone, Copy)]
 pub struct Retarget {
-    pub driver: Shape,
+    pub driver: DriverNeutral,
     pub target: TargetNeutral,
     /// How strongly the driver's expression shows (1: as much as the driver's).
     pub gain: f32,
+    pub head: HeadFollow,
 }
 
 impl Retarget {
-    /// The target's landmarks (model input pixels) for the driver's landmarks in a frame.
+    /// The target's landmarks (model input pixels) for the driver's landmarks in a frame: the
+    /// target's neutral plus the driver's expression, moved as the driver's head moved from
+    /// rest (as far as `head` says), at the target's framing.
     pub fn apply(&self, driver: &Landmarks) -> Option<Landmarks> {
-        let now = shape_of(driver)?;
+        let to = to_canonical(driver)?;
+        let motion = self.head.apply(
+            HeadMotion::between(&self.driver.rest, &to),
+            &self.target.motion,
+        );
         let points = std::array::from_fn(|i| {
-            let (n, d, t) = (now.0[i], self.driver.0[i], self.target.shape.0[i]);
-            let moved = Point::new(t.x + self.gain * (n.x - d.x), t.y + self.gain * (n.y - d.y));
-            self.target.placement.apply(moved)
+            let now = to.apply(driver.points()[i]);
+            let (d, t) = (self.driver.shape.0[i], self.target.shape.0[i]);
+            let moved = Point::new(
+                t.x + self.gain * (now.x - d.x),
+                t.y + self.gain * (now.y - d.y),
+            );
+            self.target.placement.apply(motion.apply(moved))
         });
         Some(Landmarks::new(points))
     }
@@ -107,28 +289,84 @@ impl Retarget {
 /// Faces the automatic neutral is taken from: about a second and a half at 30 fps.
 pub const AUTO_FRAMES: usize = 45;
 
-/// The driver's neutral built from the first faces of a session (`--retarget auto`): the
-/// median shape of the first [`AUTO_FRAMES`] faces, and until then of those seen so far.
+/// The driver's neutral: the median shape (unless a calibration profile gave it) and the
+/// median rest pose of the first [`AUTO_FRAMES`] faces of a session, and until then of those
+/// seen so far; or one fixed in advance.
 #[derive(Debug, Clone, Default)]
 pub struct AutoNeutral {
+    profile: Option<Shape>,
     shapes: Vec<Shape>,
-    neutral: Option<Shape>,
+    stable: Vec<[Point; STABLE.len()]>,
+    neutral: Option<DriverNeutral>,
+    fixed: bool,
 }
 
 impl AutoNeutral {
-    /// Takes in this frame's shape while gathering; returns the neutral to retarget against.
-    pub fn observe(&mut self, shape: Shape) -> Shape {
-        if self.shapes.len() < AUTO_FRAMES {
-            self.shapes.push(shape);
-            self.neutral = median_shape(&self.shapes);
+    /// A neutral whose shape comes from a calibration profile; only the rest pose (where the
+    /// driver sits in this session) is gathered.
+    pub fn with_profile(shape: Shape) -> AutoNeutral {
+        AutoNeutral {
+            profile: Some(shape),
+            ..AutoNeutral::default()
         }
-        self.neutral.unwrap_or(shape)
     }
 
-    /// Starts gathering again (the `c` key: look at the camera with a neutral face).
+    /// A neutral known in advance: nothing is gathered.
+    pub fn fixed(neutral: DriverNeutral) -> AutoNeutral {
+        AutoNeutral {
+            neutral: Some(neutral),
+            fixed: true,
+            ..AutoNeutral::default()
+        }
+    }
+
+    /// The calibration profile's shape, if one was given.
+    pub fn profile(&self) -> Option<Shape> {
+        self.profile
+    }
+
+    /// Takes in this frame's landmarks while gathering; returns the neutral to retarget against.
+    pub fn observe(&mut self, landmarks: &Landmarks) -> Option<DriverNeutral> {
+        if !self.fixed && self.stable.len() < AUTO_FRAMES {
+            self.shapes.extend(shape_of(landmarks));
+            self.stable.push(stable_points(landmarks));
+            let shape = self.profile.or_else(|| median_shape(&self.shapes));
+            if let (Some(shape), Some(rest)) = (shape, rest_from(&self.stable)) {
+                self.neutral = Some(DriverNeutral { shape, rest });
+            }
+        }
+        self.neutral
+    }
+
+    /// Starts gathering again, the shape too (the `c` key: look at the camera with a neutral
+    /// face).
     pub fn restart(&mut self) {
         *self = AutoNeutral::default();
     }
+}
+
+fn stable_points(landmarks: &Landmarks) -> [Point; STABLE.len()] {
+    STABLE.map(|i| landmarks.points()[i])
+}
+
+/// Picture → canonical for the point-wise median of the stable points.
+fn rest_from(stable: &[[Point; STABLE.len()]]) -> Option<Similarity> {
+    if stable.is_empty() {
+        return None;
+    }
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let points: Vec<Point> = (0..STABLE.len())
+        .map(|k| {
+            Point::new(
+                median(stable.iter().map(|s| s[k].x).collect()),
+                median(stable.iter().map(|s| s[k].y).collect()),
+            )
+        })
+        .collect();
+    Similarity::estimate(&points, &canonical_anchor())
 }
 
 /// Shapes as lists of `[x, y]` pairs in TOML and JSON.
@@ -138,8 +376,10 @@ mod points {
     use super::{Point, LANDMARK_COUNT};
 
     pub fn serialize<S: Serializer>(p: &[Point; LANDMARK_COUNT], s: S) -> Result<S::Ok, S::Error> {
+        // Five decimals of a face's width: far finer than landmarks are, and readable.
+        let round = |v: f32| (f64::from(v) * 1e5).round() / 1e5;
         p.iter()
-            .map(|p| [p.x, p.y])
+            .map(|p| [round(p.x), round(p.y)])
             .collect::<Vec<_>>()
             .serialize(s)
     }

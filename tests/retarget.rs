@@ -1,11 +1,14 @@
 //! Retargeting on real annotated faces (dlib's landmark set): a driver who only moves, turns
-//! in the picture or comes closer gives the target's neutral face exactly; a driver who opens
-//! their mouth opens the target's.
+//! in the picture or comes closer gives the target's neutral face exactly when the target never
+//! moved, and moves it as far as the target moved when it did; a driver who opens their mouth
+//! opens the target's.
 
 mod common;
 
 use mimic::face::{Landmarks, Point, Similarity};
-use mimic::retarget::{shape_of, Retarget, TargetNeutral};
+use mimic::retarget::{
+    shape_of, to_canonical, DriverNeutral, HeadFollow, Retarget, TargetNeutral, STABLE,
+};
 
 /// Two different people's annotated faces.
 fn two_faces() -> (Landmarks, Landmarks) {
@@ -25,13 +28,35 @@ fn max_distance(a: &Landmarks, b: &Landmarks) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// The driver at rest in these landmarks.
+fn at_rest(driver: &Landmarks) -> DriverNeutral {
+    DriverNeutral {
+        shape: shape_of(driver).unwrap(),
+        rest: to_canonical(driver).unwrap(),
+    }
+}
+
+/// The face turned by `degrees` about the middle of its stable points.
+fn turned(face: &Landmarks, degrees: f32) -> Landmarks {
+    let n = STABLE.len() as f32;
+    let (cx, cy) = STABLE.iter().fold((0.0, 0.0), |(x, y), &i| {
+        (x + face.points()[i].x / n, y + face.points()[i].y / n)
+    });
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    face.map(|p| {
+        let (x, y) = (p.x - cx, p.y - cy);
+        Point::new(cx + cos * x - sin * y, cy + sin * x + cos * y)
+    })
+}
+
 #[test]
-fn a_driver_who_only_moves_gives_the_targets_neutral_exactly() {
+fn a_driver_who_only_moves_gives_the_neutral_of_a_target_that_never_moved() {
     let (driver, target) = two_faces();
     let retarget = Retarget {
-        driver: shape_of(&driver).unwrap(),
+        driver: at_rest(&driver),
         target: TargetNeutral::from_frames(std::slice::from_ref(&target)).unwrap(),
         gain: 1.0,
+        head: HeadFollow::Target,
     };
     for (scale, turn, shift) in [
         (1.0, 0.0, (0.0, 0.0)),
@@ -58,9 +83,10 @@ fn a_driver_who_only_moves_gives_the_targets_neutral_exactly() {
 fn a_driver_who_opens_their_mouth_opens_the_targets() {
     let (driver, target) = two_faces();
     let retarget = Retarget {
-        driver: shape_of(&driver).unwrap(),
+        driver: at_rest(&driver),
         target: TargetNeutral::from_frames(std::slice::from_ref(&target)).unwrap(),
         gain: 1.0,
+        head: HeadFollow::Target,
     };
     // The lower lip and chin drop by a fifth of the driver's inter-ocular distance.
     let drop = 0.2 * driver.inter_ocular();
@@ -82,6 +108,66 @@ fn a_driver_who_opens_their_mouth_opens_the_targets() {
 }
 
 #[test]
+fn head_motion_is_carried_as_far_as_the_target_moved_in_training() {
+    let (driver, target) = two_faces();
+    // The target turned up to 10 degrees either way in its training frames, in place.
+    let frames: Vec<Landmarks> = [-10.0, -5.0, 0.0, 5.0, 10.0]
+        .iter()
+        .map(|&d| turned(&target, d))
+        .collect();
+    let neutral = TargetNeutral::from_frames(&frames).unwrap();
+    assert!(
+        (neutral.motion.angle - 10.0).abs() < 0.5,
+        "{:?}",
+        neutral.motion
+    );
+    let retarget = Retarget {
+        driver: at_rest(&driver),
+        target: neutral,
+        gain: 1.0,
+        head: HeadFollow::Target,
+    };
+    // The driver turns (about a point off their face, so they also move across the picture,
+    // which the target never did): 6 degrees is carried, 25 is held at 10.
+    for (turn, expected) in [(6.0f32, 6.0), (25.0, 10.0), (-25.0, -10.0)] {
+        let (sin, cos) = turn.to_radians().sin_cos();
+        let moved = Similarity {
+            a: cos,
+            b: sin,
+            tx: 40.0,
+            ty: -10.0,
+        };
+        let now = driver.map(|p| moved.apply(p));
+        let out = retarget.apply(&now).unwrap();
+        let off = max_distance(&out, &turned(&target, expected)) / target.inter_ocular();
+        assert!(off < 0.02, "turn {turn}: {off} inter-ocular distances off");
+        // --head-motion free carries all of the turn; off none of it.
+        let free = Retarget {
+            head: HeadFollow::Free,
+            ..retarget
+        };
+        let out = free.apply(&now).unwrap();
+        let relative = to_canonical(&target)
+            .unwrap()
+            .after(&to_canonical(&out).unwrap().inverse());
+        let angle = relative.b.atan2(relative.a).to_degrees();
+        assert!(
+            (angle - turn).abs() < 0.1,
+            "free: turned {angle}, not {turn}"
+        );
+        let still = Retarget {
+            head: HeadFollow::Off,
+            ..retarget
+        };
+        let off = max_distance(&still.apply(&now).unwrap(), &target) / target.inter_ocular();
+        assert!(
+            off < 0.02,
+            "off: {off} inter-ocular distances from the target"
+        );
+    }
+}
+
+#[test]
 fn a_target_neutral_round_trips_through_toml() {
     let (_, target) = two_faces();
     let neutral = TargetNeutral::from_frames(std::slice::from_ref(&target)).unwrap();
@@ -89,7 +175,24 @@ fn a_target_neutral_round_trips_through_toml() {
     struct Holder {
         neutral: TargetNeutral,
     }
+    // Shapes are written to five decimals: what is read back writes the same text again.
     let text = toml::to_string(&Holder { neutral }).unwrap();
     let back: Holder = toml::from_str(&text).unwrap();
-    assert_eq!(back.neutral, neutral);
+    assert_eq!(toml::to_string(&back).unwrap(), text);
+    let moved = neutral
+        .shape
+        .0
+        .iter()
+        .zip(back.neutral.shape.0.iter())
+        .map(|(p, q)| p.distance(*q))
+        .fold(0.0, f32::max);
+    assert!(moved <= 1e-5, "{moved}");
+    assert_eq!(
+        (
+            back.neutral.placement,
+            back.neutral.motion,
+            back.neutral.framing
+        ),
+        (neutral.placement, neutral.motion, neutral.framing)
+    );
 }

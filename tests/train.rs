@@ -221,7 +221,7 @@ fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     let video = testdata("video/d9.mp4");
     let evaluate = |model: &Path| {
         let mut generator = Generator::open(model, DevicePreference::Cpu).unwrap();
-        reenact::evaluate(&mut generator, &analyzer, &video, None).unwrap()
+        reenact::evaluate(&mut generator, &analyzer, &video, None, None).unwrap()
     };
     let before = evaluate(&untrained);
     let after = evaluate(&trained);

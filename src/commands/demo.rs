@@ -20,7 +20,7 @@ use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::{BlendFlags, DemoArgs, SessionFlags, SmoothFlags};
+use crate::cli::{BlendFlags, DemoArgs, RetargetFlags, SessionFlags, SmoothFlags};
 
 /// The bundled generator and its card (how they were made: models/README.md).
 const MODEL: &[u8] = include_bytes!("../../models/demo.onnx");
@@ -53,8 +53,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         blend: BlendFlags::default(),
         no_smooth: false,
         smoothing: SmoothFlags::default(),
-        retarget: None,
-        expression_gain: 1.0,
+        retargeting: RetargetFlags::default(),
         view: View::Panels,
         detect_every: 4,
         face_index: 0,

@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use mimic::eval::{reenact, swap, translate, FrameRange};
+use mimic::eval::{drive, reenact, swap, translate, FrameRange};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{DevicePreference, Generator};
 use mimic::track::{FaceTracker, TrackOptions};
 
 use mimic::imageset::ImageSet;
 
-use crate::cli::{EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs};
+use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs};
 
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
@@ -18,14 +18,39 @@ pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
         upsample: args.upsample,
         ..Default::default()
     })?;
-    let report = reenact::evaluate(&mut generator, &analyzer, &args.video, range)?;
+    let retargeting = super::retargeting(&args.retargeting, &generator)?;
+    let report = reenact::evaluate(&mut generator, &analyzer, &args.video, range, retargeting)?;
     if args.json.json {
         super::print_json(&report)?;
     } else {
         let (m, b) = (report.model, report.baseline);
         println!(
-            "{} frames ({}..={}): face PSNR {:.2} dB vs mean-frame {:.2} dB, face SSIM {:.3} vs {:.3}, face L1 {:.4} vs {:.4}; whole PSNR {:.2} vs {:.2} dB",
-            report.frames, report.range.0, report.range.1, m.face_psnr, b.face_psnr, m.face_ssim, b.face_ssim, m.face_l1, b.face_l1, m.psnr, b.psnr
+            "{} frames ({}..={}{}): face PSNR {:.2} dB vs mean-frame {:.2} dB, face SSIM {:.3} vs {:.3}, face L1 {:.4} vs {:.4}; whole PSNR {:.2} vs {:.2} dB",
+            report.frames, report.range.0, report.range.1, if report.retargeted { ", retargeted" } else { "" }, m.face_psnr, b.face_psnr, m.face_ssim, b.face_ssim, m.face_l1, b.face_l1, m.psnr, b.psnr
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
+    let generator = Generator::open(&args.session.model, args.session.device)?;
+    let mut reenactor = super::reenactor(&args.session, generator, false)?;
+    let judge = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })?;
+    let report = drive::evaluate(&mut reenactor, &judge, &args.driver, args.max_frames)?;
+    if args.json.json {
+        super::print_json(&report)?;
+    } else {
+        println!(
+            "{} frames ({} with the driver's face): a face in {:.1} % of the generated frames, {} inside the target's usual framing",
+            report.frames,
+            report.frames_with_face,
+            100.0 * report.faces_found,
+            report
+                .inside_framing
+                .map_or("unknown (no target neutral in the card) how many".into(), |s| format!("{:.1} % of them", 100.0 * s))
         );
     }
     Ok(ExitCode::SUCCESS)

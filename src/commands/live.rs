@@ -3,18 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{bail, Context};
-use mimic::capture::{LiveSource, SourceInfo};
+use anyhow::Context;
+use mimic::capture::SourceInfo;
 use mimic::compose::{self, View};
 use mimic::files;
 use mimic::frame::Frame;
 use mimic::pipeline::{Processor, Session};
-use mimic::video::{VideoReader, VideoWriter, WriterOptions};
+use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
+use super::source::Frames;
 use crate::cli::LiveArgs;
 
 #[derive(Serialize)]
@@ -27,90 +28,6 @@ struct Report {
     record: Option<std::path::PathBuf>,
     stopped_early: bool,
     dropped: u64,
-}
-
-/// Where live frames come from: a file read frame by frame (nothing dropped), or a threaded
-/// source (a camera, or a file at its own pace) whose late frames are dropped.
-enum Frames {
-    File(VideoReader, PathBuf),
-    Live(LiveSource, Option<PathBuf>),
-}
-
-/// A threaded source that delivers nothing for this long has stopped.
-const STALL: Duration = Duration::from_secs(5);
-
-impl Frames {
-    fn open(args: &LiveArgs) -> anyhow::Result<Frames> {
-        Ok(match (&args.input, args.camera) {
-            (Some(path), _) if args.realtime => {
-                Frames::Live(LiveSource::paced_file(path)?, Some(path.clone()))
-            }
-            (Some(path), _) => Frames::File(VideoReader::open(path)?, path.clone()),
-            (None, Some(index)) => {
-                Frames::Live(LiveSource::camera(index, args.resolution, args.fps)?, None)
-            }
-            (None, None) => bail!("give --camera N or --input VIDEO"),
-        })
-    }
-
-    fn info(&self) -> SourceInfo {
-        match self {
-            Frames::File(reader, _) => {
-                let i = reader.info();
-                SourceInfo {
-                    width: i.width,
-                    height: i.height,
-                    fps: i.fps,
-                }
-            }
-            Frames::Live(source, _) => source.info(),
-        }
-    }
-
-    /// The file whose sound a recording should keep.
-    fn audio(&self) -> Option<&Path> {
-        match self {
-            Frames::File(reader, path) => reader.info().has_audio.then_some(path.as_path()),
-            Frames::Live(_, path) => path.as_deref(),
-        }
-    }
-
-    fn next(&mut self) -> anyhow::Result<Option<Frame>> {
-        match self {
-            Frames::File(reader, _) => Ok(reader.next_frame()?),
-            Frames::Live(source, _) => {
-                let waited = Instant::now();
-                loop {
-                    if let Some(frame) = source.next_frame(Duration::from_millis(200)) {
-                        return Ok(Some(frame));
-                    }
-                    if source.ended() {
-                        return Ok(None);
-                    }
-                    if waited.elapsed() > STALL {
-                        bail!(
-                            "no frame arrived for {} s: the camera stopped delivering",
-                            STALL.as_secs()
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    fn dropped(&self) -> u64 {
-        match self {
-            Frames::File(..) => 0,
-            Frames::Live(source, _) => source.dropped(),
-        }
-    }
-
-    fn finish(self) -> anyhow::Result<()> {
-        if let Frames::Live(source, _) = self {
-            source.finish()?;
-        }
-        Ok(())
-    }
 }
 
 /// The recording in progress, if any: where it goes and the frame slot it is at. Frames
@@ -259,7 +176,7 @@ impl Keys<'_> {
 }
 
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    let mut source = Frames::open(&args)?;
+    let mut source = Frames::open(&args.source)?;
     // Live frames keep their pace with detection beside them; a file converted frame by frame
     // detects inside the frames, so the same file gives the same result every time.
     let live = matches!(source, Frames::Live(..));

@@ -1,6 +1,7 @@
 //! One file per command: each turns parsed flags into calls on the library and a report.
 
 pub mod bench;
+pub mod calibrate;
 pub mod demo;
 pub mod detect;
 pub mod devices;
@@ -8,13 +9,16 @@ pub mod doctor;
 pub mod eval;
 pub mod extract;
 pub mod live;
+pub mod source;
 pub mod track;
 pub mod train;
 
+use mimic::calibrate::Profile;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, ModelKind};
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper};
+use mimic::smooth::OneEuroSettings;
 
 use crate::cli::RetargetMode;
 use mimic::track::{FaceTracker, TrackOptions};
@@ -40,20 +44,34 @@ pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBoo
     Ok(flag)
 }
 
-/// Retargeting for a reenactment: on by default when the card has the target's neutral.
-fn retargeting(
-    flags: &crate::cli::SessionFlags,
+/// Retargeting for a reenactment of `model`: on by default when the card has the target's
+/// neutral, against a calibration profile's neutral when one is given.
+pub fn retargeting(
+    flags: &crate::cli::RetargetFlags,
     generator: &Generator,
 ) -> anyhow::Result<Option<Retargeting>> {
+    let profile = flags
+        .calibration
+        .as_deref()
+        .map(Profile::load)
+        .transpose()?;
     let neutral = generator.card().and_then(|c| c.neutral);
-    match (flags.retarget, neutral) {
-        (Some(RetargetMode::None), _) | (None, None) => Ok(None),
-        (_, Some(target)) => Ok(Some(Retargeting::new(target, flags.expression_gain))),
-        (Some(RetargetMode::Auto), None) => anyhow::bail!(
-            "'{}' has no target neutral in its card (models trained before retargeting): train it again with `mimic train pix2pix`, which writes one from its dataset, or run it with --retarget none",
-            flags.model.display()
-        ),
-    }
+    let wanted = profile.is_some() || flags.retarget == Some(RetargetMode::Auto);
+    let Some(target) = neutral else {
+        if wanted {
+            anyhow::bail!(
+                "'{}' has no target neutral in its card (a model trained before retargeting): train it again with `mimic train pix2pix` on its dataset, which writes one (re-extract the dataset first with `mimic extract reenact` if it has no landmarks.json), or run it with --retarget none",
+                generator.path().display()
+            );
+        }
+        return Ok(None);
+    };
+    let retargeting = Retargeting::new(target, flags.expression_gain, flags.head_motion);
+    Ok(match (profile, flags.retarget) {
+        (Some(profile), _) => Some(retargeting.with_profile(profile.neutral)),
+        (None, Some(RetargetMode::None)) => None,
+        (None, _) => Some(retargeting),
+    })
 }
 
 /// The face tracker of the face modes (detecting beside the frames when `background`).
@@ -68,6 +86,28 @@ fn face_tracker(flags: &crate::cli::SessionFlags, background: bool) -> anyhow::R
         face_index: flags.face_index,
     };
     Ok(FaceTracker::new(analyzer, options)?)
+}
+
+/// The One-Euro settings for the session's landmarks (`None`: raw, with --no-smooth).
+fn smoothing(flags: &crate::cli::SessionFlags, generator: &Generator) -> Option<OneEuroSettings> {
+    let card_smoothing = generator.card().and_then(|c| c.smoothing);
+    (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing))
+}
+
+/// The reenactment side of a session: tracker, smoothing and retargeting as the flags say.
+pub fn reenactor(
+    flags: &crate::cli::SessionFlags,
+    generator: Generator,
+    background: bool,
+) -> anyhow::Result<Reenactor> {
+    let retargeting = retargeting(&flags.retargeting, &generator)?;
+    let smoothing = smoothing(flags, &generator);
+    Ok(Reenactor::new(
+        face_tracker(flags, background)?,
+        generator,
+        smoothing,
+        retargeting,
+    ))
 }
 
 /// Panels are at least this high, so small models still show at a readable size.
@@ -94,17 +134,10 @@ pub fn session(
     let panel = generator.output_size().max(MIN_PANEL);
     let composer = Composer::new(flags.view, panel, mark);
     let tracker = || face_tracker(flags, background);
-    let card_smoothing = generator.card().and_then(|c| c.smoothing);
-    let smoothing = (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing));
-    let retargeting = retargeting(flags, &generator)?;
+    let smoothing = smoothing(flags, &generator);
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Box::new(Reenactor::new(
-                tracker()?,
-                generator,
-                smoothing,
-                retargeting,
-            ))),
+            Processor::Reenact(Box::new(reenactor(flags, generator, background)?)),
             composer,
         ),
         ModelKind::Swap => (

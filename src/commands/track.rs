@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use mimic::face::{DetectOptions, FaceAnalyzer, Point};
+use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose, Point};
 use mimic::smooth::LandmarkSmoother;
 use mimic::stability;
 use mimic::track::{FaceTracker, TrackOptions};
@@ -19,6 +19,8 @@ struct TrackedFrame {
     t: f64,
     face: bool,
     landmarks: Vec<Point>,
+    /// Degrees, roughly (see `HeadPose`).
+    pose: Option<HeadPose>,
 }
 
 #[derive(Serialize)]
@@ -69,6 +71,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map(|l| l.points().to_vec())
                 .unwrap_or_default(),
+            pose: shown.as_ref().map(HeadPose::of),
         });
         raw.push(found);
         reported.push(shown);

@@ -1,8 +1,10 @@
 //! Measuring models with the figures of DESIGN §6: how close a reenactment comes to the real
 //! frames of its target (`mimic eval reenact`), and whether a swap looks like its target while
-//! keeping the source's expression (`mimic eval swap`), and whether a translation moved its
-//! pictures toward the other domain (`mimic eval translate`).
+//! keeping the source's expression (`mimic eval swap`), whether a translation moved its
+//! pictures toward the other domain (`mimic eval translate`), and whether another person
+//! driving a reenactment still gets a face at the target's framing (`mimic eval drive`).
 
+pub mod drive;
 pub mod metrics;
 pub mod reenact;
 pub mod swap;
@@ -18,6 +20,8 @@ pub enum EvalError {
     Video(#[from] crate::video::VideoError),
     #[error(transparent)]
     Face(#[from] crate::face::FaceError),
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
     #[error("model '{0}' is not a reenactment model with a card: its card must say kind = \"reenact\" and give [framing] and [sketch]")]
     NotReenact(PathBuf),
     #[error("cannot read the mean training frame '{path}' named by the model card: {reason}")]

@@ -1,5 +1,7 @@
 //! `mimic eval reenact`: self-reenactment on frames of the target. Each frame's own landmarks
-//! are drawn as a sketch (the live loop's renderer), the model generates a frame from it, and
+//! are drawn as a sketch (the live loop's renderer), either in the training framing (the book's
+//! way) or retargeted onto the target's neutral as the live loop does, the model generates a
+//! frame from it, and
 //! the result is compared with the real frame, whole and inside the face region, beside the
 //! same figures for the mean training frame (what a model that ignored its input would get).
 
@@ -12,6 +14,7 @@ use super::{EvalError, FrameRange};
 use crate::face::{FaceAnalyzer, FaceRegion};
 use crate::frame::{read_image, CropWindow, Rgb8};
 use crate::infer::{Generator, ModelCard, ModelKind};
+use crate::pipeline::Retargeting;
 use crate::sketch::{SketchRenderer, SketchStyle};
 use crate::video::VideoReader;
 
@@ -48,6 +51,8 @@ pub struct ReenactReport {
     pub frames_without_face: usize,
     /// The source frame indices evaluated (first and last).
     pub range: (u64, u64),
+    /// Whether the landmarks were retargeted (against the first frames' neutral or a profile).
+    pub retargeted: bool,
     pub model: Figures,
     pub baseline: Figures,
 }
@@ -110,12 +115,14 @@ impl Target {
     }
 }
 
-/// Evaluates `generator` (a reenactment model) on frames of `video`.
+/// Evaluates `generator` (a reenactment model) on frames of `video`, retargeting the
+/// landmarks when `retargeting` is given.
 pub fn evaluate(
     generator: &mut Generator,
     analyzer: &FaceAnalyzer,
     video: &Path,
     range: Option<FrameRange>,
+    retargeting: Option<Retargeting>,
 ) -> Result<ReenactReport, EvalError> {
     let card = generator
         .card()
@@ -124,6 +131,9 @@ pub fn evaluate(
     let target = Target::from_card(&card, generator.path())?;
     let range = range.unwrap_or_else(|| target.default_range(video));
     let (in_size, out_size) = (generator.input_size(), generator.output_size());
+    // The driver is the target, framed as in training: the premise `none` draws by too.
+    let mut retargeting =
+        retargeting.map(|r| r.as_the_target(target.window.output_transform(in_size)));
     let mean = resized(&target.mean_frame, out_size);
     let mut renderer = SketchRenderer::new(in_size, in_size, target.sketch);
     let mut generated = Rgb8::new(out_size, out_size);
@@ -143,11 +153,16 @@ pub fn evaluate(
                 want_h: w.source_height,
             });
         }
-        let Some(face) = analyzer.faces(&frame.image)?.into_iter().next() else {
+        let face = analyzer.faces(&frame.image)?.into_iter().next();
+        let drawn = face.as_ref().and_then(|face| match &mut retargeting {
+            Some(retargeting) => retargeting.apply(&face.landmarks),
+            None => Some(face.landmarks.map(|p| target.window.to_output(p, in_size))),
+        });
+        let (Some(face), Some(drawn)) = (face, drawn) else {
             without_face += 1;
             continue;
         };
-        let sketch = renderer.render(&face.landmarks.map(|p| target.window.to_output(p, in_size)));
+        let sketch = renderer.render(&drawn);
         generator.run(sketch, &mut generated)?;
         let real = target.window.cut(&frame.image, out_size);
         let region = FaceRegion::of(&face.landmarks.map(|p| target.window.to_output(p, out_size)));
@@ -170,6 +185,7 @@ pub fn evaluate(
         frames: model.len(),
         frames_without_face: without_face,
         range: (first, last),
+        retargeted: retargeting.is_some(),
         model: summarise(&model),
         baseline: summarise(&baseline),
     })

@@ -126,6 +126,16 @@ impl Similarity {
         )
     }
 
+    /// `self ∘ first`: `first` applied, then `self`.
+    pub fn after(&self, first: &Similarity) -> Similarity {
+        Similarity {
+            a: self.a * first.a - self.b * first.b,
+            b: self.a * first.b + self.b * first.a,
+            tx: self.a * first.tx - self.b * first.ty + self.tx,
+            ty: self.b * first.tx + self.a * first.ty + self.ty,
+        }
+    }
+
     /// The exact inverse (a similarity is always invertible unless its scale is zero).
     pub fn inverse(&self) -> Similarity {
         let s = self.a * self.a + self.b * self.b;

@@ -127,6 +127,18 @@ impl Serialize for FaceBox {
     }
 }
 
+impl<'de> Deserialize<'de> for FaceBox {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let [left, top, right, bottom] = <[f32; 4]>::deserialize(deserializer)?;
+        Ok(FaceBox {
+            left,
+            top,
+            right,
+            bottom,
+        })
+    }
+}
+
 /// The 68 points of one face.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Landmarks([Point; LANDMARK_COUNT]);

@@ -10,6 +10,7 @@ mod align;
 mod descriptor;
 mod dlib;
 mod landmarks;
+mod pose;
 mod region;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub(crate) use align::sample_bilinear;
 pub use align::{AlignedCrop, Similarity, TEMPLATE};
 pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
 pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+pub use pose::HeadPose;
 pub use region::FaceRegion;
 
 use self::dlib::{DescriptorNet, DetectorNet, DlibImage, ShapePredictor};

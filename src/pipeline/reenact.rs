@@ -7,10 +7,11 @@
 use std::time::{Duration, Instant};
 
 use super::{PipelineError, StageTimes};
+use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::Generator;
-use crate::retarget::{shape_of, AutoNeutral, Retarget, TargetNeutral};
+use crate::retarget::{AutoNeutral, DriverNeutral, HeadFollow, Retarget, Shape, TargetNeutral};
 use crate::sketch::SketchRenderer;
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
@@ -42,30 +43,55 @@ impl DriverFraming {
 }
 
 /// Retargeting in a session: the target's neutral from the card, the driver's from the first
-/// frames, and the gain.
+/// frames (or a profile), the expression gain and how the head follows.
 #[derive(Debug, Clone)]
 pub struct Retargeting {
     target: TargetNeutral,
     driver: AutoNeutral,
     gain: f32,
+    head: HeadFollow,
 }
 
 impl Retargeting {
-    pub fn new(target: TargetNeutral, gain: f32) -> Retargeting {
+    pub fn new(target: TargetNeutral, gain: f32, head: HeadFollow) -> Retargeting {
         Retargeting {
             target,
             driver: AutoNeutral::default(),
             gain,
+            head,
+        }
+    }
+
+    /// The same retargeting against a calibration profile's neutral shape.
+    pub fn with_profile(self, profile: Shape) -> Retargeting {
+        Retargeting {
+            driver: AutoNeutral::with_profile(profile),
+            ..self
+        }
+    }
+
+    /// The same retargeting for a driver who is the target, framed as in training
+    /// (self-reenactment): their rest pose is the target's, brought into the driver's picture
+    /// by `to_model` (picture → model input pixels); their neutral shape the target's, unless a
+    /// profile gave one.
+    pub fn as_the_target(self, to_model: Similarity) -> Retargeting {
+        let neutral = DriverNeutral {
+            shape: self.driver.profile().unwrap_or(self.target.shape),
+            rest: self.target.placement.inverse().after(&to_model),
+        };
+        Retargeting {
+            driver: AutoNeutral::fixed(neutral),
+            ..self
         }
     }
 
     /// The target's landmarks in model pixels for the driver's.
-    fn apply(&mut self, driver: &Landmarks) -> Option<Landmarks> {
-        let neutral = self.driver.observe(shape_of(driver)?);
+    pub fn apply(&mut self, driver: &Landmarks) -> Option<Landmarks> {
         let retarget = Retarget {
-            driver: neutral,
+            driver: self.driver.observe(driver)?,
             target: self.target,
             gain: self.gain,
+            head: self.head,
         };
         retarget.apply(driver)
     }

@@ -1,0 +1,74 @@
+//! `mimic eval drive`: another person drives a reenactment model through the live loop's own
+//! path, and the generated frames are judged by whether they still show a face, and whether
+//! that face stays inside the target's usual framing (where the target sat and moved in its
+//! training frames; a generator asked for framings it never saw draws garbled faces).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::EvalError;
+use crate::face::{FaceAnalyzer, FaceBox};
+use crate::pipeline::Reenactor;
+use crate::video::VideoReader;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriveReport {
+    /// Driver frames read.
+    pub frames: u64,
+    /// Driver frames in which the tracker found the driver's face (a frame was generated).
+    pub frames_with_face: u64,
+    /// Generated frames in which the face detector finds a face, over those generated.
+    pub faces_found: f64,
+    /// Found faces whose landmarks lie inside the target's usual framing, over those found;
+    /// absent for a card without the target's neutral.
+    pub inside_framing: Option<f64>,
+}
+
+/// Drives `reenactor` with `video` (at most `max_frames` frames) and judges each generated
+/// frame with `judge`.
+pub fn evaluate(
+    reenactor: &mut Reenactor,
+    judge: &FaceAnalyzer,
+    video: &Path,
+    max_frames: Option<u64>,
+) -> Result<DriveReport, EvalError> {
+    let framing = reenactor
+        .generator()
+        .card()
+        .and_then(|c| c.neutral)
+        .and_then(|n| n.framing);
+    let mut reader = VideoReader::open(video)?;
+    let (mut frames, mut generated, mut found, mut inside) = (0u64, 0u64, 0u64, 0u64);
+    while let Some(frame) = reader.next_frame()? {
+        if max_frames.is_some_and(|m| frames >= m) {
+            break;
+        }
+        frames += 1;
+        if !reenactor.process(&frame.image, frame.t.as_secs_f64())? {
+            continue;
+        }
+        generated += 1;
+        let Some(face) = judge.faces(reenactor.outputs().1)?.into_iter().next() else {
+            continue;
+        };
+        found += 1;
+        inside += u64::from(framing.is_some_and(|f| contains(&f, &face.landmarks.bounds())));
+    }
+    if generated == 0 {
+        return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
+    }
+    Ok(DriveReport {
+        frames,
+        frames_with_face: generated,
+        faces_found: found as f64 / generated as f64,
+        inside_framing: framing.map(|_| inside as f64 / found.max(1) as f64),
+    })
+}
+
+fn contains(outer: &FaceBox, inner: &FaceBox) -> bool {
+    inner.left >= outer.left
+        && inner.top >= outer.top
+        && inner.right <= outer.right
+        && inner.bottom <= outer.bottom
+}
