@@ -7,7 +7,7 @@ use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
-use mimic::retarget::HeadFollow;
+use mimic::retarget::Follow;
 use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::pix2pix::Preset;
@@ -354,10 +354,11 @@ pub struct RetargetFlags {
     /// How strongly the driver's expression shows on the target when retargeting.
     #[arg(long, default_value_t = 1.0)]
     pub expression_gain: f32,
-    /// How the target's face follows the driver's head when retargeting: within the target's
-    /// own range of motion, freely, or not at all.
-    #[arg(long, value_enum, default_value_t = HeadFollow::Target)]
-    pub head_motion: HeadFollow,
+    /// How far the target follows the driver when retargeting: head motion and expression
+    /// held within what the target showed in training (target), as they are (free), or the
+    /// expression only, the head kept at the target's neutral place (still).
+    #[arg(long, value_enum, default_value_t = Follow::Target)]
+    pub follow: Follow,
 }
 
 impl Default for RetargetFlags {
@@ -367,7 +368,7 @@ impl Default for RetargetFlags {
             retarget: None,
             calibration: None,
             expression_gain: 1.0,
-            head_motion: HeadFollow::default(),
+            follow: Follow::default(),
         }
     }
 }
@@ -531,11 +532,11 @@ pub enum RetargetMode {
 /// The One-Euro filter's settings (default: the model card's `[smoothing]`, else mimic's).
 #[derive(Debug, Args, Default)]
 pub struct SmoothFlags {
-    /// Cut-off at rest, Hz (mimic's default 1): lower steadies a still face more.
+    /// Cut-off at rest, Hz (mimic's default 1.5): lower steadies a still face more.
     #[arg(long)]
     pub min_cutoff: Option<f32>,
     /// How fast the cut-off rises with speed, per inter-ocular distance per second (mimic's
-    /// default 4): higher follows fast motion more closely.
+    /// default 0.7): higher follows fast motion more closely.
     #[arg(long)]
     pub beta: Option<f32>,
 }

@@ -82,22 +82,18 @@ impl HeadMotion {
     /// The same motion held within `range`.
     pub fn within(&self, range: &MotionRange) -> HeadMotion {
         let (scale, angle, shift) = self.parts();
-        let scale = scale.ln().clamp(-range.scale, range.scale).exp();
-        let angle = angle.clamp(-range.angle, range.angle).to_radians();
-        let length = shift.x.hypot(shift.y);
-        let keep = if length > range.shift {
-            range.shift / length
-        } else {
-            1.0
-        };
+        let hold = |v: f32, [low, high]: [f32; 2]| v.clamp(low, high);
+        let scale = hold(scale.ln(), range.scale).exp();
+        let angle = hold(angle, range.angle).to_radians();
+        let shift = Point::new(hold(shift.x, range.across), hold(shift.y, range.down));
         let c = face_centre();
         let (a, b) = (scale * angle.cos(), scale * angle.sin());
         // Scale and turn about the centre, then shift: p ↦ R(p − c) + c + shift.
         HeadMotion(Similarity {
             a,
             b,
-            tx: c.x - (a * c.x - b * c.y) + keep * shift.x,
-            ty: c.y - (b * c.x + a * c.y) + keep * shift.y,
+            tx: c.x - (a * c.x - b * c.y) + shift.x,
+            ty: c.y - (b * c.x + a * c.y) + shift.y,
         })
     }
 
@@ -116,32 +112,42 @@ fn face_centre() -> Point {
     )
 }
 
-/// How far a head moves from its rest: the target's usual range, which a driver's motion is
-/// held within so the generator is only asked for framings it saw. Zero: the target's face
-/// stays at its neutral place (cards written before head motion was carried).
+/// How far a head moves from its rest, each way: the target's usual range, which a driver's
+/// motion is held within so the generator is only asked for framings it saw. Each is a
+/// `[lowest, highest]` pair; all zero, the target's face stays at its neutral place (cards
+/// written before head motion was carried).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct MotionRange {
-    /// Largest |ln(scale)|: leaning in or away.
-    pub scale: f32,
-    /// Largest turn in the picture, degrees.
-    pub angle: f32,
-    /// Largest shift of the face's centre, canonical units.
-    pub shift: f32,
+    /// ln(scale): leaning away (below 0) or in.
+    pub scale: [f32; 2],
+    /// Turn in the picture, degrees.
+    pub angle: [f32; 2],
+    /// Shift of the face's centre across and down the picture, canonical units.
+    pub across: [f32; 2],
+    pub down: [f32; 2],
 }
 
-/// The share of a target's frames whose motion [`MotionRange`] covers: a few outlying frames
-/// (a detection that slipped) do not widen it.
-const MOTION_COVERAGE: f32 = 0.9;
+/// The share of a target's frames whose motion [`MotionRange`] covers, the same share left out
+/// at either end: a few outlying frames (a detection that slipped) do not widen it.
+const MOTION_COVERAGE: f32 = 0.96;
 
 impl MotionRange {
     /// The range that covers most of `motions`.
     fn covering(motions: &[HeadMotion]) -> MotionRange {
         let parts: Vec<_> = motions.iter().map(HeadMotion::parts).collect();
-        let covering = |v: Vec<f32>| quantile(v, MOTION_COVERAGE);
+        let tail = (1.0 - MOTION_COVERAGE) / 2.0;
+        let covering = |f: &dyn Fn(&(f32, f32, Point)) -> f32| {
+            let values: Vec<f32> = parts.iter().map(f).collect();
+            [
+                quantile(values.clone(), tail).min(0.0),
+                quantile(values, 1.0 - tail).max(0.0),
+            ]
+        };
         MotionRange {
-            scale: covering(parts.iter().map(|p| p.0.ln().abs()).collect()),
-            angle: covering(parts.iter().map(|p| p.1.abs()).collect()),
-            shift: covering(parts.iter().map(|p| p.2.x.hypot(p.2.y)).collect()),
+            scale: covering(&|p| p.0.ln()),
+            angle: covering(&|p| p.1),
+            across: covering(&|p| p.2.x),
+            down: covering(&|p| p.2.y),
         }
     }
 }
@@ -160,6 +166,9 @@ pub struct TargetNeutral {
     /// [`FRAMING_MARGIN`]. Absent in cards written before it was.
     #[serde(default)]
     pub framing: Option<FaceBox>,
+    /// How far its features moved in training; absent in cards written before it was.
+    #[serde(default)]
+    pub expression: Option<ExpressionRange>,
 }
 
 /// The share of the target's frames whose landmarks its usual framing holds.
@@ -211,6 +220,7 @@ impl TargetNeutral {
             placement: rest.inverse(),
             motion: MotionRange::covering(&motions),
             framing: Some(usual_framing(frames)),
+            expression: Some(ExpressionRange::covering(&shapes, &shape)),
         })
     }
 }
@@ -220,28 +230,71 @@ pub fn rest_pose(frames: &[Landmarks]) -> Option<Similarity> {
     rest_from(&frames.iter().map(stable_points).collect::<Vec<_>>())
 }
 
-/// How much of the driver's head motion the target's face follows.
+/// How far the target follows the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum HeadFollow {
-    /// As the driver moves, held within the target's own range of motion (the generator only
-    /// saw those framings).
+pub enum Follow {
+    /// The driver's head motion and expression, each held within what the target showed in
+    /// training: the generator is only asked for faces like those it saw.
     #[default]
     Target,
-    /// As the driver moves, however far.
+    /// The driver's head motion and expression as they are, however far they go.
     Free,
-    /// Not at all: the target's face stays at its neutral place; only the expression moves.
-    Off,
+    /// The target's head stays at its neutral place; the expression is followed as with
+    /// `target`.
+    Still,
 }
 
-impl HeadFollow {
+impl Follow {
     /// The part of `motion` the target's face follows.
-    fn apply(self, motion: HeadMotion, range: &MotionRange) -> HeadMotion {
+    fn motion(self, motion: HeadMotion, range: &MotionRange) -> HeadMotion {
         match self {
-            HeadFollow::Target => motion.within(range),
-            HeadFollow::Free => motion,
-            HeadFollow::Off => HeadMotion(Similarity::IDENTITY),
+            Follow::Target => motion.within(range),
+            Follow::Free => motion,
+            Follow::Still => HeadMotion(Similarity::IDENTITY),
         }
+    }
+}
+
+/// How far each point of the target's face moved from its neutral in training (canonical
+/// frame): the lowest and highest offsets along x and y of all but the outlying
+/// [`FRAMING_COVERAGE`] of its frames.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExpressionRange {
+    pub low: Shape,
+    pub high: Shape,
+}
+
+impl ExpressionRange {
+    fn covering(shapes: &[Shape], neutral: &Shape) -> ExpressionRange {
+        let low = 1.0 - FRAMING_COVERAGE;
+        let offsets = |i: usize, axis: fn(&Point) -> f32| -> Vec<f32> {
+            shapes
+                .iter()
+                .map(|s| axis(&s.0[i]) - axis(&neutral.0[i]))
+                .collect()
+        };
+        let bound = |share: f32| {
+            Shape(std::array::from_fn(|i| {
+                Point::new(
+                    quantile(offsets(i, |p| p.x), share),
+                    quantile(offsets(i, |p| p.y), share),
+                )
+            }))
+        };
+        ExpressionRange {
+            low: bound(low),
+            high: bound(FRAMING_COVERAGE),
+        }
+    }
+
+    /// Point `i`, an offset from the neutral, held within the range.
+    fn hold(&self, i: usize, offset: Point) -> Point {
+        let (low, high) = (self.low.0[i], self.high.0[i]);
+        Point::new(
+            offset.x.clamp(low.x.min(0.0), high.x.max(0.0)),
+            offset.y.clamp(low.y.min(0.0), high.y.max(0.0)),
+        )
     }
 }
 
@@ -260,26 +313,29 @@ pub struct Retarget {
     pub target: TargetNeutral,
     /// How strongly the driver's expression shows (1: as much as the driver's).
     pub gain: f32,
-    pub head: HeadFollow,
+    pub follow: Follow,
 }
 
 impl Retarget {
     /// The target's landmarks (model input pixels) for the driver's landmarks in a frame: the
     /// target's neutral plus the driver's expression, moved as the driver's head moved from
-    /// rest (as far as `head` says), at the target's framing.
+    /// rest, as far as `follow` says, at the target's framing.
     pub fn apply(&self, driver: &Landmarks) -> Option<Landmarks> {
         let to = to_canonical(driver)?;
-        let motion = self.head.apply(
+        let motion = self.follow.motion(
             HeadMotion::between(&self.driver.rest, &to),
             &self.target.motion,
         );
+        let held = match self.follow {
+            Follow::Free => None,
+            Follow::Target | Follow::Still => self.target.expression.as_ref(),
+        };
         let points = std::array::from_fn(|i| {
             let now = to.apply(driver.points()[i]);
             let (d, t) = (self.driver.shape.0[i], self.target.shape.0[i]);
-            let moved = Point::new(
-                t.x + self.gain * (now.x - d.x),
-                t.y + self.gain * (now.y - d.y),
-            );
+            let offset = Point::new(self.gain * (now.x - d.x), self.gain * (now.y - d.y));
+            let offset = held.map_or(offset, |range| range.hold(i, offset));
+            let moved = Point::new(t.x + offset.x, t.y + offset.y);
             self.target.placement.apply(motion.apply(moved))
         });
         Some(Landmarks::new(points))

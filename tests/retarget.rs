@@ -7,7 +7,7 @@ mod common;
 
 use mimic::face::{Landmarks, Point, Similarity};
 use mimic::retarget::{
-    shape_of, to_canonical, DriverNeutral, HeadFollow, Retarget, TargetNeutral, STABLE,
+    shape_of, to_canonical, DriverNeutral, Follow, Retarget, TargetNeutral, STABLE,
 };
 
 /// Two different people's annotated faces.
@@ -56,7 +56,7 @@ fn a_driver_who_only_moves_gives_the_neutral_of_a_target_that_never_moved() {
         driver: at_rest(&driver),
         target: TargetNeutral::from_frames(std::slice::from_ref(&target)).unwrap(),
         gain: 1.0,
-        head: HeadFollow::Target,
+        follow: Follow::Target,
     };
     for (scale, turn, shift) in [
         (1.0, 0.0, (0.0, 0.0)),
@@ -79,32 +79,58 @@ fn a_driver_who_only_moves_gives_the_neutral_of_a_target_that_never_moved() {
     }
 }
 
-#[test]
-fn a_driver_who_opens_their_mouth_opens_the_targets() {
-    let (driver, target) = two_faces();
-    let retarget = Retarget {
-        driver: at_rest(&driver),
-        target: TargetNeutral::from_frames(std::slice::from_ref(&target)).unwrap(),
-        gain: 1.0,
-        head: HeadFollow::Target,
-    };
-    // The lower lip and chin drop by a fifth of the driver's inter-ocular distance.
-    let drop = 0.2 * driver.inter_ocular();
+/// The face with its lower lip and chin dropped by `share` of its inter-ocular distance.
+fn mouth_opened(face: &Landmarks, share: f32) -> Landmarks {
+    let drop = share * face.inter_ocular();
     let lower = [5, 6, 7, 8, 9, 10, 11, 55, 56, 57, 58, 59, 64, 65, 66, 67];
-    let mut points = *driver.points();
+    let mut points = *face.points();
     for &i in &lower {
         points[i] = Point::new(points[i].x, points[i].y + drop);
     }
-    let out = retarget.apply(&Landmarks::new(points)).unwrap();
-    let opened = |l: &Landmarks| l.points()[57].distance(l.points()[51]) / l.inter_ocular();
-    let gain = opened(&out) - opened(&target);
+    Landmarks::new(points)
+}
+
+/// How far the mouth is open, in inter-ocular distances.
+fn opening(l: &Landmarks) -> f32 {
+    l.points()[57].distance(l.points()[51]) / l.inter_ocular()
+}
+
+#[test]
+fn a_driver_who_opens_their_mouth_opens_the_targets_as_far_as_it_opened_in_training() {
+    let (driver, target) = two_faces();
+    // The target opened its mouth by up to a tenth of its eye distance in training.
+    let frames: Vec<Landmarks> = (0..10)
+        .map(|i| mouth_opened(&target, if i < 7 { 0.0 } else { 0.1 }))
+        .collect();
+    let free = Retarget {
+        driver: at_rest(&driver),
+        target: TargetNeutral::from_frames(&frames).unwrap(),
+        gain: 1.0,
+        follow: Follow::Free,
+    };
+    let neutral = free.apply(&driver).unwrap();
+    // The driver opens theirs by a fifth: all of it is carried when following freely…
+    let out = free.apply(&mouth_opened(&driver, 0.2)).unwrap();
+    let gain = opening(&out) - opening(&neutral);
     assert!(
         (gain - 0.2).abs() < 0.03,
         "the target's mouth opened by {gain}, the driver's by 0.2"
     );
-    // The upper face stays where the target's is.
-    let brow = out.points()[19].distance(target.points()[19]) / target.inter_ocular();
+    // … while the upper face stays where the target's is.
+    let brow = out.points()[19].distance(neutral.points()[19]) / target.inter_ocular();
     assert!(brow < 1e-3, "brow moved by {brow}");
+    // Held to the target's range, it opens as far as the target ever did; a smaller opening
+    // is carried as it is.
+    let held = Retarget {
+        follow: Follow::Target,
+        ..free
+    };
+    let out = held.apply(&mouth_opened(&driver, 0.2)).unwrap();
+    let gain = opening(&out) - opening(&neutral);
+    assert!((gain - 0.1).abs() < 0.02, "held at {gain}, not 0.1");
+    let out = held.apply(&mouth_opened(&driver, 0.05)).unwrap();
+    let gain = opening(&out) - opening(&neutral);
+    assert!((gain - 0.05).abs() < 0.02, "0.05 carried as {gain}");
 }
 
 #[test]
@@ -117,7 +143,8 @@ fn head_motion_is_carried_as_far_as_the_target_moved_in_training() {
         .collect();
     let neutral = TargetNeutral::from_frames(&frames).unwrap();
     assert!(
-        (neutral.motion.angle - 10.0).abs() < 0.5,
+        (neutral.motion.angle[1] - 10.0).abs() < 0.5
+            && (neutral.motion.angle[0] + 10.0).abs() < 0.5,
         "{:?}",
         neutral.motion
     );
@@ -125,7 +152,7 @@ fn head_motion_is_carried_as_far_as_the_target_moved_in_training() {
         driver: at_rest(&driver),
         target: neutral,
         gain: 1.0,
-        head: HeadFollow::Target,
+        follow: Follow::Target,
     };
     // The driver turns (about a point off their face, so they also move across the picture,
     // which the target never did): 6 degrees is carried, 25 is held at 10.
@@ -141,9 +168,9 @@ fn head_motion_is_carried_as_far_as_the_target_moved_in_training() {
         let out = retarget.apply(&now).unwrap();
         let off = max_distance(&out, &turned(&target, expected)) / target.inter_ocular();
         assert!(off < 0.02, "turn {turn}: {off} inter-ocular distances off");
-        // --head-motion free carries all of the turn; off none of it.
+        // --follow free carries all of the turn; still none of it.
         let free = Retarget {
-            head: HeadFollow::Free,
+            follow: Follow::Free,
             ..retarget
         };
         let out = free.apply(&now).unwrap();
@@ -156,7 +183,7 @@ fn head_motion_is_carried_as_far_as_the_target_moved_in_training() {
             "free: turned {angle}, not {turn}"
         );
         let still = Retarget {
-            head: HeadFollow::Off,
+            follow: Follow::Still,
             ..retarget
         };
         let off = max_distance(&still.apply(&now).unwrap(), &target) / target.inter_ocular();

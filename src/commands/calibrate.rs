@@ -218,11 +218,10 @@ fn guide(frame: &Rgb8, faces: &[Face], sighting: Sighting, phase: Phase) -> Rgb8
     match phase {
         Phase::Countdown(left) => {
             let text = format!("{:.0}", left.ceil());
+            // Above the oval, clear of the face.
             let (tw, th) = text_size(&text, scale);
-            let (x, y) = (
-                (w as u32).saturating_sub(tw) / 2,
-                (h as u32).saturating_sub(th) / 2,
-            );
+            let x = (w as u32).saturating_sub(tw) / 2;
+            let y = ((0.18 * h) as u32).saturating_sub(th) / 2;
             draw_text(&mut canvas, &text, x, y, scale, WHITE);
         }
         Phase::Taking(done) => {

@@ -44,13 +44,18 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&report)?;
     } else {
         println!(
-            "{} frames ({} with the driver's face): a face in {:.1} % of the generated frames, {} inside the target's usual framing",
+            "{} frames ({} with the driver's face): a face in {:.1} % of the generated frames; {}",
             report.frames,
             report.frames_with_face,
             100.0 * report.faces_found,
-            report
-                .inside_framing
-                .map_or("unknown (no target neutral in the card) how many".into(), |s| format!("{:.1} % of them", 100.0 * s))
+            match (report.inside_framing, report.overshoot) {
+                (Some(inside), Some(over)) => format!(
+                    "{:.1} % of them inside the target's usual framing, the rest at most {:.1} % of its width outside",
+                    100.0 * inside,
+                    100.0 * over
+                ),
+                _ => "the card has no usual framing of the target to judge them by".into(),
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -66,7 +66,7 @@ pub fn retargeting(
         }
         return Ok(None);
     };
-    let retargeting = Retargeting::new(target, flags.expression_gain, flags.head_motion);
+    let retargeting = Retargeting::new(target, flags.expression_gain, flags.follow);
     Ok(match (profile, flags.retarget) {
         (Some(profile), _) => Some(retargeting.with_profile(profile.neutral)),
         (None, Some(RetargetMode::None)) => None,

@@ -21,8 +21,11 @@ pub struct DriveReport {
     /// Generated frames in which the face detector finds a face, over those generated.
     pub faces_found: f64,
     /// Found faces whose landmarks lie inside the target's usual framing, over those found;
-    /// absent for a card without the target's neutral.
+    /// absent for a card without the target's usual framing.
     pub inside_framing: Option<f64>,
+    /// How far outside the usual framing the landmarks reached at most, as a share of its
+    /// width (0 when always inside).
+    pub overshoot: Option<f64>,
 }
 
 /// Drives `reenactor` with `video` (at most `max_frames` frames) and judges each generated
@@ -40,6 +43,7 @@ pub fn evaluate(
         .and_then(|n| n.framing);
     let mut reader = VideoReader::open(video)?;
     let (mut frames, mut generated, mut found, mut inside) = (0u64, 0u64, 0u64, 0u64);
+    let mut overshoot = 0f32;
     while let Some(frame) = reader.next_frame()? {
         if max_frames.is_some_and(|m| frames >= m) {
             break;
@@ -53,7 +57,11 @@ pub fn evaluate(
             continue;
         };
         found += 1;
-        inside += u64::from(framing.is_some_and(|f| contains(&f, &face.landmarks.bounds())));
+        if let Some(framing) = framing {
+            let beyond = outside(&framing, &face.landmarks.bounds());
+            inside += u64::from(beyond <= 0.0);
+            overshoot = overshoot.max(beyond / framing.width());
+        }
     }
     if generated == 0 {
         return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
@@ -63,12 +71,14 @@ pub fn evaluate(
         frames_with_face: generated,
         faces_found: found as f64 / generated as f64,
         inside_framing: framing.map(|_| inside as f64 / found.max(1) as f64),
+        overshoot: framing.map(|_| f64::from(overshoot)),
     })
 }
 
-fn contains(outer: &FaceBox, inner: &FaceBox) -> bool {
-    inner.left >= outer.left
-        && inner.top >= outer.top
-        && inner.right <= outer.right
-        && inner.bottom <= outer.bottom
+/// How far `inner` reaches outside `outer` at most, in pixels (0 or less: inside).
+fn outside(outer: &FaceBox, inner: &FaceBox) -> f32 {
+    (outer.left - inner.left)
+        .max(inner.right - outer.right)
+        .max(outer.top - inner.top)
+        .max(inner.bottom - outer.bottom)
 }

@@ -11,7 +11,7 @@ use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::infer::Generator;
-use crate::retarget::{AutoNeutral, DriverNeutral, HeadFollow, Retarget, Shape, TargetNeutral};
+use crate::retarget::{AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral};
 use crate::sketch::SketchRenderer;
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
@@ -43,22 +43,22 @@ impl DriverFraming {
 }
 
 /// Retargeting in a session: the target's neutral from the card, the driver's from the first
-/// frames (or a profile), the expression gain and how the head follows.
+/// frames (or a profile), the expression gain and how far the target follows.
 #[derive(Debug, Clone)]
 pub struct Retargeting {
     target: TargetNeutral,
     driver: AutoNeutral,
     gain: f32,
-    head: HeadFollow,
+    follow: Follow,
 }
 
 impl Retargeting {
-    pub fn new(target: TargetNeutral, gain: f32, head: HeadFollow) -> Retargeting {
+    pub fn new(target: TargetNeutral, gain: f32, follow: Follow) -> Retargeting {
         Retargeting {
             target,
             driver: AutoNeutral::default(),
             gain,
-            head,
+            follow,
         }
     }
 
@@ -91,7 +91,7 @@ impl Retargeting {
             driver: self.driver.observe(driver)?,
             target: self.target,
             gain: self.gain,
-            head: self.head,
+            follow: self.follow,
         };
         retarget.apply(driver)
     }
