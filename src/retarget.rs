@@ -394,10 +394,13 @@ impl AutoNeutral {
         self.neutral
     }
 
-    /// Starts gathering again, the shape too (the `c` key: look at the camera with a neutral
-    /// face).
+    /// Starts gathering again (the `c` key: look at the camera with a neutral face): the rest
+    /// pose, and the shape unless a calibration profile gave it.
     pub fn restart(&mut self) {
-        *self = AutoNeutral::default();
+        *self = AutoNeutral {
+            profile: self.profile,
+            ..AutoNeutral::default()
+        };
     }
 }
 
