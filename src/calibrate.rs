@@ -55,6 +55,8 @@ pub enum ProfileError {
 /// Why a calibration was refused: each says what to do differently.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CalibrationError {
+    #[error("calibration took {frames} frames and needs at least {MIN_FRAMES} (about half a second of video): give it more time with --seconds")]
+    TooShort { frames: usize },
     #[error("calibration saw a face in {faces} of {frames} frames and needs {MIN_FRAMES}: look at the camera, in good light, with your whole face in the picture, for the whole countdown")]
     TooFewFaces { faces: usize, frames: usize },
     #[error("several faces were in view in {several} of {frames} frames: calibration needs the driver alone in the picture")]
@@ -247,6 +249,9 @@ impl Calibration {
     /// The profile, if the frames showed one still, frontal face.
     pub fn finish(&self, source: String, camera: Camera) -> Result<Profile, CalibrationError> {
         let (frames, faces) = (self.frames, self.faces.len());
+        if frames < MIN_FRAMES {
+            return Err(CalibrationError::TooShort { frames });
+        }
         if self.several * 4 >= frames.max(1) {
             return Err(CalibrationError::SeveralFaces {
                 several: self.several,

@@ -161,9 +161,9 @@ pub struct TargetNeutral {
     pub placement: Similarity,
     #[serde(default)]
     pub motion: MotionRange,
-    /// The target's usual framing in model input pixels: the box its landmarks stay inside in
-    /// all but the outlying [`FRAMING_COVERAGE`] of its training frames, grown by
-    /// [`FRAMING_MARGIN`]. Absent in cards written before it was.
+    /// The target's usual framing in model input pixels: the box each of whose edges holds the
+    /// landmarks of [`FRAMING_COVERAGE`] of its training frames, grown by [`FRAMING_MARGIN`].
+    /// Absent in cards written before it was.
     #[serde(default)]
     pub framing: Option<FaceBox>,
     /// How far its features moved in training; absent in cards written before it was.
@@ -171,7 +171,8 @@ pub struct TargetNeutral {
     pub expression: Option<ExpressionRange>,
 }
 
-/// The share of the target's frames whose landmarks its usual framing holds.
+/// The share of the target's frames each edge of its usual framing holds, and each point's
+/// expression range covers (the rest, at the far end, are left out as outliers).
 const FRAMING_COVERAGE: f32 = 0.98;
 /// The usual framing is grown by this share of its width: landmarks found in generated frames
 /// wobble.
@@ -257,8 +258,8 @@ impl Follow {
 }
 
 /// How far each point of the target's face moved from its neutral in training (canonical
-/// frame): the lowest and highest offsets along x and y of all but the outlying
-/// [`FRAMING_COVERAGE`] of its frames.
+/// frame): the lowest and highest offsets along x and y, the outlying 2 % at either end
+/// ([`FRAMING_COVERAGE`]) left out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExpressionRange {
     pub low: Shape,
