@@ -83,23 +83,20 @@ fn a_still_frontal_face_makes_a_profile_that_reads_back_as_written() {
 fn the_window_shows_the_guide_under_xvfb() {
     let dir = scratch("calibrate-window");
     let (shot, out) = (dir.join("screen.png"), dir.join("p.toml"));
-    let script = format!(
-        "{bin} calibrate --input {video} --realtime --countdown 2 --out {out} & pid=$!; sleep 1.5; import -window root {shot}; wait $pid",
-        bin = env!("CARGO_BIN_EXE_mimic"),
-        video = testdata("video/d9.mp4").display(),
-        out = out.display(),
-        shot = shot.display(),
+    let screen = common::screen_while(
+        &[
+            "calibrate",
+            "--input",
+            arg(&testdata("video/d9.mp4")),
+            "--realtime",
+            "--countdown",
+            "2",
+            "--out",
+            arg(&out),
+        ],
+        1.5,
+        &shot,
     );
-    let run = std::process::Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
-        .output()
-        .expect("xvfb-run is installed by setup.sh");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let screen = image::open(&shot).expect("a screenshot").to_rgb8();
     let count = |colour: [u8; 3]| screen.pixels().filter(|p| p.0 == colour).count();
     assert!(count([64, 230, 64]) > 200, "green landmarks");
     assert!(count([255, 255, 255]) > 200, "the white oval and countdown");

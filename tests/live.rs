@@ -141,25 +141,12 @@ fn the_recording_can_hold_the_generated_frame_alone() {
 fn the_window_shows_the_composite_under_xvfb() {
     let model = tiny_model();
     let shot = scratch("window").join("screen.png");
-    let script = format!(
-        "{bin} live --model {model} --input {video} & pid=$!; sleep 4; import -window root {shot}; wait $pid",
-        bin = env!("CARGO_BIN_EXE_mimic"),
-        model = model.display(),
-        video = testdata("video/d3.mp4").display(),
-        shot = shot.display(),
+    let video = testdata("video/d3.mp4");
+    let screen = common::screen_while(
+        &["live", "--model", arg(model), "--input", arg(&video)],
+        4.0,
+        &shot,
     );
-    let run = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
-        .output()
-        .expect("xvfb-run is installed by setup.sh");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let screen = image::open(&shot)
-        .expect("a screenshot was taken")
-        .to_rgb8();
     let count = |f: &dyn Fn(&image::Rgb<u8>) -> bool| screen.pixels().filter(|p| f(p)).count();
     let white = count(&|p| p.0.iter().all(|&c| c > 200));
     let mark_box = count(&|p| p.0 == [20, 20, 20]);

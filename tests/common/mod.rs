@@ -43,6 +43,27 @@ pub fn mimic_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
+/// Runs `mimic ARGS…` under Xvfb and returns the screen as ImageMagick's `import` captured it
+/// `after` seconds in (written to `shot`); the command must then finish successfully.
+pub fn screen_while(args: &[&str], after: f32, shot: &Path) -> image::RgbImage {
+    let script = format!(
+        "{bin} {args} & pid=$!; sleep {after}; import -window root {shot}; wait $pid",
+        bin = env!("CARGO_BIN_EXE_mimic"),
+        args = args.join(" "),
+        shot = shot.display(),
+    );
+    let run = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
+        .output()
+        .expect("xvfb-run is installed by setup.sh");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    image::open(shot).expect("a screenshot was taken").to_rgb8()
+}
+
 /// A path as a command-line argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
