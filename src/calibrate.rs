@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{Face, HeadPose, Landmarks};
 use crate::files::{self, FileError};
-use crate::retarget::{canonical_anchor, median_shape, shape_of, Shape, STABLE};
+use crate::retarget::{canonical_anchor, median_shape, quantile, shape_of, Shape, STABLE};
 
 /// What a profile says it is in its `format` field.
 pub const FORMAT: &str = "mimic-calibration";
@@ -315,11 +315,7 @@ fn is_frontal(pose: &HeadPose) -> bool {
 }
 
 fn median_pose(poses: &[HeadPose]) -> HeadPose {
-    let median = |f: fn(&HeadPose) -> f32| {
-        let mut v: Vec<f32> = poses.iter().map(f).collect();
-        v.sort_by(f32::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
+    let median = |f: fn(&HeadPose) -> f32| quantile(poses.iter().map(f).collect(), 0.5);
     HeadPose {
         yaw: median(|p| p.yaw),
         pitch: median(|p| p.pitch),

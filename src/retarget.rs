@@ -43,10 +43,7 @@ pub fn median_shape(shapes: &[Shape]) -> Option<Shape> {
     if shapes.is_empty() {
         return None;
     }
-    let median = |mut v: Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |v: Vec<f32>| quantile(v, 0.5);
     Some(Shape(std::array::from_fn(|i| {
         Point::new(
             median(shapes.iter().map(|s| s.0[i].x).collect()),
@@ -197,8 +194,9 @@ fn usual_framing(frames: &[Landmarks]) -> FaceBox {
     }
 }
 
-/// The value `share` of the way up the sorted values (0 when there are none).
-fn quantile(mut values: Vec<f32>, share: f32) -> f32 {
+/// The value `share` of the way up the sorted values (0 when there are none); 0.5 gives the
+/// median (the upper one of an even count).
+pub(crate) fn quantile(mut values: Vec<f32>, share: f32) -> f32 {
     values.sort_by(f32::total_cmp);
     let i = ((values.len() as f32 * share) as usize).min(values.len().saturating_sub(1));
     values.get(i).copied().unwrap_or(0.0)
@@ -414,10 +412,7 @@ fn rest_from(stable: &[[Point; STABLE.len()]]) -> Option<Similarity> {
     if stable.is_empty() {
         return None;
     }
-    let median = |mut v: Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |v: Vec<f32>| quantile(v, 0.5);
     let points: Vec<Point> = (0..STABLE.len())
         .map(|k| {
             Point::new(
