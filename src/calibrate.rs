@@ -333,22 +333,15 @@ fn wobble(p: &HeadPose, rest: &HeadPose) -> f32 {
     .largest()
 }
 
-/// Mean distance of the shapes' points from the neutral's, in the canonical frame's eye
-/// distances.
+/// Mean distance of the shapes' points from the neutral's, in the neutral's eye distances
+/// (the NME of each shape against it, averaged).
 fn spread(shapes: &[Shape], neutral: &Shape) -> f32 {
-    let anchor = canonical_anchor();
-    let eyes = anchor[4].distance(anchor[7]);
+    let neutral = Landmarks::new(neutral.0);
     let total: f32 = shapes
         .iter()
-        .map(|s| {
-            s.0.iter()
-                .zip(&neutral.0)
-                .map(|(p, q)| p.distance(*q))
-                .sum::<f32>()
-                / s.0.len() as f32
-        })
+        .map(|s| Landmarks::new(s.0).nme(&neutral))
         .sum();
-    total / shapes.len().max(1) as f32 / eyes
+    total / shapes.len().max(1) as f32
 }
 
 /// `time` as UTC in ISO 8601 to the second (civil date from days since 1970, after Howard

@@ -40,16 +40,23 @@ pub fn shape_of(landmarks: &Landmarks) -> Option<Shape> {
 
 /// The point-wise median of several shapes: a neutral face from frames of one.
 pub fn median_shape(shapes: &[Shape]) -> Option<Shape> {
-    if shapes.is_empty() {
+    let sets: Vec<[Point; LANDMARK_COUNT]> = shapes.iter().map(|s| s.0).collect();
+    median_points(&sets).map(Shape)
+}
+
+/// The point-wise median of sets of points (the upper median of an even count); `None` for
+/// no sets.
+fn median_points<const N: usize>(sets: &[[Point; N]]) -> Option<[Point; N]> {
+    if sets.is_empty() {
         return None;
     }
     let median = |v: Vec<f32>| quantile(v, 0.5);
-    Some(Shape(std::array::from_fn(|i| {
+    Some(std::array::from_fn(|i| {
         Point::new(
-            median(shapes.iter().map(|s| s.0[i].x).collect()),
-            median(shapes.iter().map(|s| s.0[i].y).collect()),
+            median(sets.iter().map(|s| s[i].x).collect()),
+            median(sets.iter().map(|s| s[i].y).collect()),
         )
-    })))
+    }))
 }
 
 /// How far the head moved from where it sat at rest, as a similarity of the canonical frame
@@ -409,19 +416,7 @@ fn stable_points(landmarks: &Landmarks) -> [Point; STABLE.len()] {
 
 /// Picture → canonical for the point-wise median of the stable points.
 fn rest_from(stable: &[[Point; STABLE.len()]]) -> Option<Similarity> {
-    if stable.is_empty() {
-        return None;
-    }
-    let median = |v: Vec<f32>| quantile(v, 0.5);
-    let points: Vec<Point> = (0..STABLE.len())
-        .map(|k| {
-            Point::new(
-                median(stable.iter().map(|s| s[k].x).collect()),
-                median(stable.iter().map(|s| s[k].y).collect()),
-            )
-        })
-        .collect();
-    Similarity::estimate(&points, &canonical_anchor())
+    Similarity::estimate(&median_points(stable)?, &canonical_anchor())
 }
 
 /// Shapes as lists of `[x, y]` pairs in TOML and JSON.
