@@ -87,6 +87,23 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
+    /// A card of `kind` whose input and output are both `spec`, nothing else said yet: the
+    /// trainers fill in what their kind needs.
+    pub fn new(kind: ModelKind, spec: TensorSpec) -> ModelCard {
+        ModelCard {
+            kind,
+            description: String::new(),
+            input: spec,
+            output: spec,
+            sketch: None,
+            alignment: None,
+            framing: None,
+            smoothing: None,
+            neutral: None,
+            training: None,
+        }
+    }
+
     /// The card's path for a model path: same stem, `.toml`.
     pub fn path_for(model: &Path) -> PathBuf {
         model.with_extension("toml")

@@ -156,16 +156,5 @@ pub fn read_pts(relative: &str) -> Landmarks {
 
 /// A model card with only the tensor specs filled in.
 pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
-    ModelCard {
-        kind,
-        description: String::new(),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        smoothing: None,
-        neutral: None,
-        training: None,
-    }
+    ModelCard::new(kind, spec)
 }

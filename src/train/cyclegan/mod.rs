@@ -396,19 +396,12 @@ fn model_card(
         validation_cycle_l1 = (f64::from(cycle))
     };
     ModelCard {
-        kind: ModelKind::Stylize,
         description: format!(
             "{} ({} preset): pictures of domain {from} become pictures of domain {to}",
             options.variant.name(),
             options.preset.name()
         ),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        smoothing: None,
-        neutral: None,
         training: Some(training),
+        ..ModelCard::new(ModelKind::Stylize, spec)
     }
 }

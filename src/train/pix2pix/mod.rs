@@ -584,20 +584,16 @@ fn model_card(
         final_g_l1 = (f64::from(losses[2]))
     };
     Ok(ModelCard {
-        kind: ModelKind::Reenact,
         description: format!(
             "pix2pix reenactment ({} preset) trained on {}",
             options.preset.name(),
             dataset.manifest.source.display()
         ),
-        input: spec,
-        output: spec,
         sketch: Some(dataset.manifest.sketch),
-        alignment: None,
         framing: Some(dataset.manifest.window),
-        smoothing: None,
         neutral: target_neutral(dataset),
         training: Some(training),
+        ..ModelCard::new(ModelKind::Reenact, spec)
     })
 }
 
@@ -630,20 +626,13 @@ fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Loss
         final_g_l1 = (f64::from(losses[2]))
     };
     ModelCard {
-        kind: ModelKind::Stylize,
         description: format!(
             "pix2pix ({} preset): pictures like {} become pictures like {}",
             options.preset.name(),
             set.a.display(),
             set.b.display()
         ),
-        input: spec,
-        output: spec,
-        sketch: None,
-        alignment: None,
-        framing: None,
-        smoothing: None,
-        neutral: None,
         training: Some(training),
+        ..ModelCard::new(ModelKind::Stylize, spec)
     }
 }

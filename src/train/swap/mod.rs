@@ -542,23 +542,17 @@ fn model_card(
         validation_mae = (f64::from(mae))
     };
     ModelCard {
-        kind: ModelKind::Swap,
         description: format!(
             "face swap autoencoder ({} preset): faces of {} become faces of {}",
             options.preset.name(),
             from.dir.display(),
             to.dir.display()
         ),
-        input: spec,
-        output: spec,
-        sketch: None,
         alignment: Some(AlignmentSpec {
             size: FACE_SIZE as u32,
             padding: MODEL_PADDING,
         }),
-        framing: None,
-        smoothing: None,
-        neutral: None,
         training: Some(training),
+        ..ModelCard::new(ModelKind::Swap, spec)
     }
 }
