@@ -142,26 +142,32 @@ fn the_window_shows_the_composite_under_xvfb() {
     let model = tiny_model();
     let shot = scratch("window").join("screen.png");
     let video = testdata("video/d3.mp4");
-    let screen = common::screen_while(
-        &["live", "--model", arg(model), "--input", arg(&video)],
-        4.0,
+    let count = |screen: &image::RgbImage, f: &dyn Fn(&image::Rgb<u8>) -> bool| {
+        screen.pixels().filter(|p| f(p)).count()
+    };
+    let photo = |p: &image::Rgb<u8>| p[0] > 60 && p[0] < 250 && p[1] > 40 && p[2] > 20;
+    let yellow = |p: &image::Rgb<u8>| p.0 == [255, 255, 0];
+    // Played at the clip's pace, so the window is up for seconds whatever the host's speed.
+    let screen = common::screen_when(
+        &[
+            "live",
+            "--model",
+            arg(model),
+            "--input",
+            arg(&video),
+            "--realtime",
+        ],
+        |screen| count(screen, &photo) > 20_000 && count(screen, &yellow) > 50,
         &shot,
     );
     let count = |f: &dyn Fn(&image::Rgb<u8>) -> bool| screen.pixels().filter(|p| f(p)).count();
     let white = count(&|p| p.0.iter().all(|&c| c > 200));
     let mark_box = count(&|p| p.0 == [20, 20, 20]);
-    let yellow = count(&|p| p.0 == [255, 255, 0]);
-    let photo = count(&|p| p[0] > 60 && p[0] < 250 && p[1] > 40 && p[2] > 20);
     assert!(
         white > 300,
         "sketch lines and mark letters: {white} white pixels"
     );
     assert!(mark_box > 300, "the mark's box: {mark_box} pixels");
-    assert!(yellow > 50, "the overlay: {yellow} yellow pixels");
-    assert!(
-        photo > 20_000,
-        "the live and generated panels: {photo} photo pixels"
-    );
 }
 
 /// The window's keys under Xvfb, pressed with xdotool: `s` saves the composite as a PNG in the
@@ -171,7 +177,7 @@ fn the_window_keys_save_switch_views_and_quit() {
     let dir = scratch("window-keys");
     let script = format!(
         "{bin} live --model {model} --input {video} --realtime --json > report.json & pid=$!; \
-         w=$(xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
+         w=$(timeout 90 xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
          for key in s v s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
          wait $pid",
         bin = env!("CARGO_BIN_EXE_mimic"),
