@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mimic::train::conv::conv2d;
 use mimic::train::layers::Pad;
 use mimic::train::pix2pix::model::Architecture;
-use mimic::train::pix2pix::{Pix2Pix, Preset};
+use mimic::train::pix2pix::{Batch, Pix2Pix, Preset};
 use mimic::train::NormKind;
 
 fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -61,14 +61,18 @@ fn training_step(c: &mut Criterion) {
             filters: preset.filters(),
             norm: NormKind::Instance,
             dropout: 0.0,
+            reference: false,
         };
         let mut net = Pix2Pix::new(arch, &Device::Cpu, 0).expect("model");
         // Throughput in convolution FLOPs: criterion's "elem/s" reads as FLOP/s.
         group.throughput(Throughput::Elements(arch.step_flops()));
-        let sketch = random(&[1, 3, size, size], 3).tanh().expect("tanh");
-        let real = random(&[1, 3, size, size], 4).tanh().expect("tanh");
+        let batch = Batch {
+            input: random(&[1, 3, size, size], 3).tanh().expect("tanh"),
+            real: random(&[1, 3, size, size], 4).tanh().expect("tanh"),
+            weight: None,
+        };
         group.bench_function(preset.name(), |b| {
-            b.iter(|| net.step(&sketch, &real).expect("step"))
+            b.iter(|| net.train_step(&batch).expect("step"))
         });
     }
     group.finish();

@@ -10,7 +10,8 @@ use mimic::infer::{DevicePreference, ModelKind};
 use mimic::retarget::Follow;
 use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
-use mimic::train::pix2pix::Preset;
+use mimic::train::driver::{RunOptions, Schedule};
+use mimic::train::pix2pix::{Arch, Preset};
 use mimic::train::swap::SwapPreset;
 use mimic::train::{NormKind, TrainDevice};
 
@@ -119,6 +120,10 @@ pub struct EvalReenactArgs {
     /// Times each frame is doubled before detection.
     #[arg(long, default_value_t = 0)]
     pub upsample: u32,
+    /// Also write a PNG grid of four evaluated frames: sketch | mean frame | nearest training
+    /// frame | model | real.
+    #[arg(long, value_name = "OUT.png")]
+    pub preview: Option<PathBuf>,
     #[command(flatten)]
     pub retargeting: RetargetFlags,
     #[command(flatten)]
@@ -252,13 +257,19 @@ pub struct TrainPix2PixArgs {
     /// Network size: tiny (128 px, CPU), small (256 px), base (256 px, the book's, GPU).
     #[arg(long, value_enum, default_value_t = Preset::Tiny)]
     pub preset: Preset,
+    /// The generator: warp (the U-Net also sees the target's reference picture moved onto
+    /// the sketch; the default on a reenactment dataset) or book (the book's U-Net; the
+    /// default with --pairs).
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
     /// Normalisation layers.
     #[arg(long, value_enum, default_value_t = NormKind::Instance)]
     pub norm: NormKind,
     /// Dropout rate in the decoder while training.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
-    /// Stop after this many steps (default: 3000 tiny, 20000 small, 100000 base).
+    /// Stop after this many steps (default: 15 minutes for micro and tiny, 20000 steps
+    /// small, 100000 base).
     #[arg(long)]
     pub steps: Option<u64>,
     /// Stop after this many passes over the training pairs (when --steps is not given).
@@ -290,6 +301,26 @@ pub struct RunFlags {
     /// Continue from the checkpoint in NAME.train/.
     #[arg(long)]
     pub resume: bool,
+    /// The learning rate's course: constant, or linear-decay (held for the first half of the
+    /// run, then down to nothing; pix2pix's default).
+    #[arg(long, value_enum)]
+    pub schedule: Option<Schedule>,
+}
+
+impl RunFlags {
+    /// The run these flags ask for, stopping after `steps` (or the time budget), with
+    /// `schedule` unless the flags name one.
+    pub fn options(&self, steps: Option<u64>, schedule: Schedule) -> RunOptions {
+        RunOptions {
+            steps,
+            max_minutes: self.max_minutes,
+            seed: self.seed,
+            preview_every: self.preview_every.max(1),
+            checkpoint_every: self.checkpoint_every.max(1),
+            resume: self.resume,
+            schedule: self.schedule.unwrap_or(schedule),
+        }
+    }
 }
 
 /// How a swapped face is blended back into the frame.

@@ -31,6 +31,8 @@ pub enum DatasetError {
     Read { path: PathBuf, reason: String },
     #[error("cannot write dataset file '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("dataset '{0}' has no landmarks.json (it was made by an older mimic, or copied without it): extract it again with `mimic extract reenact VIDEO --out DIR`")]
+    NoLandmarks(PathBuf),
     #[error("dataset '{0}' has no training pairs")]
     Empty(PathBuf),
     #[error("pair image '{path}' is {got}×{got} but the dataset says {expected}×{expected}")]
@@ -93,6 +95,9 @@ impl Dataset {
                 reason: e.message().to_string(),
             })?;
         let landmarks_path = dir.join(LANDMARKS);
+        if !landmarks_path.is_file() {
+            return Err(DatasetError::NoLandmarks(dir.to_path_buf()));
+        }
         let pairs: Vec<Pair> =
             serde_json::from_str(&read_text(&landmarks_path)?).map_err(|e| DatasetError::Read {
                 path: landmarks_path,
@@ -126,22 +131,31 @@ impl Dataset {
 
     /// Reads a pair's (sketch, frame), checking both have the dataset's size.
     pub fn load_pair(&self, pair: &Pair) -> Result<(Rgb8, Rgb8), DatasetError> {
-        let load = |path: PathBuf| -> Result<Rgb8, DatasetError> {
-            let image = read_image(&path).map_err(|e| DatasetError::Read {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            let size = self.manifest.size;
-            if image.dimensions() != (size, size) {
-                return Err(DatasetError::PairSize {
-                    path,
-                    got: image.width(),
-                    expected: size,
-                });
-            }
-            Ok(image)
-        };
-        Ok((load(self.sketch_path(pair))?, load(self.frame_path(pair))?))
+        Ok((
+            self.load_image(self.sketch_path(pair))?,
+            self.load_frame(pair)?,
+        ))
+    }
+
+    /// Reads a pair's frame, checking it has the dataset's size.
+    pub fn load_frame(&self, pair: &Pair) -> Result<Rgb8, DatasetError> {
+        self.load_image(self.frame_path(pair))
+    }
+
+    fn load_image(&self, path: PathBuf) -> Result<Rgb8, DatasetError> {
+        let image = read_image(&path).map_err(|e| DatasetError::Read {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let size = self.manifest.size;
+        if image.dimensions() != (size, size) {
+            return Err(DatasetError::PairSize {
+                path,
+                got: image.width(),
+                expected: size,
+            });
+        }
+        Ok(image)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod lab;
 pub mod onnx;
 pub mod pipeline;
 pub mod progress;
+pub mod reference;
 pub mod resize;
 pub mod retarget;
 pub mod sketch;

@@ -302,7 +302,7 @@ fn the_dfm_export_runs_live_like_the_onnx_model() {
 #[test]
 fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
     use mimic::face::Point;
-    use mimic::train::swap::weight::{weight_map, BACKGROUND, FEATURES};
+    use mimic::train::weight::{weight_map, BACKGROUND, FEATURES};
     let landmarks = common::read_pts("faces/lfpw/image_0010.pts");
     let map = weight_map(&landmarks, 1280);
     let w = |p: Point| f32::from(map.get_pixel(p.x as u32, p.y as u32)[0]) / 255.0 * FEATURES;

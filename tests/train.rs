@@ -20,9 +20,10 @@ use mimic::infer::{
     ColorOrder, DevicePreference, Generator, Layout, ModelCard, ModelKind, TensorSpec,
 };
 use mimic::sketch::SketchStyle;
+use mimic::train::driver::RunOptions;
 use mimic::train::export::export_checked;
 use mimic::train::pix2pix::model::Architecture;
-use mimic::train::pix2pix::{self, Options, Pix2Pix, Preset};
+use mimic::train::pix2pix::{self, Batch, Options, Pix2Pix, Preset};
 use mimic::train::NormKind;
 
 /// d9.mp4 extracted once at 128 px for every test in this file.
@@ -46,11 +47,15 @@ fn d9_dataset() -> &'static Dataset {
 }
 
 fn options(steps: u64) -> Options {
+    let base = Options::new(Preset::Tiny, Some(steps));
     Options {
-        seed: 7,
-        preview_every: 100,
-        checkpoint_every: 100,
-        ..Options::new(Preset::Tiny, Some(steps))
+        run: RunOptions {
+            seed: 7,
+            preview_every: 100,
+            checkpoint_every: 100,
+            ..base.run.clone()
+        },
+        ..base
     }
 }
 
@@ -119,18 +124,21 @@ fn reenact_card(size: u32) -> ModelCard {
 fn every_preset_exports_with_parity_and_loads_in_the_runner() {
     let dir = scratch("export");
     let cases = [
-        (Preset::Micro, NormKind::Instance),
-        (Preset::Tiny, NormKind::Instance),
-        (Preset::Tiny, NormKind::Batch),
-        (Preset::Small, NormKind::Instance),
-        (Preset::Base, NormKind::Instance),
+        (Preset::Micro, NormKind::Instance, false),
+        (Preset::Tiny, NormKind::Instance, false),
+        (Preset::Tiny, NormKind::Instance, true),
+        (Preset::Tiny, NormKind::Batch, false),
+        (Preset::Tiny, NormKind::Batch, true),
+        (Preset::Small, NormKind::Instance, false),
+        (Preset::Base, NormKind::Instance, false),
     ];
-    for (preset, norm) in cases {
+    for (preset, norm, reference) in cases {
         let arch = Architecture {
             size: preset.size() as usize,
             filters: preset.filters(),
             norm,
             dropout: 0.5,
+            reference,
         };
         let mut net = Pix2Pix::new(arch, &Device::Cpu, 1).unwrap();
         let params = net.generator_parameters() as f64;
@@ -160,11 +168,20 @@ fn every_preset_exports_with_parity_and_loads_in_the_runner() {
                 &Device::Cpu,
             )
             .unwrap();
+            let input = match reference {
+                true => candle_core::Tensor::cat(&[&real, &real], 1).unwrap(),
+                false => real.clone(),
+            };
+            let batch = Batch {
+                input,
+                real,
+                weight: None,
+            };
             for _ in 0..3 {
-                net.step(&real, &real).unwrap();
+                net.train_step(&batch).unwrap();
             }
         }
-        let path = dir.join(format!("{}-{norm:?}.onnx", preset.name()));
+        let path = dir.join(format!("{}-{norm:?}-{reference}.onnx", preset.name()));
         let diff = export_checked(
             &net.generator.export("pix2pix_generator").unwrap(),
             &reenact_card(preset.size()),
@@ -227,8 +244,8 @@ fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     .unwrap();
     let video = testdata("video/d9.mp4");
     let evaluate = |model: &Path| {
-        let mut generator = Generator::open(model, DevicePreference::Cpu).unwrap();
-        reenact::evaluate(&mut generator, &analyzer, &video, None, None).unwrap()
+        let generator = Generator::open(model, DevicePreference::Cpu).unwrap();
+        reenact::evaluate(generator, &analyzer, &video, None, None, None).unwrap()
     };
     let before = evaluate(&untrained);
     let after = evaluate(trained);
@@ -247,6 +264,7 @@ fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
         "the model must beat the mean frame"
     );
     assert!(after.model.face_psnr > after.baseline.face_psnr);
+    assert!(after.nearest.is_some(), "the card names the training set");
 }
 
 /// Issue 7's acceptance, kept short: another person (d3: another face, framed otherwise)
@@ -350,7 +368,7 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
     assert_eq!(losses(&dir, "a"), losses(&dir, "b"));
 
     let mut half = options(4);
-    half.checkpoint_every = 4;
+    half.run.checkpoint_every = 4;
     pix2pix::train(
         pix2pix::Source::Reenact(dataset),
         &dir.join("c.onnx"),
@@ -359,7 +377,7 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
     )
     .unwrap();
     let mut rest = options(8);
-    rest.resume = true;
+    rest.run.resume = true;
     pix2pix::train(
         pix2pix::Source::Reenact(dataset),
         &dir.join("c.onnx"),
@@ -390,12 +408,6 @@ fn bad_training_input_is_refused_with_a_sentence() {
     refused(
         &mimic(&["train", "pix2pix", dir.to_str().unwrap(), "--out", model]),
         "is not a mimic dataset",
-    );
-    refused(
-        &mimic(&[
-            "train", "pix2pix", &dataset, "--out", model, "--preset", "small", "--steps", "1",
-        ]),
-        "extract again with --size 256",
     );
     refused(
         &mimic(&["train", "pix2pix", &dataset, "--out", model, "--resume"]),
@@ -455,6 +467,85 @@ fn bad_training_input_is_refused_with_a_sentence() {
         ]),
         "no face was found",
     );
+
+    // A dataset made before landmarks.json was written.
+    let old = dir.join("old-dataset");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(
+        d9_dataset().dir.join("dataset.toml"),
+        old.join("dataset.toml"),
+    )
+    .unwrap();
+    refused(
+        &mimic(&["train", "pix2pix", old.to_str().unwrap(), "--out", model]),
+        "has no landmarks.json",
+    );
+}
+
+/// A warp model whose reference picture is not the model's size, or missing, is refused with
+/// what to do; so is a warp model whose card names no reference.
+#[test]
+fn a_reference_that_does_not_fit_the_model_is_refused() {
+    let dir = scratch("bad-reference");
+    let trained = trained_d9();
+    let copy = |name: &str| {
+        for ext in ["onnx", "toml", "mean.png", "reference.png"] {
+            std::fs::copy(
+                trained.with_extension(ext),
+                dir.join(format!("{name}.{ext}")),
+            )
+            .unwrap();
+        }
+        dir.join(format!("{name}.onnx"))
+    };
+    let eval = |model: &Path| {
+        mimic(&[
+            "eval",
+            "reenact",
+            "--model",
+            model.to_str().unwrap(),
+            "--video",
+            testdata("video/d9.mp4").to_str().unwrap(),
+            "--frames",
+            "0..2",
+        ])
+    };
+    let small = copy("small");
+    image::RgbImage::new(64, 64)
+        .save(small.with_extension("reference.png"))
+        .unwrap();
+    refused(&eval(&small), "is 64×64 but the model takes 128×128");
+
+    let missing = copy("missing");
+    std::fs::remove_file(missing.with_extension("reference.png")).unwrap();
+    refused(&eval(&missing), "cannot read the model's reference picture");
+
+    let cardless = copy("cardless");
+    let card = std::fs::read_to_string(cardless.with_extension("toml")).unwrap();
+    let mut card: toml::Table = toml::from_str(&card).unwrap();
+    card.remove("reference");
+    std::fs::write(
+        cardless.with_extension("toml"),
+        toml::to_string(&card).unwrap(),
+    )
+    .unwrap();
+    refused(&eval(&cardless), "its card names none");
+}
+
+/// The nearest-frame baseline, asked about a training frame, returns that very frame.
+#[test]
+fn the_nearest_frame_of_a_training_frame_is_itself() {
+    let dataset = d9_dataset();
+    let library = reenact::TrainingFrames::load(dataset, 128).unwrap();
+    for pair in dataset.training_pairs().step_by(50) {
+        let landmarks = mimic::face::Landmarks::from_slice(&pair.landmarks).unwrap();
+        let (_, frame) = dataset.load_pair(pair).unwrap();
+        assert!(
+            library.nearest(&landmarks) == Some(&frame),
+            "frame {} is not its own nearest",
+            pair.index
+        );
+    }
 }
 
 fn checkpoint_step(dir: &Path) -> u64 {

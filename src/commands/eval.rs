@@ -13,20 +13,33 @@ use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs
 
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
-    let mut generator = Generator::open(&args.model, DevicePreference::Auto)?;
+    let generator = Generator::open(&args.model, DevicePreference::Auto)?;
     let analyzer = FaceAnalyzer::new(DetectOptions {
         upsample: args.upsample,
         ..Default::default()
     })?;
     let retargeting = super::retargeting(&args.retargeting, &generator)?;
-    let report = reenact::evaluate(&mut generator, &analyzer, &args.video, range, retargeting)?;
+    let report = reenact::evaluate(
+        generator,
+        &analyzer,
+        &args.video,
+        range,
+        retargeting,
+        args.preview.as_deref(),
+    )?;
     if args.json.json {
         super::print_json(&report)?;
     } else {
         let (m, b) = (report.model, report.baseline);
+        let nearest = match report.nearest {
+            Some(n) => format!("nearest frame {:.2} / {:.2} dB", n.face_psnr, n.mouth_psnr),
+            None => {
+                "no nearest-frame baseline (the training set named by the card is not there)".into()
+            }
+        };
         println!(
-            "{} frames ({}..={}{}): face PSNR {:.2} dB vs mean-frame {:.2} dB, face SSIM {:.3} vs {:.3}, face L1 {:.4} vs {:.4}; whole PSNR {:.2} vs {:.2} dB",
-            report.frames, report.range.0, report.range.1, if report.retargeted { ", retargeted" } else { "" }, m.face_psnr, b.face_psnr, m.face_ssim, b.face_ssim, m.face_l1, b.face_l1, m.psnr, b.psnr
+            "{} frames ({}..={}{}): face / mouth PSNR: model {:.2} / {:.2} dB, mean frame {:.2} / {:.2} dB, {nearest}; face SSIM {:.3} vs mean {:.3}; whole PSNR {:.2} vs {:.2} dB",
+            report.frames, report.range.0, report.range.1, if report.retargeted { ", retargeted" } else { "" }, m.face_psnr, m.mouth_psnr, b.face_psnr, b.mouth_psnr, m.face_ssim, b.face_ssim, m.psnr, b.psnr
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -57,6 +70,9 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
                 _ => "the card has no usual framing of the target to judge them by".into(),
             }
         );
+        if let Some(nme) = report.sketch_nme {
+            println!("the generated faces' landmarks lie {nme:.3} eye distances from the sketch's (sketch NME)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,7 @@ use mimic::calibrate::Profile;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, ModelKind};
-use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper};
+use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use mimic::smooth::OneEuroSettings;
 
 use crate::cli::RetargetMode;
@@ -104,7 +104,7 @@ pub fn reenactor(
     let smoothing = smoothing(flags, &generator);
     Ok(Reenactor::new(
         face_tracker(flags, background)?,
-        generator,
+        Target::new(generator)?,
         smoothing,
         retargeting,
     ))

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use mimic::dataset::Dataset;
 use mimic::faceset::FaceSet;
+use mimic::train::driver::Schedule;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
@@ -15,16 +16,12 @@ use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs}
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         preset: args.preset,
+        arch: args.arch,
         norm: args.norm,
         dropout: args.dropout,
-        steps: args.steps,
         epochs: args.epochs,
-        max_minutes: args.run.max_minutes,
         device: args.run.device,
-        seed: args.run.seed,
-        preview_every: args.run.preview_every.max(1),
-        checkpoint_every: args.run.checkpoint_every.max(1),
-        resume: args.run.resume,
+        run: args.run.options(args.steps, Schedule::LinearDecay),
     };
     let stop = super::stop_flag()?;
     let summary = match (&args.dataset, args.pairs.as_deref()) {
@@ -46,11 +43,15 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
         }
         _ => anyhow::bail!("give a dataset folder, or --pairs DIR_A DIR_B"),
     };
+    if let Some(resized) = &summary.resized {
+        eprintln!("mimic: {resized}");
+    }
     if args.json.json {
         super::print_json(&summary)?;
     } else {
         println!(
-            "{}; losses D {:.3}, G {:.3}, L1 {:.3}; wrote {} (ONNX parity {:.1e}), previews in {}",
+            "{} generator, {}; losses D {:.3}, G {:.3}, L1 {:.3}; wrote {} (ONNX parity {:.1e}), previews in {}",
+            summary.arch.name(),
             run_line(
                 summary.steps,
                 summary.seconds,
@@ -74,14 +75,10 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
 pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     let (a, b) = (FaceSet::open(&args.a)?, FaceSet::open(&args.b)?);
     let options = swap::Options {
-        max_minutes: args.run.max_minutes,
+        preset: args.preset,
         device: args.run.device,
-        seed: args.run.seed,
-        preview_every: args.run.preview_every.max(1),
-        checkpoint_every: args.run.checkpoint_every.max(1),
-        resume: args.run.resume,
+        run: args.run.options(Some(args.steps), Schedule::Constant),
         dfm: args.format == SwapFormat::Dfm,
-        ..swap::Options::new(args.preset, args.steps)
     };
     let stop = super::stop_flag()?;
     let summary = swap::train(&a, &b, &args.out, &options, &stop)?;
@@ -111,12 +108,8 @@ pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
     let options = cyclegan::Options {
         reconstruction: args.reconstruction,
         size: args.size,
-        max_minutes: args.run.max_minutes,
         device: args.run.device,
-        seed: args.run.seed,
-        preview_every: args.run.preview_every.max(1),
-        checkpoint_every: args.run.checkpoint_every.max(1),
-        resume: args.run.resume,
+        run: args.run.options(Some(args.steps), Schedule::Constant),
         ..cyclegan::Options::new(args.variant, args.preset, args.steps)
     };
     options.check()?;

@@ -1,14 +1,16 @@
 //! `mimic eval drive`: another person drives a reenactment model through the live loop's own
 //! path, and the generated frames are judged by whether they still show a face, and whether
 //! that face stays inside the target's usual framing (where the target sat and moved in its
-//! training frames; a generator asked for framings it never saw draws garbled faces).
+//! training frames; a generator asked for framings it never saw draws garbled faces), and
+//! whether it does what the driver does: the landmarks the detector finds in it against those
+//! the sketch was drawn from (`sketch_nme`).
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::EvalError;
-use crate::face::{FaceAnalyzer, FaceBox};
+use crate::face::{FaceAnalyzer, FaceBox, Point};
 use crate::pipeline::Reenactor;
 use crate::video::VideoReader;
 
@@ -26,6 +28,9 @@ pub struct DriveReport {
     /// How far outside the usual framing the landmarks reached at most, as a share of its
     /// width (0 when always inside).
     pub overshoot: Option<f64>,
+    /// Mean NME of the landmarks found in each generated frame against the landmarks its
+    /// sketch was drawn from (after retargeting), over the frames whose face was found.
+    pub sketch_nme: Option<f64>,
 }
 
 /// Drives `reenactor` with `video` (at most `max_frames` frames) and judges each generated
@@ -44,6 +49,9 @@ pub fn evaluate(
     let mut reader = VideoReader::open(video)?;
     let (mut frames, mut generated, mut found, mut inside) = (0u64, 0u64, 0u64, 0u64);
     let mut overshoot = 0f32;
+    let mut nme = Vec::new();
+    let scale =
+        reenactor.generator().output_size() as f32 / reenactor.generator().input_size() as f32;
     while let Some(frame) = reader.next_frame()? {
         if max_frames.is_some_and(|m| frames >= m) {
             break;
@@ -57,6 +65,10 @@ pub fn evaluate(
             continue;
         };
         found += 1;
+        if let Some(drawn) = reenactor.drawn() {
+            let drawn = drawn.map(|p| Point::new(p.x * scale, p.y * scale));
+            nme.push(f64::from(face.landmarks.nme(&drawn)));
+        }
         if let Some(framing) = framing {
             let beyond = outside(&framing, &face.landmarks.bounds());
             inside += u64::from(beyond <= 0.0);
@@ -72,6 +84,7 @@ pub fn evaluate(
         faces_found: found as f64 / generated as f64,
         inside_framing: framing.map(|_| inside as f64 / found.max(1) as f64),
         overshoot: framing.map(|_| f64::from(overshoot)),
+        sketch_nme: (!nme.is_empty()).then(|| nme.iter().sum::<f64>() / nme.len() as f64),
     })
 }
 

@@ -22,6 +22,10 @@ pub enum EvalError {
     Face(#[from] crate::face::FaceError),
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::DatasetError),
+    #[error("cannot write '{path}': {reason}")]
+    Write { path: PathBuf, reason: String },
     #[error("model '{0}' is not a reenactment model with a card: its card must say kind = \"reenact\" and give [framing] and [sketch]")]
     NotReenact(PathBuf),
     #[error("cannot read the mean training frame '{path}' named by the model card: {reason}")]

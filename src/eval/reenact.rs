@@ -1,9 +1,10 @@
 //! `mimic eval reenact`: self-reenactment on frames of the target. Each frame's own landmarks
-//! are drawn as a sketch (the live loop's renderer), either in the training framing (the book's
-//! way) or retargeted onto the target's neutral as the live loop does, the model generates a
-//! frame from it, and
-//! the result is compared with the real frame, whole and inside the face region, beside the
-//! same figures for the mean training frame (what a model that ignored its input would get).
+//! are taken either in the training framing (the book's way) or retargeted onto the target's
+//! neutral as the live loop does, the model shows the target with them (the live loop's
+//! [`Target`]: sketch, reference, generator), and the result is compared with the real frame,
+//! whole, inside the face region and inside the mouth, beside two baselines that cost nothing:
+//! the mean training frame (what a model that ignored its input would get) and the nearest
+//! training frame (the one whose landmarks, in the model's framing, lie closest: retrieval).
 
 use std::path::{Path, PathBuf};
 
@@ -11,17 +12,19 @@ use serde::Serialize;
 
 use super::metrics::{self, Quality};
 use super::{EvalError, FrameRange};
-use crate::face::{FaceAnalyzer, FaceRegion};
+use crate::dataset::Dataset;
+use crate::face::{parts, FaceAnalyzer, FaceRegion, Landmarks};
 use crate::frame::{read_image, CropWindow, Rgb8};
 use crate::infer::{Generator, ModelCard, ModelKind};
-use crate::pipeline::Retargeting;
-use crate::sketch::{SketchRenderer, SketchStyle};
+use crate::pipeline::{Retargeting, Target};
 use crate::video::VideoReader;
 
 /// The face region is grown by this share of the picture's side (cheeks, forehead, chin).
 const FACE_MARGIN: f32 = 0.04;
+/// The mouth region (the outer lips' hull) is grown by this share of the picture's side.
+const MOUTH_MARGIN: f32 = 0.02;
 
-/// Whole-picture and face-region figures.
+/// Whole-picture, face-region and mouth figures.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Figures {
     pub l1: f64,
@@ -30,17 +33,39 @@ pub struct Figures {
     pub face_l1: f64,
     pub face_psnr: f64,
     pub face_ssim: f64,
+    pub mouth_psnr: f64,
 }
 
-impl Figures {
-    fn from(whole: Quality, face: Quality) -> Figures {
-        Figures {
-            l1: whole.l1,
-            psnr: whole.psnr,
-            ssim: whole.ssim,
-            face_l1: face.l1,
-            face_psnr: face.psnr,
-            face_ssim: face.ssim,
+/// One picture judged against the real frame: whole, face, mouth.
+#[derive(Debug, Clone, Copy)]
+struct Judged {
+    whole: Quality,
+    face: Quality,
+    mouth: Quality,
+}
+
+/// Where a frame is judged: the face and the mouth regions as masks.
+struct Regions {
+    face: Vec<bool>,
+    mouth: Vec<bool>,
+}
+
+impl Regions {
+    /// The regions of a face with `landmarks` (pixels of a `side` × `side` picture).
+    fn of(landmarks: &Landmarks, side: u32) -> Regions {
+        let s = side as f32;
+        let mouth = FaceRegion::around(landmarks.part(parts::OUTER_LIP));
+        Regions {
+            face: FaceRegion::of(landmarks).mask(side, side, FACE_MARGIN * s),
+            mouth: mouth.mask(side, side, MOUTH_MARGIN * s),
+        }
+    }
+
+    fn judge(&self, made: &Rgb8, real: &Rgb8) -> Judged {
+        Judged {
+            whole: metrics::quality(made, real, None),
+            face: metrics::quality(made, real, Some(&self.face)),
+            mouth: metrics::quality(made, real, Some(&self.mouth)),
         }
     }
 }
@@ -54,26 +79,30 @@ pub struct ReenactReport {
     /// Whether the landmarks were retargeted (against the first frames' neutral or a profile).
     pub retargeted: bool,
     pub model: Figures,
+    /// The mean training frame.
     pub baseline: Figures,
+    /// The training frame whose landmarks lie closest; `None` when the training set named by
+    /// the card is not there.
+    pub nearest: Option<Figures>,
 }
 
 /// What the card of a reenactment model gives evaluation.
-struct Target {
+struct TargetCard {
     window: CropWindow,
-    sketch: SketchStyle,
     mean_frame: Rgb8,
     source: Option<PathBuf>,
+    dataset: Option<PathBuf>,
     holdout_from: Option<u64>,
 }
 
-impl Target {
-    fn from_card(card: &ModelCard, model: &Path) -> Result<Target, EvalError> {
+impl TargetCard {
+    fn from_card(card: &ModelCard, model: &Path) -> Result<TargetCard, EvalError> {
         let not_reenact = || EvalError::NotReenact(model.to_path_buf());
         if card.kind != ModelKind::Reenact {
             return Err(not_reenact());
         }
         let window = card.framing.ok_or_else(not_reenact)?;
-        let sketch = card.sketch.ok_or_else(not_reenact)?;
+        card.sketch.ok_or_else(not_reenact)?;
         let training = card.training.as_ref();
         let text = |key: &str| {
             training
@@ -88,11 +117,11 @@ impl Target {
             path: mean_path,
             reason: e.to_string(),
         })?;
-        Ok(Target {
+        Ok(TargetCard {
             window,
-            sketch,
             mean_frame,
             source: text("source").map(PathBuf::from),
+            dataset: text("dataset").map(PathBuf::from),
             holdout_from: training
                 .and_then(|t| t.get("holdout_from"))
                 .and_then(|v| v.as_integer())
@@ -115,37 +144,79 @@ impl Target {
     }
 }
 
+/// The training frames and their landmarks, at the model's output size: the nearest-frame
+/// baseline's library.
+pub struct TrainingFrames {
+    frames: Vec<Rgb8>,
+    landmarks: Vec<Landmarks>,
+}
+
+impl TrainingFrames {
+    /// The training pairs of `dataset`, scaled to `size`.
+    pub fn load(dataset: &Dataset, size: u32) -> Result<TrainingFrames, EvalError> {
+        let scale = size as f32 / dataset.manifest.size as f32;
+        let (mut frames, mut landmarks) = (Vec::new(), Vec::new());
+        for pair in dataset.training_pairs() {
+            let Some(points) = Landmarks::from_slice(&pair.landmarks) else {
+                continue;
+            };
+            let (_, frame) = dataset.load_pair(pair)?;
+            frames.push(resized(&frame, size));
+            landmarks.push(points.map(|p| crate::face::Point::new(p.x * scale, p.y * scale)));
+        }
+        Ok(TrainingFrames { frames, landmarks })
+    }
+
+    /// The training frame whose landmarks lie closest to `landmarks` (model pixels).
+    pub fn nearest(&self, landmarks: &Landmarks) -> Option<&Rgb8> {
+        crate::reference::closest_to(&self.landmarks, landmarks).map(|i| &self.frames[i])
+    }
+}
+
+/// Rows shown in a preview grid.
+const PREVIEW_ROWS: usize = 4;
+
 /// Evaluates `generator` (a reenactment model) on frames of `video`, retargeting the
-/// landmarks when `retargeting` is given.
+/// landmarks when `retargeting` is given; with `preview`, writes a grid of a few of the frames
+/// there (sketch | mean frame | nearest training frame | model | real).
 pub fn evaluate(
-    generator: &mut Generator,
+    generator: Generator,
     analyzer: &FaceAnalyzer,
     video: &Path,
     range: Option<FrameRange>,
     retargeting: Option<Retargeting>,
+    preview: Option<&Path>,
 ) -> Result<ReenactReport, EvalError> {
     let card = generator
         .card()
         .cloned()
         .ok_or_else(|| EvalError::NotReenact(generator.path().to_path_buf()))?;
-    let target = Target::from_card(&card, generator.path())?;
-    let range = range.unwrap_or_else(|| target.default_range(video));
+    let card = TargetCard::from_card(&card, generator.path())?;
+    let range = range.unwrap_or_else(|| card.default_range(video));
     let (in_size, out_size) = (generator.input_size(), generator.output_size());
     // The driver is the target, framed as in training: the premise `none` draws by too.
     let mut retargeting =
-        retargeting.map(|r| r.as_the_target(target.window.output_transform(in_size)));
-    let mean = resized(&target.mean_frame, out_size);
-    let mut renderer = SketchRenderer::new(in_size, in_size, target.sketch);
-    let mut generated = Rgb8::new(out_size, out_size);
-    let (mut model, mut baseline) = (Vec::new(), Vec::new());
+        retargeting.map(|r| r.as_the_target(card.window.output_transform(in_size)));
+    let mean = resized(&card.mean_frame, out_size);
+    let library = match card.dataset.as_deref().map(Dataset::open) {
+        Some(Ok(dataset)) => Some(TrainingFrames::load(&dataset, out_size)?),
+        Some(Err(e)) => {
+            tracing::warn!("no nearest-frame baseline: {e}");
+            None
+        }
+        None => None,
+    };
+    let mut target = Target::new(generator)?;
+    let (mut model, mut baseline, mut nearest) = (Vec::new(), Vec::new(), Vec::new());
     let (mut without_face, mut first, mut last) = (0, None, 0);
+    let mut rows: Vec<Vec<Rgb8>> = Vec::new();
     let mut reader = VideoReader::open(video)?;
     while let Some(frame) = reader.next_frame()? {
         if !range.contains(frame.index) {
             continue;
         }
-        if !target.window.fits(&frame.image) {
-            let w = target.window;
+        if !card.window.fits(&frame.image) {
+            let w = card.window;
             return Err(EvalError::FrameSize {
                 got_w: frame.width(),
                 got_h: frame.height(),
@@ -156,31 +227,43 @@ pub fn evaluate(
         let face = analyzer.faces(&frame.image)?.into_iter().next();
         let drawn = face.as_ref().and_then(|face| match &mut retargeting {
             Some(retargeting) => retargeting.apply(&face.landmarks),
-            None => Some(face.landmarks.map(|p| target.window.to_output(p, in_size))),
+            None => Some(face.landmarks.map(|p| card.window.to_output(p, in_size))),
         });
         let (Some(face), Some(drawn)) = (face, drawn) else {
             without_face += 1;
             continue;
         };
-        let sketch = renderer.render(&drawn);
-        generator.run(sketch, &mut generated)?;
-        let real = target.window.cut(&frame.image, out_size);
-        let region = FaceRegion::of(&face.landmarks.map(|p| target.window.to_output(p, out_size)));
-        let mask = region.mask(out_size, out_size, FACE_MARGIN * out_size as f32);
-        model.push((
-            metrics::quality(&generated, &real, None),
-            metrics::quality(&generated, &real, Some(&mask)),
-        ));
-        baseline.push((
-            metrics::quality(&mean, &real, None),
-            metrics::quality(&mean, &real, Some(&mask)),
-        ));
+        target.show(&drawn)?;
+        let real = card.window.cut(&frame.image, out_size);
+        let own = face.landmarks.map(|p| card.window.to_output(p, out_size));
+        let regions = Regions::of(&own, out_size);
+        model.push(regions.judge(target.generated(), &real));
+        baseline.push(regions.judge(&mean, &real));
+        let closest = library.as_ref().and_then(|l| l.nearest(&own));
+        if let Some(frame) = closest {
+            nearest.push(regions.judge(frame, &real));
+        }
+        if preview.is_some() {
+            let mut row = vec![target.sketch().clone(), mean.clone()];
+            row.extend(closest.cloned());
+            row.extend([target.generated().clone(), real]);
+            rows.push(row);
+        }
         first.get_or_insert(frame.index);
         last = frame.index;
     }
     let Some(first) = first else {
         return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
     };
+    if let Some(path) = preview {
+        let stride = rows.len().div_ceil(PREVIEW_ROWS).max(1);
+        let chosen: Vec<Vec<Rgb8>> = rows.into_iter().step_by(stride).collect();
+        let grid = crate::train::report::preview_grid(&chosen);
+        crate::files::save_png(&grid, path).map_err(|e| EvalError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    }
     Ok(ReenactReport {
         frames: model.len(),
         frames_without_face: without_face,
@@ -188,13 +271,23 @@ pub fn evaluate(
         retargeted: retargeting.is_some(),
         model: summarise(&model),
         baseline: summarise(&baseline),
+        nearest: (!nearest.is_empty()).then(|| summarise(&nearest)),
     })
 }
 
-fn summarise(items: &[(Quality, Quality)]) -> Figures {
-    let whole: Vec<Quality> = items.iter().map(|(w, _)| *w).collect();
-    let face: Vec<Quality> = items.iter().map(|(_, f)| *f).collect();
-    Figures::from(metrics::mean(&whole), metrics::mean(&face))
+fn summarise(items: &[Judged]) -> Figures {
+    let mean =
+        |pick: fn(&Judged) -> Quality| metrics::mean(&items.iter().map(pick).collect::<Vec<_>>());
+    let (whole, face, mouth) = (mean(|j| j.whole), mean(|j| j.face), mean(|j| j.mouth));
+    Figures {
+        l1: whole.l1,
+        psnr: whole.psnr,
+        ssim: whole.ssim,
+        face_l1: face.l1,
+        face_psnr: face.psnr,
+        face_ssim: face.ssim,
+        mouth_psnr: mouth.psnr,
+    }
 }
 
 fn resized(image: &Rgb8, size: u32) -> Rgb8 {

@@ -85,6 +85,7 @@ fn pipeline(e: PipelineError) -> EvalError {
     match e {
         PipelineError::Face(e) => EvalError::Face(e),
         PipelineError::Infer(e) => EvalError::Infer(e),
+        e @ PipelineError::Reference(_) => EvalError::Pipeline(e),
     }
 }
 

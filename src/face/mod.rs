@@ -10,6 +10,7 @@ mod align;
 mod descriptor;
 mod dlib;
 mod landmarks;
+pub mod mesh;
 mod pose;
 mod region;
 
@@ -23,6 +24,7 @@ pub(crate) use align::sample_bilinear;
 pub use align::{AlignedCrop, Similarity, TEMPLATE};
 pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
 pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+pub use mesh::Mesh;
 pub use pose::HeadPose;
 pub use region::FaceRegion;
 

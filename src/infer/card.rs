@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::InferError;
 use crate::frame::CropWindow;
+use crate::reference::ReferenceSpec;
 use crate::retarget::TargetNeutral;
 use crate::sketch::SketchStyle;
 use crate::smooth::OneEuroSettings;
@@ -81,6 +82,10 @@ pub struct ModelCard {
     /// retargeting carries the driver's expression onto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neutral: Option<TargetNeutral>,
+    /// The target's reference picture, moved onto the drawn landmarks and fed to the model's
+    /// second input (reenactment models of the `warp` architecture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceSpec>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -100,6 +105,7 @@ impl ModelCard {
             framing: None,
             smoothing: None,
             neutral: None,
+            reference: None,
             training: None,
         }
     }
@@ -176,6 +182,7 @@ mod tests {
                 d_cutoff: 1.0,
             }),
             neutral: None,
+            reference: None,
             training: None,
         };
         let text = toml::to_string_pretty(&card).unwrap();

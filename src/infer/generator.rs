@@ -23,6 +23,9 @@ pub const DFM_FACE: &str = "out_celeb_face:0";
 /// feeds it by default: how far the face moves toward the target.
 const DFM_MORPH_INPUT: &str = "morph_value:0";
 const DFM_MORPH: f32 = 0.75;
+/// The second input of a reenactment model that takes the target's reference picture moved
+/// onto the drawn landmarks (the `warp` architecture).
+pub const REFERENCE_INPUT: &str = "reference";
 /// The aligned crop assumed for a `.dfm` without a card: DeepFaceLive's default face coverage
 /// of 2.2 (the landmark template fills 1/2.2 of the crop). A card beside the model overrides it.
 pub const DFM_PADDING: f32 = (1.0 - 1.0 / 2.2) / 2.0;
@@ -36,6 +39,8 @@ pub struct Generator {
     dfm: bool,
     /// The morph value fed to a morphable DeepFaceLive model, if it takes one.
     morph: Option<ndarray::Array1<f32>>,
+    /// The second image input of a model that takes the target's reference picture.
+    reference: Option<Array4<f32>>,
     input_spec: TensorSpec,
     output_spec: TensorSpec,
     output_index: usize,
@@ -81,10 +86,12 @@ impl Generator {
             );
         }
         let s = input_spec.size as usize;
-        let input = match input_spec.layout {
+        let image_tensor = || match input_spec.layout {
             Layout::Nchw => Array4::zeros((1, 3, s, s)),
             Layout::Nhwc => Array4::zeros((1, s, s, 3)),
         };
+        let input = image_tensor();
+        let reference = signature.reference.then(image_tensor);
         Ok(Generator {
             session,
             path: model.to_path_buf(),
@@ -93,6 +100,7 @@ impl Generator {
             morph: signature
                 .morph
                 .then(|| ndarray::Array1::from_elem(1, DFM_MORPH)),
+            reference,
             input_spec,
             output_spec,
             output_index: signature.output_index,
@@ -144,28 +152,64 @@ impl Generator {
         &self.path
     }
 
+    /// Whether the model takes the target's reference picture as a second input.
+    pub fn takes_reference(&self) -> bool {
+        self.reference.is_some()
+    }
+
     /// Runs the model on `input` (input size × input size) into `output` (resized to the
     /// output size if needed).
     pub fn run(&mut self, input: &Rgb8, output: &mut Rgb8) -> Result<(), InferError> {
+        self.run_inputs(input, None, output)
+    }
+
+    /// Runs a model that takes a reference picture on `input` and `reference` (both input
+    /// size × input size) into `output`.
+    pub fn run_with_reference(
+        &mut self,
+        input: &Rgb8,
+        reference: &Rgb8,
+        output: &mut Rgb8,
+    ) -> Result<(), InferError> {
+        self.run_inputs(input, Some(reference), output)
+    }
+
+    fn run_inputs(
+        &mut self,
+        input: &Rgb8,
+        reference: Option<&Rgb8>,
+        output: &mut Rgb8,
+    ) -> Result<(), InferError> {
         let expected = self.input_spec.size;
-        if input.dimensions() != (expected, expected) {
-            return Err(InferError::InputSize {
-                expected,
-                width: input.width(),
-                height: input.height(),
-            });
+        for image in std::iter::once(input).chain(reference) {
+            if image.dimensions() != (expected, expected) {
+                return Err(InferError::InputSize {
+                    expected,
+                    width: image.width(),
+                    height: image.height(),
+                });
+            }
         }
         let started = Instant::now();
         fill_tensor(&mut self.input, input, &self.input_spec);
+        match (&mut self.reference, reference) {
+            (Some(tensor), Some(image)) => fill_tensor(tensor, image, &self.input_spec),
+            (Some(_), None) => return Err(InferError::ReferenceNeeded(self.path.clone())),
+            (None, _) => {}
+        }
         let filled = Instant::now();
         let run_error = |e: ort::Error| InferError::Run(e.to_string());
         let tensor = TensorRef::from_array_view(&self.input).map_err(run_error)?;
-        let outputs = match &self.morph {
-            Some(morph) => {
+        let outputs = match (&self.morph, &self.reference) {
+            (Some(morph), _) => {
                 let morph = TensorRef::from_array_view(morph).map_err(run_error)?;
                 self.session.run(ort::inputs![tensor, morph])
             }
-            None => self.session.run(ort::inputs![tensor]),
+            (None, Some(reference)) => {
+                let reference = TensorRef::from_array_view(reference).map_err(run_error)?;
+                self.session.run(ort::inputs![tensor, reference])
+            }
+            (None, None) => self.session.run(ort::inputs![tensor]),
         }
         .map_err(run_error)?;
         let ran = Instant::now();
@@ -186,7 +230,9 @@ impl Generator {
     pub fn warm_up(&mut self) -> Result<(), InferError> {
         let size = self.input_spec.size;
         let mut output = Rgb8::new(self.output_spec.size, self.output_spec.size);
-        self.run(&Rgb8::new(size, size), &mut output)
+        let black = Rgb8::new(size, size);
+        let reference = self.reference.is_some().then_some(&black);
+        self.run_inputs(&black, reference, &mut output)
     }
 
     /// How long the last [`Self::run`] spent converting in, running, and converting out.
@@ -269,6 +315,8 @@ struct Signature {
     dfm: bool,
     /// A DeepFaceLive model with a `morph_value:0` input.
     morph: bool,
+    /// A model with a second image input for the target's reference picture.
+    reference: bool,
 }
 
 impl Signature {
@@ -277,12 +325,13 @@ impl Signature {
             path: path.to_path_buf(),
             reason,
         };
-        let (input, morph) = match session.inputs() {
-            [input] => (input, false),
-            [input, morph] if morph.name() == DFM_MORPH_INPUT => (input, true),
+        let (input, morph, reference) = match session.inputs() {
+            [input] => (input, false, false),
+            [input, morph] if morph.name() == DFM_MORPH_INPUT => (input, true, false),
+            [input, reference] if reference.name() == REFERENCE_INPUT => (input, false, true),
             inputs => {
                 return Err(bad(format!(
-                    "it has {} inputs; an image generator has one (a morphable DeepFaceLive model: {DFM_INPUT} and {DFM_MORPH_INPUT})",
+                    "it has {} inputs; an image generator has one (a morphable DeepFaceLive model: {DFM_INPUT} and {DFM_MORPH_INPUT}; a reenactment model with a reference picture: input and {REFERENCE_INPUT})",
                     inputs.len()
                 )))
             }
@@ -310,6 +359,7 @@ impl Signature {
             output_index,
             dfm,
             morph,
+            reference,
         })
     }
 

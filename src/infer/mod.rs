@@ -9,7 +9,9 @@ mod runtime;
 use std::path::PathBuf;
 
 pub use card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-pub use generator::{Generator, GeneratorTimings, DFM_FACE, DFM_INPUT, DFM_PADDING};
+pub use generator::{
+    Generator, GeneratorTimings, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
+};
 pub use runtime::{cuda_status, runtime, DevicePreference, Provider, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum InferError {
         width: u32,
         height: u32,
     },
+    #[error("model '{0}' takes the target's reference picture as a second input, but none was given: run it through mimic's reenactment path (live, eval reenact), with its card beside it")]
+    ReferenceNeeded(PathBuf),
     #[error("CUDA was asked for but cannot be used: {0}")]
     CudaUnavailable(String),
     #[error("the generator failed on a frame: {0}")]

@@ -2,8 +2,8 @@
 //! alignment (swap) → generator → blend → compose → window / recorder; in stylise mode the
 //! whole frame goes to the generator.
 //!
-//! [`Reenactor`] runs the processing side of reenact mode (track → framing → sketch →
-//! generator), [`Swapper`] that of swap mode (track → align → generator → blend back),
+//! [`Reenactor`] runs the processing side of reenact mode (track → framing → [`Target`]:
+//! sketch and reference → generator), [`Swapper`] that of swap mode (track → align → generator → blend back),
 //! [`Stylizer`] that of stylise mode (letterbox → generator → back to the frame's size);
 //! [`Handoff`] lets a camera run on its own thread while processing always takes the newest
 //! frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
@@ -13,6 +13,7 @@ pub mod reenact;
 pub mod session;
 pub mod stylize;
 pub mod swap;
+pub mod target;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub use reenact::{Reenactor, Retargeting};
 pub use session::{FrameTimes, Processor, Session};
 pub use stylize::Stylizer;
 pub use swap::Swapper;
+pub use target::{Target, TargetTimes};
 
 use crate::face::FaceError;
 use crate::infer::InferError;
@@ -31,6 +33,8 @@ pub enum PipelineError {
     Face(#[from] FaceError),
     #[error(transparent)]
     Infer(#[from] InferError),
+    #[error(transparent)]
+    Reference(#[from] crate::reference::ReferenceError),
 }
 
 /// Time spent in each stage of one frame.

@@ -6,13 +6,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::Target;
 use super::{PipelineError, StageTimes};
 use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
-use crate::infer::Generator;
 use crate::retarget::{AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral};
-use crate::sketch::SketchRenderer;
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
 
@@ -100,12 +99,10 @@ impl Retargeting {
 /// Turns driver frames into target frames, with every buffer allocated once.
 pub struct Reenactor {
     tracker: FaceTracker,
-    generator: Generator,
+    target: Target,
     framing: DriverFraming,
     retargeting: Option<Retargeting>,
     steady: SteadyLandmarks,
-    renderer: SketchRenderer,
-    generated: Rgb8,
     times: StageTimes,
 }
 
@@ -115,32 +112,27 @@ impl Reenactor {
     /// framing of the driver's own landmarks).
     pub fn new(
         tracker: FaceTracker,
-        generator: Generator,
+        target: Target,
         smoothing: Option<OneEuroSettings>,
         retargeting: Option<Retargeting>,
     ) -> Reenactor {
-        let size = generator.input_size();
-        let style = generator.card().and_then(|c| c.sketch).unwrap_or_default();
-        let out = generator.output_size();
         Reenactor {
             tracker,
-            generator,
+            target,
             framing: DriverFraming::default(),
             retargeting,
             steady: SteadyLandmarks::new(smoothing),
-            renderer: SketchRenderer::new(size, size, style),
-            generated: Rgb8::new(out, out),
             times: StageTimes::default(),
         }
     }
 
     /// Runs the generator once before the first frame.
     pub fn warm_up(&mut self) -> Result<(), PipelineError> {
-        Ok(self.generator.warm_up()?)
+        self.target.warm_up()
     }
 
-    pub fn generator(&self) -> &Generator {
-        &self.generator
+    pub fn generator(&self) -> &crate::infer::Generator {
+        self.target.generator()
     }
 
     pub fn tracker(&self) -> &FaceTracker {
@@ -165,7 +157,7 @@ impl Reenactor {
             self.times.generator = Duration::ZERO;
             return Ok(false);
         };
-        let size = self.generator.input_size();
+        let size = self.target.generator().input_size();
         let drawn = match &mut self.retargeting {
             Some(retargeting) => retargeting.apply(landmarks),
             None => {
@@ -178,11 +170,10 @@ impl Reenactor {
             self.times.generator = Duration::ZERO;
             return Ok(false);
         };
-        let sketch = self.renderer.render(&drawn);
-        let drawn = Instant::now();
-        self.times.prepare = drawn - tracked;
-        self.generator.run(sketch, &mut self.generated)?;
-        self.times.generator = drawn.elapsed();
+        let shown = self.target.show(&drawn)?;
+        // Retargeting and framing count with the sketch and the reference's warp.
+        self.times.prepare = tracked.elapsed().saturating_sub(shown.generator);
+        self.times.generator = shown.generator;
         Ok(true)
     }
 
@@ -198,8 +189,14 @@ impl Reenactor {
         self.steady.current()
     }
 
+    /// The landmarks the last generated frame was drawn from (model input pixels), after
+    /// framing or retargeting.
+    pub fn drawn(&self) -> Option<&Landmarks> {
+        self.target.shown()
+    }
+
     /// The last sketch and generated frame.
     pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
-        (self.renderer.canvas(), &self.generated)
+        (self.target.sketch(), self.target.generated())
     }
 }

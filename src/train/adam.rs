@@ -72,6 +72,8 @@ impl Moments {
 /// Adam over a fixed set of variables.
 pub struct Adam {
     config: AdamConfig,
+    /// The share of `config.lr` the next updates use (a schedule's).
+    lr_scale: f64,
     vars: Vec<Var>,
     moments: Vec<Moments>,
     step: usize,
@@ -89,10 +91,16 @@ impl Adam {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             config,
+            lr_scale: 1.0,
             vars,
             moments,
             step: 0,
         })
+    }
+
+    /// Sets the learning rate of the next updates to `scale` × the configured one.
+    pub fn set_lr_scale(&mut self, scale: f64) {
+        self.lr_scale = scale;
     }
 
     /// One update from the gradients of `loss`.
@@ -110,7 +118,7 @@ impl Adam {
             eps,
         } = self.config;
         let t = self.step as i32;
-        let lr_t = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
+        let lr_t = lr * self.lr_scale * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
         for (var, moments) in self.vars.iter().zip(&mut self.moments) {
             let Some(g) = grads.get(var) else { continue };
             match moments {

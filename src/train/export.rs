@@ -28,7 +28,8 @@ pub fn export_checked(
 }
 
 /// [`export_checked`] for a model with several outputs: `forward` is compared with the
-/// output at index `output`.
+/// output at index `output`. A model with several image inputs (a reference beside the
+/// condition) gets one probe each, and `forward` gets them joined on the channel axis.
 pub fn export_checked_output(
     model: &Model,
     card: &ModelCard,
@@ -37,14 +38,19 @@ pub fn export_checked_output(
     forward: impl FnOnce(&Tensor) -> Result<Tensor, TrainError>,
 ) -> Result<f32, TrainError> {
     let bytes = model.encode();
-    let dims: Vec<usize> = model.inputs[0]
-        .dims
+    let probes = model
+        .inputs
         .iter()
-        .map(|&d| d.max(1) as usize)
-        .collect();
-    let input = probe_input(&dims)?;
-    let expected = forward(&input)?.flatten_all()?.to_vec1::<f32>()?;
-    let got = run_onnx(&bytes, &input, output, path)?;
+        .enumerate()
+        .map(|(i, io)| {
+            let dims: Vec<usize> = io.dims.iter().map(|&d| d.max(1) as usize).collect();
+            probe_input(&dims, i as u64)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let expected = forward(&Tensor::cat(&probes, 1)?)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let got = run_onnx(&bytes, &probes, output, path)?;
     let diff = max_abs_diff(&expected, &got);
     // NaN fails too: only a measured difference within tolerance passes.
     if diff.is_nan() || diff > PARITY_TOLERANCE {
@@ -61,9 +67,9 @@ pub fn export_checked_output(
     Ok(diff)
 }
 
-/// A fixed pseudo-random input in [-1, 1] of the model input's shape.
-fn probe_input(dims: &[usize]) -> Result<Tensor, TrainError> {
-    let mut rng = Rng::new(0x5eed);
+/// A fixed pseudo-random input in [-1, 1] of a model input's shape (`n`: which input).
+fn probe_input(dims: &[usize], n: u64) -> Result<Tensor, TrainError> {
+    let mut rng = Rng::new(0x5eed + n);
     let values: Vec<f32> = (0..dims.iter().product())
         .map(|_| rng.uniform() * 2.0 - 1.0)
         .collect();
@@ -72,7 +78,7 @@ fn probe_input(dims: &[usize]) -> Result<Tensor, TrainError> {
 
 fn run_onnx(
     bytes: &[u8],
-    input: &Tensor,
+    inputs: &[Tensor],
     output: usize,
     path: &Path,
 ) -> Result<Vec<f32>, TrainError> {
@@ -86,12 +92,21 @@ fn run_onnx(
     let mut session = Session::builder(&rt.environment)
         .and_then(|mut b| b.commit_from_memory(bytes))
         .map_err(|e| invalid(e.to_string()))?;
-    let shape: Vec<usize> = input.dims().to_vec();
-    let data = input.flatten_all()?.to_vec1::<f32>()?;
-    let array = ndarray::ArrayD::from_shape_vec(shape, data).map_err(|e| invalid(e.to_string()))?;
-    let tensor = TensorRef::from_array_view(&array).map_err(|e| invalid(e.to_string()))?;
+    let arrays = inputs
+        .iter()
+        .map(|input| {
+            let data = input.flatten_all()?.to_vec1::<f32>()?;
+            ndarray::ArrayD::from_shape_vec(input.dims().to_vec(), data)
+                .map_err(|e| invalid(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
+    let tensors = arrays
+        .iter()
+        .map(|a| TensorRef::from_array_view(a).map(ort::session::SessionInputValue::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
     let outputs = session
-        .run(ort::inputs![tensor])
+        .run(tensors.as_slice())
         .map_err(|e| invalid(e.to_string()))?;
     let out = outputs[output]
         .try_extract_array::<f32>()

@@ -26,6 +26,14 @@ impl OnnxGraph {
         Self { model, count: 0 }
     }
 
+    /// Adds a second (third…) input to the graph.
+    pub fn add_input(&mut self, name: &str, dims: Vec<i64>) {
+        self.model.inputs.push(Io {
+            name: name.into(),
+            dims,
+        });
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.count += 1;
         format!("{prefix}_{}", self.count)

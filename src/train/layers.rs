@@ -62,7 +62,7 @@ impl Conv {
         stride: usize,
         pad: Pad,
     ) -> Result<Conv, TrainError> {
-        Self::with_std(params, name, shape, stride, pad, INIT_STD)
+        Self::initialised(params, name, shape, stride, pad, (INIT_STD, 0.0))
     }
 
     /// A convolution initialised for a network without normalisation (He: N(0, 2/fan-in)),
@@ -75,19 +75,31 @@ impl Conv {
         pad: Pad,
     ) -> Result<Conv, TrainError> {
         let std = (2.0 / (c_in * k * k) as f32).sqrt();
-        Self::with_std(params, name, (c_in, c_out, k), stride, pad, std)
+        Self::initialised(params, name, (c_in, c_out, k), stride, pad, (std, 0.0))
     }
 
-    fn with_std(
+    /// A stride-1 convolution initialised as pix2pix does, its bias starting at `bias`.
+    pub fn with_bias(
+        params: &mut Params,
+        name: &str,
+        (c_in, c_out, k): (usize, usize, usize),
+        pad: Pad,
+        bias: f32,
+    ) -> Result<Conv, TrainError> {
+        Self::initialised(params, name, (c_in, c_out, k), 1, pad, (INIT_STD, bias))
+    }
+
+    /// Weights from N(0, std²), biases at `bias`.
+    fn initialised(
         params: &mut Params,
         name: &str,
         (c_in, c_out, k): (usize, usize, usize),
         stride: usize,
         pad: Pad,
-        std: f32,
+        (std, bias): (f32, f32),
     ) -> Result<Conv, TrainError> {
         let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], std)?;
-        let bias = params.constant(&format!("{name}.bias"), &[c_out], 0.0)?;
+        let bias = params.constant(&format!("{name}.bias"), &[c_out], bias)?;
         Ok(Conv {
             weight: weight.as_tensor().clone(),
             bias: bias.as_tensor().clone(),

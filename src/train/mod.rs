@@ -8,6 +8,7 @@
 pub mod adam;
 pub mod conv;
 pub mod cyclegan;
+pub mod driver;
 pub mod export;
 pub mod fused;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod run;
 pub mod swap;
 pub mod unet;
+pub mod weight;
 
 use std::path::PathBuf;
 
@@ -36,16 +38,12 @@ pub enum TrainError {
     Checkpoint { path: PathBuf, reason: String },
     #[error("cannot write '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
-    #[error("the dataset's pairs are {dataset}×{dataset} pixels but preset '{preset}' trains at {preset_size}×{preset_size}: extract again with --size {preset_size}, or pick a preset of that size")]
-    SizeMismatch {
-        dataset: u32,
-        preset: String,
-        preset_size: u32,
-    },
     #[error(
         "the dataset has no training pairs (all are held out): extract with a smaller --holdout"
     )]
     NoTrainingPairs,
+    #[error("the warp generator needs a reenactment dataset (landmarks to move the reference by): train paired pictures with --arch book")]
+    WarpNeedsLandmarks,
     #[error("CUDA was asked for but {0}")]
     Cuda(String),
     #[error("export check failed: the ONNX file differs from candle's forward pass by {diff:.2e} (allowed {allowed:.0e})")]

@@ -6,6 +6,12 @@
 //! where instance norm would make a constant). Up block: UpSampling ×2 → Conv 4×4 stride 1 →
 //! ReLU → dropout (training only) → norm → concat skip. Then UpSampling → Conv 4×4 → tanh.
 //! PatchGAN: down blocks (f, 2f, 4f, 8f) → Conv 4×4 → one channel per patch.
+//!
+//! A U-Net may also be given a picture to copy ([`UNetShape::reference`]): its input's last
+//! three channels are that picture, and beside its own frame it makes a mask (Conv 4×4 →
+//! sigmoid) saying where to show the picture instead. Reenactment feeds it the target's
+//! reference moved onto the sketch's landmarks, so the network only paints what moving a
+//! still picture cannot show.
 
 use candle_core::Tensor;
 
@@ -31,7 +37,24 @@ pub struct UNetShape {
     pub norm: NormKind,
     /// Dropout rate in the up blocks while training (0 disables it).
     pub dropout: f32,
+    /// Whether the last three input channels are a reference picture the output blends with
+    /// (exported as a second input, `reference`), after the three of the condition.
+    pub reference: bool,
 }
+
+impl UNetShape {
+    /// Channels of the network's input: the condition, and the reference when it takes one.
+    pub fn channels(&self) -> usize {
+        match self.reference {
+            true => 6,
+            false => 3,
+        }
+    }
+}
+
+/// Where the blend mask starts: sigmoid(2) ≈ 0.88 of the reference, so a short run begins
+/// from the moved picture instead of from grey.
+const MASK_BIAS: f32 = 2.0;
 
 struct Down {
     conv: Conv,
@@ -109,6 +132,8 @@ pub struct UNet {
     down: Vec<Down>,
     up: Vec<Up>,
     last: Conv,
+    /// The blend mask's convolution, for a network with a reference.
+    mask: Option<Conv>,
 }
 
 impl UNet {
@@ -121,7 +146,7 @@ impl UNet {
         }
         let f = shape.filters;
         let mut down = Vec::new();
-        let (mut c_in, mut side) = (3, shape.size);
+        let (mut c_in, mut side) = (shape.channels(), shape.size);
         for (i, w) in shape.down.iter().enumerate() {
             let c_out = w * f;
             side /= 2;
@@ -168,11 +193,24 @@ impl UNet {
             1,
             Pad::keras_same(KERNEL),
         )?;
+        let mask = shape
+            .reference
+            .then(|| {
+                Conv::with_bias(
+                    params,
+                    &format!("{prefix}.mask"),
+                    (c_in, 1, KERNEL),
+                    Pad::keras_same(KERNEL),
+                    MASK_BIAS,
+                )
+            })
+            .transpose()?;
         Ok(UNet {
             shape,
             down,
             up,
             last,
+            mask,
         })
     }
 
@@ -195,15 +233,29 @@ impl UNet {
             let skip = self.shape.skips.then_some(&skip);
             y = block.forward(&y, skip, self.shape.dropout, train)?;
         }
-        Ok(self.last.forward(&layers::upsample2(&y)?)?.tanh()?)
+        let y = layers::upsample2(&y)?;
+        let painted = self.last.forward(&y)?.tanh()?;
+        let Some(mask) = &self.mask else {
+            return Ok(painted);
+        };
+        // painted + m · (reference − painted): m = 1 shows the reference, 0 the painting.
+        let m = candle_nn::ops::sigmoid(&mask.forward(&y)?)?;
+        let reference = x.narrow(1, 3, 3)?;
+        Ok((&painted + (reference - &painted)?.broadcast_mul(&m)?)?)
     }
 
-    /// The network as an ONNX graph: input `input` [1,3,S,S], output `output` [1,3,S,S].
+    /// The network as an ONNX graph: input `input` [1,3,S,S] (and `reference` [1,3,S,S] for
+    /// a network with a reference), output `output` [1,3,S,S].
     pub fn export(&self, name: &str) -> Result<crate::onnx::Model, TrainError> {
         let s = self.shape.size as i64;
         let mut g = OnnxGraph::new(name, "input", vec![1, 3, s, s]);
         let mut skips = Vec::new();
         let mut y = "input".to_string();
+        if self.mask.is_some() {
+            g.add_input(crate::infer::REFERENCE_INPUT, vec![1, 3, s, s]);
+            let axis = vec![("axis", crate::onnx::Attr::Int(1))];
+            y = g.node("Concat", &["input", crate::infer::REFERENCE_INPUT], axis);
+        }
         for block in &self.down {
             y = block.export(&mut g, &y)?;
             skips.push(y.clone());
@@ -217,9 +269,19 @@ impl UNet {
             y = block.export(&mut g, &y, skip)?;
         }
         let y = layers::export_upsample2(&mut g, &y);
-        let y = self.last.export(&mut g, &y)?;
-        let y = g.node("Tanh", &[&y], vec![]);
-        Ok(g.finish(&y, "output", vec![1, 3, s, s]))
+        let painted = self.last.export(&mut g, &y)?;
+        let painted = g.node("Tanh", &[&painted], vec![]);
+        let out = match &self.mask {
+            Some(mask) => {
+                let m = mask.export(&mut g, &y)?;
+                let m = g.node("Sigmoid", &[&m], vec![]);
+                let away = g.node("Sub", &[crate::infer::REFERENCE_INPUT, &painted], vec![]);
+                let moved = g.node("Mul", &[&away, &m], vec![]);
+                g.node("Add", &[&painted, &moved], vec![])
+            }
+            None => painted,
+        };
+        Ok(g.finish(&out, "output", vec![1, 3, s, s]))
     }
 
     /// Every norm layer, in a fixed order (batch-norm statistics go into checkpoints).

@@ -1,9 +1,11 @@
-//! Where the swap loss looks: a weight per pixel of each training face. The face with its
-//! forehead counts fully, its eyes and mouth [`FEATURES`] times as much (they carry who
-//! someone is and what they express), and the hair and background around it barely
-//! ([`BACKGROUND`]): the blend never shows them, and a small network should not spend itself
-//! on them. The weights are drawn once per face in the set's crop and then moved with the
-//! target, so they always cover the target's face.
+//! Where the trainers' L1 looks (the swap autoencoder's and pix2pix reenactment's): a weight
+//! per pixel of each training picture. The face with its forehead counts fully, its eyes and
+//! mouth [`FEATURES`] times as much (they carry who someone is and what they express, and
+//! they are where people look), and the hair and background around it barely
+//! ([`BACKGROUND`]): the swap's blend never shows them, a reenactment's reference already
+//! holds them, and a small network should not spend itself on them. The weights are drawn
+//! once per picture from its landmarks (the swap then moves them with its target, so they
+//! always cover the target's face).
 
 use image::Rgb;
 

@@ -7,18 +7,18 @@
 pub mod model;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use image::imageops;
 use serde::{Deserialize, Serialize};
 
 pub use self::model::{Reconstruction, Translators, Variant, Widths};
+use super::driver::{self, RunOptions, Trainer};
 use super::images::{batch_to_tensor, tensor_to_image, TANH};
 use super::layers::l1;
 use super::params::Rng;
-use super::report::{save_preview, LossLog, LossRecord};
+use super::report::save_preview;
 use super::{run, TrainDevice, TrainError};
 use crate::frame::Rgb8;
 use crate::imageset::{ImageSet, ImageSetReport};
@@ -71,13 +71,9 @@ pub struct Options {
     pub preset: Preset,
     /// The pictures' side, when not the preset's (a multiple of 16).
     pub size: Option<u32>,
-    pub steps: u64,
-    pub max_minutes: Option<f64>,
     pub device: TrainDevice,
-    pub seed: u64,
-    pub preview_every: u64,
-    pub checkpoint_every: u64,
-    pub resume: bool,
+    /// Steps, time budget, seed, schedule and the rest.
+    pub run: RunOptions,
 }
 
 impl Options {
@@ -87,13 +83,8 @@ impl Options {
             reconstruction: Reconstruction::default(),
             preset,
             size: None,
-            steps,
-            max_minutes: None,
             device: TrainDevice::Cpu,
-            seed: 0,
-            preview_every: 100,
-            checkpoint_every: 500,
-            resume: false,
+            run: RunOptions::steps(steps),
         }
     }
 
@@ -143,15 +134,66 @@ impl Domain {
     }
 }
 
-/// The run's position, saved with each checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    step: u64,
-    seed: u64,
-    variant: Variant,
-    preset: Preset,
-    size: u64,
-    seconds: f64,
+/// A run: both translators, both domains and the latest held-out round-trip error.
+struct CycleRun {
+    net: Translators,
+    domains: (Domain, Domain),
+    validation: (Tensor, Tensor),
+    cycle: f32,
+    rng: Rng,
+    device: Device,
+    about: toml::Table,
+}
+
+impl Trainer<4> for CycleRun {
+    const LOSSES: [&'static str; 4] = [
+        "discriminators",
+        "adversarial",
+        "reconstruction",
+        "validation_cycle",
+    ];
+
+    fn start(&mut self, step: u64, seed: u64) -> Result<(), TrainError> {
+        self.rng = Rng::new(seed ^ step.wrapping_mul(0x9E37_79B9));
+        Ok(())
+    }
+
+    fn step(&mut self, lr_scale: f64) -> Result<[f32; 4], TrainError> {
+        self.net.g_opt.set_lr_scale(lr_scale);
+        self.net.d_opt.set_lr_scale(lr_scale);
+        let (a, b) = &self.domains;
+        let (pa, pb) = (
+            a.sample(&mut self.rng, &self.device)?,
+            b.sample(&mut self.rng, &self.device)?,
+        );
+        let [d, g, rec, _identity] = self.net.step(&pa, &pb)?;
+        Ok([d, g, rec, self.cycle])
+    }
+
+    fn preview(&mut self, dir: &Path, step: u64) -> Result<PathBuf, TrainError> {
+        self.cycle = validation_cycle(&mut self.net, &self.validation)?;
+        write_preview(&mut self.net, &self.validation, dir, step)
+    }
+
+    fn save(&mut self, dir: &Path) -> Result<(), TrainError> {
+        let net = &self.net;
+        net.g_params.save(&dir.join("generators.safetensors"))?;
+        net.d_params.save(&dir.join("discriminators.safetensors"))?;
+        net.g_opt.save(&dir.join("adam_generators.safetensors"))?;
+        net.d_opt.save(&dir.join("adam_discriminators.safetensors"))
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
+        let net = &mut self.net;
+        net.g_params.load(&dir.join("generators.safetensors"))?;
+        net.d_params.load(&dir.join("discriminators.safetensors"))?;
+        net.g_opt.load(&dir.join("adam_generators.safetensors"))?;
+        net.d_opt.load(&dir.join("adam_discriminators.safetensors"))
+    }
+
+    fn about(&self) -> toml::Table {
+        self.about.clone()
+    }
 }
 
 /// What a finished run reports.
@@ -196,86 +238,38 @@ pub fn train(
         options.reconstruction,
         widths,
         &device,
-        options.seed,
-    )?;
-    let dir = out.with_extension("train");
-    let checkpoint = dir.join("checkpoint");
-    let mut state = RunState {
-        step: 0,
-        seed: options.seed,
-        variant: options.variant,
-        preset: options.preset,
-        size: widths.size as u64,
-        seconds: 0.0,
-    };
-    if options.resume {
-        state = run::load_state(&checkpoint)?;
-        load(&mut net, &checkpoint)?;
-    }
-    run::create_dir(&dir)?;
-    let mut log = LossLog::open(
-        &dir,
-        [
-            "discriminators",
-            "adversarial",
-            "reconstruction",
-            "validation_cycle",
-        ],
-        options.resume.then_some(state.step),
+        options.run.seed,
     )?;
     let validation = (a.validation(&device)?, b.validation(&device)?);
     let cycle_start = validation_cycle(&mut net, &validation)?;
-    let bar = crate::progress::progress(Some(options.steps), "training");
-    bar.set_position(state.step);
-    let started = Instant::now();
-    let deadline = options
-        .max_minutes
-        .map(|m| started + Duration::from_secs_f64(m * 60.0));
-    let mut rng = Rng::new(options.seed ^ state.step.wrapping_mul(0x9E37_79B9));
-    let (mut losses, mut cycle) = ([0.0; 4], cycle_start);
-    let first_step = state.step;
-    while state.step < options.steps
-        && !stop.load(Ordering::Relaxed)
-        && deadline.is_none_or(|d| Instant::now() < d)
-    {
-        let (pa, pb) = (a.sample(&mut rng, &device)?, b.sample(&mut rng, &device)?);
-        losses = net.step(&pa, &pb)?;
-        if losses.iter().any(|l| !l.is_finite()) {
-            return Err(TrainError::Diverged {
-                step: state.step + 1,
-            });
-        }
-        state.step += 1;
-        bar.set_position(state.step);
-        bar.set_message(format!(
-            "D {:.3} G {:.3} rec {:.3} val {cycle:.3}",
-            losses[0], losses[1], losses[2]
-        ));
-        if state.step.is_multiple_of(options.preview_every) {
-            cycle = validation_cycle(&mut net, &validation)?;
-            write_preview(&mut net, &validation, &dir, state.step)?;
-        }
-        log.push(LossRecord {
-            step: state.step,
-            values: [losses[0], losses[1], losses[2], cycle],
-            seconds: state.seconds + started.elapsed().as_secs_f64(),
-        })?;
-        if state.step.is_multiple_of(options.preview_every) {
-            log.plot()?;
-        }
-        if state.step.is_multiple_of(options.checkpoint_every) {
-            save(&net, &checkpoint, &state, started)?;
-        }
-    }
-    bar.finish_and_clear();
-    let stopped_early = state.step < options.steps;
-    cycle = validation_cycle(&mut net, &validation)?;
-    save(&net, &checkpoint, &state, started)?;
-    let previews = write_preview(&mut net, &validation, &dir, state.step)?;
-    log.plot()?;
+    let mut trainer = CycleRun {
+        net,
+        domains: (a, b),
+        validation,
+        cycle: cycle_start,
+        rng: Rng::new(options.run.seed),
+        device,
+        about: toml::toml! {
+            variant = (options.variant.name())
+            preset = (options.preset.name())
+            size = (widths.size as i64)
+        },
+    };
+    let dir = out.with_extension("train");
+    let done = driver::drive(&mut trainer, &dir, &options.run, stop)?;
+    let cycle = validation_cycle(&mut trainer.net, &trainer.validation)?;
+    let net = &mut trainer.net;
     let (a2b, b2a) = super::swap::model_paths(out);
-    let card =
-        |to_b: bool| model_card(options, &state, widths, cycle, to_b, (&a_report, &b_report));
+    let card = |to_b: bool| {
+        model_card(
+            options,
+            done.steps,
+            widths,
+            cycle,
+            to_b,
+            (&a_report, &b_report),
+        )
+    };
     let parity_a2b =
         super::export::export_checked(&net.a2b.export("mimic_a2b")?, &card(true), &a2b, |x| {
             net.a2b.forward(x, false)
@@ -289,17 +283,16 @@ pub fn train(
         b2a,
         variant: options.variant,
         size: widths.size,
-        steps: state.step,
-        seconds: state.seconds + started.elapsed().as_secs_f64(),
-        steps_per_second: (state.step - first_step) as f64
-            / started.elapsed().as_secs_f64().max(1e-9),
-        losses,
+        steps: done.steps,
+        seconds: done.seconds,
+        steps_per_second: done.steps_per_second(),
+        losses: done.losses,
         validation_cycle_start: cycle_start,
         validation_cycle: cycle,
         parity_max_abs_diff: parity_a2b.max(parity_b2a),
         parameters: net.generator_parameters(),
-        previews,
-        stopped_early,
+        previews: done.preview,
+        stopped_early: done.stopped_early,
         a: a_report,
         b: b_report,
     })
@@ -340,36 +333,10 @@ fn write_preview(
     save_preview(&grid, dir, step)
 }
 
-fn save(
-    net: &Translators,
-    dir: &Path,
-    state: &RunState,
-    started: Instant,
-) -> Result<(), TrainError> {
-    run::create_dir(dir)?;
-    net.g_params.save(&dir.join("generators.safetensors"))?;
-    net.d_params.save(&dir.join("discriminators.safetensors"))?;
-    net.g_opt.save(&dir.join("adam_generators.safetensors"))?;
-    net.d_opt
-        .save(&dir.join("adam_discriminators.safetensors"))?;
-    let state = RunState {
-        seconds: state.seconds + started.elapsed().as_secs_f64(),
-        ..state.clone()
-    };
-    run::save_state(dir, &state)
-}
-
-fn load(net: &mut Translators, dir: &Path) -> Result<(), TrainError> {
-    net.g_params.load(&dir.join("generators.safetensors"))?;
-    net.d_params.load(&dir.join("discriminators.safetensors"))?;
-    net.g_opt.load(&dir.join("adam_generators.safetensors"))?;
-    net.d_opt.load(&dir.join("adam_discriminators.safetensors"))
-}
-
 /// The card of one direction: a style model, NCHW RGB in [-1, 1] at the run's size.
 fn model_card(
     options: &Options,
-    state: &RunState,
+    steps: u64,
     widths: Widths,
     cycle: f32,
     to_b: bool,
@@ -388,8 +355,8 @@ fn model_card(
     let training = toml::toml! {
         architecture = (options.variant.name())
         preset = (options.preset.name())
-        steps = (state.step as i64)
-        seed = (options.seed as i64)
+        steps = (steps as i64)
+        seed = (options.run.seed as i64)
         direction = (format!("{from}→{to}"))
         images_a = (a.images as i64)
         images_b = (b.images as i64)

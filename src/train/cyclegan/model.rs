@@ -126,6 +126,7 @@ impl Translators {
             skips: variant != Variant::Discogan,
             norm: NormKind::Instance,
             dropout: 0.0,
+            reference: false,
         };
         let norm = match variant {
             Variant::Dualgan => None,

@@ -5,31 +5,40 @@
 //! Each step follows the book's order: the generator makes a frame from the sketch; the
 //! discriminator learns real pairs as 1 and generated pairs as 0 (LSGAN); the generator learns
 //! to be scored 1 while staying close to the real frame (+100 × L1). Adam 2e-4, β1 0.5.
+//!
+//! Two generators ([`Arch`]): the book's U-Net, and by default on reenactment data the same
+//! U-Net given the target's reference picture moved onto the sketch's landmarks
+//! ([`crate::reference`]), which it blends into its output. The L1 term is weighted to the face
+//! (eyes and mouth most; [`super::weight`], the swap trainer's map). Runs go through the one
+//! training loop ([`super::driver`]): on the CPU presets a 15-minute budget by default, the
+//! learning rate held for the first half and then brought down to nothing.
 
 pub mod model;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use self::model::Architecture;
 use super::adam::{Adam, AdamConfig};
-use super::images::{to_image, to_tensor};
-use super::layers::{l1, mse_to, NormKind};
+use super::driver::{self, Run, RunOptions, Schedule, Trainer};
+use super::images::{batch_to_tensor, to_image, to_tensor};
+use super::layers::{l1, mse_to, weighted_l1, NormKind};
 use super::params::{load_tensors, save_tensors, Params, Rng};
-use super::report::{save_preview, LossLog, LossRecord};
+use super::report::save_preview;
 use super::unet::{PatchGan, UNet};
-use super::{run, TrainDevice, TrainError};
-use crate::dataset::Dataset;
-use crate::face::Landmarks;
+use super::{run, weight, TrainDevice, TrainError};
+use crate::dataset::{Dataset, Pair};
+use crate::face::{Landmarks, Point};
 use crate::frame::Rgb8;
 use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use crate::reference::{Reference, ReferenceSpec};
 use crate::retarget::TargetNeutral;
+use crate::sketch::SketchRenderer;
 
 /// Weight of the L1 term in the generator's loss (the book's 100).
 pub const L1_WEIGHT: f64 = 100.0;
@@ -73,6 +82,24 @@ impl Preset {
         }
     }
 
+    /// The default length of a run: a time budget on the CPU presets (a good tiny model in a
+    /// coffee break), none on the GPU ones ([`Preset::default_steps`] bounds those).
+    pub fn default_minutes(self) -> Option<f64> {
+        match self {
+            Preset::Micro | Preset::Tiny => Some(15.0),
+            Preset::Small | Preset::Base => None,
+        }
+    }
+
+    /// The default step count (`None`: the time budget alone bounds the run).
+    pub fn default_steps(self) -> Option<u64> {
+        match self {
+            Preset::Micro | Preset::Tiny => None,
+            Preset::Small => Some(20_000),
+            Preset::Base => Some(100_000),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Preset::Micro => "micro",
@@ -83,43 +110,103 @@ impl Preset {
     }
 }
 
-/// How to train.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub preset: Preset,
-    pub norm: NormKind,
-    pub dropout: f32,
-    pub steps: Option<u64>,
-    pub epochs: Option<u64>,
-    pub max_minutes: Option<f64>,
-    pub device: TrainDevice,
-    pub seed: u64,
-    pub preview_every: u64,
-    pub checkpoint_every: u64,
-    pub resume: bool,
+/// The generator: the book's U-Net, or the same U-Net given the target's reference picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// The U-Net also sees the target's reference picture moved onto the sketch's landmarks
+    /// and blends it into its output, so it paints only what the moved picture cannot show.
+    Warp,
+    /// The book's U-Net: the sketch alone.
+    Book,
 }
 
-impl Options {
-    /// The defaults `mimic train pix2pix` uses, for `preset`, stopping after `steps` (the
-    /// preset's default when `None`).
-    pub fn new(preset: Preset, steps: Option<u64>) -> Options {
-        Options {
-            preset,
-            norm: NormKind::Instance,
-            dropout: 0.0,
-            steps,
-            epochs: None,
-            max_minutes: None,
-            device: TrainDevice::Cpu,
-            seed: 0,
-            preview_every: 100,
-            checkpoint_every: 500,
-            resume: false,
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Warp => "warp",
+            Arch::Book => "book",
         }
     }
 }
 
-/// The two networks of a run and their optimisers.
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub preset: Preset,
+    /// The generator (`None`: `warp` on a reenactment dataset, `book` on paired pictures).
+    pub arch: Option<Arch>,
+    pub norm: NormKind,
+    pub dropout: f32,
+    /// Passes over the training pairs, when the run's step count is not given.
+    pub epochs: Option<u64>,
+    pub device: TrainDevice,
+    /// Steps, time budget, schedule and the rest (without a step count, epochs or a time
+    /// budget, the preset's default budget: [`Preset::default_minutes`]).
+    pub run: RunOptions,
+}
+
+impl Options {
+    /// The defaults `mimic train pix2pix` uses, for `preset`, stopping after `steps` (the
+    /// preset's default budget when `None`).
+    pub fn new(preset: Preset, steps: Option<u64>) -> Options {
+        Options {
+            preset,
+            arch: None,
+            norm: NormKind::Instance,
+            dropout: 0.0,
+            epochs: None,
+            device: TrainDevice::Cpu,
+            run: RunOptions {
+                steps,
+                schedule: Schedule::LinearDecay,
+                ..RunOptions::steps(0)
+            },
+        }
+    }
+
+    /// The run's bounds for `pairs` training pairs: the step count given, or epochs of them,
+    /// or the preset's default (a time budget on a CPU preset, a step count on the others).
+    fn bounded(&self, pairs: usize) -> RunOptions {
+        let mut run = self.run.clone();
+        if run.steps.is_none() && run.max_minutes.is_none() {
+            match self.epochs {
+                Some(e) => run.steps = Some(e * pairs as u64),
+                None => {
+                    run.max_minutes = self.preset.default_minutes();
+                    run.steps = self.preset.default_steps();
+                }
+            }
+        }
+        run
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.run.seed
+    }
+
+    fn arch(&self, source: &Source) -> Result<Arch, TrainError> {
+        match (self.arch, source) {
+            (Some(Arch::Warp), Source::Pairs(_)) => Err(TrainError::WarpNeedsLandmarks),
+            (Some(arch), _) => Ok(arch),
+            (None, Source::Reenact(_)) => Ok(Arch::Warp),
+            (None, Source::Pairs(_)) => Ok(Arch::Book),
+        }
+    }
+}
+
+/// One training example at the model's size: the generator's input pictures, the real frame
+/// and the loss weights (`None`: every pixel alike).
+#[derive(Clone)]
+struct Example {
+    sketch: Rgb8,
+    /// The reference moved onto this frame's landmarks (the `warp` generator's second input).
+    warped: Option<Rgb8>,
+    frame: Rgb8,
+    weight: Option<Rgb8>,
+}
+
+/// The two networks of a run, their optimisers and their data.
 pub struct Pix2Pix {
     pub arch: Architecture,
     pub generator: UNet,
@@ -128,10 +215,23 @@ pub struct Pix2Pix {
     d_params: Params,
     g_opt: Adam,
     d_opt: Adam,
+    device: Device,
+    examples: Arc<Vec<Example>>,
+    previews: Vec<Example>,
+    batches: Option<mpsc::Receiver<Result<Batch, TrainError>>>,
+    about: toml::Table,
 }
 
 /// The losses of one step: discriminator, generator's adversarial term, generator's L1.
 pub type Losses = [f32; 3];
+
+/// One step's tensors: the generator's input (the sketch, and the moved reference beside it
+/// for `warp`), the real frame and the L1 weights.
+pub struct Batch {
+    pub input: Tensor,
+    pub real: Tensor,
+    pub weight: Option<Tensor>,
+}
 
 impl Pix2Pix {
     pub fn new(arch: Architecture, device: &Device, seed: u64) -> Result<Pix2Pix, TrainError> {
@@ -149,6 +249,11 @@ impl Pix2Pix {
             d_params,
             g_opt,
             d_opt,
+            device: device.clone(),
+            examples: Arc::new(Vec::new()),
+            previews: Vec::new(),
+            batches: None,
+            about: toml::Table::new(),
         })
     }
 
@@ -156,17 +261,23 @@ impl Pix2Pix {
         self.g_params.count()
     }
 
-    /// One training step on a (sketch, real frame) batch. It runs on candle's thread pool
-    /// (`on_candle_threads`), so the parallel ops inside it run inline instead of each handing
-    /// work to the pool and waiting.
-    pub fn step(&mut self, sketch: &Tensor, real: &Tensor) -> Result<Losses, TrainError> {
-        super::on_candle_threads(|| self.step_inline(sketch, real))
+    /// One training step on a batch. It runs on candle's thread pool (`on_candle_threads`), so
+    /// the parallel ops inside it run inline instead of each handing work to the pool and
+    /// waiting.
+    pub fn train_step(&mut self, batch: &Batch) -> Result<Losses, TrainError> {
+        super::on_candle_threads(|| self.step_inline(batch))
     }
 
-    fn step_inline(&mut self, sketch: &Tensor, real: &Tensor) -> Result<Losses, TrainError> {
-        let fake = self.generator.forward(sketch, true)?;
+    fn step_inline(&mut self, batch: &Batch) -> Result<Losses, TrainError> {
+        let Batch {
+            input,
+            real,
+            weight,
+        } = batch;
+        let sketch = input.narrow(1, 0, 3)?;
+        let fake = self.generator.forward(input, true)?;
 
-        let pair = |image: &Tensor| Tensor::cat(&[image, sketch], 1);
+        let pair = |image: &Tensor| Tensor::cat(&[image, &sketch], 1);
         let d_real = self.discriminator.forward(&pair(real)?, true)?;
         let d_fake = self.discriminator.forward(&pair(&fake.detach())?, true)?;
         let d_loss = ((mse_to(&d_real, 1.0)? + mse_to(&d_fake, 0.0)?)? * 0.5)?;
@@ -174,23 +285,79 @@ impl Pix2Pix {
 
         let scored = self.discriminator.forward(&pair(&fake)?, true)?;
         let g_gan = mse_to(&scored, 1.0)?;
-        let g_l1 = l1(&fake, real)?;
+        let g_l1 = match weight {
+            Some(weight) => weighted_l1(&fake, real, weight)?,
+            None => l1(&fake, real)?,
+        };
         let g_loss = (&g_gan + (&g_l1 * L1_WEIGHT)?)?;
         self.g_opt.backward_step(&g_loss)?;
 
         Ok([d_loss.to_scalar()?, g_gan.to_scalar()?, g_l1.to_scalar()?])
     }
 
-    /// The generator's output for a sketch, at inference (no dropout, running statistics).
-    pub fn generate(&mut self, sketch: &Tensor) -> Result<Tensor, TrainError> {
-        self.generator.forward(sketch, false)
+    /// The generator's output for its input (a sketch, and the moved reference beside it for
+    /// `warp`), at inference (no dropout, running statistics).
+    pub fn generate(&mut self, input: &Tensor) -> Result<Tensor, TrainError> {
+        self.generator.forward(input, false)
+    }
+
+    fn norm_stats(&mut self) -> std::collections::HashMap<String, Tensor> {
+        let mut stats = std::collections::HashMap::new();
+        let norms = self
+            .generator
+            .norms_mut()
+            .chain(self.discriminator.norms_mut());
+        for (i, norm) in norms.enumerate() {
+            if let Some((m, v)) = norm.running_stats() {
+                stats.insert(format!("mean.{i}"), m.clone());
+                stats.insert(format!("var.{i}"), v.clone());
+            }
+        }
+        stats
+    }
+}
+
+impl Trainer<3> for Pix2Pix {
+    const LOSSES: [&'static str; 3] = ["d_loss", "g_gan", "g_l1"];
+
+    fn start(&mut self, step: u64, seed: u64) -> Result<(), TrainError> {
+        self.batches = Some(spawn_loader(
+            Arc::clone(&self.examples),
+            seed,
+            step,
+            self.device.clone(),
+        ));
+        Ok(())
+    }
+
+    fn step(&mut self, lr_scale: f64) -> Result<Losses, TrainError> {
+        self.g_opt.set_lr_scale(lr_scale);
+        self.d_opt.set_lr_scale(lr_scale);
+        let batch = self
+            .batches
+            .as_ref()
+            .ok_or(TrainError::Internal("the batch loader was not started"))?
+            .recv()
+            .map_err(|_| TrainError::Internal("batch loader stopped"))??;
+        self.train_step(&batch)
+    }
+
+    /// Rows of sketch | (moved reference |) generated | real on held-out pairs.
+    fn preview(&mut self, dir: &Path, step: u64) -> Result<PathBuf, TrainError> {
+        let device = Device::Cpu;
+        let mut rows = Vec::with_capacity(self.previews.len());
+        for example in self.previews.clone() {
+            let input = example.input_tensor(&device)?;
+            let generated = to_image(&self.generate(&input)?)?;
+            let mut row = vec![example.sketch.clone()];
+            row.extend(example.warped.clone());
+            row.extend([generated, example.frame.clone()]);
+            rows.push(row);
+        }
+        save_preview(&rows, dir, step)
     }
 
     fn save(&mut self, dir: &Path) -> Result<(), TrainError> {
-        std::fs::create_dir_all(dir).map_err(|e| TrainError::Write {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
         self.g_params.save(&dir.join("generator.safetensors"))?;
         self.d_params.save(&dir.join("discriminator.safetensors"))?;
         self.g_opt.save(&dir.join("adam_generator.safetensors"))?;
@@ -228,19 +395,32 @@ impl Pix2Pix {
         Ok(())
     }
 
-    fn norm_stats(&mut self) -> std::collections::HashMap<String, Tensor> {
-        let mut stats = std::collections::HashMap::new();
-        let norms = self
-            .generator
-            .norms_mut()
-            .chain(self.discriminator.norms_mut());
-        for (i, norm) in norms.enumerate() {
-            if let Some((m, v)) = norm.running_stats() {
-                stats.insert(format!("mean.{i}"), m.clone());
-                stats.insert(format!("var.{i}"), v.clone());
-            }
+    fn about(&self) -> toml::Table {
+        self.about.clone()
+    }
+}
+
+impl Example {
+    /// The generator's input for this example as a [1, C, S, S] tensor.
+    fn input_tensor(&self, device: &Device) -> Result<Tensor, TrainError> {
+        let sketch = to_tensor(&self.sketch, device)?;
+        match &self.warped {
+            Some(warped) => Ok(Tensor::cat(&[&sketch, &to_tensor(warped, device)?], 1)?),
+            None => Ok(sketch),
         }
-        stats
+    }
+
+    fn batch(&self, device: &Device) -> Result<Batch, TrainError> {
+        let weight = self
+            .weight
+            .as_ref()
+            .map(|w| batch_to_tensor(std::slice::from_ref(w), [0.0, weight::FEATURES], device))
+            .transpose()?;
+        Ok(Batch {
+            input: self.input_tensor(device)?,
+            real: to_tensor(&self.frame, device)?,
+            weight,
+        })
     }
 }
 
@@ -249,20 +429,11 @@ pub fn run_dir(model: &Path) -> PathBuf {
     model.with_extension("train")
 }
 
-/// The run's position, saved with each checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    step: u64,
-    seed: u64,
-    preset: Preset,
-    norm: NormKind,
-    seconds: f64,
-}
-
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainSummary {
     pub model: PathBuf,
+    pub arch: Arch,
     pub steps: u64,
     pub seconds: f64,
     pub steps_per_second: f64,
@@ -271,9 +442,12 @@ pub struct TrainSummary {
     pub generator_parameters: usize,
     pub previews: PathBuf,
     pub stopped_early: bool,
+    /// What was done to the training pictures to fit the model (resizing), if anything.
+    pub resized: Option<String>,
 }
 
 /// What pix2pix learns from.
+#[derive(Clone, Copy)]
 pub enum Source<'a> {
     /// A reenactment dataset: sketch → frame of the target.
     Reenact(&'a Dataset),
@@ -282,8 +456,9 @@ pub enum Source<'a> {
     Pairs(&'a PairedSet),
 }
 
-/// Trains on `source` and exports to `model` (with its card), checkpointing into
-/// [`run_dir`]. `stop` ends the run cleanly (checkpoint and export) when set.
+/// Trains on `source` and exports to `model` (with its card, and for `warp` the reference
+/// picture), checkpointing into [`run_dir`]. `stop` ends the run cleanly (checkpoint and
+/// export) when set.
 pub fn train(
     source: Source,
     model: &Path,
@@ -291,15 +466,7 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<TrainSummary, TrainError> {
     let size = options.preset.size();
-    if let Source::Reenact(dataset) = source {
-        if dataset.manifest.size != size {
-            return Err(TrainError::SizeMismatch {
-                dataset: dataset.manifest.size,
-                preset: options.preset.name().into(),
-                preset_size: size,
-            });
-        }
-    }
+    let arch_kind = options.arch(&source)?;
     run::check_output_folder(model)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
@@ -308,85 +475,33 @@ pub fn train(
         filters: options.preset.filters(),
         norm: options.norm,
         dropout: options.dropout,
+        reference: arch_kind == Arch::Warp,
     };
-    let mut net = Pix2Pix::new(arch, &device, options.seed)?;
-    let (pairs, previews) = match source {
-        Source::Reenact(dataset) => (load_training_pairs(dataset)?, load_preview_pairs(dataset)?),
-        Source::Pairs(set) => split_pairs(set)?,
+    let mut net = Pix2Pix::new(arch, &device, options.seed())?;
+    let (training, reference) = match &source {
+        Source::Reenact(dataset) => TrainingSet::from_dataset(dataset, size, arch.reference)?,
+        Source::Pairs(set) => (TrainingSet::from_pairs(set)?, None),
     };
+    net.examples = Arc::new(training.examples);
+    net.previews = training.previews;
+    net.about = toml::toml! {
+        preset = (options.preset.name())
+        arch = (arch_kind.name())
+        norm = (format!("{:?}", options.norm).to_lowercase())
+    };
+    let run = options.bounded(net.examples.len());
     let dir = run_dir(model);
-    let checkpoint = dir.join("checkpoint");
-    let mut state = RunState {
-        step: 0,
-        seed: options.seed,
-        preset: options.preset,
-        norm: options.norm,
-        seconds: 0.0,
-    };
-    if options.resume {
-        state = run::load_state(&checkpoint)?;
-        net.load(&checkpoint)?;
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| TrainError::Write {
-        path: dir.clone(),
-        reason: e.to_string(),
-    })?;
-    let mut log = LossLog::open(
-        &dir,
-        ["d_loss", "g_gan", "g_l1"],
-        options.resume.then_some(state.step),
-    )?;
-    let total = total_steps(options, pairs.len());
-    let bar = crate::progress::progress(Some(total), "training");
-    bar.set_position(state.step);
-    let started = Instant::now();
-    let deadline = options
-        .max_minutes
-        .map(|m| started + Duration::from_secs_f64(m * 60.0));
-    let batches = spawn_loader(pairs, options.seed, state.step, device.clone());
-    let mut losses = [0.0; 3];
-    let first_step = state.step;
-    while state.step < total
-        && !stop.load(Ordering::Relaxed)
-        && deadline.is_none_or(|d| Instant::now() < d)
-    {
-        let (sketch, real) = batches
-            .recv()
-            .map_err(|_| TrainError::Internal("batch loader stopped"))??;
-        losses = net.step(&sketch, &real)?;
-        state.step += 1;
-        bar.set_position(state.step);
-        bar.set_message(format!(
-            "D {:.3} G {:.3} L1 {:.3}",
-            losses[0], losses[1], losses[2]
-        ));
-        let seconds = state.seconds + started.elapsed().as_secs_f64();
-        log.push(LossRecord {
-            step: state.step,
-            values: losses,
-            seconds,
-        })?;
-        if state.step.is_multiple_of(options.preview_every) {
-            write_preview(&mut net, &previews, &dir, state.step)?;
-            log.plot()?;
-        }
-        if state.step.is_multiple_of(options.checkpoint_every) {
-            write_checkpoint(&mut net, &checkpoint, &state, started)?;
-        }
-    }
-    bar.finish_and_clear();
-    let stopped_early = state.step < total;
-    write_checkpoint(&mut net, &checkpoint, &state, started)?;
-    let preview = write_preview(&mut net, &previews, &dir, state.step)?;
-    log.plot()?;
-    let seconds = state.seconds + started.elapsed().as_secs_f64();
-    let steps_run = state.step - first_step;
+    let done = driver::drive(&mut net, &dir, &run, stop)?;
     let card = match source {
         Source::Reenact(dataset) => {
-            write_mean_frame(dataset, model)?;
-            model_card(dataset, options, &state, losses, model)?
+            write_mean_frame(dataset, size, model)?;
+            let reference = match &reference {
+                Some(r) => Some(write_reference(r, model)?),
+                None => None,
+            };
+            model_card(dataset, options, arch_kind, &done, reference, model)?
         }
-        Source::Pairs(set) => pairs_card(set, options, &state, losses),
+        Source::Pairs(set) => pairs_card(set, options, &done),
     };
     let diff = super::export::export_checked(
         &net.generator.export("pix2pix_generator")?,
@@ -396,99 +511,164 @@ pub fn train(
     )?;
     Ok(TrainSummary {
         model: model.to_path_buf(),
-        steps: state.step,
-        seconds,
-        steps_per_second: steps_run as f64 / started.elapsed().as_secs_f64().max(1e-9),
-        losses,
+        arch: arch_kind,
+        steps: done.steps,
+        seconds: done.seconds,
+        steps_per_second: done.steps_per_second(),
+        losses: done.losses,
         parity_max_abs_diff: diff,
         generator_parameters: net.generator_parameters(),
-        previews: preview,
-        stopped_early,
+        previews: done.preview,
+        stopped_early: done.stopped_early,
+        resized: training.resized,
     })
 }
 
-fn total_steps(options: &Options, pairs: usize) -> u64 {
-    match (options.steps, options.epochs) {
-        (Some(s), _) => s,
-        (None, Some(e)) => e * pairs as u64,
-        (None, None) => match options.preset {
-            Preset::Micro | Preset::Tiny => 3000,
-            Preset::Small => 20_000,
-            Preset::Base => 100_000,
-        },
+/// The examples a run trains on and previews, at the model's size.
+struct TrainingSet {
+    examples: Vec<Example>,
+    previews: Vec<Example>,
+    /// "256 px pairs resized to 128 px", when they were.
+    resized: Option<String>,
+}
+
+impl TrainingSet {
+    /// A reenactment dataset's pairs at `size`: sketches drawn anew from the landmarks at that
+    /// size (the live loop's renderer), frames resized when the dataset's size differs, loss
+    /// weights from the landmarks, and with `reference` the target's reference picture (the
+    /// training frame closest to the neutral face) moved onto each frame's landmarks.
+    fn from_dataset(
+        dataset: &Dataset,
+        size: u32,
+        reference: bool,
+    ) -> Result<(TrainingSet, Option<ReferenceFrame>), TrainError> {
+        let scale = size as f32 / dataset.manifest.size as f32;
+        let mut renderer = SketchRenderer::new(size, size, dataset.manifest.sketch);
+        let mut load = |pair: &Pair| -> Result<Option<(Landmarks, Rgb8, Rgb8)>, TrainError> {
+            let Some(points) = Landmarks::from_slice(&pair.landmarks) else {
+                return Ok(None);
+            };
+            let landmarks = points.map(|p| Point::new(p.x * scale, p.y * scale));
+            let frame = fit(dataset.load_frame(pair)?, size);
+            Ok(Some((
+                landmarks.clone(),
+                renderer.render(&landmarks).clone(),
+                frame,
+            )))
+        };
+        let mut training = Vec::new();
+        for pair in dataset.training_pairs() {
+            training.extend(load(pair)?);
+        }
+        if training.is_empty() {
+            return Err(TrainError::NoTrainingPairs);
+        }
+        let mut held_out = Vec::new();
+        for pair in preview_pairs(dataset) {
+            held_out.extend(load(pair)?);
+        }
+        let reference = reference
+            .then(|| ReferenceFrame::choose(&training))
+            .flatten();
+        let example = |(landmarks, sketch, frame): (Landmarks, Rgb8, Rgb8)| Example {
+            warped: reference.as_ref().map(|r| r.reference.warped(&landmarks)),
+            weight: Some(weight::weight_map(&landmarks, size)),
+            sketch,
+            frame,
+        };
+        let resized = (dataset.manifest.size != size).then(|| {
+            format!(
+                "the dataset's {0}×{0} pairs were resized to the preset's {size}×{size}",
+                dataset.manifest.size
+            )
+        });
+        let set = TrainingSet {
+            examples: training.into_iter().map(example).collect(),
+            previews: held_out.into_iter().map(example).collect(),
+            resized,
+        };
+        Ok((set, reference))
+    }
+
+    /// Paired pictures (already at the preset's size): every tenth held out for the previews.
+    fn from_pairs(set: &PairedSet) -> Result<TrainingSet, TrainError> {
+        let example = |(sketch, frame): (Rgb8, Rgb8)| Example {
+            sketch,
+            warped: None,
+            frame,
+            weight: None,
+        };
+        let (train, mut held_out) = run::hold_out(set.pairs.iter().cloned());
+        if train.is_empty() {
+            return Err(TrainError::NoTrainingPairs);
+        }
+        held_out.truncate(PREVIEW_ROWS);
+        Ok(TrainingSet {
+            examples: train.into_iter().map(example).collect(),
+            previews: held_out.into_iter().map(example).collect(),
+            resized: None,
+        })
     }
 }
 
-fn write_checkpoint(
-    net: &mut Pix2Pix,
-    dir: &Path,
-    state: &RunState,
-    started: Instant,
-) -> Result<(), TrainError> {
-    net.save(dir)?;
-    let state = RunState {
-        seconds: state.seconds + started.elapsed().as_secs_f64(),
-        ..state.clone()
-    };
-    run::save_state(dir, &state)
+/// The target's reference: the training frame closest to its neutral face, and its landmarks.
+struct ReferenceFrame {
+    reference: Reference,
+    landmarks: Landmarks,
 }
 
-type Pair = (Rgb8, Rgb8);
-
-fn load_training_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
-    let pairs: Vec<Pair> = dataset
-        .training_pairs()
-        .map(|p| dataset.load_pair(p))
-        .collect::<Result<_, _>>()?;
-    if pairs.is_empty() {
-        return Err(TrainError::NoTrainingPairs);
+impl ReferenceFrame {
+    fn choose(training: &[(Landmarks, Rgb8, Rgb8)]) -> Option<ReferenceFrame> {
+        let landmarks: Vec<Landmarks> = training.iter().map(|(l, _, _)| l.clone()).collect();
+        let neutral = TargetNeutral::from_frames(&landmarks)?;
+        let at_rest = Landmarks::new(neutral.shape.0.map(|p| neutral.placement.apply(p)));
+        let i = crate::reference::closest_to(&landmarks, &at_rest)?;
+        let (landmarks, _, frame) = training[i].clone();
+        Some(ReferenceFrame {
+            reference: Reference::new(frame, &landmarks),
+            landmarks,
+        })
     }
-    Ok(pairs)
 }
 
-/// Paired pictures: every tenth held out for the previews, the rest trained on.
-fn split_pairs(set: &PairedSet) -> Result<(Vec<Pair>, Vec<Pair>), TrainError> {
-    let (train, mut held_out) = run::hold_out(set.pairs.iter().cloned());
-    if train.is_empty() {
-        return Err(TrainError::NoTrainingPairs);
+/// `image` at `size` × `size` (resized when it is not).
+fn fit(image: Rgb8, size: u32) -> Rgb8 {
+    if image.dimensions() == (size, size) {
+        return image;
     }
-    held_out.truncate(PREVIEW_ROWS);
-    Ok((train, held_out))
+    image::imageops::resize(&image, size, size, image::imageops::FilterType::CatmullRom)
 }
 
 /// Held-out pairs spread over the hold-out (or training pairs when none are held out).
-fn load_preview_pairs(dataset: &Dataset) -> Result<Vec<Pair>, TrainError> {
-    let mut chosen: Vec<_> = dataset.holdout_pairs().collect();
+fn preview_pairs(dataset: &Dataset) -> Vec<&Pair> {
+    let mut chosen: Vec<&Pair> = dataset.holdout_pairs().collect();
     if chosen.is_empty() {
         chosen = dataset.training_pairs().collect();
     }
     let step = (chosen.len() / PREVIEW_ROWS).max(1);
     chosen
-        .iter()
+        .into_iter()
         .step_by(step)
         .take(PREVIEW_ROWS)
-        .map(|p| Ok(dataset.load_pair(p)?))
         .collect()
 }
 
 /// Prepares batches on its own thread, in a seeded order that a resumed run reproduces: each
 /// epoch is a permutation drawn from (seed, epoch).
 fn spawn_loader(
-    pairs: Vec<Pair>,
+    examples: Arc<Vec<Example>>,
     seed: u64,
     start: u64,
     device: Device,
-) -> mpsc::Receiver<Result<(Tensor, Tensor), TrainError>> {
+) -> mpsc::Receiver<Result<Batch, TrainError>> {
     let (tx, rx) = mpsc::sync_channel(2);
     std::thread::spawn(move || {
-        let n = pairs.len() as u64;
+        let n = examples.len() as u64;
         let mut step = start;
         loop {
             let epoch = step / n;
-            let order = permutation(pairs.len(), seed ^ epoch.wrapping_mul(0x9E37_79B9));
-            let (sketch, frame) = &pairs[order[(step % n) as usize]];
-            let batch =
-                to_tensor(sketch, &device).and_then(|s| Ok((s, to_tensor(frame, &device)?)));
+            let order = permutation(examples.len(), seed ^ epoch.wrapping_mul(0x9E37_79B9));
+            let batch = examples[order[(step % n) as usize]].batch(&device);
             if tx.send(batch).is_err() {
                 return;
             }
@@ -507,28 +687,13 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
     order
 }
 
-fn write_preview(
-    net: &mut Pix2Pix,
-    pairs: &[Pair],
-    dir: &Path,
-    step: u64,
-) -> Result<PathBuf, TrainError> {
-    let device = Device::Cpu;
-    let mut rows = Vec::with_capacity(pairs.len());
-    for (sketch, frame) in pairs {
-        let generated = to_image(&net.generate(&to_tensor(sketch, &device)?)?)?;
-        rows.push([sketch.clone(), generated, frame.clone()]);
-    }
-    save_preview(&rows, dir, step)
-}
-
-/// The mean of the training frames, saved beside the model: eval's baseline.
-fn write_mean_frame(dataset: &Dataset, model: &Path) -> Result<(), TrainError> {
-    let size = dataset.manifest.size;
+/// The mean of the training frames at the model's `size`, saved beside the model: eval's
+/// baseline.
+fn write_mean_frame(dataset: &Dataset, size: u32, model: &Path) -> Result<(), TrainError> {
     let mut sum = vec![0f64; (size * size * 3) as usize];
     let mut count = 0;
     for pair in dataset.training_pairs() {
-        let (_, frame) = dataset.load_pair(pair)?;
+        let frame = fit(dataset.load_frame(pair)?, size);
         for (s, v) in sum.iter_mut().zip(frame.as_raw()) {
             *s += f64::from(*v);
         }
@@ -551,63 +716,100 @@ pub fn mean_frame_path(model: &Path) -> PathBuf {
     model.with_extension("mean.png")
 }
 
+/// `MODEL.reference.png`: the `warp` generator's reference picture beside the model.
+pub fn reference_path(model: &Path) -> PathBuf {
+    model.with_extension("reference.png")
+}
+
+/// Writes the reference picture beside the model and returns what the card says of it.
+fn write_reference(reference: &ReferenceFrame, model: &Path) -> Result<ReferenceSpec, TrainError> {
+    let path = reference_path(model);
+    crate::files::save_png(reference.reference.image(), &path)
+        .map_err(|e| run::write_error(&path, e))?;
+    Ok(ReferenceSpec {
+        input: crate::infer::REFERENCE_INPUT.into(),
+        image: file_name(&path),
+        landmarks: reference.landmarks.points().to_vec(),
+    })
+}
+
+/// `path` as an absolute path where it can be made one, so a card read from elsewhere still
+/// finds the training data.
+fn absolute(path: &Path) -> String {
+    path.canonicalize()
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The file name of `path`, as a card names a file beside the model.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 fn model_card(
     dataset: &Dataset,
     options: &Options,
-    state: &RunState,
-    losses: Losses,
+    arch: Arch,
+    run: &Run<3>,
+    reference: Option<ReferenceSpec>,
     model: &Path,
 ) -> Result<ModelCard, TrainError> {
+    let size = options.preset.size();
     let spec = TensorSpec {
-        size: options.preset.size(),
+        size,
         layout: Layout::Nchw,
         range: [-1.0, 1.0],
         color: ColorOrder::Rgb,
     };
-    let mean_frame = mean_frame_path(model)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let training = toml::toml! {
         architecture = "pix2pix"
+        generator = (arch.name())
         preset = (options.preset.name())
         norm = (format!("{:?}", options.norm).to_lowercase())
         dropout = (f64::from(options.dropout))
-        steps = (state.step as i64)
-        seed = (options.seed as i64)
-        dataset = (dataset.dir.display().to_string())
-        source = (dataset.manifest.source.display().to_string())
+        steps = (run.steps as i64)
+        minutes = ((run.seconds / 60.0 * 10.0).round() / 10.0)
+        seed = (options.seed() as i64)
+        dataset = (absolute(&dataset.dir))
+        source = (absolute(&dataset.manifest.source))
         holdout_from = (dataset.manifest.holdout_from.min(i64::MAX as u64) as i64)
-        mean_frame = mean_frame
-        final_d_loss = (f64::from(losses[0]))
-        final_g_gan = (f64::from(losses[1]))
-        final_g_l1 = (f64::from(losses[2]))
+        mean_frame = (file_name(&mean_frame_path(model)))
+        final_d_loss = (f64::from(run.losses[0]))
+        final_g_gan = (f64::from(run.losses[1]))
+        final_g_l1 = (f64::from(run.losses[2]))
     };
     Ok(ModelCard {
         description: format!(
-            "pix2pix reenactment ({} preset) trained on {}",
+            "pix2pix reenactment ({} preset, {} generator) trained on {}",
             options.preset.name(),
+            arch.name(),
             dataset.manifest.source.display()
         ),
         sketch: Some(dataset.manifest.sketch),
         framing: Some(dataset.manifest.window),
-        neutral: target_neutral(dataset),
+        neutral: target_neutral(dataset, size),
+        reference,
         training: Some(training),
         ..ModelCard::new(ModelKind::Reenact, spec)
     })
 }
 
-/// The target's neutral face from the training pairs' landmarks (already in model pixels).
-fn target_neutral(dataset: &Dataset) -> Option<TargetNeutral> {
+/// The target's neutral face from the training pairs' landmarks, in model pixels.
+fn target_neutral(dataset: &Dataset, size: u32) -> Option<TargetNeutral> {
+    let scale = size as f32 / dataset.manifest.size as f32;
     let frames: Vec<Landmarks> = dataset
         .training_pairs()
         .filter_map(|p| Landmarks::from_slice(&p.landmarks))
+        .map(|l| l.map(|p| Point::new(p.x * scale, p.y * scale)))
         .collect();
     TargetNeutral::from_frames(&frames)
 }
 
 /// The card of a model trained on pictures paired by name: a style model.
-fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Losses) -> ModelCard {
+fn pairs_card(set: &PairedSet, options: &Options, run: &Run<3>) -> ModelCard {
     let spec = TensorSpec {
         size: options.preset.size(),
         layout: Layout::Nchw,
@@ -618,12 +820,12 @@ fn pairs_card(set: &PairedSet, options: &Options, state: &RunState, losses: Loss
         architecture = "pix2pix"
         preset = (options.preset.name())
         norm = (format!("{:?}", options.norm).to_lowercase())
-        steps = (state.step as i64)
-        seed = (options.seed as i64)
+        steps = (run.steps as i64)
+        seed = (options.seed() as i64)
         inputs = (set.a.display().to_string())
         targets = (set.b.display().to_string())
         pairs = (set.pairs.len() as i64)
-        final_g_l1 = (f64::from(losses[2]))
+        final_g_l1 = (f64::from(run.losses[2]))
     };
     ModelCard {
         description: format!(

@@ -24,6 +24,8 @@ pub struct Architecture {
     pub norm: NormKind,
     /// Dropout rate in the decoder while training (0 disables it).
     pub dropout: f32,
+    /// Whether the generator takes the target's reference picture beside the sketch.
+    pub reference: bool,
 }
 
 impl Architecture {
@@ -74,6 +76,7 @@ impl Architecture {
             skips: true,
             norm: self.norm,
             dropout: self.dropout,
+            reference: self.reference,
         }
     }
 }

@@ -6,11 +6,9 @@
 
 pub mod model;
 mod warp;
-pub mod weight;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -18,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use self::model::{Decoder, Encoder, FACE_SIZE};
 use self::warp::TrainingPair;
 use super::adam::{Adam, AdamConfig};
+use super::driver::{self, RunOptions, Trainer};
 use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
 use super::layers::{l1, weighted_l1};
 use super::params::{Params, Rng};
-use super::report::{save_preview, LossLog, LossRecord};
+use super::report::save_preview;
+use super::weight;
 use super::{run, TrainDevice, TrainError};
 use crate::face::{AlignedCrop, Similarity};
 use crate::faceset::FaceSet;
@@ -86,13 +86,9 @@ impl SwapPreset {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub preset: SwapPreset,
-    pub steps: u64,
-    pub max_minutes: Option<f64>,
     pub device: TrainDevice,
-    pub seed: u64,
-    pub preview_every: u64,
-    pub checkpoint_every: u64,
-    pub resume: bool,
+    /// Steps, time budget, seed, schedule and the rest.
+    pub run: RunOptions,
     /// Also export A→B as `NAME.dfm` (DeepFaceLive's signature).
     pub dfm: bool,
 }
@@ -101,13 +97,8 @@ impl Options {
     pub fn new(preset: SwapPreset, steps: u64) -> Options {
         Options {
             preset,
-            steps,
-            max_minutes: None,
             device: TrainDevice::Cpu,
-            seed: 0,
-            preview_every: 100,
-            checkpoint_every: 500,
-            resume: false,
+            run: RunOptions::steps(steps),
             dfm: false,
         }
     }
@@ -120,6 +111,56 @@ pub struct Autoencoders {
     pub decoder_b: Decoder,
     params: Params,
     adam: Adam,
+}
+
+/// A run: the networks, both people's faces, the held-out faces and the latest validation
+/// error.
+struct SwapRun {
+    net: Autoencoders,
+    people: (Person, Person),
+    validation: (Tensor, Tensor),
+    mae: f32,
+    rng: Rng,
+    batch: usize,
+    device: Device,
+    about: toml::Table,
+}
+
+impl Trainer<3> for SwapRun {
+    const LOSSES: [&'static str; 3] = ["loss_a", "loss_b", "validation_mae"];
+
+    fn start(&mut self, step: u64, seed: u64) -> Result<(), TrainError> {
+        self.rng = Rng::new(seed ^ step.wrapping_mul(0x9E37_79B9));
+        Ok(())
+    }
+
+    fn step(&mut self, lr_scale: f64) -> Result<[f32; 3], TrainError> {
+        self.net.adam.set_lr_scale(lr_scale);
+        let (a, b) = &self.people;
+        let batch_a = a.batch(self.batch, &mut self.rng, &self.device)?;
+        let batch_b = b.batch(self.batch, &mut self.rng, &self.device)?;
+        let [loss_a, loss_b] = self.net.step(&batch_a, &batch_b)?;
+        Ok([loss_a, loss_b, self.mae])
+    }
+
+    fn preview(&mut self, dir: &Path, step: u64) -> Result<PathBuf, TrainError> {
+        self.mae = validation_mae(&self.net, &self.validation)?;
+        write_preview(&self.net, &self.validation, dir, step)
+    }
+
+    fn save(&mut self, dir: &Path) -> Result<(), TrainError> {
+        self.net.params.save(&dir.join("params.safetensors"))?;
+        self.net.adam.save(&dir.join("adam.safetensors"))
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
+        self.net.params.load(&dir.join("params.safetensors"))?;
+        self.net.adam.load(&dir.join("adam.safetensors"))
+    }
+
+    fn about(&self) -> toml::Table {
+        self.about.clone()
+    }
 }
 
 impl Autoencoders {
@@ -249,15 +290,6 @@ pub fn model_crop() -> AlignedCrop {
     AlignedCrop::new(FACE_SIZE as u32, MODEL_PADDING)
 }
 
-/// The run's position, saved with each checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    step: u64,
-    seed: u64,
-    preset: SwapPreset,
-    seconds: f64,
-}
-
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct SwapSummary {
@@ -291,76 +323,30 @@ pub fn train(
     run::check_output_folder(out)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
-    let (person_a, person_b) = (Person::load(a)?, Person::load(b)?);
-    let mut net = Autoencoders::new(options.preset, &device, options.seed)?;
-    let dir = out.with_extension("train");
-    let checkpoint = dir.join("checkpoint");
-    let mut state = RunState {
-        step: 0,
-        seed: options.seed,
-        preset: options.preset,
-        seconds: 0.0,
-    };
-    if options.resume {
-        state = run::load_state(&checkpoint)?;
-        net.params.load(&checkpoint.join("params.safetensors"))?;
-        net.adam.load(&checkpoint.join("adam.safetensors"))?;
-    }
-    run::create_dir(&dir)?;
-    let mut log = LossLog::open(
-        &dir,
-        ["loss_a", "loss_b", "validation_mae"],
-        options.resume.then_some(state.step),
-    )?;
-    let validation = (person_a.validation(&device)?, person_b.validation(&device)?);
+    let people = (Person::load(a)?, Person::load(b)?);
+    let net = Autoencoders::new(options.preset, &device, options.run.seed)?;
+    let validation = (people.0.validation(&device)?, people.1.validation(&device)?);
     let validation_mae_start = validation_mae(&net, &validation)?;
-    let bar = crate::progress::progress(Some(options.steps), "training");
-    bar.set_position(state.step);
-    let started = Instant::now();
-    let deadline = options
-        .max_minutes
-        .map(|m| started + Duration::from_secs_f64(m * 60.0));
-    let mut rng = Rng::new(options.seed ^ state.step.wrapping_mul(0x9E37_79B9));
-    let (mut losses, mut mae) = ([0.0; 2], validation_mae_start);
-    let first_step = state.step;
-    let batch = options.preset.batch();
-    while state.step < options.steps
-        && !stop.load(Ordering::Relaxed)
-        && deadline.is_none_or(|d| Instant::now() < d)
-    {
-        let batch_a = person_a.batch(batch, &mut rng, &device)?;
-        let batch_b = person_b.batch(batch, &mut rng, &device)?;
-        losses = net.step(&batch_a, &batch_b)?;
-        state.step += 1;
-        bar.set_position(state.step);
-        bar.set_message(format!(
-            "A {:.4} B {:.4} val {mae:.4}",
-            losses[0], losses[1]
-        ));
-        if state.step.is_multiple_of(options.preview_every) {
-            mae = validation_mae(&net, &validation)?;
-            write_preview(&net, &validation, &dir, state.step)?;
-        }
-        log.push(LossRecord {
-            step: state.step,
-            values: [losses[0], losses[1], mae],
-            seconds: state.seconds + started.elapsed().as_secs_f64(),
-        })?;
-        if state.step.is_multiple_of(options.preview_every) {
-            log.plot()?;
-        }
-        if state.step.is_multiple_of(options.checkpoint_every) {
-            write_checkpoint(&net, &checkpoint, &state, started)?;
-        }
-    }
-    bar.finish_and_clear();
-    let stopped_early = state.step < options.steps;
-    mae = validation_mae(&net, &validation)?;
-    write_checkpoint(&net, &checkpoint, &state, started)?;
-    let previews = write_preview(&net, &validation, &dir, state.step)?;
-    log.plot()?;
+    let mut trainer = SwapRun {
+        net,
+        people,
+        validation,
+        mae: validation_mae_start,
+        rng: Rng::new(options.run.seed),
+        batch: options.preset.batch(),
+        device,
+        about: toml::toml! {
+            preset = (options.preset.name())
+        },
+    };
+    let dir = out.with_extension("train");
+    let done = driver::drive(&mut trainer, &dir, &options.run, stop)?;
+    let (net, mae) = (
+        &trainer.net,
+        validation_mae(&trainer.net, &trainer.validation)?,
+    );
     let (a2b, b2a) = model_paths(out);
-    let card = |from: &FaceSet, to: &FaceSet| model_card(from, to, options, &state, mae);
+    let card = |from: &FaceSet, to: &FaceSet| model_card(from, to, options, done.steps, mae);
     let diff_a2b = super::export::export_checked(
         &model::export(&net.encoder, &net.decoder_b)?,
         &card(a, b),
@@ -382,7 +368,7 @@ pub fn train(
                 &card,
                 &path,
                 1,
-                |x| dfm_forward(&net, x),
+                |x| dfm_forward(net, x),
             )?;
             (Some(path), diff)
         }
@@ -392,17 +378,16 @@ pub fn train(
         a2b,
         b2a,
         dfm,
-        steps: state.step,
-        seconds: state.seconds + started.elapsed().as_secs_f64(),
-        steps_per_second: (state.step - first_step) as f64
-            / started.elapsed().as_secs_f64().max(1e-9),
-        losses,
+        steps: done.steps,
+        seconds: done.seconds,
+        steps_per_second: done.steps_per_second(),
+        losses: [done.losses[0], done.losses[1]],
         validation_mae_start,
         validation_mae: mae,
         parity_max_abs_diff: diff_a2b.max(diff_b2a).max(diff_dfm),
         parameters: net.parameters(),
-        previews,
-        stopped_early,
+        previews: done.preview,
+        stopped_early: done.stopped_early,
     })
 }
 
@@ -501,30 +486,8 @@ fn write_preview(
     save_preview(&rows, dir, step)
 }
 
-fn write_checkpoint(
-    net: &Autoencoders,
-    dir: &Path,
-    state: &RunState,
-    started: Instant,
-) -> Result<(), TrainError> {
-    run::create_dir(dir)?;
-    net.params.save(&dir.join("params.safetensors"))?;
-    net.adam.save(&dir.join("adam.safetensors"))?;
-    let state = RunState {
-        seconds: state.seconds + started.elapsed().as_secs_f64(),
-        ..state.clone()
-    };
-    run::save_state(dir, &state)
-}
-
 /// The card of the model that turns `from`'s faces into `to`'s.
-fn model_card(
-    from: &FaceSet,
-    to: &FaceSet,
-    options: &Options,
-    state: &RunState,
-    mae: f32,
-) -> ModelCard {
+fn model_card(from: &FaceSet, to: &FaceSet, options: &Options, steps: u64, mae: f32) -> ModelCard {
     let spec = TensorSpec {
         size: FACE_SIZE as u32,
         layout: Layout::Nchw,
@@ -534,8 +497,8 @@ fn model_card(
     let training = toml::toml! {
         architecture = "autoencoder"
         preset = (options.preset.name())
-        steps = (state.step as i64)
-        seed = (options.seed as i64)
+        steps = (steps as i64)
+        seed = (options.run.seed as i64)
         source_faces = (from.dir.display().to_string())
         target_faces = (to.dir.display().to_string())
         target_reference = (to.manifest.reference.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
