@@ -13,7 +13,7 @@ use mimic::dataset::Dataset;
 use mimic::extract::{extract_reenact, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::sketch::SketchStyle;
-use mimic::train::pix2pix::{self, Options, Preset};
+use mimic::train::pix2pix::{self, Arch, Options, Preset};
 use mimic::video::VideoReader;
 
 /// A tiny reenactment model of d0's person, made once for this file (untrained: these tests
@@ -304,9 +304,22 @@ fn bench_reports_every_field_of_the_contract() {
 #[test]
 fn stylize_mode_records_every_frame_at_the_frames_size() {
     let dir = scratch("live-stylize");
-    // A model without a card is a style model.
+    // A one-input model without a card is a style model: the book's U-Net, untrained.
+    let trained = dir.join("book.onnx");
+    let options = Options {
+        arch: Some(Arch::Book),
+        ..Options::new(Preset::Tiny, Some(0))
+    };
+    let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(&data),
+        &trained,
+        &options,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     let model = dir.join("style.onnx");
-    std::fs::copy(tiny_model(), &model).unwrap();
+    std::fs::copy(&trained, &model).unwrap();
     let out = dir.join("styled.mp4");
     let d9 = testdata("video/d9.mp4");
     let report = mimic_json(&[
@@ -367,6 +380,28 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
         stages.get("landmarks").is_none(),
         "no face is tracked: {stages}"
     );
+}
+
+/// A warp model without its card cannot be run as a style model: it needs the target's
+/// reference picture, which only its card gives.
+#[test]
+fn a_warp_model_without_its_card_is_refused_with_what_to_do() {
+    let dir = scratch("live-warp-cardless");
+    let model = dir.join("warp.onnx");
+    std::fs::copy(tiny_model(), &model).unwrap();
+    let out = mimic(&[
+        "live",
+        "--model",
+        arg(&model),
+        "--input",
+        arg(&testdata("video/d9.mp4")),
+        "--headless",
+        "--max-frames",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("it is a reenactment model"), "{err}");
 }
 
 /// Retargeting in the live loop: another person (d3, framed differently) drives d0's model,

@@ -20,7 +20,7 @@ use mimic::infer::{
     ColorOrder, DevicePreference, Generator, Layout, ModelCard, ModelKind, TensorSpec,
 };
 use mimic::sketch::SketchStyle;
-use mimic::train::driver::RunOptions;
+use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::export::export_checked;
 use mimic::train::pix2pix::model::Architecture;
 use mimic::train::pix2pix::{self, Batch, Options, Pix2Pix, Preset};
@@ -351,6 +351,13 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
     let dataset = d9_dataset();
     let dir = scratch("determinism");
     let stop = AtomicBool::new(false);
+    // A held learning rate: a schedule over the step count would differ between a 4-step run
+    // and the first four steps of an 8-step one.
+    let options = |steps| {
+        let mut o = options(steps);
+        o.run.schedule = Schedule::Constant;
+        o
+    };
     pix2pix::train(
         pix2pix::Source::Reenact(dataset),
         &dir.join("a.onnx"),
@@ -488,15 +495,15 @@ fn bad_training_input_is_refused_with_a_sentence() {
 fn a_reference_that_does_not_fit_the_model_is_refused() {
     let dir = scratch("bad-reference");
     let trained = trained_d9();
-    let copy = |name: &str| {
+    // A copy of the model with its card and pictures, in a folder of its own.
+    let copy = |case: &str| {
+        let folder = dir.join(case);
+        std::fs::create_dir_all(&folder).unwrap();
         for ext in ["onnx", "toml", "mean.png", "reference.png"] {
-            std::fs::copy(
-                trained.with_extension(ext),
-                dir.join(format!("{name}.{ext}")),
-            )
-            .unwrap();
+            let from = trained.with_extension(ext);
+            std::fs::copy(&from, folder.join(from.file_name().unwrap())).unwrap();
         }
-        dir.join(format!("{name}.onnx"))
+        folder.join(trained.file_name().unwrap())
     };
     let eval = |model: &Path| {
         mimic(&[

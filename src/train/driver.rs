@@ -278,3 +278,29 @@ impl Bar {
         self.bar.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_decay_holds_for_half_the_run_then_falls_to_nothing() {
+        let s = Schedule::LinearDecay;
+        assert_eq!(s.scale(0.0), 1.0);
+        assert_eq!(s.scale(0.5), 1.0);
+        assert!((s.scale(0.75) - 0.5).abs() < 1e-12);
+        assert_eq!(s.scale(1.0), 0.0);
+        assert_eq!(Schedule::Constant.scale(0.9), 1.0);
+    }
+
+    #[test]
+    fn progress_is_the_larger_share_of_steps_or_time() {
+        let run = RunOptions {
+            max_minutes: Some(1.0),
+            ..RunOptions::steps(100)
+        };
+        assert!((run.progress(25, Duration::from_secs(6)) - 0.25).abs() < 1e-9);
+        assert!((run.progress(10, Duration::from_secs(30)) - 0.5).abs() < 1e-9);
+        assert_eq!(run.progress(500, Duration::ZERO), 1.0);
+    }
+}
