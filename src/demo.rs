@@ -157,8 +157,8 @@ impl MovingPortrait {
 }
 
 /// Trains the demo model (the `micro` preset, so it is small enough to ship) on `frames`
-/// frames of the portrait moved along training paths; writes the model, its card and its mean
-/// frame beside `model`, and everything else (video, dataset, previews, checkpoints) to
+/// frames of the portrait moved along training paths; writes the model, its card, its mean
+/// frame and its reference picture beside `model`, and everything else (video, dataset, previews, checkpoints) to
 /// `scratch`.
 pub fn train_model(
     portrait: &MovingPortrait,
@@ -198,11 +198,14 @@ pub fn train_model(
         &Options::new(Preset::Micro, Some(steps)),
         stop,
     )?;
-    let mean = |model: &Path| model.with_extension("mean.png");
-    for (from, to) in [
-        (trained.clone(), model.to_path_buf()),
-        (mean(&trained), mean(model)),
-    ] {
+    let beside = |model: &Path, ext: &str| model.with_extension(ext);
+    let mut files = vec![(trained.clone(), model.to_path_buf())];
+    for ext in ["mean.png", "reference.png"] {
+        if beside(&trained, ext).is_file() {
+            files.push((beside(&trained, ext), beside(model, ext)));
+        }
+    }
+    for (from, to) in files {
         std::fs::copy(&from, &to).map_err(|source| DemoError::Write { path: to, source })?;
     }
     // The card says what the model was trained on, rather than where the scratch video lay.

@@ -22,9 +22,11 @@ use serde::Serialize;
 
 use crate::cli::{BlendFlags, DemoArgs, RetargetFlags, SessionFlags, SmoothFlags};
 
-/// The bundled generator and its card (how they were made: models/README.md).
+/// The bundled generator, its card and its reference picture (how they were made:
+/// models/README.md).
 const MODEL: &[u8] = include_bytes!("../../models/demo.onnx");
 const CARD: &str = include_str!("../../models/demo.toml");
+const REFERENCE: &[u8] = include_bytes!("../../models/demo.reference.png");
 
 /// Length of the demo.
 const SECONDS: f64 = 6.0;
@@ -182,6 +184,7 @@ impl Scratch {
         let model = scratch.model();
         std::fs::write(&model, MODEL)
             .and_then(|()| std::fs::write(model.with_extension("toml"), CARD))
+            .and_then(|()| std::fs::write(model.with_extension("reference.png"), REFERENCE))
             .with_context(|| {
                 format!(
                     "cannot unpack the demo model into '{}'",
