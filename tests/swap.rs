@@ -197,6 +197,66 @@ fn eval_swap_reports_identity_and_expression() {
     assert!(distance > 0.6 && distance < 1.5, "{json}");
     let nme = json["expression_nme"].as_f64().unwrap();
     assert!(nme > 0.0 && nme < 0.2, "{json}");
+    // A 40-step 64 px face pasted into a 512 px frame is far softer than the face it covers.
+    let sharpness = json["sharpness_ratio"].as_f64().unwrap();
+    assert!(sharpness > 0.0 && sharpness < 0.5, "{json}");
+    assert!(json["seam_delta_e"].as_f64().unwrap().is_finite(), "{json}");
+}
+
+/// The realism measures on a real frame (A's first): the frame against itself is exactly as
+/// sharp and shows no seam; a blurred copy is much softer; a patch of another colour blended in
+/// under a feathered face mask makes a large seam.
+#[test]
+fn sharpness_and_seam_measure_what_they_say() {
+    use mimic::eval::realism::{sharpness, Seam};
+    use mimic::face::{parts, DetectOptions, FaceAnalyzer, FaceRegion, Point};
+
+    let mut reader =
+        mimic::video::VideoReader::open(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"))
+            .unwrap();
+    let frame = reader.next_frame().unwrap().unwrap().image;
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
+    let (w, h) = frame.dimensions();
+    let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(w, h, 0.0);
+    let own = sharpness(&frame, &inner);
+    assert!(own > 0.0);
+    assert_eq!(sharpness(&frame, &inner) / own, 1.0);
+    let blurred = image::imageops::blur(&frame, 2.0);
+    let ratio = sharpness(&blurred, &inner) / own;
+    assert!(
+        ratio < 0.3,
+        "a blurred face keeps {ratio:.2} of its sharpness"
+    );
+
+    let face = FaceRegion::with_forehead(&landmarks);
+    let feather = 8.0;
+    let weight: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let p = Point::new((i % w) as f32, (i / w) as f32);
+            (face.depth(p) / feather).clamp(0.0, 1.0)
+        })
+        .collect();
+    let center = landmarks.points()[30];
+    let seam = Seam::new(&weight, w, h, center, 8.0);
+    let before = seam.delta_e(&frame).unwrap();
+    assert_eq!(
+        seam.delta_e(&frame).unwrap() - before,
+        0.0,
+        "no blend, no seam"
+    );
+    let mut pasted = frame.clone();
+    for (i, pixel) in pasted.pixels_mut().enumerate() {
+        let m = weight[i];
+        for (c, value) in [90.0, 160.0, 220.0].iter().enumerate() {
+            pixel[c] = (m * value + (1.0 - m) * f32::from(pixel[c])).round() as u8;
+        }
+    }
+    let step = seam.delta_e(&pasted).unwrap() - before;
+    assert!(
+        step > 15.0,
+        "a blue face pasted in makes a seam of only {step:.1}"
+    );
 }
 
 #[test]

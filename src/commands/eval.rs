@@ -100,12 +100,14 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&report)?;
     } else {
         println!(
-            "{} frames ({} without a face in or out): id_success {:.3}, mean distance to the target {:.3}, expression NME {:.4}",
+            "{} frames ({} without a face in or out): id_success {:.3}, mean distance to the target {:.3}, expression NME {:.4}; sharpness ratio {:.2}, seam ΔE {:.2}",
             report.frames,
             report.frames_without_face,
             report.id_success,
             report.id_distance_mean,
-            report.expression_nme
+            report.expression_nme,
+            report.sharpness_ratio,
+            report.seam_delta_e
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 
 pub mod drive;
 pub mod metrics;
+pub mod realism;
 pub mod reenact;
 pub mod swap;
 pub mod translate;

@@ -3,15 +3,19 @@
 //! landmarks. `id_success`: the share of frames whose output face is closer to the target's
 //! reference than to the source frame's own face, and within the identity threshold of the
 //! target. `expression_nme`: how far the output face's landmarks moved from the input's (the
-//! swap must keep expression and pose).
+//! swap must keep expression and pose). And how real it looks ([`super::realism`]):
+//! `sharpness_ratio`, the output's inner face's focus measure over the input's, and
+//! `seam_delta_e`, the colour step across the mask's edge in the output less the one the input
+//! frame already had there.
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::realism::{self, Seam};
 use super::EvalError;
 use crate::blend::BlendOptions;
-use crate::face::{Descriptor, FaceAnalyzer, DEFAULT_IDENTITY_THRESHOLD};
+use crate::face::{parts, Descriptor, FaceAnalyzer, FaceRegion, Point, DEFAULT_IDENTITY_THRESHOLD};
 use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper};
@@ -28,6 +32,12 @@ pub struct SwapReport {
     pub id_success: f64,
     pub id_distance_mean: f64,
     pub expression_nme: f64,
+    /// Mean over frames of the inner face's sharpness (variance of the Laplacian) in the
+    /// output over the same in the input: 1 as sharp as the face it replaced.
+    pub sharpness_ratio: f64,
+    /// Mean over frames of the CIE76 colour step across the blend mask's edge in the output,
+    /// less the step the input frame already had there: 0 for no visible seam.
+    pub seam_delta_e: f64,
     /// Frames of the video where no face was found in the input or in the output.
     pub frames_without_face: u64,
 }
@@ -51,7 +61,7 @@ pub fn evaluate(
     let mut swapper = Swapper::new(tracker, generator, blend, smoothing).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
-    let (mut judged, mut missing) = (Vec::new(), 0);
+    let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
         if !swapper
@@ -63,7 +73,10 @@ pub fn evaluate(
         }
         let (swapped, _) = swapper.outputs();
         match judge(analyzer, &frame.image, swapped, &reference)? {
-            Some(j) => judged.push(j),
+            Some(j) => {
+                judged.push(j);
+                looks.push(look(&swapper, &frame.image));
+            }
             None => missing += 1,
         }
     }
@@ -77,6 +90,8 @@ pub fn evaluate(
         id_success: judged.iter().filter(|j| j.success).count() as f64 / n,
         id_distance_mean: judged.iter().map(|j| f64::from(j.to_target)).sum::<f64>() / n,
         expression_nme: judged.iter().map(|j| f64::from(j.nme)).sum::<f64>() / n,
+        sharpness_ratio: mean(looks.iter().filter_map(|l| l.sharpness_ratio)),
+        seam_delta_e: mean(looks.iter().filter_map(|l| l.seam_delta_e)),
         frames_without_face: missing,
     })
 }
@@ -112,6 +127,53 @@ fn first_frame(path: &Path) -> Result<Rgb8, EvalError> {
         .next_frame()?
         .ok_or_else(|| EvalError::NothingToEvaluate(path.to_path_buf()))?
         .image)
+}
+
+/// How real one swapped frame looks.
+struct Look {
+    sharpness_ratio: Option<f64>,
+    seam_delta_e: Option<f64>,
+}
+
+/// The band each side of the mask's edge, as a share of the face's width.
+const SEAM_BAND: f32 = 0.04;
+
+/// The swapped frame of `swapper` against `input`: the inner face's sharpness (brows, eyes,
+/// nose and mouth: the landmarks' hull without the jaw) and the seam.
+fn look(swapper: &Swapper, input: &Rgb8) -> Look {
+    let (output, _) = swapper.outputs();
+    let Some(landmarks) = swapper.landmarks() else {
+        return Look {
+            sharpness_ratio: None,
+            seam_delta_e: None,
+        };
+    };
+    let (w, h) = input.dimensions();
+    let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(w, h, 0.0);
+    let before = realism::sharpness(input, &inner);
+    let sharpness_ratio = (before > 0.0).then(|| realism::sharpness(output, &inner) / before);
+    let weight: Vec<f32> = (0..w * h)
+        .map(|i| swapper.mask_weight(Point::new((i % w) as f32, (i / w) as f32)))
+        .collect();
+    let p = landmarks.points();
+    let center = p.iter().fold(Point::new(0.0, 0.0), |c, q| {
+        Point::new(c.x + q.x / p.len() as f32, c.y + q.y / p.len() as f32)
+    });
+    let width = p[parts::JAW.start].distance(p[parts::JAW.end - 1]);
+    let seam = Seam::new(&weight, w, h, center, SEAM_BAND * width);
+    let seam_delta_e = seam
+        .delta_e(output)
+        .zip(seam.delta_e(input))
+        .map(|(after, before)| after - before);
+    Look {
+        sharpness_ratio,
+        seam_delta_e,
+    }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    sum / n.max(1) as f64
 }
 
 /// One frame's verdict.

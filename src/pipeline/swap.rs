@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{PipelineError, StageTimes};
 use crate::blend::{Blend, BlendOptions};
-use crate::face::{AlignedCrop, Landmarks};
+use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::infer::{Generator, InferError};
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
@@ -23,6 +23,8 @@ pub struct Swapper {
     aligned: Rgb8,
     generated: Rgb8,
     swapped: Rgb8,
+    /// Frame → crop for the last frame's face.
+    to_crop: Option<Similarity>,
     times: StageTimes,
 }
 
@@ -62,6 +64,7 @@ impl Swapper {
             aligned: Rgb8::new(alignment.size, alignment.size),
             generated: Rgb8::new(out, out),
             swapped: Rgb8::new(0, 0),
+            to_crop: None,
             times: StageTimes::default(),
         })
     }
@@ -102,6 +105,7 @@ impl Swapper {
         let Some((landmarks, to_crop)) =
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
         else {
+            self.to_crop = None;
             self.blend.forget();
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
@@ -119,6 +123,7 @@ impl Swapper {
         self.blend.make_seamless(&mut self.generated, &self.aligned);
         self.blend
             .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);
+        self.to_crop = Some(to_crop);
         self.times.blend = generated.elapsed();
         Ok(true)
     }
@@ -126,6 +131,12 @@ impl Swapper {
     /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
     pub fn landmarks(&self) -> Option<&Landmarks> {
         self.steady.current()
+    }
+
+    /// The blend mask's weight at frame pixel `p` in the last frame (0 where it showed no face).
+    pub fn mask_weight(&self, p: Point) -> f32 {
+        self.to_crop
+            .map_or(0.0, |to_crop| self.blend.weight(to_crop.apply(p)))
     }
 
     /// The last swapped frame and generated face.
