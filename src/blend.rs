@@ -2,10 +2,14 @@
 //! the generated face's colours matched to the face it replaces (optionally also a seamless,
 //! Poisson, correction), and the blend through the inverse of the alignment. Pixels outside
 //! the mask's footprint are never touched.
+//!
+//! The colours are matched on skin only: the landmarks' face without the eyes, brows and
+//! mouth, where the mask shows it. Hair, background, teeth and eye whites would pull the
+//! statistics away from the skin tone the face must meet at its edge.
 
 use serde::Serialize;
 
-use crate::face::{AlignedCrop, FaceRegion, Landmarks, Point, Similarity};
+use crate::face::{parts, AlignedCrop, FaceRegion, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::lab::{lab_to_rgb, rgb_to_lab};
 
@@ -85,6 +89,8 @@ pub struct Blend {
     options: BlendOptions,
     side: u32,
     mask: Vec<f32>,
+    /// The mask on skin only: what the colour match measures.
+    skin: Vec<f32>,
     /// The crop rectangle outside which the mask is zero.
     extent: (Point, Point),
     /// The colour match of the last frames, per channel (scale, offset), followed smoothly so
@@ -95,6 +101,48 @@ pub struct Blend {
 /// The weight of the new frame's colour match against the last ones' (about a 3-frame
 /// memory: fast enough for a light switched on, slow enough to stop flicker).
 const COLOUR_FOLLOW: f64 = 0.35;
+/// Eyes, brows and mouth are kept out of the colour statistics with this share of the crop's
+/// side around them (lids, lips).
+const FEATURE_MARGIN: f32 = 0.03;
+/// Fewer skin weights than this (a face mostly hidden) and the whole mask is measured.
+const MIN_SKIN: f64 = 16.0;
+
+/// A facial feature as the skin mask leaves it out: its hull grown by a margin, with a box
+/// around it to skip the far pixels cheaply.
+struct Feature {
+    hull: FaceRegion,
+    margin: f32,
+    lo: Point,
+    hi: Point,
+}
+
+impl Feature {
+    fn around(points: &[Point], margin: f32) -> Feature {
+        let (lo, hi) = points.iter().fold(
+            (
+                Point::new(f32::MAX, f32::MAX),
+                Point::new(f32::MIN, f32::MIN),
+            ),
+            |(lo, hi), p| {
+                (
+                    Point::new(lo.x.min(p.x), lo.y.min(p.y)),
+                    Point::new(hi.x.max(p.x), hi.y.max(p.y)),
+                )
+            },
+        );
+        Feature {
+            hull: FaceRegion::around(points),
+            margin,
+            lo: Point::new(lo.x - margin, lo.y - margin),
+            hi: Point::new(hi.x + margin, hi.y + margin),
+        }
+    }
+
+    fn covers(&self, p: Point) -> bool {
+        let in_box = p.x >= self.lo.x && p.x <= self.hi.x && p.y >= self.lo.y && p.y <= self.hi.y;
+        in_box && self.hull.depth(p) > -self.margin
+    }
+}
 
 impl Blend {
     pub fn new(options: BlendOptions, side: u32) -> Blend {
@@ -102,6 +150,7 @@ impl Blend {
             options,
             side,
             mask: vec![0.0; (side * side) as usize],
+            skin: vec![0.0; (side * side) as usize],
             extent: (Point::new(0.0, 0.0), Point::new(side as f32, side as f32)),
             colour: None,
         }
@@ -142,6 +191,28 @@ impl Blend {
             *value = ((depth - erode) / blur).clamp(0.0, 1.0);
         }
         self.extent = self.nonzero_extent();
+        self.shape_skin(in_crop);
+    }
+
+    /// The skin weights: the mask inside the landmarks' hull, away from the eyes, brows and
+    /// mouth (grown by [`FEATURE_MARGIN`] of the crop's side).
+    fn shape_skin(&mut self, in_crop: &Landmarks) {
+        let side = self.side as f32;
+        let margin = FEATURE_MARGIN * side;
+        let face = FaceRegion::of(in_crop);
+        let features = [
+            parts::RIGHT_BROW,
+            parts::LEFT_BROW,
+            parts::RIGHT_EYE,
+            parts::LEFT_EYE,
+            parts::OUTER_LIP,
+        ]
+        .map(|range| Feature::around(in_crop.part(range), margin));
+        for (i, (skin, &mask)) in self.skin.iter_mut().zip(&self.mask).enumerate() {
+            let p = Point::new((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
+            let on_skin = mask > 0.0 && face.contains(p) && !features.iter().any(|f| f.covers(p));
+            *skin = if on_skin { mask } else { 0.0 };
+        }
     }
 
     /// The smallest crop rectangle holding every pixel the mask weighs above zero.
@@ -238,16 +309,22 @@ impl Blend {
         }
     }
 
-    /// Moves each channel's masked mean (and with `lab`, its spread, in Lab) to the original's,
-    /// through a per-channel scale and offset that follow the last frames' smoothly.
+    /// Moves each channel's mean on the skin (and with `lab`, its spread, in Lab) to the
+    /// original's, through a per-channel scale and offset that follow the last frames'
+    /// smoothly.
     fn transfer(&mut self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
         let convert = |p: &image::Rgb<u8>| match lab {
             true => rgb_to_lab(p.0),
             false => p.0.map(f32::from),
         };
+        let skin: f64 = self.skin.iter().map(|&w| f64::from(w)).sum();
+        let weights = match skin >= MIN_SKIN {
+            true => &self.skin,
+            false => &self.mask,
+        };
         let stats = |image: &Rgb8| {
             let (mut sum, mut sq, mut weight) = ([0f64; 3], [0f64; 3], 0f64);
-            for (p, &w) in image.pixels().zip(&self.mask) {
+            for (p, &w) in image.pixels().zip(weights) {
                 let v = convert(p);
                 for c in 0..3 {
                     sum[c] += f64::from(w * v[c]);

@@ -380,3 +380,47 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
     );
     assert!((w(Point::new(2.0, 2.0)) - BACKGROUND).abs() < 0.02);
 }
+
+/// The colour match measures skin only: on A's real face, a generated face that equals the
+/// original except for eyes and mouth painted green (teeth and eye whites in the extreme) keeps
+/// its skin tone, where statistics over the whole mask would have pulled it away.
+#[test]
+fn the_colour_match_is_measured_on_skin_only() {
+    use mimic::blend::{Blend, BlendOptions};
+    use mimic::face::{parts, AlignedCrop, DetectOptions, FaceAnalyzer, FaceRegion, Point};
+
+    let mut reader =
+        mimic::video::VideoReader::open(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"))
+            .unwrap();
+    let frame = reader.next_frame().unwrap().unwrap().image;
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
+    let crop = AlignedCrop::new(128, 0.1);
+    let to_crop = crop.transform(&landmarks).unwrap();
+    let mut original = image::RgbImage::new(128, 128);
+    to_crop.warp_into(&frame, &mut original);
+    let in_crop = landmarks.map(|p| to_crop.apply(p));
+    let features = [parts::RIGHT_EYE, parts::LEFT_EYE, parts::OUTER_LIP]
+        .map(|range| FaceRegion::around(in_crop.part(range)));
+    let mut generated = original.clone();
+    for (x, y, pixel) in generated.enumerate_pixels_mut() {
+        let p = Point::new(x as f32, y as f32);
+        if features.iter().any(|f| f.depth(p) > -1.0) {
+            *pixel = image::Rgb([0, 255, 0]);
+        }
+    }
+    let mut blend = Blend::new(BlendOptions::default(), 128);
+    blend.shape(&in_crop);
+    blend.match_colors(&mut generated, &original);
+    // A point on the cheek, between the eye's outer corner and the mouth's corner.
+    let p = in_crop.points();
+    let cheek = Point::new((p[36].x + p[48].x) / 2.0, (p[36].y + p[48].y) / 2.0);
+    let (before, after) = (
+        original.get_pixel(cheek.x as u32, cheek.y as u32).0,
+        generated.get_pixel(cheek.x as u32, cheek.y as u32).0,
+    );
+    for c in 0..3 {
+        let moved = (i32::from(before[c]) - i32::from(after[c])).abs();
+        assert!(moved <= 4, "the cheek moved from {before:?} to {after:?}");
+    }
+}

@@ -63,7 +63,8 @@ impl FaceRegion {
         }
     }
 
-    fn contains(&self, p: Point) -> bool {
+    /// Whether `p` lies inside the hull.
+    pub fn contains(&self, p: Point) -> bool {
         // Hull is counter-clockwise: inside means left of (or on) every edge.
         self.edges().all(|(a, b)| cross(a, b, p) >= 0.0) && self.hull.len() >= 3
     }
