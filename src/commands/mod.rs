@@ -123,19 +123,19 @@ pub fn session(
     let model = &flags.model;
     let generator = Generator::open(model, flags.device)?;
     let mode = flags.mode.unwrap_or(generator.kind());
-    if generator.takes_reference() && mode != ModelKind::Reenact {
-        anyhow::bail!(
-            "'{}' takes the target's reference picture beside its input: it is a reenactment model, and runs with its card beside it ({})",
-            model.display(),
-            mimic::infer::ModelCard::path_for(model).display()
-        );
-    }
     if generator.kind() != mode {
         anyhow::bail!(
             "'{}' is a {:?} model, not a {mode:?} model: give --mode {} or a {mode:?} model (reenact: `mimic train pix2pix`; swap: `mimic train swap`)",
             model.display(),
             generator.kind(),
             format!("{:?}", generator.kind()).to_lowercase()
+        );
+    }
+    if generator.takes_reference() && mode != ModelKind::Reenact {
+        anyhow::bail!(
+            "'{}' takes the target's reference picture beside its input: it is a reenactment model, and runs with its card beside it ({})",
+            model.display(),
+            mimic::infer::ModelCard::path_for(model).display()
         );
     }
     let panel = generator.output_size().max(MIN_PANEL);
