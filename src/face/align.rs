@@ -277,26 +277,67 @@ fn footprint(
     (x0 < x1 && y0 < y1).then_some((x0, y0, x1, y1))
 }
 
-/// Bilinear sample at `p` (pixel centres at integer coordinates); `None` outside the image.
-pub(crate) fn sample_bilinear(image: &Rgb8, p: Point) -> Option<Rgb<u8>> {
-    let (w, h) = image.dimensions();
-    if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= (w - 1) as f32 && p.y <= (h - 1) as f32) {
-        return None;
+/// Bilinear sampling of an RGB picture's raw pixels: the one sampler the alignment, the swap
+/// trainer's warps and the face mesh share.
+pub(crate) struct Sampler<'a> {
+    pixels: &'a [u8],
+    width: usize,
+    max: (f32, f32),
+}
+
+impl<'a> Sampler<'a> {
+    pub(crate) fn new(image: &'a Rgb8) -> Sampler<'a> {
+        let (w, h) = image.dimensions();
+        Sampler {
+            pixels: image.as_raw(),
+            width: w as usize,
+            max: (w.saturating_sub(1) as f32, h.saturating_sub(1) as f32),
+        }
     }
-    let (x0, y0) = (p.x.floor() as u32, p.y.floor() as u32);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = (p.x - x0 as f32, p.y - y0 as f32);
-    let (p00, p10, p01, p11) = (
-        image.get_pixel(x0, y0),
-        image.get_pixel(x1, y0),
-        image.get_pixel(x0, y1),
-        image.get_pixel(x1, y1),
-    );
-    Some(Rgb(std::array::from_fn(|c| {
-        let top = f32::from(p00[c]) * (1.0 - fx) + f32::from(p10[c]) * fx;
-        let bottom = f32::from(p01[c]) * (1.0 - fx) + f32::from(p11[c]) * fx;
-        (top * (1.0 - fy) + bottom * fy).round() as u8
-    })))
+
+    /// Whether (x, y) lies on the picture (between its first and last pixel centres).
+    pub(crate) fn contains(&self, x: f32, y: f32) -> bool {
+        x >= 0.0 && y >= 0.0 && x <= self.max.0 && y <= self.max.1
+    }
+
+    /// The colour at (x, y), the point first clamped onto the picture.
+    pub(crate) fn clamped(&self, x: f32, y: f32) -> [u8; 3] {
+        let (x, y) = (x.clamp(0.0, self.max.0), y.clamp(0.0, self.max.1));
+        let (x0, y0) = (x as usize, y as usize);
+        let x1 = (x0 + 1).min(self.max.0 as usize);
+        let y1 = (y0 + 1).min(self.max.1 as usize);
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let corner = |x: usize, y: usize| 3 * (y * self.width + x);
+        let (i00, i10, i01, i11) = (
+            corner(x0, y0),
+            corner(x1, y0),
+            corner(x0, y1),
+            corner(x1, y1),
+        );
+        let weights = [
+            (1.0 - fx) * (1.0 - fy),
+            fx * (1.0 - fy),
+            (1.0 - fx) * fy,
+            fx * fy,
+        ];
+        let p = self.pixels;
+        std::array::from_fn(|c| {
+            let v = f32::from(p[i00 + c]) * weights[0]
+                + f32::from(p[i10 + c]) * weights[1]
+                + f32::from(p[i01 + c]) * weights[2]
+                + f32::from(p[i11 + c]) * weights[3];
+            // Non-negative, so adding a half and truncating rounds.
+            (v + 0.5) as u8
+        })
+    }
+}
+
+/// The colour at `p` by bilinear interpolation; `None` off the picture.
+pub(crate) fn sample_bilinear(image: &Rgb8, p: Point) -> Option<Rgb<u8>> {
+    let sampler = Sampler::new(image);
+    sampler
+        .contains(p.x, p.y)
+        .then(|| Rgb(sampler.clamped(p.x, p.y)))
 }
 
 #[cfg(test)]

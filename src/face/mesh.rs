@@ -3,6 +3,7 @@
 //! put), joined by a Delaunay triangulation. Moving the points moves every pixel with its
 //! triangle: the piecewise-affine warp face-swap tools use, cheap enough for every frame.
 
+use super::align::Sampler;
 use super::landmarks::{parts, Landmarks, Point, LANDMARK_COUNT};
 use crate::frame::Rgb8;
 
@@ -130,49 +131,115 @@ impl Mesh {
     /// Draws `source` into `out` with every triangle moved from its place among `from` to its
     /// place among `to` (both indexed like the mesh), sampling bilinearly. A pixel no moved
     /// triangle covers keeps the source's pixel there.
+    ///
+    /// Each triangle is filled row by row between its edges, each pixel taken from the source
+    /// through the triangle's own affine map (two additions a pixel along a row).
     pub fn warp(&self, source: &Rgb8, from: &[Point], to: &[Point], out: &mut Rgb8) {
         let (w, h) = out.dimensions();
         let mut covered = vec![false; (w * h) as usize];
+        let sampler = Sampler::new(source);
+        let pixels: &mut [u8] = out;
         for t in &self.triangles {
             let dst = t.map(|i| to[i]);
-            let src = t.map(|i| from[i]);
-            let Some(inverse) = Barycentric::new(dst) else {
+            let Some(map) = Affine::between(dst, t.map(|i| from[i])) else {
                 continue;
             };
-            let left = dst
-                .iter()
-                .map(|p| p.x)
-                .fold(f32::MAX, f32::min)
-                .floor()
-                .max(0.0) as u32;
-            let top = dst
-                .iter()
-                .map(|p| p.y)
-                .fold(f32::MAX, f32::min)
-                .floor()
-                .max(0.0) as u32;
-            let right = dst.iter().map(|p| p.x).fold(f32::MIN, f32::max).ceil();
-            let bottom = dst.iter().map(|p| p.y).fold(f32::MIN, f32::max).ceil();
-            let right = (right.max(0.0) as u32).min(w.saturating_sub(1));
-            let bottom = (bottom.max(0.0) as u32).min(h.saturating_sub(1));
-            for y in top..=bottom {
-                for x in left..=right {
-                    let Some([a, b, c]) = inverse.weights(x as f32, y as f32) else {
-                        continue;
-                    };
-                    let sx = a * src[0].x + b * src[1].x + c * src[2].x;
-                    let sy = a * src[0].y + b * src[1].y + c * src[2].y;
-                    out.put_pixel(x, y, sample(source, sx, sy));
-                    covered[(y * w + x) as usize] = true;
+            let top = dst.iter().map(|p| p.y).fold(f32::MAX, f32::min);
+            let bottom = dst.iter().map(|p| p.y).fold(f32::MIN, f32::max);
+            let rows = (top - SLACK).ceil().max(0.0) as u32
+                ..=((bottom + SLACK).floor().min((h - 1) as f32)) as u32;
+            for y in rows.filter(|&y| (y as f32) <= bottom + SLACK) {
+                let Some((left, right)) = row_span(dst, y as f32) else {
+                    continue;
+                };
+                let x0 = (left - SLACK).ceil().max(0.0) as u32;
+                let x1 = (right + SLACK).floor().min((w - 1) as f32);
+                if x1 < 0.0 {
+                    continue;
+                }
+                let (mut sx, mut sy) = map.apply(x0 as f32, y as f32);
+                for x in x0..=x1 as u32 {
+                    let i = (y * w + x) as usize;
+                    pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.clamped(sx, sy));
+                    covered[i] = true;
+                    sx += map.m[0];
+                    sy += map.m[2];
                 }
             }
         }
-        for (i, done) in covered.iter().enumerate() {
-            if !done {
-                let (x, y) = (i as u32 % w, i as u32 / w);
-                out.put_pixel(x, y, sample(source, x as f32, y as f32));
-            }
+        for (i, _) in covered.iter().enumerate().filter(|(_, done)| !**done) {
+            let (x, y) = ((i as u32 % w) as f32, (i as u32 / w) as f32);
+            pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.clamped(x, y));
         }
+    }
+}
+
+/// How far outside a triangle's edges a pixel centre may lie and still be drawn by it, so
+/// rounding leaves no gap between neighbours.
+const SLACK: f32 = 1e-3;
+
+/// The columns row `y` crosses triangle `t` between, if it does.
+fn row_span(t: [Point; 3], y: f32) -> Option<(f32, f32)> {
+    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    for (a, b) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
+        let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
+        if y < y0 - SLACK || y > y1 + SLACK {
+            continue;
+        }
+        let x = match (b.y - a.y).abs() < 1e-6 {
+            true => {
+                lo = lo.min(a.x.min(b.x));
+                hi = hi.max(a.x.max(b.x));
+                continue;
+            }
+            false => a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y),
+        };
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The affine map taking one triangle onto another: (x, y) → (m0·x + m1·y + m4, m2·x + m3·y + m5).
+struct Affine {
+    m: [f32; 6],
+}
+
+impl Affine {
+    /// The map taking triangle `from` onto `to`; `None` when `from` has no area.
+    fn between(from: [Point; 3], to: [Point; 3]) -> Option<Affine> {
+        let (e1, e2) = (
+            (from[1].x - from[0].x, from[1].y - from[0].y),
+            (from[2].x - from[0].x, from[2].y - from[0].y),
+        );
+        let det = e1.0 * e2.1 - e2.0 * e1.1;
+        if det.abs() < 1e-6 {
+            return None;
+        }
+        // (b, c) = inverse · (p − from[0]); to(p) = to[0] + b·(to[1] − to[0]) + c·(to[2] − to[0]).
+        let inverse = [e2.1 / det, -e2.0 / det, -e1.1 / det, e1.0 / det];
+        let (f1, f2) = (
+            (to[1].x - to[0].x, to[1].y - to[0].y),
+            (to[2].x - to[0].x, to[2].y - to[0].y),
+        );
+        let a = [
+            f1.0 * inverse[0] + f2.0 * inverse[2],
+            f1.0 * inverse[1] + f2.0 * inverse[3],
+            f1.1 * inverse[0] + f2.1 * inverse[2],
+            f1.1 * inverse[1] + f2.1 * inverse[3],
+        ];
+        let offset = (
+            to[0].x - a[0] * from[0].x - a[1] * from[0].y,
+            to[0].y - a[2] * from[0].x - a[3] * from[0].y,
+        );
+        Some(Affine {
+            m: [a[0], a[1], a[2], a[3], offset.0, offset.1],
+        })
+    }
+
+    fn apply(&self, x: f32, y: f32) -> (f32, f32) {
+        let m = self.m;
+        (m[0] * x + m[1] * y + m[4], m[2] * x + m[3] * y + m[5])
     }
 }
 
@@ -186,46 +253,6 @@ fn in_circumcircle(points: &[(f64, f64)], t: [usize; 3], p: (f64, f64)) -> bool 
         + (cx * cx + cy * cy) * (ax * by - bx * ay);
     let orientation = (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0);
     det * orientation.signum() > 0.0
-}
-
-/// Barycentric coordinates in one triangle.
-struct Barycentric {
-    corner: Point,
-    /// The inverse of the matrix of the two edges from `corner`.
-    inverse: [f32; 4],
-}
-
-impl Barycentric {
-    /// `None` for a triangle without area.
-    fn new([a, b, c]: [Point; 3]) -> Option<Barycentric> {
-        let (e1, e2) = ((b.x - a.x, b.y - a.y), (c.x - a.x, c.y - a.y));
-        let det = e1.0 * e2.1 - e2.0 * e1.1;
-        if det.abs() < 1e-6 {
-            return None;
-        }
-        Some(Barycentric {
-            corner: a,
-            inverse: [e2.1 / det, -e2.0 / det, -e1.1 / det, e1.0 / det],
-        })
-    }
-
-    /// The weights of the three corners for (x, y), if it lies inside (a hair's breadth of
-    /// slack so shared edges leave no gap).
-    fn weights(&self, x: f32, y: f32) -> Option<[f32; 3]> {
-        let (dx, dy) = (x - self.corner.x, y - self.corner.y);
-        let m = self.inverse;
-        let (b, c) = (m[0] * dx + m[1] * dy, m[2] * dx + m[3] * dy);
-        let a = 1.0 - b - c;
-        const SLACK: f32 = -1e-4;
-        (a >= SLACK && b >= SLACK && c >= SLACK).then_some([a, b, c])
-    }
-}
-
-/// Bilinear sample of `image` at (x, y), clamped to its edges.
-fn sample(image: &Rgb8, x: f32, y: f32) -> image::Rgb<u8> {
-    let (w, h) = image.dimensions();
-    let at = Point::new(x.clamp(0.0, (w - 1) as f32), y.clamp(0.0, (h - 1) as f32));
-    super::align::sample_bilinear(image, at).unwrap_or(image::Rgb([0, 0, 0]))
 }
 
 #[cfg(test)]
