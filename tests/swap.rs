@@ -364,7 +364,7 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
     use mimic::face::Point;
     use mimic::train::weight::{weight_map, BACKGROUND, FEATURES};
     let landmarks = common::read_pts("faces/lfpw/image_0010.pts");
-    let map = weight_map(&landmarks, 1280);
+    let map = weight_map(&landmarks, 1280, BACKGROUND);
     let w = |p: Point| f32::from(map.get_pixel(p.x as u32, p.y as u32)[0]) / 255.0 * FEATURES;
     let p = landmarks.points();
     let mid = |a: Point, b: Point| Point::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);

@@ -236,7 +236,11 @@ impl Person {
         let (trained_on, held) = run::hold_out(&set.entries);
         let (mut train, mut weights) = (Vec::new(), Vec::new());
         for entry in trained_on {
-            weights.push(weight::weight_map(&entry.landmarks()?, set.manifest.size));
+            weights.push(weight::weight_map(
+                &entry.landmarks()?,
+                set.manifest.size,
+                weight::BACKGROUND,
+            ));
             train.push(set.load(entry)?);
         }
         let mut held_out = held
