@@ -268,8 +268,8 @@ pub struct TrainPix2PixArgs {
     /// Dropout rate in the decoder while training.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
-    /// Stop after this many steps (default: 15 minutes for micro and tiny, 20000 steps
-    /// small, 100000 base).
+    /// Stop after this many steps (default: 20 passes over the training pairs or 15 minutes,
+    /// whichever comes first, for micro and tiny; 20000 steps small, 100000 base).
     #[arg(long)]
     pub steps: Option<u64>,
     /// Stop after this many passes over the training pairs (when --steps is not given).
