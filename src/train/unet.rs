@@ -234,12 +234,15 @@ impl UNet {
             y = block.forward(&y, skip, self.shape.dropout, train)?;
         }
         let y = layers::upsample2(&y)?;
-        let painted = self.last.forward(&y)?.tanh()?;
         let Some(mask) = &self.mask else {
-            return Ok(painted);
+            return Ok(self.last.forward(&y)?.tanh()?);
         };
-        // painted + m · (reference − painted): m = 1 shows the reference, 0 the painting.
-        let m = candle_nn::ops::sigmoid(&mask.forward(&y)?)?;
+        // Picture and mask from one convolution (the last layer's input is the network's
+        // largest: one pass over it, not two), then painted + m · (reference − painted): m = 1
+        // shows the reference, 0 the painting.
+        let heads = self.last.stacked(mask)?.forward(&y)?;
+        let painted = heads.narrow(1, 0, 3)?.tanh()?;
+        let m = candle_nn::ops::sigmoid(&heads.narrow(1, 3, 1)?)?;
         let reference = x.narrow(1, 3, 3)?;
         Ok((&painted + (reference - &painted)?.broadcast_mul(&m)?)?)
     }
@@ -269,17 +272,21 @@ impl UNet {
             y = block.export(&mut g, &y, skip)?;
         }
         let y = layers::export_upsample2(&mut g, &y);
-        let painted = self.last.export(&mut g, &y)?;
-        let painted = g.node("Tanh", &[&painted], vec![]);
         let out = match &self.mask {
             Some(mask) => {
-                let m = mask.export(&mut g, &y)?;
+                let heads = self.last.stacked(mask)?.export(&mut g, &y)?;
+                let painted = channels(&mut g, &heads, 0..3);
+                let painted = g.node("Tanh", &[&painted], vec![]);
+                let m = channels(&mut g, &heads, 3..4);
                 let m = g.node("Sigmoid", &[&m], vec![]);
                 let away = g.node("Sub", &[crate::infer::REFERENCE_INPUT, &painted], vec![]);
                 let moved = g.node("Mul", &[&away, &m], vec![]);
                 g.node("Add", &[&painted, &moved], vec![])
             }
-            None => painted,
+            None => {
+                let painted = self.last.export(&mut g, &y)?;
+                g.node("Tanh", &[&painted], vec![])
+            }
         };
         Ok(g.finish(&out, "output", vec![1, 3, s, s]))
     }
@@ -290,6 +297,17 @@ impl UNet {
         let up = self.up.iter_mut().filter_map(|b| b.norm.as_mut());
         down.chain(up)
     }
+}
+
+/// Channels `range` of an NCHW value, as an ONNX Slice.
+fn channels(g: &mut OnnxGraph, x: &str, range: std::ops::Range<i64>) -> String {
+    let constant = |g: &mut OnnxGraph, name: &str, v: i64| {
+        g.constant(name, vec![1], crate::onnx::TensorData::Int64(vec![v]))
+    };
+    let starts = constant(g, "slice_start", range.start);
+    let ends = constant(g, "slice_end", range.end);
+    let axes = constant(g, "slice_axis", 1);
+    g.node("Slice", &[x, &starts, &ends, &axes], vec![])
 }
 
 /// The PatchGAN discriminator: scores each patch of its input as real or fake.
