@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::face::{parts, AlignedCrop, FaceRegion, Landmarks, Point, Similarity};
+use crate::face::{parts, AlignedCrop, FaceBox, FaceRegion, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::lab::{lab_to_rgb, rgb_to_lab};
 
@@ -118,23 +118,12 @@ struct Feature {
 
 impl Feature {
     fn around(points: &[Point], margin: f32) -> Feature {
-        let (lo, hi) = points.iter().fold(
-            (
-                Point::new(f32::MAX, f32::MAX),
-                Point::new(f32::MIN, f32::MIN),
-            ),
-            |(lo, hi), p| {
-                (
-                    Point::new(lo.x.min(p.x), lo.y.min(p.y)),
-                    Point::new(hi.x.max(p.x), hi.y.max(p.y)),
-                )
-            },
-        );
+        let b = FaceBox::around(points);
         Feature {
             hull: FaceRegion::around(points),
             margin,
-            lo: Point::new(lo.x - margin, lo.y - margin),
-            hi: Point::new(hi.x + margin, hi.y + margin),
+            lo: Point::new(b.left - margin, b.top - margin),
+            hi: Point::new(b.right + margin, b.bottom + margin),
         }
     }
 

@@ -494,21 +494,10 @@ fn retargeting_draws_the_driver_at_the_targets_framing() {
     );
 
     // A card written before retargeting: no [neutral].
-    let old = scratch("live-no-neutral");
-    let model = tiny_model();
-    for ext in ["onnx", "toml", "mean.png", "reference.png"] {
-        let from = model.with_extension(ext);
-        std::fs::copy(&from, old.join(from.file_name().unwrap())).unwrap();
-    }
-    let old_model = old.join(model.file_name().unwrap());
-    let card = std::fs::read_to_string(old_model.with_extension("toml")).unwrap();
-    let mut card: toml::Table = toml::from_str(&card).unwrap();
-    card.remove("neutral");
-    std::fs::write(
-        old_model.with_extension("toml"),
-        toml::to_string(&card).unwrap(),
-    )
-    .unwrap();
+    let old_model = common::copy_model(tiny_model(), &scratch("live-no-neutral"));
+    common::edit_card(&old_model, |card| {
+        card.remove("neutral");
+    });
     let run = mimic(&[
         "live",
         "--model",

@@ -209,14 +209,9 @@ fn eval_swap_reports_identity_and_expression() {
 #[test]
 fn sharpness_and_seam_measure_what_they_say() {
     use mimic::eval::realism::{sharpness, Seam};
-    use mimic::face::{parts, DetectOptions, FaceAnalyzer, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion, Point};
 
-    let mut reader =
-        mimic::video::VideoReader::open(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"))
-            .unwrap();
-    let frame = reader.next_frame().unwrap().unwrap().image;
-    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
-    let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
+    let (frame, landmarks) = first_face_of_a();
     let (w, h) = frame.dimensions();
     let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(w, h, 0.0);
     let own = sharpness(&frame, &inner);
@@ -387,14 +382,9 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
 #[test]
 fn the_colour_match_is_measured_on_skin_only() {
     use mimic::blend::{Blend, BlendOptions};
-    use mimic::face::{parts, AlignedCrop, DetectOptions, FaceAnalyzer, FaceRegion, Point};
+    use mimic::face::{parts, AlignedCrop, FaceRegion, Point};
 
-    let mut reader =
-        mimic::video::VideoReader::open(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"))
-            .unwrap();
-    let frame = reader.next_frame().unwrap().unwrap().image;
-    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
-    let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
+    let (frame, landmarks) = first_face_of_a();
     let crop = AlignedCrop::new(128, 0.1);
     let to_crop = crop.transform(&landmarks).unwrap();
     let mut original = image::RgbImage::new(128, 128);
@@ -423,4 +413,15 @@ fn the_colour_match_is_measured_on_skin_only() {
         let moved = (i32::from(before[c]) - i32::from(after[c])).abs();
         assert!(moved <= 4, "the cheek moved from {before:?} to {after:?}");
     }
+}
+
+/// A's first frame and its face's landmarks.
+fn first_face_of_a() -> (image::RgbImage, mimic::face::Landmarks) {
+    use mimic::face::{DetectOptions, FaceAnalyzer};
+    let video = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
+    let mut reader = mimic::video::VideoReader::open(&video).unwrap();
+    let frame = reader.next_frame().unwrap().unwrap().image;
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
+    (frame, landmarks)
 }

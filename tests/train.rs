@@ -496,15 +496,7 @@ fn a_reference_that_does_not_fit_the_model_is_refused() {
     let dir = scratch("bad-reference");
     let trained = trained_d9();
     // A copy of the model with its card and pictures, in a folder of its own.
-    let copy = |case: &str| {
-        let folder = dir.join(case);
-        std::fs::create_dir_all(&folder).unwrap();
-        for ext in ["onnx", "toml", "mean.png", "reference.png"] {
-            let from = trained.with_extension(ext);
-            std::fs::copy(&from, folder.join(from.file_name().unwrap())).unwrap();
-        }
-        folder.join(trained.file_name().unwrap())
-    };
+    let copy = |case: &str| common::copy_model(trained, &dir.join(case));
     let eval = |model: &Path| {
         mimic(&[
             "eval",
@@ -528,14 +520,9 @@ fn a_reference_that_does_not_fit_the_model_is_refused() {
     refused(&eval(&missing), "cannot read the model's reference picture");
 
     let cardless = copy("cardless");
-    let card = std::fs::read_to_string(cardless.with_extension("toml")).unwrap();
-    let mut card: toml::Table = toml::from_str(&card).unwrap();
-    card.remove("reference");
-    std::fs::write(
-        cardless.with_extension("toml"),
-        toml::to_string(&card).unwrap(),
-    )
-    .unwrap();
+    common::edit_card(&cardless, |card| {
+        card.remove("reference");
+    });
     refused(&eval(&cardless), "its card names none");
 }
 

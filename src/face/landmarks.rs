@@ -73,6 +73,24 @@ pub struct FaceBox {
 }
 
 impl FaceBox {
+    /// The tightest box around `points` (inverted, left > right, for none).
+    pub fn around(points: &[Point]) -> FaceBox {
+        points.iter().fold(
+            FaceBox {
+                left: f32::INFINITY,
+                top: f32::INFINITY,
+                right: f32::NEG_INFINITY,
+                bottom: f32::NEG_INFINITY,
+            },
+            |b, p| FaceBox {
+                left: b.left.min(p.x),
+                top: b.top.min(p.y),
+                right: b.right.max(p.x),
+                bottom: b.bottom.max(p.y),
+            },
+        )
+    }
+
     pub fn width(&self) -> f32 {
         self.right - self.left
     }
@@ -182,20 +200,7 @@ impl Landmarks {
 
     /// The tightest box around all points.
     pub fn bounds(&self) -> FaceBox {
-        self.0.iter().fold(
-            FaceBox {
-                left: f32::INFINITY,
-                top: f32::INFINITY,
-                right: f32::NEG_INFINITY,
-                bottom: f32::NEG_INFINITY,
-            },
-            |b, p| FaceBox {
-                left: b.left.min(p.x),
-                top: b.top.min(p.y),
-                right: b.right.max(p.x),
-                bottom: b.bottom.max(p.y),
-            },
-        )
+        FaceBox::around(&self.0)
     }
 
     /// The same face with every point moved by `f` (a warp, a crop offset, a scale).

@@ -4,7 +4,7 @@
 //! triangle: the piecewise-affine warp face-swap tools use, cheap enough for every frame.
 
 use super::align::Sampler;
-use super::landmarks::{parts, Landmarks, Point, LANDMARK_COUNT};
+use super::landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
 use crate::frame::Rgb8;
 
 /// The chin's landmark (the jaw line's middle point).
@@ -68,18 +68,8 @@ impl Mesh {
     /// The Delaunay triangulation of `points` (Bowyer–Watson); a point that repeats an earlier
     /// one is left out.
     pub fn delaunay(points: &[Point]) -> Mesh {
-        let (lo, hi) = points.iter().fold(
-            (
-                Point::new(f32::MAX, f32::MAX),
-                Point::new(f32::MIN, f32::MIN),
-            ),
-            |(lo, hi), p| {
-                (
-                    Point::new(lo.x.min(p.x), lo.y.min(p.y)),
-                    Point::new(hi.x.max(p.x), hi.y.max(p.y)),
-                )
-            },
-        );
+        let b = FaceBox::around(points);
+        let (lo, hi) = (Point::new(b.left, b.top), Point::new(b.right, b.bottom));
         let span = (hi.x - lo.x).max(hi.y - lo.y).max(1.0) as f64;
         let (cx, cy) = (f64::from(lo.x + hi.x) / 2.0, f64::from(lo.y + hi.y) / 2.0);
         // Work in f64 with a super-triangle far outside every point.

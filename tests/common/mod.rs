@@ -105,6 +105,28 @@ pub fn screen_when(
     );
 }
 
+/// Copies a model with everything beside it (card, mean frame, reference picture) into
+/// `dir`, keeping its name, and returns the copy's path.
+pub fn copy_model(model: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("the copy's folder is made");
+    for ext in ["onnx", "toml", "mean.png", "reference.png"] {
+        let from = model.with_extension(ext);
+        if from.is_file() {
+            std::fs::copy(&from, dir.join(from.file_name().unwrap())).expect("model copied");
+        }
+    }
+    dir.join(model.file_name().unwrap())
+}
+
+/// Rewrites the card beside `model` through `edit`.
+pub fn edit_card(model: &Path, edit: impl FnOnce(&mut toml::Table)) {
+    let path = model.with_extension("toml");
+    let text = std::fs::read_to_string(&path).expect("the card is readable");
+    let mut card: toml::Table = toml::from_str(&text).expect("the card is TOML");
+    edit(&mut card);
+    std::fs::write(&path, toml::to_string(&card).unwrap()).expect("the card is written");
+}
+
 /// A path as a command-line argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
