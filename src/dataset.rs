@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::Point;
+use crate::face::{Landmarks, Point};
 use crate::frame::{read_image, CropWindow, Rgb8};
 use crate::sketch::SketchStyle;
 
@@ -135,6 +135,19 @@ impl Dataset {
             self.load_image(self.sketch_path(pair))?,
             self.load_frame(pair)?,
         ))
+    }
+
+    /// A pair's landmarks in the pixels of a `size`-pixel model (the dataset keeps them at its
+    /// own size); `None` when the entry does not hold 68.
+    pub fn landmarks_at(&self, pair: &Pair, size: u32) -> Option<Landmarks> {
+        let scale = size as f32 / self.manifest.size as f32;
+        Landmarks::from_slice(&pair.landmarks)
+            .map(|l| l.map(|p| Point::new(p.x * scale, p.y * scale)))
+    }
+
+    /// A pair's frame at a `size`-pixel model's size.
+    pub fn frame_at(&self, pair: &Pair, size: u32) -> Result<Rgb8, DatasetError> {
+        Ok(crate::frame::square(self.load_frame(pair)?, size))
     }
 
     /// Reads a pair's frame, checking it has the dataset's size.

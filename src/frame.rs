@@ -68,6 +68,16 @@ pub enum ImageReadError {
 /// folder of frames.
 const PHOTO_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
+/// A square picture at `size` × `size`, resized (triangle filter) when it is another size: the
+/// one resize of model-sized pictures, from the frames a dataset cuts to those training and
+/// evaluation read back at a model's size.
+pub fn square(image: Rgb8, size: u32) -> Rgb8 {
+    if image.dimensions() == (size, size) {
+        return image;
+    }
+    imageops::resize(&image, size, size, FilterType::Triangle)
+}
+
 /// Whether `path` is a photo file (by its extension).
 pub fn is_photo(path: &Path) -> bool {
     path.is_file()
@@ -172,10 +182,7 @@ impl CropWindow {
     pub fn cut(&self, frame: &Rgb8, size: u32) -> Rgb8 {
         let window =
             imageops::crop_imm(frame, self.left, self.top, self.side, self.side).to_image();
-        if self.side == size {
-            return window;
-        }
-        imageops::resize(&window, size, size, FilterType::Triangle)
+        square(window, size)
     }
 
     /// A source-frame point in the coordinates of the `size`-pixel output. Pixel centres map

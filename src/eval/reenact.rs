@@ -154,15 +154,13 @@ pub struct TrainingFrames {
 impl TrainingFrames {
     /// The training pairs of `dataset`, scaled to `size`.
     pub fn load(dataset: &Dataset, size: u32) -> Result<TrainingFrames, EvalError> {
-        let scale = size as f32 / dataset.manifest.size as f32;
         let (mut frames, mut landmarks) = (Vec::new(), Vec::new());
         for pair in dataset.training_pairs() {
-            let Some(points) = Landmarks::from_slice(&pair.landmarks) else {
+            let Some(points) = dataset.landmarks_at(pair, size) else {
                 continue;
             };
-            let (_, frame) = dataset.load_pair(pair)?;
-            frames.push(resized(&frame, size));
-            landmarks.push(points.map(|p| crate::face::Point::new(p.x * scale, p.y * scale)));
+            frames.push(dataset.frame_at(pair, size)?);
+            landmarks.push(points);
         }
         Ok(TrainingFrames { frames, landmarks })
     }
@@ -197,7 +195,7 @@ pub fn evaluate(
     // The driver is the target, framed as in training: the premise `none` draws by too.
     let mut retargeting =
         retargeting.map(|r| r.as_the_target(card.window.output_transform(in_size)));
-    let mean = resized(&card.mean_frame, out_size);
+    let mean = crate::frame::square(card.mean_frame.clone(), out_size);
     let library = match card.dataset.as_deref().map(Dataset::open) {
         Some(Ok(dataset)) => Some(TrainingFrames::load(&dataset, out_size)?),
         Some(Err(e)) => {
@@ -288,11 +286,4 @@ fn summarise(items: &[Judged]) -> Figures {
         face_ssim: face.ssim,
         mouth_psnr: mouth.psnr,
     }
-}
-
-fn resized(image: &Rgb8, size: u32) -> Rgb8 {
-    if image.dimensions() == (size, size) {
-        return image.clone();
-    }
-    image::imageops::resize(image, size, size, image::imageops::FilterType::Triangle)
 }

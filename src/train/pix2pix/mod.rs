@@ -33,7 +33,7 @@ use super::report::save_preview;
 use super::unet::{PatchGan, UNet};
 use super::{run, weight, TrainDevice, TrainError};
 use crate::dataset::{Dataset, Pair};
-use crate::face::{Landmarks, Point};
+use crate::face::Landmarks;
 use crate::frame::Rgb8;
 use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
@@ -554,14 +554,12 @@ impl TrainingSet {
         size: u32,
         reference: bool,
     ) -> Result<(TrainingSet, Option<ReferenceFrame>), TrainError> {
-        let scale = size as f32 / dataset.manifest.size as f32;
         let mut renderer = SketchRenderer::new(size, size, dataset.manifest.sketch);
         let mut load = |pair: &Pair| -> Result<Option<(Landmarks, Rgb8, Rgb8)>, TrainError> {
-            let Some(points) = Landmarks::from_slice(&pair.landmarks) else {
+            let Some(landmarks) = dataset.landmarks_at(pair, size) else {
                 return Ok(None);
             };
-            let landmarks = points.map(|p| Point::new(p.x * scale, p.y * scale));
-            let frame = fit(dataset.load_frame(pair)?, size);
+            let frame = dataset.frame_at(pair, size)?;
             Ok(Some((
                 landmarks.clone(),
                 renderer.render(&landmarks).clone(),
@@ -643,14 +641,6 @@ impl ReferenceFrame {
     }
 }
 
-/// `image` at `size` × `size` (resized when it is not).
-fn fit(image: Rgb8, size: u32) -> Rgb8 {
-    if image.dimensions() == (size, size) {
-        return image;
-    }
-    image::imageops::resize(&image, size, size, image::imageops::FilterType::CatmullRom)
-}
-
 /// Held-out pairs spread over the hold-out (or training pairs when none are held out).
 fn preview_pairs(dataset: &Dataset) -> Vec<&Pair> {
     let mut chosen: Vec<&Pair> = dataset.holdout_pairs().collect();
@@ -705,7 +695,7 @@ fn write_mean_frame(dataset: &Dataset, size: u32, model: &Path) -> Result<(), Tr
     let mut sum = vec![0f64; (size * size * 3) as usize];
     let mut count = 0;
     for pair in dataset.training_pairs() {
-        let frame = fit(dataset.load_frame(pair)?, size);
+        let frame = dataset.frame_at(pair, size)?;
         for (s, v) in sum.iter_mut().zip(frame.as_raw()) {
             *s += f64::from(*v);
         }
@@ -811,11 +801,9 @@ fn model_card(
 
 /// The target's neutral face from the training pairs' landmarks, in model pixels.
 fn target_neutral(dataset: &Dataset, size: u32) -> Option<TargetNeutral> {
-    let scale = size as f32 / dataset.manifest.size as f32;
     let frames: Vec<Landmarks> = dataset
         .training_pairs()
-        .filter_map(|p| Landmarks::from_slice(&p.landmarks))
-        .map(|l| l.map(|p| Point::new(p.x * scale, p.y * scale)))
+        .filter_map(|p| dataset.landmarks_at(p, size))
         .collect();
     TargetNeutral::from_frames(&frames)
 }
