@@ -60,7 +60,7 @@ fn reference_warp(c: &mut Criterion) {
         let picture =
             image::imageops::resize(&frame, side, side, image::imageops::FilterType::Triangle);
         let at_rest = landmarks.map(|p| Point::new(p.x * scale, p.y * scale));
-        let reference = Reference::new(picture, &at_rest);
+        let reference = Reference::new(vec![(picture, at_rest.clone())]).expect("one keyframe");
         let driven = Landmarks::new(std::array::from_fn(|i| {
             let p = at_rest.points()[i];
             let open = if (57..60).contains(&i) || (65..68).contains(&i) {
@@ -72,7 +72,7 @@ fn reference_warp(c: &mut Criterion) {
         }));
         let mut out = Rgb8::new(side, side);
         group.bench_function(format!("{side}px"), |b| {
-            b.iter(|| reference.warp_into(&driven, &mut out))
+            b.iter(|| reference.warp_into(0, &driven, &mut out))
         });
     }
     group.finish();

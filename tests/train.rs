@@ -526,6 +526,59 @@ fn a_reference_that_does_not_fit_the_model_is_refused() {
     refused(&eval(&cardless), "its card names none");
 }
 
+/// A warp model keeps keyframes spread over the target's faces, each a training frame with
+/// its landmarks: the first the frame at rest, no two alike, and each its own nearest.
+#[test]
+fn a_warp_model_keeps_keyframes_of_the_target() {
+    let model = trained_d9();
+    let card = ModelCard::read_beside(model).unwrap().unwrap();
+    let spec = card
+        .reference
+        .as_ref()
+        .expect("a warp model's card names its reference");
+    let reference = mimic::reference::Reference::load(spec, model, 128).unwrap();
+    assert!(
+        (16..=32).contains(&reference.len()),
+        "{} keyframes",
+        reference.len()
+    );
+    let strip = image::open(model.with_extension("reference.png"))
+        .unwrap()
+        .to_rgb8();
+    let dataset = d9_dataset();
+    let training: Vec<_> = dataset.training_pairs().collect();
+    for (k, points) in spec.landmarks.chunks(68).enumerate() {
+        let landmarks = mimic::face::Landmarks::from_slice(points).unwrap();
+        assert_eq!(reference.nearest(&landmarks, |_| true), Some(k));
+        // The keyframe is the training frame with these landmarks.
+        let pair = training
+            .iter()
+            .find(|p| p.landmarks == points)
+            .unwrap_or_else(|| panic!("keyframe {k} is no training frame"));
+        let (_, frame) = dataset.load_pair(pair).unwrap();
+        let tile = image::imageops::crop_imm(&strip, 128 * k as u32, 0, 128, 128).to_image();
+        assert!(tile == frame, "keyframe {k}'s picture is not its frame");
+        // Moved onto its own landmarks, give or take the detector's noise, it stays itself
+        // (0.02 levels off here; bent by the jitter, 1.2).
+        let jittered = mimic::face::Landmarks::new(std::array::from_fn(|i| {
+            let (p, sign) = (landmarks.points()[i], if i % 2 == 0 { 1.0 } else { -1.0 });
+            mimic::face::Point::new(p.x + 0.3 * sign, p.y - 0.3 * sign)
+        }));
+        let moved = reference.warped(k, &jittered);
+        let off = moved
+            .as_raw()
+            .iter()
+            .zip(tile.as_raw())
+            .map(|(a, b)| f64::from(a.abs_diff(*b)))
+            .sum::<f64>()
+            / tile.as_raw().len() as f64;
+        assert!(
+            off < 0.25,
+            "keyframe {k} moved onto itself is {off:.2} levels off"
+        );
+    }
+}
+
 /// The nearest-frame baseline, asked about a training frame, returns that very frame.
 #[test]
 fn the_nearest_frame_of_a_training_frame_is_itself() {

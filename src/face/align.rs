@@ -277,8 +277,8 @@ fn footprint(
     (x0 < x1 && y0 < y1).then_some((x0, y0, x1, y1))
 }
 
-/// Bilinear sampling of an RGB picture's raw pixels: the one sampler the alignment, the swap
-/// trainer's warps and the face mesh share.
+/// Sampling of an RGB picture's raw pixels, bilinear or Catmull-Rom: the one sampler the
+/// alignment, the swap trainer's warps and the face mesh share.
 pub(crate) struct Sampler<'a> {
     pixels: &'a [u8],
     width: usize,
@@ -330,6 +330,41 @@ impl<'a> Sampler<'a> {
             (v + 0.5) as u8
         })
     }
+
+    /// The colour at (x, y) by Catmull-Rom interpolation over the 4 × 4 pixels around it (the
+    /// picture's edge repeated), the point first clamped onto the picture. Sharper than
+    /// bilinear: a picture moved by half a pixel keeps its fine detail.
+    pub(crate) fn cubic(&self, x: f32, y: f32) -> [u8; 3] {
+        let (x, y) = (x.clamp(0.0, self.max.0), y.clamp(0.0, self.max.1));
+        let (x0, y0) = (x.floor(), y.floor());
+        let (wx, wy) = (catmull_rom(x - x0), catmull_rom(y - y0));
+        let column = |i: i32| (x0 as i32 + i).clamp(0, self.max.0 as i32) as usize;
+        let row = |j: i32| (y0 as i32 + j).clamp(0, self.max.1 as i32) as usize;
+        let columns = [column(-1), column(0), column(1), column(2)];
+        let mut sum = [0f32; 3];
+        for (j, wy) in (-1..=2).zip(wy) {
+            let start = row(j) * self.width;
+            for (&cx, wx) in columns.iter().zip(wx) {
+                let i = 3 * (start + cx);
+                let w = wx * wy;
+                for (s, v) in sum.iter_mut().zip(&self.pixels[i..i + 3]) {
+                    *s += f32::from(*v) * w;
+                }
+            }
+        }
+        sum.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8)
+    }
+}
+
+/// The Catmull-Rom weights of the four samples around a point `t` ∈ [0, 1) past the second.
+fn catmull_rom(t: f32) -> [f32; 4] {
+    let (t2, t3) = (t * t, t * t * t);
+    [
+        0.5 * (-t3 + 2.0 * t2 - t),
+        0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+        0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+        0.5 * (t3 - t2),
+    ]
 }
 
 /// The colour at `p` by bilinear interpolation; `None` off the picture.

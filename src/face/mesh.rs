@@ -119,7 +119,8 @@ impl Mesh {
     }
 
     /// Draws `source` into `out` with every triangle moved from its place among `from` to its
-    /// place among `to` (both indexed like the mesh), sampling bilinearly. A pixel no moved
+    /// place among `to` (both indexed like the mesh), sampling by Catmull-Rom (the warp moves
+    /// a real frame, whose detail a bilinear sample would soften). A pixel no moved
     /// triangle covers keeps the source's pixel there.
     ///
     /// Each triangle is filled row by row between its edges, each pixel taken from the source
@@ -150,7 +151,7 @@ impl Mesh {
                 let (mut sx, mut sy) = map.apply(x0 as f32, y as f32);
                 for x in x0..=x1 as u32 {
                     let i = (y * w + x) as usize;
-                    pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.clamped(sx, sy));
+                    pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.cubic(sx, sy));
                     covered[i] = true;
                     sx += map.m[0];
                     sy += map.m[2];

@@ -1,6 +1,6 @@
 //! The target as a reenactment model shows them: landmarks in the model's pixels in, a frame of
 //! the target out. The landmarks are drawn as a sketch (the renderer the training set was made
-//! with) and, for a model that takes one, the target's reference picture is moved onto them;
+//! with) and, for a model that takes one, the target's nearest keyframe is moved onto them;
 //! then the generator runs. The live loop, `eval reenact` and `eval drive` all go through here.
 
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use super::PipelineError;
 use crate::face::Landmarks;
 use crate::frame::Rgb8;
 use crate::infer::Generator;
-use crate::reference::{Reference, ReferenceError};
+use crate::reference::{KeyframeChoice, Reference, ReferenceError};
 use crate::sketch::SketchRenderer;
 
 /// A reenactment generator with its sketch renderer and reference, every buffer allocated once.
@@ -17,6 +17,7 @@ pub struct Target {
     generator: Generator,
     renderer: SketchRenderer,
     reference: Option<Reference>,
+    keyframe: KeyframeChoice,
     warped: Rgb8,
     generated: Rgb8,
     /// The landmarks of the last frame shown.
@@ -48,6 +49,7 @@ impl Target {
         Ok(Target {
             renderer: SketchRenderer::new(size, size, style),
             reference,
+            keyframe: KeyframeChoice::default(),
             warped: Rgb8::new(size, size),
             generated: Rgb8::new(out, out),
             shown: None,
@@ -60,7 +62,8 @@ impl Target {
         let started = Instant::now();
         let sketch = self.renderer.render(landmarks);
         if let Some(reference) = &self.reference {
-            reference.warp_into(landmarks, &mut self.warped);
+            let keyframe = self.keyframe.choose(reference, landmarks);
+            reference.warp_into(keyframe, landmarks, &mut self.warped);
         }
         let prepared = Instant::now();
         self.shown = Some(landmarks.clone());

@@ -7,7 +7,7 @@
 //! to be scored 1 while staying close to the real frame (+100 × L1). Adam 2e-4, β1 0.5.
 //!
 //! Two generators ([`Arch`]): the book's U-Net, and by default on reenactment data the same
-//! U-Net given the target's reference picture moved onto the sketch's landmarks
+//! U-Net given the target's nearest keyframe moved onto the sketch's landmarks
 //! ([`crate::reference`]), which it blends into its output. The L1 term is weighted to the eyes
 //! and mouth ([`super::weight`], the swap trainer's map, with the rest of the frame counting
 //! as much as the face). Runs go through the one
@@ -59,6 +59,9 @@ const BACKGROUND_WEIGHT: f32 = 1.0;
 /// stopped it first. A small set learnt for longer is learnt by heart: d0's 70 frames trained
 /// for 15 minutes (148 passes) lost to the nearest training frame on its held-out frames.
 pub const DEFAULT_EPOCHS: u64 = 20;
+/// Keyframes a `warp` model keeps: enough to hold a clip's range of mouths and poses, few
+/// enough that the model's reference picture stays a few megabytes.
+const KEYFRAMES: usize = 32;
 /// Samples shown in each preview grid.
 const PREVIEW_ROWS: usize = 3;
 
@@ -547,24 +550,24 @@ struct TrainingSet {
 impl TrainingSet {
     /// A reenactment dataset's pairs at `size`: sketches drawn anew from the landmarks at that
     /// size (the live loop's renderer), frames resized when the dataset's size differs, loss
-    /// weights from the landmarks, and with `reference` the target's reference picture (the
-    /// training frame closest to the neutral face) moved onto each frame's landmarks.
+    /// weights from the landmarks, and with `reference` the target's keyframes
+    /// ([`choose_keyframes`]), the nearest one moved onto each frame's landmarks.
     fn from_dataset(
         dataset: &Dataset,
         size: u32,
         reference: bool,
-    ) -> Result<(TrainingSet, Option<ReferenceFrame>), TrainError> {
+    ) -> Result<(TrainingSet, Option<Reference>), TrainError> {
         let mut renderer = SketchRenderer::new(size, size, dataset.manifest.sketch);
-        let mut load = |pair: &Pair| -> Result<Option<(Landmarks, Rgb8, Rgb8)>, TrainError> {
+        let mut load = |pair: &Pair| -> Result<Option<Shot>, TrainError> {
             let Some(landmarks) = dataset.landmarks_at(pair, size) else {
                 return Ok(None);
             };
-            let frame = dataset.frame_at(pair, size)?;
-            Ok(Some((
-                landmarks.clone(),
-                renderer.render(&landmarks).clone(),
-                frame,
-            )))
+            Ok(Some(Shot {
+                t: pair.t,
+                sketch: renderer.render(&landmarks).clone(),
+                frame: dataset.frame_at(pair, size)?,
+                landmarks,
+            }))
         };
         let mut training = Vec::new();
         for pair in dataset.training_pairs() {
@@ -577,14 +580,19 @@ impl TrainingSet {
         for pair in preview_pairs(dataset) {
             held_out.extend(load(pair)?);
         }
-        let reference = reference
-            .then(|| ReferenceFrame::choose(&training))
-            .flatten();
-        let example = |(landmarks, sketch, frame): (Landmarks, Rgb8, Rgb8)| Example {
-            warped: reference.as_ref().map(|r| r.reference.warped(&landmarks)),
-            weight: Some(weight::weight_map(&landmarks, size, BACKGROUND_WEIGHT)),
-            sketch,
-            frame,
+        let keyframes = reference.then(|| choose_keyframes(&training)).flatten();
+        // A training frame gets the nearest keyframe that is not itself: a held-out frame or a
+        // live driver is never a keyframe's own picture.
+        let example = |shot: Shot, own: bool| Example {
+            warped: keyframes.as_ref().map(|(reference, times)| {
+                let keyframe = reference
+                    .nearest(&shot.landmarks, |k| own || times[k] != shot.t)
+                    .unwrap_or(0);
+                reference.warped(keyframe, &shot.landmarks)
+            }),
+            weight: Some(weight::weight_map(&shot.landmarks, size, BACKGROUND_WEIGHT)),
+            sketch: shot.sketch,
+            frame: shot.frame,
         };
         let resized = (dataset.manifest.size != size).then(|| {
             format!(
@@ -593,11 +601,11 @@ impl TrainingSet {
             )
         });
         let set = TrainingSet {
-            examples: training.into_iter().map(example).collect(),
-            previews: held_out.into_iter().map(example).collect(),
+            examples: training.into_iter().map(|s| example(s, false)).collect(),
+            previews: held_out.into_iter().map(|s| example(s, true)).collect(),
             resized,
         };
-        Ok((set, reference))
+        Ok((set, keyframes.map(|(reference, _)| reference)))
     }
 
     /// Paired pictures (already at the preset's size): every tenth held out for the previews.
@@ -621,24 +629,29 @@ impl TrainingSet {
     }
 }
 
-/// The target's reference: the training frame closest to its neutral face, and its landmarks.
-struct ReferenceFrame {
-    reference: Reference,
+/// One frame of the dataset at the model's size.
+struct Shot {
+    /// Its time in the clip (seconds).
+    t: f64,
     landmarks: Landmarks,
+    sketch: Rgb8,
+    frame: Rgb8,
 }
 
-impl ReferenceFrame {
-    fn choose(training: &[(Landmarks, Rgb8, Rgb8)]) -> Option<ReferenceFrame> {
-        let landmarks: Vec<Landmarks> = training.iter().map(|(l, _, _)| l.clone()).collect();
-        let neutral = TargetNeutral::from_frames(&landmarks)?;
-        let at_rest = Landmarks::new(neutral.shape.0.map(|p| neutral.placement.apply(p)));
-        let i = crate::reference::closest_to(&landmarks, &at_rest)?;
-        let (landmarks, _, frame) = training[i].clone();
-        Some(ReferenceFrame {
-            reference: Reference::new(frame, &landmarks),
-            landmarks,
-        })
-    }
+/// The target's keyframes and the times they were filmed at: the training frame closest to
+/// its neutral face first, then [`KEYFRAMES`] − 1 more spread over its expressions and poses.
+fn choose_keyframes(training: &[Shot]) -> Option<(Reference, Vec<f64>)> {
+    let landmarks: Vec<Landmarks> = training.iter().map(|s| s.landmarks.clone()).collect();
+    let neutral = TargetNeutral::from_frames(&landmarks)?;
+    let at_rest = Landmarks::new(neutral.shape.0.map(|p| neutral.placement.apply(p)));
+    let first = crate::reference::closest_to(&landmarks, &at_rest)?;
+    let chosen = crate::reference::spread_from(&landmarks, first, KEYFRAMES);
+    let times = chosen.iter().map(|&i| training[i].t).collect();
+    let frames = chosen
+        .iter()
+        .map(|&i| (training[i].frame.clone(), training[i].landmarks.clone()))
+        .collect();
+    Some((Reference::new(frames)?, times))
 }
 
 /// Held-out pairs spread over the hold-out (or training pairs when none are held out).
@@ -718,20 +731,19 @@ pub fn mean_frame_path(model: &Path) -> PathBuf {
     model.with_extension("mean.png")
 }
 
-/// `MODEL.reference.png`: the `warp` generator's reference picture beside the model.
+/// `MODEL.reference.png`: the `warp` generator's keyframes, side by side, beside the model.
 pub fn reference_path(model: &Path) -> PathBuf {
     model.with_extension("reference.png")
 }
 
-/// Writes the reference picture beside the model and returns what the card says of it.
-fn write_reference(reference: &ReferenceFrame, model: &Path) -> Result<ReferenceSpec, TrainError> {
+/// Writes the keyframes beside the model and returns what the card says of them.
+fn write_reference(reference: &Reference, model: &Path) -> Result<ReferenceSpec, TrainError> {
     let path = reference_path(model);
-    crate::files::save_png(reference.reference.image(), &path)
-        .map_err(|e| run::write_error(&path, e))?;
+    crate::files::save_png(&reference.strip(), &path).map_err(|e| run::write_error(&path, e))?;
     Ok(ReferenceSpec {
         input: crate::infer::REFERENCE_INPUT.into(),
         image: file_name(&path),
-        landmarks: reference.landmarks.points().to_vec(),
+        landmarks: reference.landmarks(),
     })
 }
 
