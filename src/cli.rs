@@ -12,7 +12,7 @@ use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::pix2pix::{Arch, Preset};
-use mimic::train::swap::SwapPreset;
+use mimic::train::swap::{SwapLoss, SwapPreset};
 use mimic::train::{NormKind, TrainDevice};
 
 #[derive(Debug, Parser)]
@@ -218,9 +218,14 @@ pub struct TrainSwapArgs {
     /// (previews, losses, checkpoint) into NAME.train/.
     #[arg(long)]
     pub out: PathBuf,
-    /// Network size: tiny and small train on a CPU; base is the book's network.
+    /// Network size: tiny (64 px), tiny128 (128 px) and small train on a CPU; base is the
+    /// book's network.
     #[arg(long, value_enum, default_value_t = SwapPreset::Tiny)]
     pub preset: SwapPreset,
+    /// What training brings down, weighted to the face: the absolute error and the structural
+    /// dissimilarity (sharp faces), or the error alone.
+    #[arg(long, value_enum, default_value_t = SwapLoss::L1Dssim)]
+    pub loss: SwapLoss,
     /// Training steps (each one batch of A and one of B).
     #[arg(long, default_value_t = 5000)]
     pub steps: u64,

@@ -425,3 +425,120 @@ fn first_face_of_a() -> (image::RgbImage, mimic::face::Landmarks) {
     let landmarks = analyzer.faces(&frame).unwrap().remove(0).landmarks;
     (frame, landmarks)
 }
+
+/// The structural dissimilarity the swap trains with: none between A's face and itself, more
+/// the more the face is blurred, and growing with the blur faster than the absolute error:
+/// DSSIM sees the detail a blur takes away, where the error sees a face right on average.
+#[test]
+fn dssim_sees_what_a_blur_takes_away() {
+    use candle_core::{Device, Tensor};
+    use mimic::face::AlignedCrop;
+    use mimic::train::images::{batch_to_tensor, SIGMOID};
+    use mimic::train::layers::{l1, weighted_dssim};
+
+    let (frame, landmarks) = first_face_of_a();
+    let crop = AlignedCrop::new(128, 0.1);
+    let to_crop = crop.transform(&landmarks).unwrap();
+    let mut face = image::RgbImage::new(128, 128);
+    to_crop.warp_into(&frame, &mut face);
+    let device = Device::Cpu;
+    let tensor = |picture: &image::RgbImage| {
+        batch_to_tensor(std::slice::from_ref(picture), SIGMOID, &device).unwrap()
+    };
+    let weight = Tensor::ones((1, 3, 128, 128), candle_core::DType::F32, &device).unwrap();
+    let real = tensor(&face);
+    let score = |picture: &image::RgbImage| {
+        let made = tensor(picture);
+        let dssim: f32 = weighted_dssim(&made, &real, &weight, 1.0)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        let error: f32 = l1(&made, &real).unwrap().to_scalar().unwrap();
+        (dssim, error)
+    };
+    let (itself, _) = score(&face);
+    assert!(
+        itself.abs() < 1e-5,
+        "DSSIM of a face against itself {itself}"
+    );
+    let (soft, soft_error) = score(&image::imageops::blur(&face, 1.0));
+    let (softer, softer_error) = score(&image::imageops::blur(&face, 2.0));
+    eprintln!(
+        "blur 1: DSSIM {soft:.4}, L1 {soft_error:.4}; blur 2: {softer:.4}, {softer_error:.4}"
+    );
+    assert!(soft > 0.02 && softer > soft * 1.3, "{soft} {softer}");
+    assert!(
+        softer / soft > 1.2 * (softer_error / soft_error),
+        "DSSIM {soft} → {softer}, L1 {soft_error} → {softer_error}"
+    );
+}
+
+/// The 128-pixel preset trains on 128-pixel face sets and exports with parity; face sets cut
+/// smaller than the model are refused with a sentence.
+#[test]
+fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
+    let dir = scratch("swap-128");
+    let extract = |video: &str, name: &str| {
+        let out = dir.join(name);
+        mimic_json(&[
+            "extract",
+            "faces",
+            arg(&testdata(&format!("video/{video}"))),
+            "--every",
+            "10",
+            "--size",
+            "128",
+            "--out",
+            arg(&out),
+        ]);
+        out
+    };
+    let (a, b) = (
+        extract("WDA_AlexandriaOcasioCortez_000.mp4", "a"),
+        extract("WDA_KatieHill_000.mp4", "b"),
+    );
+    let out = dir.join("ab");
+    let train = |a: &Path, b: &Path| {
+        mimic(&[
+            "train",
+            "swap",
+            "--a",
+            arg(a),
+            "--b",
+            arg(b),
+            "--out",
+            arg(&out),
+            "--preset",
+            "tiny128",
+            "--steps",
+            "4",
+            "--preview-every",
+            "4",
+            "--json",
+        ])
+    };
+    let run = train(&a, &b);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(
+        json["parity_max_abs_diff"].as_f64().unwrap() <= 1e-4,
+        "{json}"
+    );
+    let card = ModelCard::read_beside(&out.with_file_name("ab_a2b.onnx"))
+        .unwrap()
+        .expect("a card");
+    assert_eq!(card.input.size, 128);
+    assert_eq!(card.training.unwrap()["loss"].as_str(), Some("l1-dssim"));
+    let grid = image::open(out.with_extension("train").join("preview_000004.png")).unwrap();
+    assert_eq!(grid.width(), 6 * 128);
+
+    let (small_a, small_b) = face_sets();
+    let refused = train(small_a, small_b);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("64×64") && err.contains("--size 128"), "{err}");
+}

@@ -76,6 +76,7 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     let (a, b) = (FaceSet::open(&args.a)?, FaceSet::open(&args.b)?);
     let options = swap::Options {
         preset: args.preset,
+        loss: args.loss,
         device: args.run.device,
         run: args.run.options(Some(args.steps), Schedule::Constant),
         dfm: args.format == SwapFormat::Dfm,

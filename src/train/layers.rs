@@ -373,3 +373,59 @@ pub fn weighted_l1(a: &Tensor, b: &Tensor, weight: &Tensor) -> Result<Tensor, Tr
 pub fn mse_to(x: &Tensor, target: f64) -> Result<Tensor, TrainError> {
     Ok((x - target)?.sqr()?.mean_all()?)
 }
+
+/// Taps of the Gaussian window SSIM is computed over (σ 1.5, as its authors and faceswap use).
+const SSIM_TAPS: usize = 11;
+const SSIM_SIGMA: f64 = 1.5;
+
+/// Structural dissimilarity, (1 − SSIM) / 2, of each pixel of `a` against `b` (N, C, H, W,
+/// values spanning `range`) over a Gaussian window, averaged with each pixel weighted by
+/// `weight` (broadcast to `a`'s shape). Where L1 is content with a blurred face that is right
+/// on average, DSSIM asks for the local contrast and structure of the real one: what keeps
+/// pores, lashes and edges. Pixels closer to the border than half the window are left out.
+pub fn weighted_dssim(
+    a: &Tensor,
+    b: &Tensor,
+    weight: &Tensor,
+    range: f64,
+) -> Result<Tensor, TrainError> {
+    let (n, c, h, w) = a.dims4()?;
+    if h < SSIM_TAPS || w < SSIM_TAPS {
+        return Err(TrainError::Internal(
+            "pictures smaller than the SSIM window",
+        ));
+    }
+    let taps: Vec<f32> = (0..SSIM_TAPS)
+        .map(|i| {
+            let d = i as f64 - (SSIM_TAPS / 2) as f64;
+            (-d * d / (2.0 * SSIM_SIGMA * SSIM_SIGMA)).exp() as f32
+        })
+        .collect();
+    let total: f32 = taps.iter().sum();
+    let taps: Vec<f32> = taps.iter().map(|t| t / total).collect();
+    let row =
+        Tensor::from_vec(taps.clone(), (1, 1, 1, SSIM_TAPS), a.device())?.to_dtype(a.dtype())?;
+    let column = Tensor::from_vec(taps, (1, 1, SSIM_TAPS, 1), a.device())?.to_dtype(a.dtype())?;
+    // Each channel of each picture on its own: the window is separable, a row then a column.
+    let local_mean = |x: &Tensor| -> Result<Tensor, TrainError> {
+        let x = x.reshape((n * c, 1, h, w))?;
+        Ok(x.conv2d(&row, 0, 1, 1, 1)?.conv2d(&column, 0, 1, 1, 1)?)
+    };
+    let (mean_a, mean_b) = (local_mean(a)?, local_mean(b)?);
+    let mean_ab = (&mean_a * &mean_b)?;
+    let var_a = (local_mean(&a.sqr()?)? - mean_a.sqr()?)?;
+    let var_b = (local_mean(&b.sqr()?)? - mean_b.sqr()?)?;
+    let covariance = (local_mean(&(a * b)?)? - &mean_ab)?;
+    let (c1, c2) = ((0.01 * range).powi(2), (0.03 * range).powi(2));
+    let numerator = ((mean_ab * 2.0)? + c1)?.mul(&((covariance * 2.0)? + c2)?)?;
+    let denominator = ((mean_a.sqr()? + mean_b.sqr()?)? + c1)?.mul(&((var_a + var_b)? + c2)?)?;
+    let ssim = numerator.div(&denominator)?;
+    let r = SSIM_TAPS / 2;
+    let (h, w) = (h - 2 * r, w - 2 * r);
+    let dssim = ((1.0 - ssim)? * 0.5)?.reshape((n, c, h, w))?;
+    let weight = weight
+        .broadcast_as(a.shape())?
+        .narrow(2, r, h)?
+        .narrow(3, r, w)?;
+    Ok(dssim.mul(&weight)?.sum_all()?.div(&weight.sum_all()?)?)
+}

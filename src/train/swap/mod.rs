@@ -13,12 +13,12 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use self::model::{Decoder, Encoder, FACE_SIZE};
+use self::model::{Decoder, Encoder};
 use self::warp::TrainingPair;
 use super::adam::{Adam, AdamConfig};
 use super::driver::{self, RunOptions, Trainer};
 use super::images::{batch_to_tensor, tensor_to_image, SIGMOID};
-use super::layers::{l1, weighted_l1};
+use super::layers::{l1, weighted_dssim, weighted_l1};
 use super::params::{Params, Rng};
 use super::report::save_preview;
 use super::weight;
@@ -38,18 +38,28 @@ const PREVIEW_ROWS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SwapPreset {
-    /// f = 16 (≈1.2 M parameters), batch 16, Adam 5e-4: trains on a CPU within the hour.
+    /// 64 px, f = 16 (≈1.2 M parameters), batch 16, Adam 5e-4: trains on a CPU within the hour.
     Tiny,
-    /// f = 32 (≈4.8 M), batch 32, Adam 1e-4.
+    /// 128 px, f = 16 (≈1.3 M), batch 8, Adam 5e-4: twice the detail, for a CPU's 45 minutes.
+    Tiny128,
+    /// 64 px, f = 32 (≈4.8 M), batch 32, Adam 1e-4.
     Small,
-    /// f = 128 (≈77 M), batch 64, Adam 5e-5: the book's network, for a GPU.
+    /// 64 px, f = 128 (≈77 M), batch 64, Adam 5e-5: the book's network, for a GPU.
     Base,
 }
 
 impl SwapPreset {
+    /// The side of the faces the network sees and makes.
+    pub fn size(self) -> usize {
+        match self {
+            SwapPreset::Tiny128 => 128,
+            SwapPreset::Tiny | SwapPreset::Small | SwapPreset::Base => 64,
+        }
+    }
+
     pub fn filters(self) -> usize {
         match self {
-            SwapPreset::Tiny => 16,
+            SwapPreset::Tiny | SwapPreset::Tiny128 => 16,
             SwapPreset::Small => 32,
             SwapPreset::Base => 128,
         }
@@ -58,6 +68,7 @@ impl SwapPreset {
     pub fn batch(self) -> usize {
         match self {
             SwapPreset::Tiny => 16,
+            SwapPreset::Tiny128 => 8,
             SwapPreset::Small => 32,
             SwapPreset::Base => 64,
         }
@@ -67,7 +78,7 @@ impl SwapPreset {
     /// larger steps so they get somewhere within an hour.
     pub fn learning_rate(self) -> f64 {
         match self {
-            SwapPreset::Tiny => 5e-4,
+            SwapPreset::Tiny | SwapPreset::Tiny128 => 5e-4,
             SwapPreset::Small => 1e-4,
             SwapPreset::Base => 5e-5,
         }
@@ -76,8 +87,30 @@ impl SwapPreset {
     pub fn name(self) -> &'static str {
         match self {
             SwapPreset::Tiny => "tiny",
+            SwapPreset::Tiny128 => "tiny128",
             SwapPreset::Small => "small",
             SwapPreset::Base => "base",
+        }
+    }
+}
+
+/// What the autoencoders learn to bring down, each term weighted to the face (eyes and mouth
+/// most, [`weight`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SwapLoss {
+    /// Mean absolute error plus structural dissimilarity (DSSIM), as DeepFaceLab and faceswap
+    /// train: the error keeps the colours right, DSSIM the detail that an average blurs away.
+    L1Dssim,
+    /// Mean absolute error alone (mimic's first swap models).
+    L1,
+}
+
+impl SwapLoss {
+    pub fn name(self) -> &'static str {
+        match self {
+            SwapLoss::L1Dssim => "l1-dssim",
+            SwapLoss::L1 => "l1",
         }
     }
 }
@@ -86,6 +119,7 @@ impl SwapPreset {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub preset: SwapPreset,
+    pub loss: SwapLoss,
     pub device: TrainDevice,
     /// Steps, time budget, seed, schedule and the rest.
     pub run: RunOptions,
@@ -97,6 +131,7 @@ impl Options {
     pub fn new(preset: SwapPreset, steps: u64) -> Options {
         Options {
             preset,
+            loss: SwapLoss::L1Dssim,
             device: TrainDevice::Cpu,
             run: RunOptions::steps(steps),
             dfm: false,
@@ -111,6 +146,7 @@ pub struct Autoencoders {
     pub decoder_b: Decoder,
     params: Params,
     adam: Adam,
+    loss: SwapLoss,
 }
 
 /// A run: the networks, both people's faces, the held-out faces and the latest validation
@@ -164,12 +200,17 @@ impl Trainer<3> for SwapRun {
 }
 
 impl Autoencoders {
-    pub fn new(preset: SwapPreset, device: &Device, seed: u64) -> Result<Autoencoders, TrainError> {
+    pub fn new(
+        preset: SwapPreset,
+        loss: SwapLoss,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Autoencoders, TrainError> {
         let mut params = Params::new(device, seed);
-        let f = preset.filters();
-        let encoder = Encoder::new(&mut params, f)?;
-        let decoder_a = Decoder::new(&mut params, "dec_a", f)?;
-        let decoder_b = Decoder::new(&mut params, "dec_b", f)?;
+        let (f, size) = (preset.filters(), preset.size());
+        let encoder = Encoder::new(&mut params, f, size)?;
+        let decoder_a = Decoder::new(&mut params, "dec_a", f, size)?;
+        let decoder_b = Decoder::new(&mut params, "dec_b", f, size)?;
         let config = AdamConfig {
             lr: preset.learning_rate(),
             beta1: 0.5,
@@ -183,6 +224,7 @@ impl Autoencoders {
             decoder_b,
             params,
             adam,
+            loss,
         })
     }
 
@@ -190,14 +232,20 @@ impl Autoencoders {
         self.params.count()
     }
 
-    /// One step on a batch of each person; returns the two weighted mean absolute errors.
-    /// Both autoencoders' losses are summed into one update, so the shared encoder learns
-    /// from both faces in every step.
+    /// One step on a batch of each person; returns the two losses. Both autoencoders' losses
+    /// are summed into one update, so the shared encoder learns from both faces in every step.
     pub fn step(&mut self, a: &Batch, b: &Batch) -> Result<[f32; 2], TrainError> {
         super::on_candle_threads(|| {
             let loss = |decoder: &Decoder, batch: &Batch| -> Result<Tensor, TrainError> {
                 let made = decoder.forward(&self.encoder.forward(&batch.input)?)?;
-                weighted_l1(&made, &batch.target, &batch.weight)
+                let error = weighted_l1(&made, &batch.target, &batch.weight)?;
+                match self.loss {
+                    SwapLoss::L1 => Ok(error),
+                    SwapLoss::L1Dssim => {
+                        let dssim = weighted_dssim(&made, &batch.target, &batch.weight, 1.0)?;
+                        Ok((error + dssim)?)
+                    }
+                }
             };
             let (loss_a, loss_b) = (loss(&self.decoder_a, a)?, loss(&self.decoder_b, b)?);
             self.adam.backward_step(&(&loss_a + &loss_b)?)?;
@@ -229,10 +277,13 @@ struct Person {
     weights: Vec<Rgb8>,
     held_out: Vec<Rgb8>,
     to_model: Similarity,
+    /// The side of the model's faces.
+    size: u32,
 }
 
 impl Person {
-    fn load(set: &FaceSet) -> Result<Person, TrainError> {
+    /// `set`'s faces for a model of `size` pixels.
+    fn load(set: &FaceSet, size: u32) -> Result<Person, TrainError> {
         let (trained_on, held) = run::hold_out(&set.entries);
         let (mut train, mut weights) = (Vec::new(), Vec::new());
         for entry in trained_on {
@@ -255,7 +306,8 @@ impl Person {
             train,
             weights,
             held_out,
-            to_model: warp::set_to_model(crop, model_crop()),
+            to_model: warp::set_to_model(crop, model_crop(size)),
+            size,
         })
     }
 
@@ -265,7 +317,7 @@ impl Person {
             .map(|_| {
                 let i = rng.below(self.train.len());
                 let (face, weight) = (&self.train[i], &self.weights[i]);
-                warp::training_pair(face, weight, &self.to_model, FACE_SIZE as u32, rng)
+                warp::training_pair(face, weight, &self.to_model, self.size, rng)
             })
             .collect();
         let pictures = |pick: fn(&TrainingPair) -> &Rgb8| -> Vec<Rgb8> {
@@ -283,15 +335,15 @@ impl Person {
         let faces: Vec<Rgb8> = self
             .held_out
             .iter()
-            .map(|f| warp::view(f, &self.to_model, FACE_SIZE as u32))
+            .map(|f| warp::view(f, &self.to_model, self.size))
             .collect();
         batch_to_tensor(&faces, SIGMOID, device)
     }
 }
 
-/// The crop the model sees.
-pub fn model_crop() -> AlignedCrop {
-    AlignedCrop::new(FACE_SIZE as u32, MODEL_PADDING)
+/// The crop a model of `size` pixels sees.
+pub fn model_crop(size: u32) -> AlignedCrop {
+    AlignedCrop::new(size, MODEL_PADDING)
 }
 
 /// What a finished run reports.
@@ -323,12 +375,13 @@ pub fn train(
     options: &Options,
     stop: &AtomicBool,
 ) -> Result<SwapSummary, TrainError> {
-    check_sets(a, b)?;
+    check_sets(a, b, options.preset)?;
     run::check_output_folder(out)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
-    let people = (Person::load(a)?, Person::load(b)?);
-    let net = Autoencoders::new(options.preset, &device, options.run.seed)?;
+    let size = options.preset.size() as u32;
+    let people = (Person::load(a, size)?, Person::load(b, size)?);
+    let net = Autoencoders::new(options.preset, options.loss, &device, options.run.seed)?;
     let validation = (people.0.validation(&device)?, people.1.validation(&device)?);
     let validation_mae_start = validation_mae(&net, &validation)?;
     let mut trainer = SwapRun {
@@ -341,6 +394,7 @@ pub fn train(
         device,
         about: toml::toml! {
             preset = (options.preset.name())
+            loss = (options.loss.name())
         },
     };
     let dir = out.with_extension("train");
@@ -442,13 +496,22 @@ fn dfm_forward(net: &Autoencoders, x: &Tensor) -> Result<Tensor, TrainError> {
     Ok(face.permute((0, 2, 3, 1))?.contiguous()?)
 }
 
-/// The two sets must have been cut alike, so one crop fits both.
-fn check_sets(a: &FaceSet, b: &FaceSet) -> Result<(), TrainError> {
+/// The two sets must have been cut alike, so one crop fits both, and at least as large as
+/// the preset's faces.
+fn check_sets(a: &FaceSet, b: &FaceSet, preset: SwapPreset) -> Result<(), TrainError> {
     let (ma, mb) = (&a.manifest, &b.manifest);
     if ma.size != mb.size || (ma.padding - mb.padding).abs() > 1e-6 {
         return Err(TrainError::FaceSetsDiffer {
             a: format!("{}×{} padding {}", ma.size, ma.size, ma.padding),
             b: format!("{}×{} padding {}", mb.size, mb.size, mb.padding),
+        });
+    }
+    let model = preset.size() as u32;
+    if ma.size < model {
+        return Err(TrainError::FacesTooSmall {
+            size: ma.size,
+            model,
+            preset: preset.name(),
         });
     }
     Ok(())
@@ -492,8 +555,9 @@ fn write_preview(
 
 /// The card of the model that turns `from`'s faces into `to`'s.
 fn model_card(from: &FaceSet, to: &FaceSet, options: &Options, steps: u64, mae: f32) -> ModelCard {
+    let size = options.preset.size() as u32;
     let spec = TensorSpec {
-        size: FACE_SIZE as u32,
+        size,
         layout: Layout::Nchw,
         range: [0.0, 1.0],
         color: ColorOrder::Rgb,
@@ -501,6 +565,7 @@ fn model_card(from: &FaceSet, to: &FaceSet, options: &Options, steps: u64, mae: 
     let training = toml::toml! {
         architecture = "autoencoder"
         preset = (options.preset.name())
+        loss = (options.loss.name())
         steps = (steps as i64)
         seed = (options.run.seed as i64)
         source_faces = (from.dir.display().to_string())
@@ -516,7 +581,7 @@ fn model_card(from: &FaceSet, to: &FaceSet, options: &Options, steps: u64, mae: 
             to.dir.display()
         ),
         alignment: Some(AlignmentSpec {
-            size: FACE_SIZE as u32,
+            size,
             padding: MODEL_PADDING,
         }),
         training: Some(training),

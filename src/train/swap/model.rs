@@ -2,11 +2,16 @@
 //! decoder each. A face of A encoded and decoded by B's decoder comes out as B with A's pose
 //! and expression.
 //!
-//! Encoder: 64×64×3 → four Conv 5×5 stride 2 + LeakyReLU 0.1 (f, 2f, 4f, 8f filters) → Dense
+//! Encoder (`tiny`, `small`, `base`): 64×64×3 → four Conv 5×5 stride 2 + LeakyReLU 0.1 (f, 2f, 4f, 8f filters) → Dense
 //! 8f → Dense 4·4·8f → reshape 4×4×8f → upscale(4f) = 8×8×4f. Decoder: upscale(8f) →
 //! upscale(4f) → upscale(2f) → Conv 5×5 → 3 channels, sigmoid; upscale(n) is Conv 3×3 with n
 //! filters → LeakyReLU 0.1 → UpSampling ×2. At f = 128 (`base`) this is the book's network:
 //! 1024-wide dense layers, decoder convolutions of 1024, 512 and 256 filters, ≈77 M parameters.
+//!
+//! At 128 px (the `tiny128` preset) the encoder has a fifth convolution (8f filters) down to
+//! the same 4×4 bottleneck and the decoder a fourth upscale (f filters) up to 128: the wide
+//! layers stay at low resolution and the full-size ones are the narrowest, so a CPU can
+//! train it.
 
 use candle_core::Tensor;
 
@@ -15,11 +20,14 @@ use super::super::layers::{self, Conv, Dense, Pad};
 use super::super::params::Params;
 use super::super::TrainError;
 
-/// Side of the faces the network sees and makes.
-pub const FACE_SIZE: usize = 64;
 const SLOPE: f64 = 0.1;
-/// The encoder's convolutions shrink 64 to 4.
+/// The encoder's convolutions shrink the face to 4×4.
 const BOTTLENECK: usize = 4;
+
+/// The stride-2 convolutions that take a face of `size` down to the bottleneck (4 at 64 px).
+fn halvings(size: usize) -> usize {
+    (size / BOTTLENECK).max(1).ilog2() as usize
+}
 
 /// A convolution followed by LeakyReLU 0.1, optionally then ×2 upsampling.
 struct Block {
@@ -72,6 +80,7 @@ impl Block {
 
 /// The shared encoder: a face in [0, 1] to the 8×8×4f embedding.
 pub struct Encoder {
+    size: usize,
     filters: usize,
     down: Vec<Block>,
     dense_in: Dense,
@@ -80,14 +89,17 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    pub fn new(params: &mut Params, filters: usize) -> Result<Encoder, TrainError> {
+    /// The encoder of faces of `size` (64 or 128) pixels.
+    pub fn new(params: &mut Params, filters: usize, size: usize) -> Result<Encoder, TrainError> {
         let f = filters;
-        let widths = [3, f, 2 * f, 4 * f, 8 * f];
-        let down = (0..4)
-            .map(|i| Block::down(params, &format!("enc.down{i}"), widths[i], widths[i + 1]))
+        // 3 → f → 2f → 4f → 8f, then 8f for every further halving.
+        let width = |i: usize| if i == 0 { 3 } else { f << (i - 1).min(3) };
+        let down = (0..halvings(size))
+            .map(|i| Block::down(params, &format!("enc.down{i}"), width(i), width(i + 1)))
             .collect::<Result<_, _>>()?;
         let flat = 8 * f * BOTTLENECK * BOTTLENECK;
         Ok(Encoder {
+            size,
             filters,
             down,
             dense_in: Dense::new(params, "enc.dense_in", (flat, 8 * f))?,
@@ -131,17 +143,25 @@ impl Encoder {
     }
 }
 
-/// One person's decoder: the embedding to a 64×64 face in [0, 1].
+/// One person's decoder: the embedding to a face in [0, 1] (64 or 128 pixels).
 pub struct Decoder {
     up: Vec<Block>,
     out: Conv,
 }
 
 impl Decoder {
-    pub fn new(params: &mut Params, name: &str, filters: usize) -> Result<Decoder, TrainError> {
+    /// The decoder of faces of `size` (64 or 128) pixels.
+    pub fn new(
+        params: &mut Params,
+        name: &str,
+        filters: usize,
+        size: usize,
+    ) -> Result<Decoder, TrainError> {
         let f = filters;
-        let widths = [4 * f, 8 * f, 4 * f, 2 * f];
-        let up = (0..3)
+        // 4f (the embedding) → 8f → 4f → 2f → f: one upscale per doubling from 8×8.
+        let widths = [4 * f, 8 * f, 4 * f, 2 * f, f];
+        let ups = halvings(size) - 1;
+        let up = (0..ups)
             .map(|i| Block::upscale(params, &format!("{name}.up{i}"), widths[i], widths[i + 1]))
             .collect::<Result<_, _>>()?;
         Ok(Decoder {
@@ -149,7 +169,7 @@ impl Decoder {
             out: Conv::he(
                 params,
                 &format!("{name}.out"),
-                (2 * f, 3, 5),
+                (widths[ups], 3, 5),
                 1,
                 Pad::same(2),
             )?,
@@ -181,7 +201,7 @@ impl Decoder {
 pub fn export_dfm(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::Model, TrainError> {
     use crate::infer::{DFM_FACE, DFM_INPUT};
     use crate::onnx::{Attr, TensorData};
-    let side = FACE_SIZE as i64;
+    let side = encoder.size as i64;
     let mut g = OnnxGraph::new("mimic-swap-dfm", DFM_INPUT, vec![1, side, side, 3]);
     let perm = |p: [i64; 4]| vec![("perm", Attr::Ints(p.to_vec()))];
     let reverse = g.constant("bgr", vec![3], TensorData::Int64(vec![2, 1, 0]));
@@ -209,7 +229,7 @@ pub fn export_dfm(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::M
 
 /// The encoder followed by one decoder, as one ONNX graph: NCHW, [0, 1] in and out.
 pub fn export(encoder: &Encoder, decoder: &Decoder) -> Result<crate::onnx::Model, TrainError> {
-    let side = FACE_SIZE as i64;
+    let side = encoder.size as i64;
     let mut g = OnnxGraph::new("mimic-swap", "face", vec![1, 3, side, side]);
     let embedding = encoder.export(&mut g, "face")?;
     let y = decoder.export(&mut g, &embedding)?;
