@@ -92,6 +92,10 @@ pub struct EvalSwapArgs {
     /// A video of the source person (A).
     #[arg(long)]
     pub video: PathBuf,
+    /// Source frames to evaluate, START..END (END excluded) or START.. (the part of A's clip
+    /// kept out of training with `extract faces --frames`).
+    #[arg(long)]
+    pub frames: Option<String>,
     /// A photo of the target person (B), or a video whose first frame shows B alone.
     #[arg(long)]
     pub target_ref: PathBuf,
@@ -647,6 +651,10 @@ pub struct ExtractFacesArgs {
     /// Take every N-th frame of a video.
     #[arg(long, default_value_t = 1)]
     pub every: u64,
+    /// Only these frames of each video, START..END (END excluded) or START.. (to keep a
+    /// clip's end out of training and judge the model there: `eval swap --frames`).
+    #[arg(long)]
+    pub frames: Option<String>,
     /// Times each frame is doubled before detection (small faces in photos need 1).
     #[arg(long, default_value_t = 1)]
     pub upsample: u32,

@@ -542,3 +542,34 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("64×64") && err.contains("--size 128"), "{err}");
 }
+
+/// `extract faces --frames` takes only the frames asked for, so the end of a clip can be kept
+/// out of training (and judged alone with `eval swap --frames`).
+#[test]
+fn extraction_takes_only_the_frames_asked_for() {
+    let out = scratch("swap-frames").join("a");
+    let json = mimic_json(&[
+        "extract",
+        "faces",
+        arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
+        "--frames",
+        "190..",
+        "--size",
+        "64",
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(json["frames"].as_u64(), Some(10), "{json}");
+    let faces: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("faces.json")).unwrap()).unwrap();
+    let indices: Vec<u64> = faces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert!(
+        indices.len() >= 9 && indices.iter().all(|&i| (190..200).contains(&i)),
+        "{indices:?}"
+    );
+}

@@ -87,13 +87,14 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
     };
     let tracker = FaceTracker::new(FaceAnalyzer::new(options)?, TrackOptions::default())?;
     let judge = FaceAnalyzer::new(options)?.with_descriptors()?;
+    let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
     let report = swap::evaluate(
         generator,
         tracker,
         &judge,
         args.blend.options(),
         smoothing,
-        &args.video,
+        (&args.video, range.unwrap_or_else(FrameRange::all)),
         &args.target_ref,
     )?;
     if args.json.json {

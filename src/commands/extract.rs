@@ -8,6 +8,7 @@ use mimic::extract::{
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::imageset::ImageSetOptions;
 use mimic::sketch::SketchStyle;
+use mimic::video::FrameRange;
 
 use crate::cli::{ExtractFacesArgs, ExtractPairsArgs, ExtractReenactArgs};
 
@@ -59,6 +60,12 @@ pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
         reference: args.reference.clone(),
         threshold: args.threshold,
         every: args.every,
+        frames: args
+            .frames
+            .as_deref()
+            .map(FrameRange::parse)
+            .transpose()?
+            .unwrap_or_else(FrameRange::all),
     };
     let summary = extract_faces(&args.inputs, &args.out, &analyzer, &options)?;
     if args.json.json {

@@ -13,6 +13,8 @@ pub mod translate;
 
 use std::path::PathBuf;
 
+pub use crate::video::FrameRange;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error(transparent)]
@@ -31,8 +33,6 @@ pub enum EvalError {
     NotReenact(PathBuf),
     #[error("cannot read the mean training frame '{path}' named by the model card: {reason}")]
     MeanFrame { path: PathBuf, reason: String },
-    #[error("frame range '{0}' is not valid: write START..END (END excluded) or START..")]
-    BadRange(String),
     #[error("the video is {got_w}×{got_h} but the model was trained on {want_w}×{want_h} frames of its target")]
     FrameSize {
         got_w: u32,
@@ -48,68 +48,4 @@ pub enum EvalError {
     NoFaces,
     #[error("no frame of '{0}' in the chosen range shows a face: nothing to evaluate")]
     NothingToEvaluate(PathBuf),
-}
-
-/// Source frame indices `start..end` (`end` open when `None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameRange {
-    pub start: u64,
-    pub end: Option<u64>,
-}
-
-impl FrameRange {
-    pub fn all() -> FrameRange {
-        FrameRange {
-            start: 0,
-            end: None,
-        }
-    }
-
-    pub fn contains(&self, index: u64) -> bool {
-        index >= self.start && self.end.is_none_or(|e| index < e)
-    }
-
-    pub fn parse(text: &str) -> Result<FrameRange, EvalError> {
-        let bad = || EvalError::BadRange(text.to_string());
-        let (a, b) = text.split_once("..").ok_or_else(bad)?;
-        let start = if a.is_empty() {
-            0
-        } else {
-            a.trim().parse().map_err(|_| bad())?
-        };
-        let end = if b.is_empty() {
-            None
-        } else {
-            Some(b.trim().parse().map_err(|_| bad())?)
-        };
-        if end.is_some_and(|e| e <= start) {
-            return Err(bad());
-        }
-        Ok(FrameRange { start, end })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_parse() {
-        assert_eq!(
-            FrameRange::parse("10..20").unwrap(),
-            FrameRange {
-                start: 10,
-                end: Some(20)
-            }
-        );
-        assert_eq!(
-            FrameRange::parse("528..").unwrap(),
-            FrameRange {
-                start: 528,
-                end: None
-            }
-        );
-        assert!(FrameRange::parse("20..10").is_err());
-        assert!(FrameRange::parse("ten").is_err());
-    }
 }

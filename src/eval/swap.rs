@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::realism::{self, Seam};
-use super::EvalError;
+use super::{EvalError, FrameRange};
 use crate::blend::BlendOptions;
 use crate::face::{parts, Descriptor, FaceAnalyzer, FaceRegion, Point, DEFAULT_IDENTITY_THRESHOLD};
 use crate::frame::{read_image, Rgb8};
@@ -42,7 +42,8 @@ pub struct SwapReport {
     pub frames_without_face: u64,
 }
 
-/// Evaluates `generator` on `video` against the target's reference photo. `analyzer` needs its
+/// Evaluates `generator` on the frames `range` of `video` against the target's reference
+/// photo. `analyzer` needs its
 /// descriptor network; the swap path gets a tracker of its own (`tracker`), smooths the
 /// landmarks with `smoothing` and blends with `blend`, as `mimic live` would.
 pub fn evaluate(
@@ -51,7 +52,7 @@ pub fn evaluate(
     analyzer: &FaceAnalyzer,
     blend: BlendOptions,
     smoothing: Option<OneEuroSettings>,
-    video: &Path,
+    (video, range): (&Path, FrameRange),
     target_reference: &Path,
 ) -> Result<SwapReport, EvalError> {
     if generator.kind() != ModelKind::Swap {
@@ -64,6 +65,12 @@ pub fn evaluate(
     let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
+        if range.is_past(frame.index) {
+            break;
+        }
+        if !range.contains(frame.index) {
+            continue;
+        }
         if !swapper
             .process(&frame.image, frame.t.as_secs_f64())
             .map_err(pipeline)?

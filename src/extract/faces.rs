@@ -13,7 +13,7 @@ use crate::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::files;
 use crate::frame::{is_photo, read_image, Rgb8};
 use crate::progress::progress;
-use crate::video::VideoReader;
+use crate::video::{FrameRange, VideoReader};
 
 /// How to extract.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct FacesOptions {
     pub threshold: f32,
     /// Take every N-th frame of a video.
     pub every: u64,
+    /// The frames of each video to take (by index).
+    pub frames: FrameRange,
 }
 
 /// What an extraction did.
@@ -74,7 +76,7 @@ pub fn extract_faces(
         },
         entries: Vec::new(),
     };
-    let bar = progress(total_frames(inputs, options.every), "extracting faces");
+    let bar = progress(total_frames(inputs, options), "extracting faces");
     for input in inputs {
         if is_photo(input) {
             run.frame(&read_image(input)?, input, 0, 0.0)?;
@@ -83,7 +85,10 @@ pub fn extract_faces(
         }
         for frame in VideoReader::open(input)? {
             let frame = frame?;
-            if frame.index % options.every == 0 {
+            if options.frames.is_past(frame.index) {
+                break;
+            }
+            if options.frames.contains(frame.index) && frame.index % options.every == 0 {
                 run.frame(&frame.image, input, frame.index, frame.t.as_secs_f64())?;
                 bar.inc(1);
             }
@@ -124,16 +129,17 @@ fn reference_identity(
 }
 
 /// Frames to look at, when every input says how many it has.
-fn total_frames(inputs: &[PathBuf], every: u64) -> Option<u64> {
+fn total_frames(inputs: &[PathBuf], options: &FacesOptions) -> Option<u64> {
+    let FrameRange { start, end } = options.frames;
     inputs
         .iter()
         .map(|input| match is_photo(input) {
             true => Some(1),
-            false => VideoReader::open(input)
-                .ok()?
-                .info()
-                .frame_count
-                .map(|n| n.div_ceil(every)),
+            false => VideoReader::open(input).ok()?.info().frame_count.map(|n| {
+                let end = end.map_or(n, |e| e.min(n));
+                let first = start.next_multiple_of(options.every);
+                end.saturating_sub(first).div_ceil(options.every)
+            }),
         })
         .sum()
 }

@@ -16,6 +16,7 @@
 mod audio;
 mod ffi;
 mod folder;
+mod range;
 mod reader;
 mod status;
 mod writer;
@@ -25,6 +26,7 @@ use std::sync::Once;
 
 use thiserror::Error;
 
+pub use range::{BadFrameRange, FrameRange};
 pub use reader::{ReaderOptions, VideoInfo, VideoReader};
 pub use status::ffmpeg_status;
 pub use writer::{VideoWriter, WriterOptions, WriterSummary};
