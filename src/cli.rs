@@ -99,6 +99,9 @@ pub struct EvalSwapArgs {
     /// A photo of the target person (B), or a video whose first frame shows B alone.
     #[arg(long)]
     pub target_ref: PathBuf,
+    /// Also write a PNG grid of four judged frames' faces: input | swapped.
+    #[arg(long, value_name = "OUT.png")]
+    pub preview: Option<PathBuf>,
     #[command(flatten)]
     pub blend: BlendFlags,
     /// Use the tracker's landmarks as they are, without smoothing them over time.

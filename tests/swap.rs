@@ -180,6 +180,7 @@ fn a_swapped_recording_keeps_every_frame_and_the_background() {
 #[test]
 fn eval_swap_reports_identity_and_expression() {
     let (_, out) = trained();
+    let preview = scratch("swap-eval").join("preview.png");
     let json = mimic_json(&[
         "eval",
         "swap",
@@ -187,10 +188,21 @@ fn eval_swap_reports_identity_and_expression() {
         arg(&out.with_file_name("ab_a2b.onnx")),
         "--video",
         arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
+        "--frames",
+        "100..",
         "--target-ref",
         arg(&testdata("video/WDA_KatieHill_000.mp4")),
+        "--preview",
+        arg(&preview),
     ]);
-    assert!(json["frames"].as_u64().unwrap() >= 180, "{json}");
+    let frames = json["frames"].as_u64().unwrap();
+    assert!((90..=100).contains(&frames), "{json}");
+    // Four frames' faces, input beside swapped, and the swap changed them.
+    let grid = image::open(&preview).unwrap().to_rgb8();
+    assert_eq!(grid.dimensions(), (2 * 192, 4 * 192));
+    let input = image::imageops::crop_imm(&grid, 0, 0, 192, 192).to_image();
+    let swapped = image::imageops::crop_imm(&grid, 192, 0, 192, 192).to_image();
+    assert!(input != swapped, "the preview's swapped face is the input's");
     let success = json["id_success"].as_f64().unwrap();
     assert!((0.0..=0.2).contains(&success), "{json}");
     let distance = json["id_distance_mean"].as_f64().unwrap();

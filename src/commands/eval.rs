@@ -96,6 +96,7 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         smoothing,
         (&args.video, range.unwrap_or_else(FrameRange::all)),
         &args.target_ref,
+        args.preview.as_deref(),
     )?;
     if args.json.json {
         super::print_json(&report)?;

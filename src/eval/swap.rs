@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::realism::{self, Seam};
 use super::{EvalError, FrameRange};
 use crate::blend::BlendOptions;
-use crate::face::{parts, Descriptor, FaceAnalyzer, FaceRegion, Point, DEFAULT_IDENTITY_THRESHOLD};
+use crate::face::{
+    parts, Descriptor, FaceAnalyzer, FaceBox, FaceRegion, Point, DEFAULT_IDENTITY_THRESHOLD,
+};
 use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper};
@@ -54,6 +56,7 @@ pub fn evaluate(
     smoothing: Option<OneEuroSettings>,
     (video, range): (&Path, FrameRange),
     target_reference: &Path,
+    preview: Option<&Path>,
 ) -> Result<SwapReport, EvalError> {
     if generator.kind() != ModelKind::Swap {
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
@@ -63,6 +66,7 @@ pub fn evaluate(
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
+    let mut shown = Vec::new();
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
         if range.is_past(frame.index) {
@@ -83,6 +87,9 @@ pub fn evaluate(
             Some(j) => {
                 judged.push(j);
                 looks.push(look(&swapper, &frame.image));
+                if preview.is_some() {
+                    shown.extend(face_crops(&swapper, &frame.image));
+                }
             }
             None => missing += 1,
         }
@@ -90,6 +97,9 @@ pub fn evaluate(
     bar.finish_and_clear();
     if judged.is_empty() {
         return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
+    }
+    if let Some(path) = preview {
+        write_preview(shown, path)?;
     }
     let n = judged.len() as f64;
     Ok(SwapReport {
@@ -134,6 +144,41 @@ fn first_frame(path: &Path) -> Result<Rgb8, EvalError> {
         .next_frame()?
         .ok_or_else(|| EvalError::NothingToEvaluate(path.to_path_buf()))?
         .image)
+}
+
+/// Rows in a preview grid, and the side of each face in it.
+const PREVIEW_ROWS: usize = 4;
+const PREVIEW_SIDE: u32 = 192;
+/// A preview shows the face's landmarks' box grown by this share of its larger side.
+const PREVIEW_MARGIN: f32 = 0.25;
+
+/// The face of the input and of the swapped frame, cut out alike (the landmarks' box, grown,
+/// square) at the preview's size.
+fn face_crops(swapper: &Swapper, input: &Rgb8) -> Option<[Rgb8; 2]> {
+    let face = FaceBox::around(swapper.landmarks()?.points());
+    let side = face.width().max(face.height()) * (1.0 + 2.0 * PREVIEW_MARGIN);
+    let centre = face.center();
+    let (w, h) = input.dimensions();
+    let left = (centre.x - side / 2.0).clamp(0.0, w as f32 - 1.0) as u32;
+    let top = (centre.y - side / 2.0).clamp(0.0, h as f32 - 1.0) as u32;
+    let side = (side as u32).min(w - left).min(h - top).max(1);
+    let cut = |image: &Rgb8| {
+        let part = image::imageops::crop_imm(image, left, top, side, side).to_image();
+        crate::frame::square(part, PREVIEW_SIDE)
+    };
+    let (output, _) = swapper.outputs();
+    Some([cut(input), cut(output)])
+}
+
+/// A grid of input | swapped for a few frames spread over those judged.
+fn write_preview(shown: Vec<[Rgb8; 2]>, path: &Path) -> Result<(), EvalError> {
+    let stride = shown.len().div_ceil(PREVIEW_ROWS).max(1);
+    let rows: Vec<[Rgb8; 2]> = shown.into_iter().step_by(stride).collect();
+    let grid = crate::train::report::preview_grid(&rows);
+    crate::files::save_png(&grid, path).map_err(|e| EvalError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// How real one swapped frame looks.
