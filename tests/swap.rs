@@ -202,7 +202,10 @@ fn eval_swap_reports_identity_and_expression() {
     assert_eq!(grid.dimensions(), (2 * 192, 4 * 192));
     let input = image::imageops::crop_imm(&grid, 0, 0, 192, 192).to_image();
     let swapped = image::imageops::crop_imm(&grid, 192, 0, 192, 192).to_image();
-    assert!(input != swapped, "the preview's swapped face is the input's");
+    assert!(
+        input != swapped,
+        "the preview's swapped face is the input's"
+    );
     let success = json["id_success"].as_f64().unwrap();
     assert!((0.0..=0.2).contains(&success), "{json}");
     let distance = json["id_distance_mean"].as_f64().unwrap();

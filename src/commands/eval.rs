@@ -94,9 +94,12 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         &judge,
         args.blend.options(),
         smoothing,
-        (&args.video, range.unwrap_or_else(FrameRange::all)),
-        &args.target_ref,
-        args.preview.as_deref(),
+        &swap::Footage {
+            video: &args.video,
+            frames: range.unwrap_or_else(FrameRange::all),
+            target_reference: &args.target_ref,
+            preview: args.preview.as_deref(),
+        },
     )?;
     if args.json.json {
         super::print_json(&report)?;

@@ -44,20 +44,35 @@ pub struct SwapReport {
     pub frames_without_face: u64,
 }
 
-/// Evaluates `generator` on the frames `range` of `video` against the target's reference
-/// photo. `analyzer` needs its
-/// descriptor network; the swap path gets a tracker of its own (`tracker`), smooths the
-/// landmarks with `smoothing` and blends with `blend`, as `mimic live` would.
+/// What a swap is judged on: frames of a video of A, and a picture of B.
+#[derive(Debug, Clone, Copy)]
+pub struct Footage<'a> {
+    pub video: &'a Path,
+    pub frames: FrameRange,
+    /// A photo of B, or a video whose first frame shows B alone.
+    pub target_reference: &'a Path,
+    /// Where to write a grid of a few judged faces, input beside swapped.
+    pub preview: Option<&'a Path>,
+}
+
+/// Evaluates `generator` on `footage`: A's frames swapped, against B's reference photo.
+/// `analyzer` needs its descriptor network; the swap path gets a tracker of its own
+/// (`tracker`), smooths the landmarks with `smoothing` and blends with `blend`, as `mimic
+/// live` would.
 pub fn evaluate(
     generator: Generator,
     tracker: FaceTracker,
     analyzer: &FaceAnalyzer,
     blend: BlendOptions,
     smoothing: Option<OneEuroSettings>,
-    (video, range): (&Path, FrameRange),
-    target_reference: &Path,
-    preview: Option<&Path>,
+    footage: &Footage,
 ) -> Result<SwapReport, EvalError> {
+    let Footage {
+        video,
+        frames: range,
+        target_reference,
+        preview,
+    } = *footage;
     if generator.kind() != ModelKind::Swap {
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
