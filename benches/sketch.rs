@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use image::Rgb;
 use mimic::face::{DetectOptions, FaceAnalyzer, Landmarks, Point};
 use mimic::frame::{read_image, Rgb8};
-use mimic::reference::Reference;
+use mimic::reference::{Pick, Reference};
 use mimic::sketch::{SketchRenderer, SketchStyle};
 
 fn landmarks() -> Landmarks {
@@ -72,7 +72,7 @@ fn reference_warp(c: &mut Criterion) {
         }));
         let mut out = Rgb8::new(side, side);
         group.bench_function(format!("{side}px"), |b| {
-            b.iter(|| reference.warp_into(0, &driven, &mut out))
+            b.iter(|| reference.warp_into(Pick::only(0), &driven, &mut out))
         });
     }
     group.finish();

@@ -1,10 +1,10 @@
 //! The target's reference pictures: a few real frames of the target (keyframes) with their
 //! landmarks, any of which can be moved onto other landmarks by the face mesh
 //! ([`crate::face::mesh`]). A reenactment generator of the `warp` architecture gets, beside the
-//! sketch, the keyframe whose landmarks lie closest to the sketch's, moved onto them: the hair,
-//! glasses and background come for free and sharp, and so do the eyelids, teeth and creases
-//! of the keyframe's expression, so the network spends itself only on what the moved picture
-//! still gets wrong. Training, evaluation and the live loop all build this input here.
+//! sketch, the keyframe closest to the sketch's face moved onto it, and over the mouth the
+//! keyframe whose lips are shaped most alike: the hair, glasses and background come for free
+//! and sharp, and so do the eyelids, teeth and creases, so the network spends itself only on
+//! what the moved picture still gets wrong. Training, evaluation and the live loop all build this input here.
 //!
 //! The landmark detector is never exact, and warping a keyframe by its noise bends a face
 //! that did not move. So a keyframe is moved by the head's motion (a similarity fitted over
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::face::mesh::{control_points, CONTROL_POINTS};
-use crate::face::{Landmarks, Mesh, Point, Similarity, LANDMARK_COUNT};
+use crate::face::{parts, FaceBox, FaceRegion, Landmarks, Mesh, Point, Similarity, LANDMARK_COUNT};
 use crate::frame::{read_image, Rgb8};
 
 #[derive(Debug, thiserror::Error)]
@@ -162,40 +162,117 @@ impl Reference {
             .collect()
     }
 
-    /// The keyframe whose landmarks lie closest to `landmarks` among those `allowed` lets
-    /// through; `None` when it lets none through.
-    pub fn nearest(&self, landmarks: &Landmarks, allowed: impl Fn(usize) -> bool) -> Option<usize> {
+    /// The keyframes to draw a face with `landmarks` from, among those `allowed` lets through:
+    /// for the face the one closest as a whole ([`distance`]: where the head is, how it is
+    /// turned, its expression), for the mouth the one whose lips are shaped most alike
+    /// ([`mouth_unlike`]); `None` when `allowed` lets none through.
+    pub fn pick(&self, landmarks: &Landmarks, allowed: impl Fn(usize) -> bool) -> Option<Pick> {
+        Some(Pick {
+            face: self.closest(landmarks, &allowed, distance)?,
+            mouth: self.closest(landmarks, &allowed, mouth_unlike)?,
+        })
+    }
+
+    fn closest(
+        &self,
+        landmarks: &Landmarks,
+        allowed: impl Fn(usize) -> bool,
+        measure: fn(&Landmarks, &Landmarks) -> f32,
+    ) -> Option<usize> {
         self.keyframes
             .iter()
             .enumerate()
             .filter(|(i, _)| allowed(*i))
-            .map(|(i, k)| (i, distance(&k.landmarks, landmarks)))
+            .map(|(i, k)| (i, measure(&k.landmarks, landmarks)))
             .min_by(|(_, a), (_, b)| a.total_cmp(b))
             .map(|(i, _)| i)
     }
 
-    /// Draws keyframe `keyframe` into `out` (the keyframes' size) moved onto `landmarks`.
-    pub fn warp_into(&self, keyframe: usize, landmarks: &Landmarks, out: &mut Rgb8) {
-        let keyframe = &self.keyframes[keyframe.min(self.keyframes.len() - 1)];
-        if out.dimensions() != keyframe.image.dimensions() {
-            *out = Rgb8::new(keyframe.image.width(), keyframe.image.height());
+    /// Draws the keyframes `pick` names into `out` (the keyframes' size) moved onto
+    /// `landmarks`: the face's keyframe, and over the mouth and the skin around it the mouth's,
+    /// faded in over [`MOUTH_FEATHER`].
+    pub fn warp_into(&self, pick: Pick, landmarks: &Landmarks, out: &mut Rgb8) {
+        let last = self.keyframes.len() - 1;
+        let face = &self.keyframes[pick.face.min(last)];
+        if out.dimensions() != face.image.dimensions() {
+            *out = Rgb8::new(face.image.width(), face.image.height());
         }
-        let moved = keyframe.motion_to(landmarks);
-        let to = control_points(&moved, keyframe.image.width());
-        keyframe
-            .mesh
-            .warp(&keyframe.image, &keyframe.from, &to, out);
+        face.move_into(landmarks, out);
+        if pick.mouth == pick.face {
+            return;
+        }
+        let mut mouth = Rgb8::new(out.width(), out.height());
+        self.keyframes[pick.mouth.min(last)].move_into(landmarks, &mut mouth);
+        blend_mouth(&mouth, landmarks, out);
     }
 
-    /// Keyframe `keyframe` moved onto `landmarks`.
-    pub fn warped(&self, keyframe: usize, landmarks: &Landmarks) -> Rgb8 {
+    /// The keyframes `pick` names, moved onto `landmarks`.
+    pub fn warped(&self, pick: Pick, landmarks: &Landmarks) -> Rgb8 {
         let mut out = Rgb8::new(0, 0);
-        self.warp_into(keyframe, landmarks, &mut out);
+        self.warp_into(pick, landmarks, &mut out);
         out
     }
 }
 
+/// Which keyframes a face is drawn from: one for the face, one for the mouth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    pub face: usize,
+    pub mouth: usize,
+}
+
+impl Pick {
+    /// One keyframe for all of the face.
+    pub fn only(keyframe: usize) -> Pick {
+        Pick {
+            face: keyframe,
+            mouth: keyframe,
+        }
+    }
+}
+
+/// The mouth's keyframe covers the outer lips' hull grown by this share of the mouth's width
+/// (the chin and the folds beside the lips move with it)…
+const MOUTH_MARGIN: f32 = 0.3;
+/// …and fades into the face's keyframe over this share.
+const MOUTH_FEATHER: f32 = 0.25;
+
+/// Lays `mouth` over `out` around the mouth of `landmarks`.
+fn blend_mouth(mouth: &Rgb8, landmarks: &Landmarks, out: &mut Rgb8) {
+    let lips = landmarks.part(parts::OUTER_LIP);
+    let region = FaceRegion::around(lips);
+    let width = lips[0].distance(lips[6]).max(1.0);
+    let (margin, feather) = (MOUTH_MARGIN * width, MOUTH_FEATHER * width);
+    let reach = FaceBox::around(lips);
+    let (w, h) = out.dimensions();
+    let grow = margin + feather;
+    let x0 = (reach.left - grow).floor().clamp(0.0, w as f32) as u32;
+    let x1 = (reach.right + grow).ceil().clamp(0.0, w as f32) as u32;
+    let y0 = (reach.top - grow).floor().clamp(0.0, h as f32) as u32;
+    let y1 = (reach.bottom + grow).ceil().clamp(0.0, h as f32) as u32;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let depth = region.depth(Point::new(x as f32, y as f32));
+            let weight = ((depth + margin) / feather).clamp(0.0, 1.0);
+            if weight <= 0.0 {
+                continue;
+            }
+            let from = mouth.get_pixel(x, y).0;
+            let to = &mut out.get_pixel_mut(x, y).0;
+            for (t, f) in to.iter_mut().zip(from) {
+                *t = (f32::from(*t) * (1.0 - weight) + f32::from(f) * weight).round() as u8;
+            }
+        }
+    }
+}
+
 impl Keyframe {
+    /// Draws the keyframe into `out` (its size) moved onto `landmarks`.
+    fn move_into(&self, landmarks: &Landmarks, out: &mut Rgb8) {
+        let to = control_points(&self.motion_to(landmarks), self.image.width());
+        self.mesh.warp(&self.image, &self.from, &to, out);
+    }
+
     /// Where the keyframe's points go for a face with `landmarks`: the head's motion, and each
     /// point's own motion beyond the detector's noise.
     fn motion_to(&self, landmarks: &Landmarks) -> Landmarks {
@@ -214,32 +291,56 @@ impl Keyframe {
     }
 }
 
-/// The keyframe shown frame after frame: the nearest one, held until another is clearly
-/// nearer ([`KEEP`]).
+/// The keyframes shown frame after frame: the nearest ones, each held until another is
+/// clearly nearer ([`KEEP`]).
 #[derive(Debug, Clone, Default)]
 pub struct KeyframeChoice {
-    current: Option<usize>,
+    current: Option<Pick>,
 }
 
 impl KeyframeChoice {
-    /// The keyframe of `reference` to move onto `landmarks`.
-    pub fn choose(&mut self, reference: &Reference, landmarks: &Landmarks) -> usize {
-        let nearest = reference.nearest(landmarks, |_| true).unwrap_or(0);
-        let chosen = match self.current {
-            Some(current) if current < reference.len() => {
-                let held = distance(&reference.keyframes[current].landmarks, landmarks);
-                let best = distance(&reference.keyframes[nearest].landmarks, landmarks);
-                if best < KEEP * held {
-                    nearest
-                } else {
-                    current
-                }
+    /// The keyframes of `reference` to move onto `landmarks`.
+    pub fn choose(&mut self, reference: &Reference, landmarks: &Landmarks) -> Pick {
+        let nearest = reference.pick(landmarks, |_| true).unwrap_or(Pick::only(0));
+        let hold = |current: usize, nearest: usize, measure: fn(&Landmarks, &Landmarks) -> f32| {
+            let of = |k: usize| measure(&reference.keyframes[k].landmarks, landmarks);
+            match current < reference.len() && of(nearest) >= KEEP * of(current) {
+                true => current,
+                false => nearest,
             }
-            _ => nearest,
+        };
+        let chosen = match self.current {
+            Some(current) => Pick {
+                face: hold(current.face, nearest.face, distance),
+                mouth: hold(current.mouth, nearest.mouth, mouth_unlike),
+            },
+            None => nearest,
         };
         self.current = Some(chosen);
         chosen
     }
+}
+
+/// How unlike the mouths of two faces are: the mean squared distance between their lips once
+/// `a` is laid onto `b` by a similarity over all the points (where the head is, its size and
+/// its roll, which the warp moves for free, taken out). What a warp cannot make is an open
+/// mouth from a closed one, or teeth: chosen by the whole face's distance, d3's open mouths
+/// were given keyframes with closed lips at the same head position, stretched into a smear.
+fn mouth_unlike(a: &Landmarks, b: &Landmarks) -> f32 {
+    let Some(onto) = Similarity::estimate(a.points(), b.points()) else {
+        return distance(a, b);
+    };
+    let lips = parts::OUTER_LIP.start..parts::INNER_LIP.end;
+    let (a, b) = (&a.points()[lips.clone()], &b.points()[lips]);
+    let sum: f32 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| {
+            let p = onto.apply(*p);
+            (p.x - q.x).powi(2) + (p.y - q.y).powi(2)
+        })
+        .sum();
+    sum / a.len() as f32
 }
 
 /// Mean squared distance between the points of two faces.
@@ -263,16 +364,17 @@ pub fn closest_to(frames: &[Landmarks], face: &Landmarks) -> Option<usize> {
 }
 
 /// Up to `count` frames that cover the faces of `frames`, starting with `first`: each next
-/// one the frame farthest from those already chosen (farthest-point sampling), so the
-/// keyframes span the expressions and poses the target showed rather than repeat its most
-/// common one.
+/// one the frame least like those already chosen, as a whole and in the mouth (farthest-point
+/// sampling), so the keyframes span the poses and mouths the target showed rather than repeat
+/// its most common one.
 pub fn spread_from(frames: &[Landmarks], first: usize, count: usize) -> Vec<usize> {
     if frames.is_empty() || count == 0 {
         return Vec::new();
     }
     let first = first.min(frames.len() - 1);
     let mut chosen = vec![first];
-    let mut gap: Vec<f32> = frames.iter().map(|f| distance(f, &frames[first])).collect();
+    let unlike = |a: &Landmarks, b: &Landmarks| distance(a, b) + mouth_unlike(a, b);
+    let mut gap: Vec<f32> = frames.iter().map(|f| unlike(f, &frames[first])).collect();
     while chosen.len() < count.min(frames.len()) {
         let Some((next, _)) = gap
             .iter()
@@ -284,7 +386,7 @@ pub fn spread_from(frames: &[Landmarks], first: usize, count: usize) -> Vec<usiz
         };
         chosen.push(next);
         for (g, f) in gap.iter_mut().zip(frames) {
-            *g = g.min(distance(f, &frames[next]));
+            *g = g.min(unlike(f, &frames[next]));
         }
     }
     chosen

@@ -1,6 +1,6 @@
 //! The target as a reenactment model shows them: landmarks in the model's pixels in, a frame of
 //! the target out. The landmarks are drawn as a sketch (the renderer the training set was made
-//! with) and, for a model that takes one, the target's nearest keyframe is moved onto them;
+//! with) and, for a model that takes one, the target's nearest keyframes are moved onto them;
 //! then the generator runs. The live loop, `eval reenact` and `eval drive` all go through here.
 
 use std::time::{Duration, Instant};
@@ -62,8 +62,8 @@ impl Target {
         let started = Instant::now();
         let sketch = self.renderer.render(landmarks);
         if let Some(reference) = &self.reference {
-            let keyframe = self.keyframe.choose(reference, landmarks);
-            reference.warp_into(keyframe, landmarks, &mut self.warped);
+            let pick = self.keyframe.choose(reference, landmarks);
+            reference.warp_into(pick, landmarks, &mut self.warped);
         }
         let prepared = Instant::now();
         self.shown = Some(landmarks.clone());

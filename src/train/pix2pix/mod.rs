@@ -37,7 +37,7 @@ use crate::face::Landmarks;
 use crate::frame::Rgb8;
 use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-use crate::reference::{Reference, ReferenceSpec};
+use crate::reference::{Pick, Reference, ReferenceSpec};
 use crate::retarget::TargetNeutral;
 use crate::sketch::SketchRenderer;
 
@@ -551,7 +551,7 @@ impl TrainingSet {
     /// A reenactment dataset's pairs at `size`: sketches drawn anew from the landmarks at that
     /// size (the live loop's renderer), frames resized when the dataset's size differs, loss
     /// weights from the landmarks, and with `reference` the target's keyframes
-    /// ([`choose_keyframes`]), the nearest one moved onto each frame's landmarks.
+    /// ([`choose_keyframes`]), the nearest ones moved onto each frame's landmarks.
     fn from_dataset(
         dataset: &Dataset,
         size: u32,
@@ -581,14 +581,14 @@ impl TrainingSet {
             held_out.extend(load(pair)?);
         }
         let keyframes = reference.then(|| choose_keyframes(&training)).flatten();
-        // A training frame gets the nearest keyframe that is not itself: a held-out frame or a
-        // live driver is never a keyframe's own picture.
+        // A training frame gets the nearest keyframes that are not itself: a held-out frame or
+        // a live driver is never a keyframe's own picture.
         let example = |shot: Shot, own: bool| Example {
             warped: keyframes.as_ref().map(|(reference, times)| {
-                let keyframe = reference
-                    .nearest(&shot.landmarks, |k| own || times[k] != shot.t)
-                    .unwrap_or(0);
-                reference.warped(keyframe, &shot.landmarks)
+                let pick = reference
+                    .pick(&shot.landmarks, |k| own || times[k] != shot.t)
+                    .unwrap_or(Pick::only(0));
+                reference.warped(pick, &shot.landmarks)
             }),
             weight: Some(weight::weight_map(&shot.landmarks, size, BACKGROUND_WEIGHT)),
             sketch: shot.sketch,
