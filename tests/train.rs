@@ -519,6 +519,14 @@ fn a_reference_that_does_not_fit_the_model_is_refused() {
     std::fs::remove_file(missing.with_extension("reference.png")).unwrap();
     refused(&eval(&missing), "cannot read the model's reference picture");
 
+    let short = copy("short");
+    common::edit_card(&short, |card| {
+        let reference = card["reference"].as_table_mut().unwrap();
+        let points = reference["landmarks"].as_array_mut().unwrap();
+        points.truncate(points.len() - 68);
+    });
+    refused(&eval(&short), "instead of 68 each");
+
     let cardless = copy("cardless");
     common::edit_card(&cardless, |card| {
         card.remove("reference");
