@@ -204,8 +204,9 @@ impl Reference {
             return;
         }
         let mut mouth = Rgb8::new(out.width(), out.height());
-        self.keyframes[pick.mouth.min(last)].move_into(landmarks, &mut mouth);
-        blend_mouth(&mouth, landmarks, out);
+        let area = MouthArea::of(landmarks, out.dimensions());
+        self.keyframes[pick.mouth.min(last)].move_within(landmarks, &mut mouth, area.rect);
+        area.blend(&mouth, out);
     }
 
     /// The keyframes `pick` names, moved onto `landmarks`.
@@ -239,30 +240,53 @@ const MOUTH_MARGIN: f32 = 0.3;
 /// …and fades into the face's keyframe over this share.
 const MOUTH_FEATHER: f32 = 0.25;
 
-/// Lays `mouth` over `out` around the mouth of `landmarks`.
-fn blend_mouth(mouth: &Rgb8, landmarks: &Landmarks, out: &mut Rgb8) {
-    let lips = landmarks.part(parts::OUTER_LIP);
-    let region = FaceRegion::around(lips);
-    let width = lips[0].distance(lips[6]).max(1.0);
-    let (margin, feather) = (MOUTH_MARGIN * width, MOUTH_FEATHER * width);
-    let reach = FaceBox::around(lips);
-    let (w, h) = out.dimensions();
-    let grow = margin + feather;
-    let x0 = (reach.left - grow).floor().clamp(0.0, w as f32) as u32;
-    let x1 = (reach.right + grow).ceil().clamp(0.0, w as f32) as u32;
-    let y0 = (reach.top - grow).floor().clamp(0.0, h as f32) as u32;
-    let y1 = (reach.bottom + grow).ceil().clamp(0.0, h as f32) as u32;
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let depth = region.depth(Point::new(x as f32, y as f32));
-            let weight = ((depth + margin) / feather).clamp(0.0, 1.0);
-            if weight <= 0.0 {
-                continue;
-            }
-            let from = mouth.get_pixel(x, y).0;
-            let to = &mut out.get_pixel_mut(x, y).0;
-            for (t, f) in to.iter_mut().zip(from) {
-                *t = (f32::from(*t) * (1.0 - weight) + f32::from(f) * weight).round() as u8;
+/// Where the mouth's keyframe shows: the outer lips' hull grown and feathered, and the
+/// rectangle around it.
+struct MouthArea {
+    region: FaceRegion,
+    margin: f32,
+    feather: f32,
+    /// `[x0, y0, x1, y1)` in pixels.
+    rect: [u32; 4],
+}
+
+impl MouthArea {
+    /// The mouth area of `landmarks` in a picture of `(w, h)` pixels.
+    fn of(landmarks: &Landmarks, (w, h): (u32, u32)) -> MouthArea {
+        let lips = landmarks.part(parts::OUTER_LIP);
+        let width = lips[0].distance(lips[6]).max(1.0);
+        let (margin, feather) = (MOUTH_MARGIN * width, MOUTH_FEATHER * width);
+        let reach = FaceBox::around(lips);
+        let grow = margin + feather;
+        let clamp = |v: f32, max: u32| v.clamp(0.0, max as f32) as u32;
+        MouthArea {
+            region: FaceRegion::around(lips),
+            margin,
+            feather,
+            rect: [
+                clamp((reach.left - grow).floor(), w),
+                clamp((reach.top - grow).floor(), h),
+                clamp((reach.right + grow).ceil(), w),
+                clamp((reach.bottom + grow).ceil(), h),
+            ],
+        }
+    }
+
+    /// Lays `mouth` over `out` in the area.
+    fn blend(&self, mouth: &Rgb8, out: &mut Rgb8) {
+        let [x0, y0, x1, y1] = self.rect;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let depth = self.region.depth(Point::new(x as f32, y as f32));
+                let weight = ((depth + self.margin) / self.feather).clamp(0.0, 1.0);
+                if weight <= 0.0 {
+                    continue;
+                }
+                let from = mouth.get_pixel(x, y).0;
+                let to = &mut out.get_pixel_mut(x, y).0;
+                for (t, f) in to.iter_mut().zip(from) {
+                    *t = (f32::from(*t) * (1.0 - weight) + f32::from(f) * weight).round() as u8;
+                }
             }
         }
     }
@@ -271,8 +295,15 @@ fn blend_mouth(mouth: &Rgb8, landmarks: &Landmarks, out: &mut Rgb8) {
 impl Keyframe {
     /// Draws the keyframe into `out` (its size) moved onto `landmarks`.
     fn move_into(&self, landmarks: &Landmarks, out: &mut Rgb8) {
+        let (w, h) = out.dimensions();
+        self.move_within(landmarks, out, [0, 0, w, h]);
+    }
+
+    /// [`Self::move_into`] for the rectangle `[x0, y0, x1, y1)` of `out` only.
+    fn move_within(&self, landmarks: &Landmarks, out: &mut Rgb8, rect: [u32; 4]) {
         let to = control_points(&self.motion_to(landmarks), self.image.width());
-        self.mesh.warp(&self.image, &self.from, &to, out);
+        self.mesh
+            .warp_within(&self.image, &self.from, &to, out, rect);
     }
 
     /// Where the keyframe's points go for a face with `landmarks`: the head's motion, and each

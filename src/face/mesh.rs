@@ -127,7 +127,28 @@ impl Mesh {
     /// through the triangle's own affine map (two additions a pixel along a row).
     pub fn warp(&self, source: &Rgb8, from: &[Point], to: &[Point], out: &mut Rgb8) {
         let (w, h) = out.dimensions();
-        let mut covered = vec![false; (w * h) as usize];
+        self.warp_within(source, from, to, out, [0, 0, w, h]);
+    }
+
+    /// [`Self::warp`] for the pixels of `out` in the rectangle `[x0, y0, x1, y1)` only (the
+    /// rest is left as it is): a part of a picture costs only its share.
+    pub fn warp_within(
+        &self,
+        source: &Rgb8,
+        from: &[Point],
+        to: &[Point],
+        out: &mut Rgb8,
+        within: [u32; 4],
+    ) {
+        let (w, h) = out.dimensions();
+        let [left_edge, top_edge] = [within[0].min(w), within[1].min(h)];
+        let [right_edge, bottom_edge] = [within[2].min(w), within[3].min(h)];
+        if left_edge >= right_edge || top_edge >= bottom_edge {
+            return;
+        }
+        let span = (right_edge - left_edge) as usize;
+        let mut covered = vec![false; span * (bottom_edge - top_edge) as usize];
+        let at = |x: u32, y: u32| (y - top_edge) as usize * span + (x - left_edge) as usize;
         let sampler = Sampler::new(source);
         let pixels: &mut [u8] = out;
         for t in &self.triangles {
@@ -137,30 +158,35 @@ impl Mesh {
             };
             let top = dst.iter().map(|p| p.y).fold(f32::MAX, f32::min);
             let bottom = dst.iter().map(|p| p.y).fold(f32::MIN, f32::max);
-            let rows = (top - SLACK).ceil().max(0.0) as u32
-                ..=((bottom + SLACK).floor().min((h - 1) as f32)) as u32;
+            let rows = (top - SLACK).ceil().max(top_edge as f32) as u32
+                ..=((bottom + SLACK).floor().min((bottom_edge - 1) as f32)) as u32;
             for y in rows.filter(|&y| (y as f32) <= bottom + SLACK) {
                 let Some((left, right)) = row_span(dst, y as f32) else {
                     continue;
                 };
-                let x0 = (left - SLACK).ceil().max(0.0) as u32;
-                let x1 = (right + SLACK).floor().min((w - 1) as f32);
-                if x1 < 0.0 {
+                let x0 = (left - SLACK).ceil().max(left_edge as f32) as u32;
+                let x1 = (right + SLACK).floor().min((right_edge - 1) as f32);
+                if x1 < x0 as f32 {
                     continue;
                 }
                 let (mut sx, mut sy) = map.apply(x0 as f32, y as f32);
                 for x in x0..=x1 as u32 {
                     let i = (y * w + x) as usize;
                     pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.cubic(sx, sy));
-                    covered[i] = true;
+                    covered[at(x, y)] = true;
                     sx += map.m[0];
                     sy += map.m[2];
                 }
             }
         }
-        for (i, _) in covered.iter().enumerate().filter(|(_, done)| !**done) {
-            let (x, y) = ((i as u32 % w) as f32, (i as u32 / w) as f32);
-            pixels[3 * i..3 * i + 3].copy_from_slice(&sampler.clamped(x, y));
+        for y in top_edge..bottom_edge {
+            for x in left_edge..right_edge {
+                if !covered[at(x, y)] {
+                    let i = (y * w + x) as usize;
+                    let colour = sampler.clamped(x as f32, y as f32);
+                    pixels[3 * i..3 * i + 3].copy_from_slice(&colour);
+                }
+            }
         }
     }
 }
@@ -291,5 +317,29 @@ mod tests {
         mesh.warp(&source, &points, &moved, &mut out);
         // At the middle point (31.5 + 3), the source's middle shows.
         assert_eq!(out.get_pixel(35, 32)[0], source.get_pixel(32, 32)[0]);
+    }
+
+    #[test]
+    fn a_warp_within_a_rectangle_is_the_whole_warp_there_and_nothing_elsewhere() {
+        let points = grid(5, 15.75);
+        let mesh = Mesh::delaunay(&points);
+        let moved: Vec<Point> = points
+            .iter()
+            .map(|p| Point::new(p.x + (p.y * 0.3).sin() * 2.0, p.y))
+            .collect();
+        let source = Rgb8::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 7]));
+        let mut whole = Rgb8::new(64, 64);
+        mesh.warp(&source, &points, &moved, &mut whole);
+        let mut part = Rgb8::from_pixel(64, 64, image::Rgb([1, 2, 3]));
+        mesh.warp_within(&source, &points, &moved, &mut part, [10, 20, 40, 50]);
+        for (x, y, pixel) in part.enumerate_pixels() {
+            let inside = (10..40).contains(&x) && (20..50).contains(&y);
+            let want = if inside {
+                *whole.get_pixel(x, y)
+            } else {
+                image::Rgb([1, 2, 3])
+            };
+            assert_eq!(*pixel, want, "({x}, {y})");
+        }
     }
 }
