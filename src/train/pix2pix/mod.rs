@@ -581,12 +581,12 @@ impl TrainingSet {
             held_out.extend(load(pair)?);
         }
         let keyframes = reference.then(|| choose_keyframes(&training)).flatten();
-        // A training frame gets the nearest keyframes that are not itself: a held-out frame or
-        // a live driver is never a keyframe's own picture.
-        let example = |shot: Shot, own: bool| Example {
+        // A frame gets the nearest keyframes that are not itself: a held-out frame or a live
+        // driver is never a keyframe's own picture.
+        let example = |shot: Shot| Example {
             warped: keyframes.as_ref().map(|(reference, times)| {
                 let pick = reference
-                    .pick(&shot.landmarks, |k| own || times[k] != shot.t)
+                    .pick(&shot.landmarks, |k| times[k] != shot.t)
                     .unwrap_or(Pick::only(0));
                 reference.warped(pick, &shot.landmarks)
             }),
@@ -601,8 +601,8 @@ impl TrainingSet {
             )
         });
         let set = TrainingSet {
-            examples: training.into_iter().map(|s| example(s, false)).collect(),
-            previews: held_out.into_iter().map(|s| example(s, true)).collect(),
+            examples: training.into_iter().map(example).collect(),
+            previews: held_out.into_iter().map(example).collect(),
             resized,
         };
         Ok((set, keyframes.map(|(reference, _)| reference)))
