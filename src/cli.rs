@@ -229,9 +229,9 @@ pub struct TrainSwapArgs {
     /// book's network.
     #[arg(long, value_enum, default_value_t = SwapPreset::Tiny)]
     pub preset: SwapPreset,
-    /// What training brings down, weighted to the face: the absolute error and the structural
-    /// dissimilarity (sharp faces), or the error alone.
-    #[arg(long, value_enum, default_value_t = SwapLoss::L1Dssim)]
+    /// What training brings down, weighted to the face: the absolute error alone (the measured
+    /// default), or with the structural dissimilarity (DSSIM, for sharper faces).
+    #[arg(long, value_enum, default_value_t = SwapLoss::L1)]
     pub loss: SwapLoss,
     /// Training steps (each one batch of A and one of B).
     #[arg(long, default_value_t = 5000)]

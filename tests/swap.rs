@@ -525,6 +525,8 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
             arg(&out),
             "--preset",
             "tiny128",
+            "--loss",
+            "l1-dssim",
             "--steps",
             "4",
             "--preview-every",

@@ -102,7 +102,7 @@ pub enum SwapLoss {
     /// Mean absolute error plus structural dissimilarity (DSSIM), as DeepFaceLab and faceswap
     /// train: the error keeps the colours right, DSSIM the detail that an average blurs away.
     L1Dssim,
-    /// Mean absolute error alone (mimic's first swap models).
+    /// Mean absolute error alone: the default until DSSIM is measured over a full run at 64 px.
     L1,
 }
 
@@ -131,7 +131,7 @@ impl Options {
     pub fn new(preset: SwapPreset, steps: u64) -> Options {
         Options {
             preset,
-            loss: SwapLoss::L1Dssim,
+            loss: SwapLoss::L1,
             device: TrainDevice::Cpu,
             run: RunOptions::steps(steps),
             dfm: false,
