@@ -403,13 +403,28 @@ pub fn weighted_dssim(
         .collect();
     let total: f32 = taps.iter().sum();
     let taps: Vec<f32> = taps.iter().map(|t| t / total).collect();
-    let row =
-        Tensor::from_vec(taps.clone(), (1, 1, 1, SSIM_TAPS), a.device())?.to_dtype(a.dtype())?;
-    let column = Tensor::from_vec(taps, (1, 1, SSIM_TAPS, 1), a.device())?.to_dtype(a.dtype())?;
-    // Each channel of each picture on its own: the window is separable, a row then a column.
+    let r = SSIM_TAPS / 2;
+    let (h_out, w_out) = (h - 2 * r, w - 2 * r);
+    // The window is separable, and each pass a product with a banded matrix (`len` ×
+    // `len − 2r`, column j holding the taps on rows j..j + taps): one matrix product per pass
+    // is far cheaper on a CPU than a convolution with a one-channel kernel, forward and back.
+    let band = |len: usize| -> Result<Tensor, TrainError> {
+        let out = len - 2 * r;
+        let mut m = vec![0f32; len * out];
+        for j in 0..out {
+            for (k, tap) in taps.iter().enumerate() {
+                m[(j + k) * out + j] = *tap;
+            }
+        }
+        Ok(Tensor::from_vec(m, (len, out), a.device())?.to_dtype(a.dtype())?)
+    };
+    let (along_rows, along_columns) = (band(w)?, band(h)?);
+    // Each channel of each picture on its own: (N·C, H, W) → (N·C, H − 2r, W − 2r).
     let local_mean = |x: &Tensor| -> Result<Tensor, TrainError> {
-        let x = x.reshape((n * c, 1, h, w))?;
-        Ok(x.conv2d(&row, 0, 1, 1, 1)?.conv2d(&column, 0, 1, 1, 1)?)
+        let x = x.reshape((n * c, h, w))?;
+        let rows = x.broadcast_matmul(&along_rows)?;
+        let both = rows.transpose(1, 2)?.broadcast_matmul(&along_columns)?;
+        Ok(both.transpose(1, 2)?)
     };
     let (mean_a, mean_b) = (local_mean(a)?, local_mean(b)?);
     let mean_ab = (&mean_a * &mean_b)?;
@@ -420,12 +435,10 @@ pub fn weighted_dssim(
     let numerator = ((mean_ab * 2.0)? + c1)?.mul(&((covariance * 2.0)? + c2)?)?;
     let denominator = ((mean_a.sqr()? + mean_b.sqr()?)? + c1)?.mul(&((var_a + var_b)? + c2)?)?;
     let ssim = numerator.div(&denominator)?;
-    let r = SSIM_TAPS / 2;
-    let (h, w) = (h - 2 * r, w - 2 * r);
-    let dssim = ((1.0 - ssim)? * 0.5)?.reshape((n, c, h, w))?;
+    let dssim = ((1.0 - ssim)? * 0.5)?.reshape((n, c, h_out, w_out))?;
     let weight = weight
         .broadcast_as(a.shape())?
-        .narrow(2, r, h)?
-        .narrow(3, r, w)?;
+        .narrow(2, r, h_out)?
+        .narrow(3, r, w_out)?;
     Ok(dssim.mul(&weight)?.sum_all()?.div(&weight.sum_all()?)?)
 }
