@@ -397,14 +397,9 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
 #[test]
 fn the_colour_match_is_measured_on_skin_only() {
     use mimic::blend::{Blend, BlendOptions};
-    use mimic::face::{parts, AlignedCrop, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion, Point};
 
-    let (frame, landmarks) = first_face_of_a();
-    let crop = AlignedCrop::new(128, 0.1);
-    let to_crop = crop.transform(&landmarks).unwrap();
-    let mut original = image::RgbImage::new(128, 128);
-    to_crop.warp_into(&frame, &mut original);
-    let in_crop = landmarks.map(|p| to_crop.apply(p));
+    let (original, in_crop) = face_of_a_in_crop();
     let features = [parts::RIGHT_EYE, parts::LEFT_EYE, parts::OUTER_LIP]
         .map(|range| FaceRegion::around(in_crop.part(range)));
     let mut generated = original.clone();
@@ -430,6 +425,17 @@ fn the_colour_match_is_measured_on_skin_only() {
     }
 }
 
+/// A's first face aligned as the swap aligns it (128 px, padding 0.1), and its landmarks there.
+fn face_of_a_in_crop() -> (image::RgbImage, mimic::face::Landmarks) {
+    let (frame, landmarks) = first_face_of_a();
+    let to_crop = mimic::face::AlignedCrop::new(128, 0.1)
+        .transform(&landmarks)
+        .unwrap();
+    let mut face = image::RgbImage::new(128, 128);
+    to_crop.warp_into(&frame, &mut face);
+    (face, landmarks.map(|p| to_crop.apply(p)))
+}
+
 /// A's first frame and its face's landmarks.
 fn first_face_of_a() -> (image::RgbImage, mimic::face::Landmarks) {
     use mimic::face::{DetectOptions, FaceAnalyzer};
@@ -447,15 +453,10 @@ fn first_face_of_a() -> (image::RgbImage, mimic::face::Landmarks) {
 #[test]
 fn dssim_sees_what_a_blur_takes_away() {
     use candle_core::{Device, Tensor};
-    use mimic::face::AlignedCrop;
     use mimic::train::images::{batch_to_tensor, SIGMOID};
     use mimic::train::layers::{l1, weighted_dssim};
 
-    let (frame, landmarks) = first_face_of_a();
-    let crop = AlignedCrop::new(128, 0.1);
-    let to_crop = crop.transform(&landmarks).unwrap();
-    let mut face = image::RgbImage::new(128, 128);
-    to_crop.warp_into(&frame, &mut face);
+    let (face, _) = face_of_a_in_crop();
     let device = Device::Cpu;
     let tensor = |picture: &image::RgbImage| {
         batch_to_tensor(std::slice::from_ref(picture), SIGMOID, &device).unwrap()
