@@ -1,8 +1,9 @@
 //! Training the face-swap autoencoder on two face sets (`mimic train swap`): warped faces in,
 //! the unwarped faces out, the face-weighted absolute error (and DSSIM with `--loss
 //! l1-dssim`), both people each step through the shared encoder; previews (A, A→A, A→B, B,
-//! B→B, B→A), loss curves and a validation MAE on held-out faces; checkpoints and `--resume`; exports `NAME_a2b.onnx` (encoder + B's decoder) and
-//! `NAME_b2a.onnx` with their cards, each checked against candle.
+//! B→B, B→A), loss curves and a validation MAE on held-out faces; checkpoints and `--resume`;
+//! exports `NAME_a2b.onnx` (encoder + B's decoder) and `NAME_b2a.onnx` with their cards, each
+//! checked against candle.
 
 pub mod model;
 mod warp;
