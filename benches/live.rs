@@ -1,6 +1,6 @@
 //! Live-path stages on real frames: composing the three panels of d9.mp4 (beside the `image`
 //! crate's filtered resize the composer replaced), one tracked frame (landmarks followed from
-//! the previous frame) beside a full detection, and the swap's blend on a frame of
+//! the previous frame) beside a full detection, and the swap's blend stage on a frame of
 //! WDA_AlexandriaOcasioCortez_000.mp4.
 
 use std::path::PathBuf;
@@ -9,8 +9,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops::{self, FilterType};
 use mimic::blend::{Blend, BlendOptions};
 use mimic::compose::{Composer, View};
-use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer};
+use mimic::detail::Detail;
+use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer, Point};
 use mimic::frame::Rgb8;
+use mimic::reference::Reference;
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
 
@@ -75,8 +77,9 @@ fn tracking(c: &mut Criterion) {
     group.finish();
 }
 
-/// Blending a generated face back into a 512×512 frame of WDA_AlexandriaOcasioCortez_000.mp4:
-/// visiting the whole crop's footprint beside only the mask's extent (what `Blend` does).
+/// The swap's blend stage on a 512×512 frame of WDA_AlexandriaOcasioCortez_000.mp4 with a
+/// 128-pixel face (the `tiny128` preset): the mask and the colour match, the target's detail
+/// (one keyframe), the paste, and all of it as the live path runs it.
 fn swap_blend(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata/video/WDA_AlexandriaOcasioCortez_000.mp4");
@@ -88,33 +91,46 @@ fn swap_blend(c: &mut Criterion) {
         .image;
     let analyzer = FaceAnalyzer::new(DetectOptions::default()).expect("models");
     let face = analyzer.faces(&frame).expect("detect").remove(0);
-    let crop = AlignedCrop::new(64, 0.1);
+    let crop = AlignedCrop::new(128, 0.1);
     let to_crop = crop.transform(&face.landmarks).expect("alignment");
+    let in_crop = face.landmarks.map(|p| to_crop.apply(p));
     let original = crop.warp(&frame, &to_crop);
     let generated = imageops::flip_horizontal(&original);
-    let mut blend = Blend::new(BlendOptions::default(), 64);
-    blend.shape(&face.landmarks.map(|p| to_crop.apply(p)));
-    let mut group = c.benchmark_group("swap_blend_512");
-    group.bench_function("whole_crop_footprint", |b| {
+    let keyframes = Reference::new(vec![(original.clone(), in_crop.clone())]).expect("a keyframe");
+    let mut detail = Detail::new(keyframes, [Point::new(0.0, 0.0); 68], 128);
+    let mut blend = Blend::new(BlendOptions::default(), 128);
+    blend.shape(&in_crop);
+    let mut group = c.benchmark_group("swap_blend_512_crop128");
+    group.bench_function("shape_and_rct", |b| {
         b.iter(|| {
-            let mut out = frame.clone();
-            crop.unwarp_into(&generated, &to_crop, &mut out, |q| blend.weight(q));
-            out
+            let mut g = generated.clone();
+            blend.shape(&in_crop);
+            blend.match_colors(&mut g, &original);
+            g
         })
     });
-    group.bench_function("mask_extent", |b| {
+    group.bench_function("detail", |b| {
+        b.iter(|| {
+            let mut g = generated.clone();
+            detail.add_to(&mut g, &in_crop, blend.mask());
+            g
+        })
+    });
+    group.bench_function("paste", |b| {
         b.iter(|| {
             let mut out = frame.clone();
             blend.paste(&generated, &crop, &to_crop, &mut out);
             out
         })
     });
-    group.bench_function("shape_and_rct", |b| {
+    group.bench_function("blend_stage", |b| {
         b.iter(|| {
-            let mut g = generated.clone();
-            blend.shape(&face.landmarks.map(|p| to_crop.apply(p)));
+            let (mut g, mut out) = (generated.clone(), frame.clone());
+            blend.shape(&in_crop);
             blend.match_colors(&mut g, &original);
-            g
+            detail.add_to(&mut g, &in_crop, blend.mask());
+            blend.paste(&g, &crop, &to_crop, &mut out);
+            out
         })
     });
     group.finish();

@@ -70,6 +70,9 @@ pub struct BlendOptions {
     /// Poisson blending: the generated face keeps its gradients and takes its edge values
     /// from the frame (after the colour match).
     pub seamless: bool,
+    /// The target's fine detail from its keyframes, where the model's card keeps them
+    /// ([`crate::detail`]).
+    pub detail: bool,
 }
 
 impl Default for BlendOptions {
@@ -80,6 +83,7 @@ impl Default for BlendOptions {
             blur: 0.08,
             color: ColorMatch::Rct,
             seamless: false,
+            detail: true,
         }
     }
 }
@@ -89,8 +93,9 @@ pub struct Blend {
     options: BlendOptions,
     side: u32,
     mask: Vec<f32>,
-    /// The mask on skin only: what the colour match measures.
-    skin: Vec<f32>,
+    /// The mask on skin only, on a lattice (pixel index, weight): what the colour match
+    /// measures.
+    skin: Vec<(usize, f32)>,
     /// The crop rectangle outside which the mask is zero.
     extent: (Point, Point),
     /// The colour match of the last frames, per channel (scale, offset), followed smoothly so
@@ -106,6 +111,45 @@ const COLOUR_FOLLOW: f64 = 0.35;
 const FEATURE_MARGIN: f32 = 0.03;
 /// Fewer skin weights than this (a face mostly hidden) and the whole mask is measured.
 const MIN_SKIN: f64 = 16.0;
+/// The colour statistics are taken on every this-many-th pixel each way: a mean over a
+/// quarter of the face's pixels is the same mean, at a quarter of the cost.
+const SKIN_STRIDE: usize = 2;
+/// The mask's depth into the face is worked out on a grid this many pixels apart and
+/// interpolated between: a distance to a convex outline is smooth (linear along each edge),
+/// so the feathered edge hardly moves, and the crop's size no longer sets the cost.
+const DEPTH_GRID: u32 = 4;
+
+/// A hull's depth ([`FaceRegion::depth`]) at the nodes of a [`DEPTH_GRID`] over a crop.
+struct Depths {
+    nodes: usize,
+    depth: Vec<f32>,
+}
+
+impl Depths {
+    fn of(hull: &FaceRegion, side: u32) -> Depths {
+        let nodes = ((side.saturating_sub(1)) / DEPTH_GRID + 2) as usize;
+        let depth = (0..nodes * nodes)
+            .map(|k| {
+                let (i, j) = ((k % nodes) as u32, (k / nodes) as u32);
+                hull.depth(Point::new((i * DEPTH_GRID) as f32, (j * DEPTH_GRID) as f32))
+            })
+            .collect();
+        Depths { nodes, depth }
+    }
+
+    /// The depth at crop pixel (x, y), bilinear between the nodes.
+    fn at(&self, x: u32, y: u32) -> f32 {
+        let (i, j) = ((x / DEPTH_GRID) as usize, (y / DEPTH_GRID) as usize);
+        let (fx, fy) = (
+            (x % DEPTH_GRID) as f32 / DEPTH_GRID as f32,
+            (y % DEPTH_GRID) as f32 / DEPTH_GRID as f32,
+        );
+        let at = |i: usize, j: usize| self.depth[j * self.nodes + i];
+        let top = at(i, j) * (1.0 - fx) + at(i + 1, j) * fx;
+        let bottom = at(i, j + 1) * (1.0 - fx) + at(i + 1, j + 1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+}
 
 /// A facial feature as the skin mask leaves it out: its hull grown by a margin, with a box
 /// around it to skip the far pixels cheaply.
@@ -139,7 +183,7 @@ impl Blend {
             options,
             side,
             mask: vec![0.0; (side * side) as usize],
-            skin: vec![0.0; (side * side) as usize],
+            skin: Vec::new(),
             extent: (Point::new(0.0, 0.0), Point::new(side as f32, side as f32)),
             colour: None,
         }
@@ -167,15 +211,21 @@ impl Blend {
             self.options.erode * side,
             (self.options.blur * side).max(1e-3),
         );
-        let hull = FaceRegion::with_forehead(in_crop);
         let kind = self.options.mask;
+        let hull = match kind {
+            MaskKind::Rect => None,
+            MaskKind::Hull | MaskKind::HullRect => {
+                Some(Depths::of(&FaceRegion::with_forehead(in_crop), self.side))
+            }
+        };
         for (i, value) in self.mask.iter_mut().enumerate() {
-            let p = Point::new((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
-            let edge = p.x.min(p.y).min(side - 1.0 - p.x).min(side - 1.0 - p.y);
-            let depth = match kind {
-                MaskKind::Rect => edge,
-                MaskKind::Hull => hull.depth(p),
-                MaskKind::HullRect => hull.depth(p).min(edge),
+            let (x, y) = (i as u32 % self.side, i as u32 / self.side);
+            let (px, py) = (x as f32, y as f32);
+            let edge = px.min(py).min(side - 1.0 - px).min(side - 1.0 - py);
+            let depth = match (kind, &hull) {
+                (MaskKind::Hull, Some(hull)) => hull.at(x, y),
+                (MaskKind::HullRect, Some(hull)) => hull.at(x, y).min(edge),
+                _ => edge,
             };
             *value = ((depth - erode) / blur).clamp(0.0, 1.0);
         }
@@ -183,8 +233,9 @@ impl Blend {
         self.shape_skin(in_crop);
     }
 
-    /// The skin weights: the mask inside the landmarks' hull, away from the eyes, brows and
-    /// mouth (grown by [`FEATURE_MARGIN`] of the crop's side).
+    /// The skin weights, on every [`SKIN_STRIDE`]-th pixel each way (they only feed means):
+    /// the mask inside the landmarks' hull, away from the eyes, brows and mouth (grown by
+    /// [`FEATURE_MARGIN`] of the crop's side).
     fn shape_skin(&mut self, in_crop: &Landmarks) {
         let side = self.side as f32;
         let margin = FEATURE_MARGIN * side;
@@ -197,11 +248,33 @@ impl Blend {
             parts::OUTER_LIP,
         ]
         .map(|range| Feature::around(in_crop.part(range), margin));
-        for (i, (skin, &mask)) in self.skin.iter_mut().zip(&self.mask).enumerate() {
-            let p = Point::new((i as u32 % self.side) as f32, (i as u32 / self.side) as f32);
-            let on_skin = mask > 0.0 && face.contains(p) && !features.iter().any(|f| f.covers(p));
-            *skin = if on_skin { mask } else { 0.0 };
+        self.skin.clear();
+        for y in (0..self.side).step_by(SKIN_STRIDE) {
+            for x in (0..self.side).step_by(SKIN_STRIDE) {
+                let i = (y * self.side + x) as usize;
+                let mask = self.mask[i];
+                let p = Point::new(x as f32, y as f32);
+                if mask > 0.0 && face.contains(p) && !features.iter().any(|f| f.covers(p)) {
+                    self.skin.push((i, mask));
+                }
+            }
         }
+    }
+
+    /// The pixels the colour match measures and their weights: the skin, or the whole mask
+    /// (on the same lattice) when too little skin shows.
+    fn measured(&self) -> Vec<(usize, f32)> {
+        let skin: f64 = self.skin.iter().map(|&(_, w)| f64::from(w)).sum();
+        if skin * (SKIN_STRIDE * SKIN_STRIDE) as f64 >= MIN_SKIN {
+            return self.skin.clone();
+        }
+        let side = self.side as usize;
+        (0..side)
+            .step_by(SKIN_STRIDE)
+            .flat_map(|y| (0..side).step_by(SKIN_STRIDE).map(move |x| y * side + x))
+            .map(|i| (i, self.mask[i]))
+            .filter(|&(_, w)| w > 0.0)
+            .collect()
     }
 
     /// The smallest crop rectangle holding every pixel the mask weighs above zero.
@@ -213,6 +286,11 @@ impl Blend {
             hi = Point::new(hi.x.max(x + 1.0), hi.y.max(y + 1.0));
         }
         (lo, hi)
+    }
+
+    /// The mask's weights, row-major at the crop's size.
+    pub fn mask(&self) -> &[f32] {
+        &self.mask
     }
 
     /// The mask at a crop point (bilinear; 0 outside the crop).
@@ -302,19 +380,16 @@ impl Blend {
     /// original's, through a per-channel scale and offset that follow the last frames'
     /// smoothly.
     fn transfer(&mut self, generated: &mut Rgb8, original: &Rgb8, lab: bool) {
-        let convert = |p: &image::Rgb<u8>| match lab {
-            true => rgb_to_lab(p.0),
-            false => p.0.map(f32::from),
+        let convert = |p: &[u8]| match lab {
+            true => rgb_to_lab([p[0], p[1], p[2]]),
+            false => [p[0], p[1], p[2]].map(f32::from),
         };
-        let skin: f64 = self.skin.iter().map(|&w| f64::from(w)).sum();
-        let weights = match skin >= MIN_SKIN {
-            true => &self.skin,
-            false => &self.mask,
-        };
+        let measured = self.measured();
         let stats = |image: &Rgb8| {
             let (mut sum, mut sq, mut weight) = ([0f64; 3], [0f64; 3], 0f64);
-            for (p, &w) in image.pixels().zip(weights) {
-                let v = convert(p);
+            let pixels = image.as_raw();
+            for &(i, w) in &measured {
+                let v = convert(&pixels[3 * i..3 * i + 3]);
                 for c in 0..3 {
                     sum[c] += f64::from(w * v[c]);
                     sq[c] += f64::from(w * v[c] * v[c]);
@@ -347,8 +422,13 @@ impl Blend {
             None => now,
         };
         self.colour = Some(colour);
-        for p in generated.pixels_mut() {
-            let v = convert(p);
+        // Only what is pasted, unless the seamless correction reads the rest.
+        let everywhere = self.options.seamless;
+        for (p, &m) in generated.pixels_mut().zip(&self.mask) {
+            if m <= 0.0 && !everywhere {
+                continue;
+            }
+            let v = convert(&p.0);
             let moved: [f32; 3] = std::array::from_fn(|c| {
                 let (scale, offset) = colour[c];
                 (f64::from(v[c]) * scale + offset) as f32

@@ -353,6 +353,10 @@ pub struct BlendFlags {
     /// Poisson blending: the face keeps its detail and takes its edges from the frame.
     #[arg(long)]
     pub seamless: bool,
+    /// Leave out the target's fine detail (from the keyframes a swap model keeps): the
+    /// generated face as the model drew it.
+    #[arg(long)]
+    pub no_detail: bool,
 }
 
 impl Default for BlendFlags {
@@ -365,6 +369,7 @@ impl Default for BlendFlags {
             blur: o.blur,
             color: o.color,
             seamless: o.seamless,
+            no_detail: !o.detail,
         }
     }
 }
@@ -377,6 +382,7 @@ impl BlendFlags {
             blur: self.blur.clamp(0.0, 0.5),
             color: self.color,
             seamless: self.seamless,
+            detail: !self.no_detail,
         }
     }
 }

@@ -50,14 +50,30 @@ pub fn lab_to_rgb([l, a, b]: [f32; 3]) -> [u8; 3] {
     let r = 3.2406 * x - 1.5372 * y - 0.4986 * z;
     let g = -0.9689 * x + 1.8758 * y + 0.0415 * z;
     let bl = 0.0557 * x - 0.2040 * y + 1.0570 * z;
-    [r, g, bl].map(|v| {
-        let v = v.clamp(0.0, 1.0);
-        let v = if v <= 0.003_130_8 {
-            12.92 * v
-        } else {
-            1.055 * v.powf(1.0 / 2.4) - 0.055
-        };
-        (v * 255.0).round() as u8
+    let table = encode_table();
+    [r, g, bl].map(|v| table[(v.clamp(0.0, 1.0) * ENCODE_STEPS as f32).round() as usize])
+}
+
+/// Linear values are encoded through a table of this many steps: fine enough that every
+/// sRGB level has its own (the steepest part, near black, climbs 12.92 levels per 255th).
+const ENCODE_STEPS: usize = 1 << 14;
+
+/// Linear light in `ENCODE_STEPS` steps → sRGB levels, once (the swap's colour match encodes
+/// every face pixel every frame, and `powf` would be most of its time).
+fn encode_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=ENCODE_STEPS)
+            .map(|i| {
+                let v = i as f32 / ENCODE_STEPS as f32;
+                let v = if v <= 0.003_130_8 {
+                    12.92 * v
+                } else {
+                    1.055 * v.powf(1.0 / 2.4) - 0.055
+                };
+                (v * 255.0).round() as u8
+            })
+            .collect()
     })
 }
 
@@ -67,7 +83,11 @@ mod tests {
 
     #[test]
     fn lab_round_trips() {
-        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [12, 140, 250]] {
+        let levels = (0..=255u8).step_by(5);
+        let greys = levels.clone().map(|v| [v, v, v]);
+        let ramps = levels.map(|v| [v, 255 - v, v / 2]);
+        let colours = [[200, 30, 90], [12, 140, 250], [1, 2, 3], [254, 253, 1]];
+        for rgb in greys.chain(ramps).chain(colours) {
             let back = lab_to_rgb(rgb_to_lab(rgb));
             for c in 0..3 {
                 assert!(

@@ -9,6 +9,7 @@ pub mod capture;
 pub mod compose;
 pub mod dataset;
 pub mod demo;
+pub mod detail;
 pub mod eval;
 pub mod extract;
 pub mod face;

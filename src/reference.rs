@@ -21,7 +21,7 @@ use crate::frame::{read_image, Rgb8};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
-    #[error("cannot read the model's reference picture '{path}': {reason}; it is written beside the model by `mimic train pix2pix` (train again, or copy it back)")]
+    #[error("cannot read the model's reference picture '{path}': {reason}; it is written beside the model by `mimic train` (train again, or copy it back)")]
     Read { path: PathBuf, reason: String },
     #[error("the model's reference picture '{path}' is {width}×{height} but the model takes {size}×{size} keyframes side by side: use the picture written with this model")]
     Size {
@@ -100,7 +100,18 @@ impl Reference {
         model: &Path,
         size: u32,
     ) -> Result<Reference, ReferenceError> {
-        let path = model.with_file_name(&spec.image);
+        Reference::load_strip(&spec.image, &spec.landmarks, model, size)
+    }
+
+    /// Loads keyframes of `size` pixels from the strip `image` beside `model`, with
+    /// `landmarks` (68 per keyframe, in order).
+    pub fn load_strip(
+        image: &str,
+        landmarks: &[Point],
+        model: &Path,
+        size: u32,
+    ) -> Result<Reference, ReferenceError> {
+        let path = model.with_file_name(image);
         let strip = read_image(&path).map_err(|e| ReferenceError::Read {
             path: path.clone(),
             reason: e.to_string(),
@@ -115,14 +126,13 @@ impl Reference {
             });
         }
         let count = (width / size) as usize;
-        if spec.landmarks.len() != count * LANDMARK_COUNT {
+        if landmarks.len() != count * LANDMARK_COUNT {
             return Err(ReferenceError::Landmarks {
-                points: spec.landmarks.len(),
+                points: landmarks.len(),
                 keyframes: count,
             });
         }
-        let keyframes = spec
-            .landmarks
+        let keyframes = landmarks
             .chunks(LANDMARK_COUNT)
             .enumerate()
             .filter_map(|(i, points)| {

@@ -90,6 +90,31 @@ fn without_a_reference_a_frame_with_several_faces_is_skipped() {
     );
 }
 
+/// A reference photo of someone the video never shows keeps nothing, and says so rather than
+/// writing an empty face set.
+#[test]
+fn a_reference_of_someone_else_keeps_nothing_and_says_so() {
+    let out = scratch("faces-stranger").join("set");
+    let run = mimic(&[
+        "extract",
+        "faces",
+        arg(&testdata("video/WDA_KatieHill_000.mp4")),
+        "--every",
+        "40",
+        "--reference",
+        arg(&misc("obama.jpg")),
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("no face to keep") && err.contains("5 faces did not match the reference"),
+        "{err}"
+    );
+    assert!(FaceSet::open(&out).is_err(), "no face set was written");
+}
+
 #[test]
 fn a_reference_must_show_exactly_one_face() {
     let out = scratch("faces-bad-reference");

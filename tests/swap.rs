@@ -23,8 +23,10 @@ fn face_sets() -> &'static (PathBuf, PathBuf) {
                 arg(&testdata(&format!("video/{video}"))),
                 "--every",
                 "4",
+                // The tiny preset's 64-pixel crop is tighter than a set's (padding 0.1 against
+                // 0.2): 86 pixels or more keep it from being enlarged.
                 "--size",
-                "64",
+                "88",
                 "--out",
                 arg(&out),
             ]);
@@ -122,6 +124,37 @@ fn refuse_in_reenact_mode(swap_model: &Path) {
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(err.contains(says), "{err}");
     }
+}
+
+/// A model whose card names another crop than the model's size (a 64-pixel model with a
+/// 128-pixel card) is refused with a sentence before any frame.
+#[test]
+fn a_card_for_another_crop_size_is_refused() {
+    let (_, out) = trained();
+    let model = scratch("swap-card-size").join("ab_a2b.onnx");
+    std::fs::copy(out.with_file_name("ab_a2b.onnx"), &model).unwrap();
+    let mut card = ModelCard::read_beside(&out.with_file_name("ab_a2b.onnx"))
+        .unwrap()
+        .unwrap();
+    card.alignment.as_mut().unwrap().size = 128;
+    card.detail = None;
+    card.write_beside(&model).unwrap();
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(&model),
+        "--input",
+        arg(&testdata("video/d0.mp4")),
+        "--headless",
+        "--max-frames",
+        "3",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("aligned crop is 128×128") && err.contains("takes 64×64 faces"),
+        "{err}"
+    );
 }
 
 /// `live` on A's clip with the A→B model: every frame converted, the face replaced and the
@@ -425,15 +458,98 @@ fn the_colour_match_is_measured_on_skin_only() {
     }
 }
 
+/// The target's detail puts back, in the right places, what a blur took from a face of B:
+/// B's face at frame 160, blurred, gets the fine detail of four other frames of B (keyframes)
+/// moved onto its landmarks. Its sharpness comes back, and the detail added lines up with the
+/// detail the blur removed (it would not, moved onto the wrong landmarks).
+#[test]
+fn the_targets_detail_puts_back_what_a_blur_took() {
+    use mimic::detail::Detail;
+    use mimic::eval::realism::sharpness;
+    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::reference::Reference;
+
+    let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);
+    let (real, landmarks) = faces[4].clone();
+    let keyframes = Reference::new(faces[..4].to_vec()).unwrap();
+    let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(128, 128, 0.0);
+    let blurred = image::imageops::blur(&real, 3.0);
+    let add = |onto: &mimic::face::Landmarks| {
+        let mut detail = Detail::new(keyframes.clone(), [Point::new(0.0, 0.0); 68], 128);
+        let mut face = blurred.clone();
+        detail.add_to(&mut face, onto, &[1.0; 128 * 128]);
+        face
+    };
+    let restored = add(&landmarks);
+    let shifted = add(&landmarks.map(|p| Point::new(p.x + 3.0, p.y + 2.0)));
+    let ratio = |face: &image::RgbImage| sharpness(face, &inner) / sharpness(&real, &inner);
+    assert!(ratio(&blurred) < 0.1, "blurred: {}", ratio(&blurred));
+    assert!(ratio(&restored) > 0.35, "restored: {}", ratio(&restored));
+    // What was added against what the blur removed, in brightness, over the inner face.
+    let agreement = |face: &image::RgbImage| {
+        let luma = |p: &image::Rgb<u8>| p.0.iter().map(|&v| f64::from(v)).sum::<f64>();
+        let pairs: Vec<(f64, f64)> = (face.pixels().zip(blurred.pixels()))
+            .zip(real.pixels())
+            .zip(&inner)
+            .filter(|(_, &inside)| inside)
+            .map(|(((f, b), r), _)| (luma(f) - luma(b), luma(r) - luma(b)))
+            .collect();
+        correlation(&pairs)
+    };
+    let (right, wrong) = (agreement(&restored), agreement(&shifted));
+    assert!(
+        right > 0.4 && wrong < right / 2.0,
+        "{right} on its landmarks, {wrong} shifted"
+    );
+}
+
+fn correlation(pairs: &[(f64, f64)]) -> f64 {
+    let n = pairs.len() as f64;
+    let (ma, mb) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in pairs {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma).powi(2);
+        bb += (y - mb).powi(2);
+    }
+    ab / (aa * bb).sqrt().max(1e-9)
+}
+
 /// A's first face aligned as the swap aligns it (128 px, padding 0.1), and its landmarks there.
 fn face_of_a_in_crop() -> (image::RgbImage, mimic::face::Landmarks) {
     let (frame, landmarks) = first_face_of_a();
+    in_crop(&frame, &landmarks)
+}
+
+/// The face of `landmarks` in `frame` aligned as the swap aligns it, and its landmarks there.
+fn in_crop(
+    frame: &image::RgbImage,
+    landmarks: &mimic::face::Landmarks,
+) -> (image::RgbImage, mimic::face::Landmarks) {
     let to_crop = mimic::face::AlignedCrop::new(128, 0.1)
-        .transform(&landmarks)
+        .transform(landmarks)
         .unwrap();
     let mut face = image::RgbImage::new(128, 128);
-    to_crop.warp_into(&frame, &mut face);
+    to_crop.warp_into(frame, &mut face);
     (face, landmarks.map(|p| to_crop.apply(p)))
+}
+
+/// The faces of a testdata video at frames `wanted`, aligned as the swap aligns them.
+fn faces_in_crop(video: &str, wanted: &[u64]) -> Vec<(image::RgbImage, mimic::face::Landmarks)> {
+    use mimic::face::{DetectOptions, FaceAnalyzer};
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    let mut reader = mimic::video::VideoReader::open(&testdata(video)).unwrap();
+    let mut faces = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        if wanted.contains(&frame.index) {
+            let landmarks = analyzer.faces(&frame.image).unwrap().remove(0).landmarks;
+            faces.push(in_crop(&frame.image, &landmarks));
+        }
+    }
+    assert_eq!(faces.len(), wanted.len());
+    faces
 }
 
 /// A's first frame and its face's landmarks.
@@ -489,8 +605,9 @@ fn dssim_sees_what_a_blur_takes_away() {
     );
 }
 
-/// The 128-pixel preset trains on 128-pixel face sets and exports with parity; face sets cut
-/// smaller than the model are refused with a sentence.
+/// The 128-pixel preset trains on face sets large enough for its crop and exports with
+/// parity, with the target's keyframes for the detail beside each model; face sets cut
+/// smaller are refused with a sentence.
 #[test]
 fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     let dir = scratch("swap-128");
@@ -503,7 +620,7 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
             "--every",
             "10",
             "--size",
-            "128",
+            "176",
             "--out",
             arg(&out),
         ]);
@@ -553,12 +670,19 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     assert_eq!(card.training.unwrap()["loss"].as_str(), Some("l1-dssim"));
     let grid = image::open(out.with_extension("train").join("preview_000004.png")).unwrap();
     assert_eq!(grid.width(), 6 * 128);
+    let detail = card.detail.expect("the target's keyframes in the card");
+    let strip = image::open(out.with_file_name(&detail.image)).unwrap();
+    let keyframes = (strip.width() / 128) as usize;
+    assert_eq!((strip.height(), strip.width() % 128), (128, 0));
+    assert!((2..=16).contains(&keyframes), "{keyframes} keyframes");
+    assert_eq!(detail.landmarks.len(), 68 * keyframes);
+    assert_eq!(detail.shape.len(), 68);
 
     let (small_a, small_b) = face_sets();
     let refused = train(small_a, small_b);
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("64×64") && err.contains("--size 128"), "{err}");
+    assert!(err.contains("88×88") && err.contains("--size 171"), "{err}");
 }
 
 /// `extract faces --frames` takes only the frames asked for, so the end of a clip can be kept

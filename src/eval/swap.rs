@@ -16,7 +16,8 @@ use super::realism::{self, Seam};
 use super::{EvalError, FrameRange};
 use crate::blend::BlendOptions;
 use crate::face::{
-    parts, Descriptor, FaceAnalyzer, FaceBox, FaceRegion, Point, DEFAULT_IDENTITY_THRESHOLD,
+    parts, AlignedCrop, Descriptor, FaceAnalyzer, FaceBox, FaceRegion, Landmarks, Point,
+    DEFAULT_IDENTITY_THRESHOLD,
 };
 use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
@@ -205,8 +206,14 @@ struct Look {
 /// The band each side of the mask's edge, as a share of the face's width.
 const SEAM_BAND: f32 = 0.04;
 
+/// The side of the aligned face both frames are judged at for sharpness: the size of the
+/// faces the live swap tools paste, whatever the model's own size (a 64-pixel model's face,
+/// enlarged, is judged as soft as it looks).
+pub const SHARPNESS_SIDE: u32 = 128;
+
 /// The swapped frame of `swapper` against `input`: the inner face's sharpness (brows, eyes,
-/// nose and mouth: the landmarks' hull without the jaw) and the seam.
+/// nose and mouth: the landmarks' hull without the jaw), both faces aligned alike at
+/// [`SHARPNESS_SIDE`] pixels, and the seam.
 fn look(swapper: &Swapper, input: &Rgb8) -> Look {
     let (output, _) = swapper.outputs();
     let Some(landmarks) = swapper.landmarks() else {
@@ -216,9 +223,7 @@ fn look(swapper: &Swapper, input: &Rgb8) -> Look {
         };
     };
     let (w, h) = input.dimensions();
-    let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(w, h, 0.0);
-    let before = realism::sharpness(input, &inner);
-    let sharpness_ratio = (before > 0.0).then(|| realism::sharpness(output, &inner) / before);
+    let sharpness_ratio = sharpness_ratio(input, output, landmarks, swapper.crop().padding);
     let weight: Vec<f32> = (0..w * h)
         .map(|i| swapper.mask_weight(Point::new((i % w) as f32, (i / w) as f32)))
         .collect();
@@ -236,6 +241,23 @@ fn look(swapper: &Swapper, input: &Rgb8) -> Look {
         sharpness_ratio,
         seam_delta_e,
     }
+}
+
+/// The inner face's sharpness in `output` over that in `input`, both cut out by the crop
+/// of `landmarks` at [`SHARPNESS_SIDE`] pixels (with `padding`); `None` when the input's is 0.
+fn sharpness_ratio(
+    input: &Rgb8,
+    output: &Rgb8,
+    landmarks: &Landmarks,
+    padding: f32,
+) -> Option<f64> {
+    let side = SHARPNESS_SIDE;
+    let to_crop = AlignedCrop::new(side, padding).transform(landmarks)?;
+    let in_crop = landmarks.map(|p| to_crop.apply(p));
+    let inner = FaceRegion::around(&in_crop.points()[parts::JAW.end..]).mask(side, side, 0.0);
+    let before = realism::sharpness(&to_crop.warp(input, side, side), &inner);
+    let after = realism::sharpness(&to_crop.warp(output, side, side), &inner);
+    (before > 0.0).then(|| after / before)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::InferError;
+use crate::detail::DetailSpec;
 use crate::frame::CropWindow;
 use crate::reference::ReferenceSpec;
 use crate::retarget::TargetNeutral;
@@ -86,6 +87,9 @@ pub struct ModelCard {
     /// second input (reenactment models of the `warp` architecture).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceSpec>,
+    /// The target's keyframes whose fine detail is added to the generated face (swap models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<DetailSpec>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -106,6 +110,7 @@ impl ModelCard {
             smoothing: None,
             neutral: None,
             reference: None,
+            detail: None,
             training: None,
         }
     }
@@ -183,6 +188,7 @@ mod tests {
             }),
             neutral: None,
             reference: None,
+            detail: None,
             training: None,
         };
         let text = toml::to_string_pretty(&card).unwrap();

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::{PipelineError, StageTimes};
 use crate::blend::{Blend, BlendOptions};
+use crate::detail::Detail;
 use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
-use crate::infer::{Generator, InferError};
+use crate::infer::{Generator, InferError, ModelCard};
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
 use crate::track::FaceTracker;
 
@@ -19,6 +20,8 @@ pub struct Swapper {
     crop: AlignedCrop,
     steady: SteadyLandmarks,
     blend: Blend,
+    /// The target's fine detail, when the model keeps keyframes and the options want it.
+    detail: Option<Detail>,
     /// The frame's face in the model's crop, the generator's input.
     aligned: Rgb8,
     generated: Rgb8,
@@ -39,23 +42,31 @@ impl Swapper {
     ) -> Result<Swapper, PipelineError> {
         let alignment = generator
             .alignment()
-            .ok_or_else(|| InferError::ModelInvalid {
-                path: generator.path().to_path_buf(),
-                reason: "its card has no [alignment] (the aligned crop a swap model was trained on): train it with `mimic train swap`".into(),
+            .ok_or_else(|| InferError::Card {
+                path: ModelCard::path_for(generator.path()),
+                reason: "it has no [alignment] (the aligned crop a swap model was trained on): train the model with `mimic train swap`, which writes it".into(),
             })?;
         let crop = AlignedCrop::new(alignment.size, alignment.padding);
         let out = generator.output_size();
         if out != alignment.size || generator.input_size() != alignment.size {
-            return Err(InferError::ModelInvalid {
-                path: generator.path().to_path_buf(),
+            return Err(InferError::Card {
+                path: ModelCard::path_for(generator.path()),
                 reason: format!(
-                    "it takes {}×{} faces and makes {out}×{out} ones, but its aligned crop is {}×{}: a swap model makes faces the size of its input",
-                    generator.input_size(), generator.input_size(), alignment.size, alignment.size
+                    "its aligned crop is {}×{} but the model takes {}×{} faces and makes {out}×{out} ones (a swap model makes faces the size of its crop): use the card written with the model",
+                    alignment.size, alignment.size, generator.input_size(), generator.input_size()
                 ),
             }
             .into());
         }
+        let detail = match (
+            generator.card().and_then(|c| c.detail.as_ref()),
+            blend.detail,
+        ) {
+            (Some(spec), true) => Some(Detail::load(spec, generator.path(), alignment.size)?),
+            _ => None,
+        };
         Ok(Swapper {
+            detail,
             tracker,
             generator,
             crop,
@@ -79,6 +90,11 @@ impl Swapper {
 
     pub fn tracker(&self) -> &FaceTracker {
         &self.tracker
+    }
+
+    /// The aligned crop the model works in.
+    pub fn crop(&self) -> &AlignedCrop {
+        &self.crop
     }
 
     pub fn blend_mut(&mut self) -> &mut Blend {
@@ -107,6 +123,9 @@ impl Swapper {
         else {
             self.to_crop = None;
             self.blend.forget();
+            if let Some(detail) = &mut self.detail {
+                detail.forget();
+            }
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             self.times.blend = Duration::ZERO;
@@ -118,8 +137,12 @@ impl Swapper {
         self.generator.run(&self.aligned, &mut self.generated)?;
         let generated = Instant::now();
         self.times.generator = generated - aligned;
-        self.blend.shape(&landmarks.map(|p| to_crop.apply(p)));
+        let in_crop = landmarks.map(|p| to_crop.apply(p));
+        self.blend.shape(&in_crop);
         self.blend.match_colors(&mut self.generated, &self.aligned);
+        if let Some(detail) = &mut self.detail {
+            detail.add_to(&mut self.generated, &in_crop, self.blend.mask());
+        }
         self.blend.make_seamless(&mut self.generated, &self.aligned);
         self.blend
             .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);

@@ -54,10 +54,12 @@ pub enum TrainError {
     FaceSet(#[from] crate::faceset::FaceSetError),
     #[error("the two face sets were cut differently (A: {a}; B: {b}): extract both with the same --size and --padding")]
     FaceSetsDiffer { a: String, b: String },
-    #[error("the face sets' faces are {size}×{size} but the {preset} preset makes {model}×{model} faces, which would only be theirs enlarged: extract them again with --size {model} or more, or train a smaller preset")]
+    #[error("the face sets' faces are {size}×{size} (padding {padding}) but the {preset} preset makes {model}×{model} faces of a tighter crop, which would only be theirs enlarged: extract them again with --size {needed} or more, or train a smaller preset")]
     FacesTooSmall {
         size: u32,
+        padding: f64,
         model: u32,
+        needed: u32,
         preset: &'static str,
     },
     #[error("training diverged at step {step} (a loss is not a number): resume from the last checkpoint, or start again with another --seed")]

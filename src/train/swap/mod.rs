@@ -24,10 +24,12 @@ use super::params::{Params, Rng};
 use super::report::save_preview;
 use super::weight;
 use super::{run, TrainDevice, TrainError};
-use crate::face::{AlignedCrop, Similarity};
+use crate::detail::DetailSpec;
+use crate::face::{AlignedCrop, Landmarks, Point, Similarity, LANDMARK_COUNT};
 use crate::faceset::FaceSet;
 use crate::frame::Rgb8;
 use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use crate::reference::Reference;
 
 /// The model's crop: the mean-face template with a tenth of the side around it, so brows,
 /// cheeks and the upper chin are in view (the book's network sees the inner face).
@@ -274,6 +276,8 @@ pub struct Batch {
 /// One person's faces, as the model sees them.
 struct Person {
     train: Vec<Rgb8>,
+    /// The landmarks of each training face, in the model's crop.
+    landmarks: Vec<Landmarks>,
     /// The loss weights of each training face, in the set's crop.
     weights: Vec<Rgb8>,
     held_out: Vec<Rgb8>,
@@ -286,13 +290,17 @@ impl Person {
     /// `set`'s faces for a model of `size` pixels.
     fn load(set: &FaceSet, size: u32) -> Result<Person, TrainError> {
         let (trained_on, held) = run::hold_out(&set.entries);
-        let (mut train, mut weights) = (Vec::new(), Vec::new());
+        let crop = AlignedCrop::new(set.manifest.size, set.manifest.padding as f32);
+        let to_model = warp::set_to_model(crop, model_crop(size));
+        let (mut train, mut landmarks, mut weights) = (Vec::new(), Vec::new(), Vec::new());
         for entry in trained_on {
+            let points = entry.landmarks()?;
             weights.push(weight::weight_map(
-                &entry.landmarks()?,
+                &points,
                 set.manifest.size,
                 weight::BACKGROUND,
             ));
+            landmarks.push(points.map(|p| to_model.apply(p)));
             train.push(set.load(entry)?);
         }
         let mut held_out = held
@@ -302,12 +310,12 @@ impl Person {
         if held_out.is_empty() {
             held_out.push(train[train.len() - 1].clone());
         }
-        let crop = AlignedCrop::new(set.manifest.size, set.manifest.padding as f32);
         Ok(Person {
             train,
+            landmarks,
             weights,
             held_out,
-            to_model: warp::set_to_model(crop, model_crop(size)),
+            to_model,
             size,
         })
     }
@@ -331,6 +339,34 @@ impl Person {
         })
     }
 
+    /// The mean of the training faces' landmarks (model pixels): this person's face shape.
+    fn mean_shape(&self) -> Option<Landmarks> {
+        let n = self.landmarks.len() as f32;
+        let mut sum = [Point::new(0.0, 0.0); LANDMARK_COUNT];
+        for face in &self.landmarks {
+            for (s, p) in sum.iter_mut().zip(face.points()) {
+                *s = Point::new(s.x + p.x / n, s.y + p.y / n);
+            }
+        }
+        (!self.landmarks.is_empty()).then(|| Landmarks::new(sum))
+    }
+
+    /// This person's keyframes for the detail of faces made of theirs: the training face
+    /// nearest their mean shape first, then [`DETAIL_KEYFRAMES`] − 1 more spread over their
+    /// expressions and poses, at the model's size.
+    fn keyframes(&self) -> Option<Reference> {
+        let first = crate::reference::closest_to(&self.landmarks, &self.mean_shape()?)?;
+        let chosen = crate::reference::spread_from(&self.landmarks, first, DETAIL_KEYFRAMES);
+        let frames = chosen
+            .iter()
+            .map(|&i| {
+                let face = warp::view(&self.train[i], &self.to_model, self.size);
+                (face, self.landmarks[i].clone())
+            })
+            .collect();
+        Reference::new(frames)
+    }
+
     /// The held-out faces, unwarped.
     fn validation(&self, device: &Device) -> Result<Tensor, TrainError> {
         let faces: Vec<Rgb8> = self
@@ -340,6 +376,42 @@ impl Person {
             .collect();
         batch_to_tensor(&faces, SIGMOID, device)
     }
+}
+
+/// How many of the target's faces a model keeps for the detail ([`crate::detail`]).
+const DETAIL_KEYFRAMES: usize = 16;
+
+/// Writes the keyframes of `to` beside the model at `model` (`MODEL.detail.png`) and says in
+/// a card's terms what they are: the detail of faces of `to` made from faces of `from`.
+fn write_detail(
+    to: &Person,
+    from: &Person,
+    model: &Path,
+) -> Result<Option<DetailSpec>, TrainError> {
+    let (Some(reference), Some(target), Some(driver)) =
+        (to.keyframes(), to.mean_shape(), from.mean_shape())
+    else {
+        return Ok(None);
+    };
+    let path = model.with_extension("detail.png");
+    crate::files::save_png(&reference.strip(), &path).map_err(|e| TrainError::Write {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let shape = target
+        .points()
+        .iter()
+        .zip(driver.points())
+        .map(|(t, d)| Point::new(t.x - d.x, t.y - d.y))
+        .collect();
+    Ok(Some(DetailSpec {
+        image: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        landmarks: reference.landmarks(),
+        shape,
+    }))
 }
 
 /// The crop a model of `size` pixels sees.
@@ -405,23 +477,31 @@ pub fn train(
         validation_mae(&trainer.net, &trainer.validation)?,
     );
     let (a2b, b2a) = model_paths(out);
-    let card = |from: &FaceSet, to: &FaceSet| model_card(from, to, options, done.steps, mae);
+    let (person_a, person_b) = &trainer.people;
+    let detail = (
+        write_detail(person_b, person_a, &a2b)?,
+        write_detail(person_a, person_b, &b2a)?,
+    );
+    let card = |from: &FaceSet, to: &FaceSet, detail: &Option<DetailSpec>| ModelCard {
+        detail: detail.clone(),
+        ..model_card(from, to, options, done.steps, mae)
+    };
     let diff_a2b = super::export::export_checked(
         &model::export(&net.encoder, &net.decoder_b)?,
-        &card(a, b),
+        &card(a, b, &detail.0),
         &a2b,
         |x| net.swap(x, true),
     )?;
     let diff_b2a = super::export::export_checked(
         &model::export(&net.encoder, &net.decoder_a)?,
-        &card(b, a),
+        &card(b, a, &detail.1),
         &b2a,
         |x| net.swap(x, false),
     )?;
     let (dfm, diff_dfm) = match options.dfm {
         true => {
             let path = dfm_path(out);
-            let card = dfm_card(card(a, b));
+            let card = dfm_card(card(a, b, &detail.0));
             let diff = super::export::export_checked_output(
                 &model::export_dfm(&net.encoder, &net.decoder_b)?,
                 &card,
@@ -507,11 +587,17 @@ fn check_sets(a: &FaceSet, b: &FaceSet, preset: SwapPreset) -> Result<(), TrainE
             b: format!("{}×{} padding {}", mb.size, mb.size, mb.padding),
         });
     }
+    // The model's crop is tighter than the set's (padding 0.1 against the set's): the face
+    // fills more of it, so a set of the model's size would be enlarged into it.
     let model = preset.size() as u32;
-    if ma.size < model {
+    let face = f64::from(model) * (1.0 - 2.0 * f64::from(MODEL_PADDING));
+    let needed = (face / (1.0 - 2.0 * ma.padding).max(1e-3)).ceil() as u32;
+    if ma.size < needed {
         return Err(TrainError::FacesTooSmall {
             size: ma.size,
+            padding: ma.padding,
             model,
+            needed,
             preset: preset.name(),
         });
     }
