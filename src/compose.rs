@@ -110,6 +110,9 @@ impl Composer {
 
     /// The size the composite of a `live` frame of this size will have.
     pub fn size_for(&self, live_width: u32, live_height: u32) -> (u32, u32) {
+        if self.full_frame && self.view == View::Output {
+            return full_size(live_width, live_height);
+        }
         let h = self.height;
         let lw = self.live_width(live_width, live_height);
         let output = if self.full_frame { lw } else { h };
@@ -151,17 +154,27 @@ impl Composer {
                 paste_or_no_face(&mut self.canvas, generated, lw, output, side);
                 paste_or_no_face(&mut self.canvas, sketch, lw + output, side, side);
             }
-            View::Output => {
-                let lw = self.live_width(live.width(), live.height());
-                let output = if self.full_frame { lw } else { side };
-                paste_or_no_face(&mut self.canvas, generated, 0, output, side)
-            }
+            View::Output if self.full_frame => match generated {
+                // The frame itself, an odd last row or column left out.
+                Some(frame) if full_size(frame.width(), frame.height()) == (w, h) => {
+                    image::imageops::replace(&mut self.canvas, frame, 0, 0)
+                }
+                other => paste_or_no_face(&mut self.canvas, other, 0, w, h),
+            },
+            View::Output => paste_or_no_face(&mut self.canvas, generated, 0, side, side),
         }
         if self.mark {
             draw_mark(&mut self.canvas);
         }
         &self.canvas
     }
+}
+
+/// A whole output frame (swap, stylize) is shown and recorded at the frame's own size
+/// (rounded down to even, as H.264 needs), not scaled to the panels' height: a face swap is
+/// judged by its detail.
+fn full_size(width: u32, height: u32) -> (u32, u32) {
+    ((width & !1).max(2), (height & !1).max(2))
 }
 
 /// A `width` × `height` panel at `x`: the picture, or black with "NO FACE" when there is none.
@@ -230,6 +243,26 @@ mod tests {
             .map(|(x, y)| out.get_pixel(x, y).0)
             .collect();
         assert!(corner.contains(&[255, 255, 255]) && corner.contains(&[20, 20, 20]));
+    }
+
+    #[test]
+    fn a_whole_output_frame_keeps_its_own_size() {
+        let live = Rgb8::from_pixel(513, 481, Rgb([90, 90, 90]));
+        let swapped = Rgb8::from_fn(513, 481, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 7]));
+        let mut composer = Composer::new(View::Output, 256, false).with_full_frame_output();
+        let out = composer.compose(&live, Some(&swapped), None, None).clone();
+        assert_eq!(
+            out.dimensions(),
+            (512, 480),
+            "the frame's size, rounded to even"
+        );
+        assert_eq!(
+            out.get_pixel(300, 200),
+            swapped.get_pixel(300, 200),
+            "not rescaled"
+        );
+        let panels = composer.for_view(View::Panels);
+        assert_eq!(panels.size_for(513, 481).1, 256, "panels keep their height");
     }
 
     #[test]
