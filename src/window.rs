@@ -35,6 +35,8 @@ pub enum Action {
     CycleColor,
     /// `p`: seamless (Poisson) blending of the swapped face, on or off.
     ToggleSeamless,
+    /// `d`: the target's fine detail on the swapped face, on or off.
+    ToggleDetail,
     /// `c`: take the driver's neutral face again (retargeting).
     Recalibrate,
 }
@@ -123,6 +125,7 @@ impl LiveWindow {
                 Key::M => Some(Action::CycleMask),
                 Key::K => Some(Action::CycleColor),
                 Key::P => Some(Action::ToggleSeamless),
+                Key::D => Some(Action::ToggleDetail),
                 Key::C => Some(Action::Recalibrate),
                 _ => None,
             })

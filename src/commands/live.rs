@@ -112,8 +112,8 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
-    /// `m`, `k` and `p` in swap mode: the next mask or colour match, or seamless on or off,
-    /// said on stderr.
+    /// `m`, `k`, `p` and `d` in swap mode: the next mask or colour match, seamless or the
+    /// target's detail on or off, said on stderr.
     fn adjust_blend(&mut self, action: Action) {
         let Processor::Swap(swapper) = self.session.processor_mut() else {
             return;
@@ -122,12 +122,13 @@ impl Keys<'_> {
         match action {
             Action::CycleMask => options.mask = options.mask.next(),
             Action::ToggleSeamless => options.seamless = !options.seamless,
+            Action::ToggleDetail => options.detail = !options.detail,
             _ => options.color = options.color.next(),
         }
         swapper.blend_mut().set_options(options);
         eprintln!(
-            "mimic: mask {:?}, colour {:?}, seamless {}",
-            options.mask, options.color, options.seamless
+            "mimic: mask {:?}, colour {:?}, seamless {}, detail {}",
+            options.mask, options.color, options.seamless, options.detail
         );
     }
 
@@ -140,9 +141,10 @@ impl Keys<'_> {
                 self.session.composer_mut().set_view(next);
             }
             Action::ToggleLandmarks => self.session.composer_mut().toggle_landmarks(),
-            Action::CycleMask | Action::CycleColor | Action::ToggleSeamless => {
-                self.adjust_blend(action)
-            }
+            Action::CycleMask
+            | Action::CycleColor
+            | Action::ToggleSeamless
+            | Action::ToggleDetail => self.adjust_blend(action),
             Action::Recalibrate => {
                 if let Processor::Reenact(reenactor) = self.session.processor_mut() {
                     reenactor.recalibrate();

@@ -20,7 +20,8 @@ pub struct Swapper {
     crop: AlignedCrop,
     steady: SteadyLandmarks,
     blend: Blend,
-    /// The target's fine detail, when the model keeps keyframes and the options want it.
+    /// The target's fine detail, when the model keeps keyframes (added when the blend options
+    /// want it).
     detail: Option<Detail>,
     /// The frame's face in the model's crop, the generator's input.
     aligned: Rgb8,
@@ -58,12 +59,9 @@ impl Swapper {
             }
             .into());
         }
-        let detail = match (
-            generator.card().and_then(|c| c.detail.as_ref()),
-            blend.detail,
-        ) {
-            (Some(spec), true) => Some(Detail::load(spec, generator.path(), alignment.size)?),
-            _ => None,
+        let detail = match generator.card().and_then(|c| c.detail.as_ref()) {
+            Some(spec) => Some(Detail::load(spec, generator.path(), alignment.size)?),
+            None => None,
         };
         Ok(Swapper {
             detail,
@@ -140,7 +138,7 @@ impl Swapper {
         let in_crop = landmarks.map(|p| to_crop.apply(p));
         self.blend.shape(&in_crop);
         self.blend.match_colors(&mut self.generated, &self.aligned);
-        if let Some(detail) = &mut self.detail {
+        if let Some(detail) = self.detail.as_mut().filter(|_| self.blend.options().detail) {
             detail.add_to(&mut self.generated, &in_crop, self.blend.mask());
         }
         self.blend.make_seamless(&mut self.generated, &self.aligned);
