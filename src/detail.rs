@@ -3,7 +3,8 @@
 //! lines and skin grain come last in training. The target's face set has them. So a swap model
 //! keeps a few of the target's faces (keyframes, moved by the face mesh exactly as a
 //! reenactment's [`Reference`] is), and each frame the nearest ones are moved onto the face
-//! the model drew (the driver's landmarks carried onto the target's face shape), and their
+//! the model drew (the driver's landmarks moved to where the model puts the target's
+//! features), and their
 //! fine detail, what a small Gaussian blur takes out of their brightness, is added to the
 //! generated face. The detail is the target's own, so it sharpens who the face is, and it
 //! lands where the driver's expression puts it.
@@ -18,13 +19,13 @@ use crate::reference::{KeyframeChoice, Reference, ReferenceError};
 
 /// What a swap model's card says of its detail: the keyframes (a picture beside the model, the
 /// keyframes side by side at the model's size), their landmarks in model pixels (68 per
-/// keyframe), and the target's face shape against the driver's (the mean of the target's
-/// landmarks minus the driver's, 68 points, model pixels).
+/// keyframe), and where the model draws the target's features against the driver's (68
+/// offsets, model pixels: see `train::swap`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetailSpec {
     pub image: String,
     pub landmarks: Vec<Point>,
-    pub shape: Vec<Point>,
+    pub drawn: Vec<Point>,
 }
 
 /// The blur that splits a face into what the model draws and the detail, as a share of the
@@ -37,7 +38,7 @@ const SIGMA: f32 = 0.02;
 /// The target's detail, ready to add to one generated face a frame, buffers kept.
 pub struct Detail {
     reference: Reference,
-    shape: [Point; LANDMARK_COUNT],
+    drawn: [Point; LANDMARK_COUNT],
     choice: KeyframeChoice,
     warped: Rgb8,
     luma: Vec<f32>,
@@ -50,22 +51,22 @@ impl Detail {
     /// The detail a card names, for a model at `model` making faces of `size` pixels.
     pub fn load(spec: &DetailSpec, model: &Path, size: u32) -> Result<Detail, ReferenceError> {
         let reference = Reference::load_strip(&spec.image, &spec.landmarks, model, size)?;
-        let shape = <[Point; LANDMARK_COUNT]>::try_from(spec.shape.as_slice()).map_err(|_| {
+        let drawn = <[Point; LANDMARK_COUNT]>::try_from(spec.drawn.as_slice()).map_err(|_| {
             ReferenceError::Landmarks {
-                points: spec.shape.len(),
+                points: spec.drawn.len(),
                 keyframes: 1,
             }
         })?;
-        Ok(Detail::new(reference, shape, size))
+        Ok(Detail::new(reference, drawn, size))
     }
 
     /// Detail from `reference`'s keyframes for faces of `size` pixels, drawn on driver faces
-    /// that `shape` carries onto the target's.
-    pub fn new(reference: Reference, shape: [Point; LANDMARK_COUNT], size: u32) -> Detail {
+    /// that the model draws `drawn` away (per landmark, model pixels).
+    pub fn new(reference: Reference, drawn: [Point; LANDMARK_COUNT], size: u32) -> Detail {
         let n = (size * size) as usize;
         Detail {
             reference,
-            shape,
+            drawn,
             choice: KeyframeChoice::default(),
             warped: Rgb8::new(size, size),
             luma: vec![0.0; n],
@@ -84,7 +85,7 @@ impl Detail {
     /// the driver's landmarks `in_crop` (model pixels) and weighted by `weight` (row-major,
     /// the face's size, 0 to 1).
     pub fn add_to(&mut self, face: &mut Rgb8, in_crop: &Landmarks, weight: &[f32]) {
-        let target = self.on_target(in_crop);
+        let target = self.as_drawn(in_crop);
         let pick = self.choice.choose(&self.reference, &target);
         self.reference.warp_into(pick, &target, &mut self.warped);
         if self.warped.dimensions() != face.dimensions() {
@@ -112,11 +113,11 @@ impl Detail {
         }
     }
 
-    /// The driver's landmarks with the target's face shape.
-    fn on_target(&self, driver: &Landmarks) -> Landmarks {
+    /// Where the model draws the features of a driver's face with `driver`'s landmarks.
+    fn as_drawn(&self, driver: &Landmarks) -> Landmarks {
         let p = driver.points();
         Landmarks::new(std::array::from_fn(|i| {
-            Point::new(p[i].x + self.shape[i].x, p[i].y + self.shape[i].y)
+            Point::new(p[i].x + self.drawn[i].x, p[i].y + self.drawn[i].y)
         }))
     }
 }

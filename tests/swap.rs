@@ -676,7 +676,7 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     assert_eq!((strip.height(), strip.width() % 128), (128, 0));
     assert!((2..=16).contains(&keyframes), "{keyframes} keyframes");
     assert_eq!(detail.landmarks.len(), 68 * keyframes);
-    assert_eq!(detail.shape.len(), 68);
+    assert_eq!(detail.drawn.len(), 68);
 
     let (small_a, small_b) = face_sets();
     let refused = train(small_a, small_b);

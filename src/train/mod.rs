@@ -52,6 +52,8 @@ pub enum TrainError {
     Infer(#[from] crate::infer::InferError),
     #[error(transparent)]
     FaceSet(#[from] crate::faceset::FaceSetError),
+    #[error(transparent)]
+    Face(#[from] crate::face::FaceError),
     #[error("the two face sets were cut differently (A: {a}; B: {b}): extract both with the same --size and --padding")]
     FaceSetsDiffer { a: String, b: String },
     #[error("the face sets' faces are {size}×{size} (padding {padding}) but the {preset} preset makes {model}×{model} faces of a tighter crop, which would only be theirs enlarged: extract them again with --size {needed} or more, or train a smaller preset")]

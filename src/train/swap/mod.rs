@@ -25,7 +25,9 @@ use super::report::save_preview;
 use super::weight;
 use super::{run, TrainDevice, TrainError};
 use crate::detail::DetailSpec;
-use crate::face::{AlignedCrop, Landmarks, Point, Similarity, LANDMARK_COUNT};
+use crate::face::{
+    AlignedCrop, DetectOptions, FaceAnalyzer, Landmarks, Point, Similarity, LANDMARK_COUNT,
+};
 use crate::faceset::FaceSet;
 use crate::frame::Rgb8;
 use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
@@ -382,15 +384,14 @@ impl Person {
 const DETAIL_KEYFRAMES: usize = 16;
 
 /// Writes the keyframes of `to` beside the model at `model` (`MODEL.detail.png`) and says in
-/// a card's terms what they are: the detail of faces of `to` made from faces of `from`.
+/// a card's terms what they are: the detail of `to`'s faces, which the model draws `drawn` away
+/// from the driver's landmarks.
 fn write_detail(
     to: &Person,
-    from: &Person,
+    drawn: [Point; LANDMARK_COUNT],
     model: &Path,
 ) -> Result<Option<DetailSpec>, TrainError> {
-    let (Some(reference), Some(target), Some(driver)) =
-        (to.keyframes(), to.mean_shape(), from.mean_shape())
-    else {
+    let Some(reference) = to.keyframes() else {
         return Ok(None);
     };
     let path = model.with_extension("detail.png");
@@ -398,19 +399,68 @@ fn write_detail(
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    let shape = target
-        .points()
-        .iter()
-        .zip(driver.points())
-        .map(|(t, d)| Point::new(t.x - d.x, t.y - d.y))
-        .collect();
     Ok(Some(DetailSpec {
         image: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         landmarks: reference.landmarks(),
-        shape,
+        drawn: drawn.to_vec(),
+    }))
+}
+
+/// Driver faces the model's drawing is measured on, and how many of them must show a face
+/// the landmark detector finds for the measure to count.
+const DRAWN_FACES: usize = 32;
+const MIN_DRAWN: usize = 8;
+
+/// Where the model draws `to`'s features on `from`'s faces, per landmark, against `from`'s own
+/// (model pixels): the mean offset of the landmarks dlib finds on its outputs for up to
+/// [`DRAWN_FACES`] of `from`'s faces. An autoencoder keeps much of the driver's geometry, so
+/// moving the detail by the two people's whole difference in face shape would draw the
+/// target's brows and lids beside the model's. Too few outputs with a face (a model early
+/// in training): that whole difference, the target's mean landmarks less the driver's.
+fn drawn_by(
+    net: &Autoencoders,
+    from: &Person,
+    to: &Person,
+    to_b: bool,
+    analyzer: &FaceAnalyzer,
+    device: &Device,
+) -> Result<[Point; LANDMARK_COUNT], TrainError> {
+    let stride = from.train.len().div_ceil(DRAWN_FACES).max(1);
+    let chosen: Vec<usize> = (0..from.train.len()).step_by(stride).collect();
+    let faces: Vec<Rgb8> = chosen
+        .iter()
+        .map(|&i| warp::view(&from.train[i], &from.to_model, from.size))
+        .collect();
+    let made = net.swap(&batch_to_tensor(&faces, SIGMOID, device)?, to_b)?;
+    let mut sum = [Point::new(0.0, 0.0); LANDMARK_COUNT];
+    let mut found = 0usize;
+    for (n, &i) in chosen.iter().enumerate() {
+        let output = tensor_to_image(&made, n, SIGMOID)?;
+        let Some(face) = analyzer.faces(&output)?.into_iter().next() else {
+            continue;
+        };
+        for ((s, p), q) in sum
+            .iter_mut()
+            .zip(face.landmarks.points())
+            .zip(from.landmarks[i].points())
+        {
+            *s = Point::new(s.x + p.x - q.x, s.y + p.y - q.y);
+        }
+        found += 1;
+    }
+    if found >= MIN_DRAWN {
+        let n = found as f32;
+        return Ok(sum.map(|s| Point::new(s.x / n, s.y / n)));
+    }
+    let (Some(target), Some(driver)) = (to.mean_shape(), from.mean_shape()) else {
+        return Ok([Point::new(0.0, 0.0); LANDMARK_COUNT]);
+    };
+    Ok(std::array::from_fn(|k| {
+        let (t, d) = (target.points()[k], driver.points()[k]);
+        Point::new(t.x - d.x, t.y - d.y)
     }))
 }
 
@@ -478,9 +528,13 @@ pub fn train(
     );
     let (a2b, b2a) = model_paths(out);
     let (person_a, person_b) = &trainer.people;
+    let analyzer = FaceAnalyzer::new(DetectOptions::default())?;
+    let drawn = |from: &Person, to: &Person, to_b: bool| {
+        drawn_by(net, from, to, to_b, &analyzer, &trainer.device)
+    };
     let detail = (
-        write_detail(person_b, person_a, &a2b)?,
-        write_detail(person_a, person_b, &b2a)?,
+        write_detail(person_b, drawn(person_a, person_b, true)?, &a2b)?,
+        write_detail(person_a, drawn(person_b, person_a, false)?, &b2a)?,
     );
     let card = |from: &FaceSet, to: &FaceSet, detail: &Option<DetailSpec>| ModelCard {
         detail: detail.clone(),
