@@ -452,7 +452,7 @@ impl Blend {
         if self.extent.0.x > self.extent.1.x {
             return; // an empty mask
         }
-        crop.unwarp_within(generated, to_crop, frame, self.extent, |q| self.weight(q));
+        crop.unwarp_within(generated, to_crop, frame, self.extent, Some(&self.mask));
     }
 }
 

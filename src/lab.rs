@@ -24,15 +24,36 @@ pub fn rgb_to_lab(rgb: [u8; 3]) -> [f32; 3] {
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| {
-        if t > 0.008856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
-    };
-    let (fx, fy, fz) = (f(x), f(y), f(z));
+    let (fx, fy, fz) = (lab_f(x), lab_f(y), lab_f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
+/// Lab's companding of a relative tristimulus value: a cube root, linear near black.
+fn lab_f(t: f32) -> f32 {
+    if t <= 0.008856 {
+        return 7.787 * t + 16.0 / 116.0;
+    }
+    // From a table, linearly between its steps (within 2e-5 of the cube root; the swap's
+    // colour match takes three a pixel, and `cbrt` was most of its time).
+    let table = cube_root_table();
+    let at = (t.min(CUBE_ROOT_SPAN) / CUBE_ROOT_SPAN) * CUBE_ROOT_STEPS as f32;
+    let i = (at as usize).min(CUBE_ROOT_STEPS - 1);
+    let f = at - i as f32;
+    table[i] + (table[i + 1] - table[i]) * f
+}
+
+/// Tristimulus values relative to white stay below this (a little over 1 for saturated
+/// colours); the table covers up to it.
+const CUBE_ROOT_SPAN: f32 = 1.25;
+const CUBE_ROOT_STEPS: usize = 4096;
+
+fn cube_root_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=CUBE_ROOT_STEPS)
+            .map(|i| (i as f32 / CUBE_ROOT_STEPS as f32 * CUBE_ROOT_SPAN).cbrt())
+            .collect()
+    })
 }
 
 /// CIE Lab (D65) → sRGB, clamped.
@@ -51,7 +72,7 @@ pub fn lab_to_rgb([l, a, b]: [f32; 3]) -> [u8; 3] {
     let g = -0.9689 * x + 1.8758 * y + 0.0415 * z;
     let bl = 0.0557 * x - 0.2040 * y + 1.0570 * z;
     let table = encode_table();
-    [r, g, bl].map(|v| table[(v.clamp(0.0, 1.0) * ENCODE_STEPS as f32).round() as usize])
+    [r, g, bl].map(|v| table[(v.clamp(0.0, 1.0) * ENCODE_STEPS as f32 + 0.5) as usize])
 }
 
 /// Linear values are encoded through a table of this many steps: fine enough that every
@@ -80,6 +101,14 @@ fn encode_table() -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cube_root_table_matches_the_cube_root() {
+        for i in 0..=2000 {
+            let t = 0.009 + i as f32 * (1.2 / 2000.0);
+            assert!((lab_f(t) - t.cbrt()).abs() < 5e-5, "{t}");
+        }
+    }
 
     #[test]
     fn lab_round_trips() {

@@ -197,7 +197,7 @@ fn aligned_crop_round_trips_within_a_pixel() {
     for p in restored.pixels_mut() {
         *p = image::Rgb([0, 0, 0]);
     }
-    crop.unwarp_into(&aligned, &to_crop, &mut restored, |_| 1.0);
+    crop.unwarp_into(&aligned, &to_crop, &mut restored, None);
     let bounds = face.landmarks.bounds();
     let (mut se, mut n) = (0.0f64, 0u32);
     for y in bounds.top as u32..bounds.bottom as u32 {

@@ -715,3 +715,35 @@ fn extraction_takes_only_the_frames_asked_for() {
         "{indices:?}"
     );
 }
+
+/// The detail is added at the gain that gives back what moving a keyframe by a fraction of a
+/// pixel takes from its fine detail: measured here on five faces of B, each moved onto its own
+/// landmarks shifted by 16 sub-pixel offsets, what the warp keeps is `WARP_KEEPS`.
+#[test]
+fn the_detail_gain_gives_back_what_the_warp_takes() {
+    use mimic::detail::WARP_KEEPS;
+    use mimic::eval::realism::sharpness;
+    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::reference::{Pick, Reference};
+
+    let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);
+    let mut kept = Vec::new();
+    for (face, landmarks) in &faces {
+        let keyframe = Reference::new(vec![(face.clone(), landmarks.clone())]).unwrap();
+        let inner = FaceRegion::around(&landmarks.points()[parts::JAW.end..]).mask(128, 128, 0.0);
+        let still = sharpness(face, &inner);
+        let offsets = (0..16).map(|k| (k % 4, k / 4)).map(|(i, j)| {
+            let step = |n: i32| n as f32 / 4.0 + 0.125;
+            (step(i), step(j))
+        });
+        for (dx, dy) in offsets {
+            let onto = landmarks.map(|p| Point::new(p.x + dx, p.y + dy));
+            kept.push(sharpness(&keyframe.warped(Pick::only(0), &onto), &inner) / still);
+        }
+    }
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    assert!(
+        (mean - f64::from(WARP_KEEPS)).abs() < 0.03,
+        "the warp keeps {mean:.3} of the detail, the gain assumes {WARP_KEEPS}"
+    );
+}

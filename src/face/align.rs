@@ -207,14 +207,15 @@ impl AlignedCrop {
     }
 
     /// Writes `crop` back into `frame` under the inverse of `to_crop` (Catmull-Rom), blending
-    /// each frame pixel by `mask(crop_point)` in [0, 1] (1 = take the crop). Only the crop's
-    /// footprint in the frame is visited.
+    /// each frame pixel by the `mask` weight (row-major at the crop's size, 0 to 1: 1 takes
+    /// the crop; `None`: all 1) at its crop point. Only the crop's footprint in the frame is
+    /// visited.
     pub fn unwarp_into(
         &self,
         crop: &Rgb8,
         to_crop: &Similarity,
         frame: &mut Rgb8,
-        mask: impl Fn(Point) -> f32,
+        mask: Option<&[f32]>,
     ) {
         let s = self.size as f32;
         let whole = (Point::new(0.0, 0.0), Point::new(s, s));
@@ -229,28 +230,34 @@ impl AlignedCrop {
         to_crop: &Similarity,
         frame: &mut Rgb8,
         within: (Point, Point),
-        mask: impl Fn(Point) -> f32,
+        mask: Option<&[f32]>,
     ) {
         let (w, h) = frame.dimensions();
         let Some((x0, y0, x1, y1)) = footprint(to_crop, within, w, h) else {
             return;
         };
-        // Catmull-Rom: the crop is enlarged into the frame, and bilinear enlarging would take
-        // half the face's fine detail (variance of the Laplacian) with it.
-        let source = Bordered::of(crop);
+        // The crop is enlarged into the frame by Catmull-Rom: bilinear enlarging takes half
+        // the face's fine detail (variance of the Laplacian) with it, and sampling a
+        // Catmull-Rom doubling of the crop bilinearly, 0.3 ms faster, took 13 % (`eval
+        // swap`'s sharpness ratio 0.60 → 0.52). The mask is sampled with the colour.
+        let source = Bordered::of(crop, mask);
         let max = (crop.width() as f32 - 1.0, crop.height() as f32 - 1.0);
-        for y in y0..y1 {
-            for x in x0..x1 {
-                let q = to_crop.apply(Point::new(x as f32, y as f32));
-                if !(q.x >= 0.0 && q.y >= 0.0 && q.x <= max.0 && q.y <= max.1) {
+        let stride = 3 * w as usize;
+        let rows = frame.as_mut()[y0 as usize * stride..y1 as usize * stride].chunks_mut(stride);
+        for (y, row) in (y0..y1).zip(rows) {
+            // Along a row the crop point moves by a constant step.
+            let mut q = to_crop.apply(Point::new(x0 as f32, y as f32));
+            for dst in row[3 * x0 as usize..3 * x1 as usize].chunks_exact_mut(3) {
+                let here = q;
+                q = Point::new(q.x + to_crop.a, q.y + to_crop.b);
+                if !(here.x >= 0.0 && here.y >= 0.0 && here.x <= max.0 && here.y <= max.1) {
                     continue;
                 }
-                let alpha = mask(q).clamp(0.0, 1.0);
+                let src = source.cubic(here.x, here.y);
+                let alpha = src[3].clamp(0.0, 1.0);
                 if alpha <= 0.0 {
                     continue; // outside the mask: the frame keeps its pixel
                 }
-                let src = source.cubic(q.x, q.y);
-                let dst = frame.get_pixel_mut(x, y);
                 for c in 0..3 {
                     let v = src[c] * alpha + f32::from(dst[c]) * (1.0 - alpha);
                     dst[c] = (v + 0.5).clamp(0.0, 255.0) as u8;
@@ -341,7 +348,9 @@ impl<'a> Sampler<'a> {
     /// bilinear: a picture moved by half a pixel keeps its fine detail.
     pub(crate) fn cubic(&self, x: f32, y: f32) -> [u8; 3] {
         let (x, y) = (x.clamp(0.0, self.max.0), y.clamp(0.0, self.max.1));
-        let (x0, y0) = (x.floor(), y.floor());
+        // Truncation is the floor here (the point is on the picture), and a cast is an
+        // instruction where `floor` is a call on baseline x86-64.
+        let (x0, y0) = ((x as u32) as f32, (y as u32) as f32);
         let (wx, wy) = (catmull_rom(x - x0), catmull_rom(y - y0));
         let column = |i: i32| (x0 as i32 + i).clamp(0, self.max.0 as i32) as usize;
         let row = |j: i32| (y0 as i32 + j).clamp(0, self.max.1 as i32) as usize;
@@ -361,9 +370,9 @@ impl<'a> Sampler<'a> {
     }
 }
 
-/// A picture in floats, four lanes a pixel and its edge repeated [`BORDER`] pixels out, for
-/// sampling many points of it by Catmull-Rom without a clamp or a conversion per tap (the
-/// swap pastes every face pixel of the frame from its crop).
+/// A picture in floats, four lanes a pixel (the fourth a weight) and its edge repeated
+/// [`BORDER`] pixels out, for sampling many points of it by Catmull-Rom without a clamp or a
+/// conversion per tap: what the swap pastes every face pixel of the frame from.
 struct Bordered {
     pixels: Vec<[f32; 4]>,
     stride: usize,
@@ -372,7 +381,8 @@ struct Bordered {
 const BORDER: usize = 2;
 
 impl Bordered {
-    fn of(image: &Rgb8) -> Bordered {
+    /// `image` with `weight` (row-major, the image's size; `None`: all 1) in the fourth lane.
+    fn of(image: &Rgb8, weight: Option<&[f32]>) -> Bordered {
         let (w, h) = (image.width() as usize, image.height() as usize);
         let stride = w + 2 * BORDER;
         let mut pixels = Vec::with_capacity(stride * (h + 2 * BORDER));
@@ -381,25 +391,29 @@ impl Bordered {
             let sy = y.saturating_sub(BORDER).min(h.saturating_sub(1));
             for x in 0..stride {
                 let sx = x.saturating_sub(BORDER).min(w.saturating_sub(1));
-                let i = 3 * (sy * w + sx);
+                let i = sy * w + sx;
+                let alpha = weight.map_or(1.0, |m| m.get(i).copied().unwrap_or(0.0));
+                let i = 3 * i;
                 pixels.push([
                     f32::from(raw[i]),
                     f32::from(raw[i + 1]),
                     f32::from(raw[i + 2]),
-                    0.0,
+                    alpha,
                 ]);
             }
         }
         Bordered { pixels, stride }
     }
 
-    /// The colour at (x, y), a point on the picture, by Catmull-Rom over the 4 × 4 pixels
-    /// around it.
+    /// The colour and weight at (x, y), a point on the picture, by Catmull-Rom over the 4 × 4
+    /// pixels around it.
     fn cubic(&self, x: f32, y: f32) -> [f32; 4] {
-        let (x0, y0) = (x.floor(), y.floor());
-        let (wx, wy) = (catmull_rom(x - x0), catmull_rom(y - y0));
+        // Truncation is the floor (the point is on the picture), and a cast is an instruction
+        // where `floor` is a call on baseline x86-64.
+        let (x0, y0) = (x as usize, y as usize);
+        let (wx, wy) = (catmull_rom(x - x0 as f32), catmull_rom(y - y0 as f32));
         // The first tap, one pixel up and left, in the bordered picture.
-        let start = (y0 as usize + BORDER - 1) * self.stride + x0 as usize + BORDER - 1;
+        let start = (y0 + BORDER - 1) * self.stride + x0 + BORDER - 1;
         let mut sum = [0f32; 4];
         for (j, wy) in wy.iter().enumerate() {
             let row = &self.pixels[start + j * self.stride..start + j * self.stride + 4];

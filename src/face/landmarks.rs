@@ -41,7 +41,10 @@ impl Point {
     }
 
     pub fn distance(self, other: Point) -> f32 {
-        (self.x - other.x).hypot(self.y - other.y)
+        // Not `hypot`: pixel coordinates cannot overflow a square, and the masks measure
+        // thousands of distances a frame.
+        let (dx, dy) = (self.x - other.x, self.y - other.y);
+        (dx * dx + dy * dy).sqrt()
     }
 
     /// Distance to the segment from `p` to `q` (to `p` when the segment is a point).
