@@ -4,9 +4,9 @@
 //! reference than to the source frame's own face, and within the identity threshold of the
 //! target. `expression_nme`: how far the output face's landmarks moved from the input's (the
 //! swap must keep expression and pose). And how real it looks ([`super::realism`]):
-//! `sharpness_ratio`, the output's inner face's focus measure over the input's, and
-//! `seam_delta_e`, the colour step across the mask's edge in the output less the one the input
-//! frame already had there.
+//! `sharpness_ratio`, the output's inner face's focus measure over the input's (both aligned
+//! alike at 128 pixels), and `seam_delta_e`, the colour step across the mask's edge in the
+//! output less the one the input frame already had there.
 
 use std::path::Path;
 
@@ -36,7 +36,8 @@ pub struct SwapReport {
     pub id_distance_mean: f64,
     pub expression_nme: f64,
     /// Mean over frames of the inner face's sharpness (variance of the Laplacian) in the
-    /// output over the same in the input: 1 as sharp as the face it replaced.
+    /// output over the same in the input, both faces aligned alike at [`SHARPNESS_SIDE`]
+    /// pixels: 1 as sharp as the face it replaced.
     pub sharpness_ratio: f64,
     /// Mean over frames of the CIE76 colour step across the blend mask's edge in the output,
     /// less the step the input frame already had there: 0 for no visible seam.
