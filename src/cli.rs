@@ -225,13 +225,13 @@ pub struct TrainSwapArgs {
     /// (previews, losses, checkpoint) into NAME.train/.
     #[arg(long)]
     pub out: PathBuf,
-    /// Network size: tiny (64 px), tiny128 (128 px) and small train on a CPU; base is the
-    /// book's network.
-    #[arg(long, value_enum, default_value_t = SwapPreset::Tiny)]
+    /// Network size: tiny128 (128 px, the default), tiny (64 px) and small train on a CPU;
+    /// base is the book's network.
+    #[arg(long, value_enum, default_value_t = SwapPreset::Tiny128)]
     pub preset: SwapPreset,
-    /// What training brings down, weighted to the face: the absolute error alone (the measured
-    /// default), or with the structural dissimilarity (DSSIM, for sharper faces).
-    #[arg(long, value_enum, default_value_t = SwapLoss::L1)]
+    /// What training brings down, weighted to the face: the absolute error with the structural
+    /// dissimilarity (DSSIM, for sharper faces; the default), or the error alone.
+    #[arg(long, value_enum, default_value_t = SwapLoss::L1Dssim)]
     pub loss: SwapLoss,
     /// Training steps (each one batch of A and one of B).
     #[arg(long, default_value_t = 5000)]
