@@ -4,10 +4,9 @@
 //! keeps a few of the target's faces (keyframes, moved by the face mesh exactly as a
 //! reenactment's [`Reference`] is), and each frame the nearest ones are moved onto the face
 //! the model drew (the driver's landmarks moved to where the model puts the target's
-//! features), and their
-//! fine detail, what a small Gaussian blur takes out of their brightness, is added to the
-//! generated face. The detail is the target's own, so it sharpens who the face is, and it
-//! lands where the driver's expression puts it.
+//! features), and their fine detail, what a small Gaussian blur takes out of their
+//! brightness, is added to the generated face. The detail is the target's own, so it sharpens
+//! who the face is, and it lands where the driver's expression puts it.
 
 use std::path::Path;
 
@@ -39,7 +38,7 @@ const SIGMA: f32 = 0.02;
 /// of its Laplacian) when it moves the keyframe by a fraction of a pixel, on average over the
 /// fractions: 0.69–0.74 on five faces of B, each moved by 16 sub-pixel offsets
 /// (`tests/swap.rs`). The detail is added at 1/√ of it (×1.19), giving back what moving the
-/// keyframe took; on A's held-out frames this took the sharpness ratio from 0.47 to 0.60
+/// keyframe took; on A's held-out frames this took the sharpness ratio from 0.47 to 0.59
 /// with the look otherwise unchanged.
 pub const WARP_KEEPS: f32 = 0.71;
 
@@ -68,8 +67,8 @@ impl Detail {
         Ok(Detail::new(reference, drawn, size))
     }
 
-    /// Detail from `reference`'s keyframes for faces of `size` pixels, drawn on driver faces
-    /// that the model draws `drawn` away (per landmark, model pixels).
+    /// Detail from `reference`'s keyframes for faces of `size` pixels, from a model that draws
+    /// each of the target's features `drawn` away from the driver's landmark (model pixels).
     pub fn new(reference: Reference, drawn: [Point; LANDMARK_COUNT], size: u32) -> Detail {
         let n = (size * size) as usize;
         Detail {
