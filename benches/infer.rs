@@ -16,6 +16,7 @@ fn conv_model(path: &std::path::Path) {
     let model = Model {
         graph_name: "conv".into(),
         producer: "mimic-bench".into(),
+        opset: None,
         nodes: vec![
             Node::new("Conv", "conv", &["input", "w"], &["c"])
                 .attr("pads", Attr::Ints(vec![1, 1, 1, 1])),

@@ -1,8 +1,12 @@
-//! Writing ONNX model files: a minimal protobuf encoder for the few ONNX messages a
-//! feed-forward generator needs (model, graph, node, attribute, tensor, value info).
+//! ONNX model files as mimic writes and reads them: the few ONNX messages a feed-forward
+//! generator needs (model, graph, node, attribute, tensor, value info), a minimal protobuf
+//! encoder here and a decoder in [`read`], so the trainers can export and a generator from
+//! elsewhere can be read, rewritten and written back.
 //!
-//! Field numbers follow `onnx.proto` (ONNX 1.14, IR version 8, opset 17). Only writing is
-//! supported; reading models is ONNX Runtime's job.
+//! Field numbers follow `onnx.proto` (ONNX 1.14, IR version 8, opset 17 unless the model
+//! read said otherwise).
+
+pub mod read;
 
 /// ONNX IR version written (the one that goes with opset 17).
 pub const IR_VERSION: i64 = 8;
@@ -17,16 +21,19 @@ pub enum ElemType {
 }
 
 /// An attribute value on a node.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Attr {
     Float(f32),
     Int(i64),
+    Floats(Vec<f32>),
     Ints(Vec<i64>),
     Str(String),
+    /// A constant tensor (a `Constant` node's value).
+    Tensor(Initializer),
 }
 
 /// One operator in the graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub op_type: String,
     pub name: String,
@@ -53,31 +60,34 @@ impl Node {
 }
 
 /// A constant tensor (weights) stored in the graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TensorData {
     Float(Vec<f32>),
     Int64(Vec<i64>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Initializer {
     pub name: String,
     pub dims: Vec<i64>,
     pub data: TensorData,
 }
 
-/// A graph input or output: a float tensor of fixed shape.
-#[derive(Debug, Clone)]
+/// A graph input or output: a float tensor, its dimensions fixed or (−1) named, as a batch
+/// dimension often is.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Io {
     pub name: String,
     pub dims: Vec<i64>,
 }
 
 /// A whole model ready to encode.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Model {
     pub graph_name: String,
     pub producer: String,
+    /// The default domain's opset; `None`: [`OPSET`].
+    pub opset: Option<i64>,
     pub nodes: Vec<Node>,
     pub initializers: Vec<Initializer>,
     pub inputs: Vec<Io>,
@@ -95,7 +105,7 @@ impl Model {
         m.message(7, &self.graph());
         let mut opset = Msg::default();
         opset.string(1, "");
-        opset.int(2, OPSET);
+        opset.int(2, self.opset.unwrap_or(OPSET));
         m.message(8, &opset);
         for (key, value) in &self.metadata {
             let mut entry = Msg::default();
@@ -142,7 +152,7 @@ fn encode_node(node: &Node) -> Msg {
 }
 
 fn encode_attr(name: &str, value: &Attr) -> Msg {
-    // AttributeProto.type: FLOAT 1, INT 2, STRING 3, INTS 7.
+    // AttributeProto.type: FLOAT 1, INT 2, STRING 3, TENSOR 4, FLOATS 6, INTS 7.
     let mut a = Msg::default();
     a.string(1, name);
     match value {
@@ -163,6 +173,16 @@ fn encode_attr(name: &str, value: &Attr) -> Msg {
                 a.int(8, *i);
             }
             a.int(20, 7);
+        }
+        Attr::Floats(v) => {
+            for f in v {
+                a.fixed32(7, f.to_bits());
+            }
+            a.int(20, 6);
+        }
+        Attr::Tensor(t) => {
+            a.message(5, &encode_tensor(t));
+            a.int(20, 4);
         }
     }
     a
@@ -193,7 +213,10 @@ fn encode_value_info(io: &Io) -> Msg {
     let mut shape = Msg::default();
     for d in &io.dims {
         let mut dim = Msg::default();
-        dim.int(1, *d);
+        match *d >= 0 {
+            true => dim.int(1, *d),
+            false => dim.string(2, "N"),
+        }
         shape.message(1, &dim);
     }
     let mut tensor = Msg::default();
@@ -209,7 +232,7 @@ fn encode_value_info(io: &Io) -> Msg {
 
 /// A protobuf message being written: fields appended in order.
 #[derive(Default)]
-struct Msg(Vec<u8>);
+pub(crate) struct Msg(pub(crate) Vec<u8>);
 
 impl Msg {
     fn key(&mut self, field: u32, wire: u8) {
@@ -240,7 +263,7 @@ impl Msg {
         self.0.extend_from_slice(b);
     }
 
-    fn string(&mut self, field: u32, s: &str) {
+    pub(crate) fn string(&mut self, field: u32, s: &str) {
         self.bytes(field, s.as_bytes());
     }
 
