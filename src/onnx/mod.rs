@@ -13,10 +13,13 @@ pub const IR_VERSION: i64 = 8;
 /// Default-domain opset written.
 pub const OPSET: i64 = 17;
 
-/// ONNX tensor element types used here.
+/// ONNX tensor element types used here (the 8-bit ones for quantised weights and zero
+/// points).
 #[derive(Debug, Clone, Copy)]
 pub enum ElemType {
     Float = 1,
+    Uint8 = 2,
+    Int8 = 3,
     Int64 = 7,
 }
 
@@ -64,6 +67,8 @@ impl Node {
 pub enum TensorData {
     Float(Vec<f32>),
     Int64(Vec<i64>),
+    Int8(Vec<i8>),
+    Uint8(Vec<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +207,8 @@ fn encode_tensor(init: &Initializer) -> Msg {
             ElemType::Int64,
             v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         ),
+        TensorData::Int8(v) => (ElemType::Int8, v.iter().map(|&x| x as u8).collect()),
+        TensorData::Uint8(v) => (ElemType::Uint8, v.clone()),
     };
     t.int(2, elem as i64);
     t.string(8, &init.name);

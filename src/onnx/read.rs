@@ -147,9 +147,11 @@ fn read_attribute(bytes: &[u8]) -> Result<(String, Attr), ReadError> {
 
 fn read_tensor(bytes: &[u8]) -> Result<Initializer, ReadError> {
     let (mut name, mut dims, mut kind) = (String::new(), Vec::new(), 0);
-    let (mut floats, mut ints, mut raw) = (Vec::new(), Vec::new(), None);
+    let (mut floats, mut ints, mut small, mut raw) = (Vec::new(), Vec::new(), Vec::new(), None);
     for field in Fields::new(bytes, "tensor") {
         match field? {
+            (5, Value::Varint(v)) => small.push(v as i64),
+            (5, Value::Bytes(b)) => small.extend(packed_varints(b)?),
             (1, Value::Varint(v)) => dims.push(v as i64),
             (1, Value::Bytes(b)) => dims.extend(packed_varints(b)?),
             (2, Value::Varint(v)) => kind = v,
@@ -178,11 +180,22 @@ fn read_tensor(bytes: &[u8]) -> Result<Initializer, ReadError> {
                 .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
                 .collect(),
         ),
+        (k, Some(raw)) if k == ElemType::Int8 as u64 => {
+            TensorData::Int8(raw.iter().map(|&b| b as i8).collect())
+        }
+        (k, Some(raw)) if k == ElemType::Uint8 as u64 => TensorData::Uint8(raw.to_vec()),
         (k, None) if k == ElemType::Float as u64 => TensorData::Float(floats),
         (k, None) if k == ElemType::Int64 as u64 => TensorData::Int64(ints),
+        // 8-bit values outside `raw_data` are stored one per varint in `int32_data` (field 5).
+        (k, None) if k == ElemType::Int8 as u64 => {
+            TensorData::Int8(small.iter().map(|&v| v as i8).collect())
+        }
+        (k, None) if k == ElemType::Uint8 as u64 => {
+            TensorData::Uint8(small.iter().map(|&v| v as u8).collect())
+        }
         (other, _) => {
             return Err(ReadError::Unsupported(format!(
-                "tensor '{name}' of element type {other} (mimic reads float and int64)"
+                "tensor '{name}' of element type {other} (mimic reads float, int64, int8 and uint8)"
             )))
         }
     };
@@ -367,11 +380,23 @@ mod tests {
                     }),
                 ),
             ],
-            initializers: vec![Initializer {
-                name: "w".into(),
-                dims: vec![1, 1, 3, 3],
-                data: TensorData::Float((0..9).map(|i| i as f32 * 0.5 - 1.0).collect()),
-            }],
+            initializers: vec![
+                Initializer {
+                    name: "w".into(),
+                    dims: vec![1, 1, 3, 3],
+                    data: TensorData::Float((0..9).map(|i| i as f32 * 0.5 - 1.0).collect()),
+                },
+                Initializer {
+                    name: "w_q".into(),
+                    dims: vec![3],
+                    data: TensorData::Int8(vec![-128, 0, 127]),
+                },
+                Initializer {
+                    name: "zero".into(),
+                    dims: vec![2],
+                    data: TensorData::Uint8(vec![0, 255]),
+                },
+            ],
             inputs: vec![Io {
                 name: "x".into(),
                 dims: vec![-1, 1, 8, 8],
