@@ -7,9 +7,13 @@
 //! mouth, where the mask shows it. Hair, background, teeth and eye whites would pull the
 //! statistics away from the skin tone the face must meet at its edge.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use crate::face::{parts, AlignedCrop, FaceBox, FaceRegion, Landmarks, Point, Similarity};
+use crate::face::{
+    parts, AlignedCrop, Bordered, FaceBox, FaceRegion, Landmarks, Point, Similarity,
+};
 use crate::frame::Rgb8;
 use crate::lab::{lab_to_rgb, rgb_to_lab};
 
@@ -98,6 +102,8 @@ pub struct Blend {
     skin: Vec<(usize, f32)>,
     /// The crop rectangle outside which the mask is zero.
     extent: (Point, Point),
+    /// The generated face as the paste samples it, kept from frame to frame.
+    paste_source: Bordered,
     /// The colour match of the last frames, per channel (scale, offset), followed smoothly so
     /// the face's tone does not flicker with the mask's edge or the light.
     colour: Option<[(f64, f64); 3]>,
@@ -185,6 +191,7 @@ impl Blend {
             mask: vec![0.0; (side * side) as usize],
             skin: Vec::new(),
             extent: (Point::new(0.0, 0.0), Point::new(side as f32, side as f32)),
+            paste_source: Bordered::default(),
             colour: None,
         }
     }
@@ -263,10 +270,10 @@ impl Blend {
 
     /// The pixels the colour match measures and their weights: the skin, or the whole mask
     /// (on the same lattice) when too little skin shows.
-    fn measured(&self) -> Vec<(usize, f32)> {
+    fn measured(&self) -> Cow<'_, [(usize, f32)]> {
         let skin: f64 = self.skin.iter().map(|&(_, w)| f64::from(w)).sum();
         if skin * (SKIN_STRIDE * SKIN_STRIDE) as f64 >= MIN_SKIN {
-            return self.skin.clone();
+            return Cow::Borrowed(&self.skin);
         }
         let side = self.side as usize;
         (0..side)
@@ -274,7 +281,8 @@ impl Blend {
             .flat_map(|y| (0..side).step_by(SKIN_STRIDE).map(move |x| y * side + x))
             .map(|i| (i, self.mask[i]))
             .filter(|&(_, w)| w > 0.0)
-            .collect()
+            .collect::<Vec<_>>()
+            .into()
     }
 
     /// The smallest crop rectangle holding every pixel the mask weighs above zero.
@@ -388,7 +396,7 @@ impl Blend {
         let stats = |image: &Rgb8| {
             let (mut sum, mut sq, mut weight) = ([0f64; 3], [0f64; 3], 0f64);
             let pixels = image.as_raw();
-            for &(i, w) in &measured {
+            for &(i, w) in measured.iter() {
                 let v = convert(&pixels[3 * i..3 * i + 3]);
                 for c in 0..3 {
                     sum[c] += f64::from(w * v[c]);
@@ -443,7 +451,7 @@ impl Blend {
     /// Blends the generated crop into `frame` through the inverse of `to_crop`, weighted by
     /// the mask.
     pub fn paste(
-        &self,
+        &mut self,
         generated: &Rgb8,
         crop: &AlignedCrop,
         to_crop: &Similarity,
@@ -452,7 +460,15 @@ impl Blend {
         if self.extent.0.x > self.extent.1.x {
             return; // an empty mask
         }
-        crop.unwarp_within(generated, to_crop, frame, self.extent, Some(&self.mask));
+        let source = &mut self.paste_source;
+        crop.unwarp_within(
+            generated,
+            to_crop,
+            frame,
+            self.extent,
+            Some(&self.mask),
+            source,
+        );
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Detail {
     luma: Vec<f32>,
     blurred: Vec<f32>,
     scratch: Vec<f32>,
+    /// One padded line of the blur.
+    line: Vec<f32>,
     kernel: Vec<f32>,
 }
 
@@ -79,6 +81,7 @@ impl Detail {
             luma: vec![0.0; n],
             blurred: vec![0.0; n],
             scratch: vec![0.0; n],
+            line: Vec::with_capacity(2 * size as usize),
             kernel: gaussian(SIGMA * size as f32),
         }
     }
@@ -107,6 +110,7 @@ impl Detail {
             &self.luma,
             &mut self.blurred,
             &mut self.scratch,
+            &mut self.line,
             side,
             &self.kernel,
         );
@@ -146,34 +150,43 @@ fn gaussian(sigma: f32) -> Vec<f32> {
 }
 
 /// `values` (a `side`² square, row-major) blurred by the separable `kernel` into `out`, edges
-/// repeated.
-fn blur(values: &[f32], out: &mut [f32], scratch: &mut [f32], side: usize, kernel: &[f32]) {
+/// repeated; `scratch` holds the rows' pass (the square's size), `line` a padded line.
+fn blur(
+    values: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+    line: &mut Vec<f32>,
+    side: usize,
+    kernel: &[f32],
+) {
     for (row, blurred) in values.chunks(side).zip(scratch.chunks_mut(side)) {
-        blur_line(row, blurred, kernel);
+        blur_line(row.iter().copied(), blurred.iter_mut(), kernel, line);
     }
-    // Down the columns: the rows' transpose, blurred along, written back transposed.
-    let mut column = vec![0f32; side];
-    let mut blurred = vec![0f32; side];
+    // Down the columns.
     for x in 0..side {
-        for (y, v) in column.iter_mut().enumerate() {
-            *v = scratch[y * side + x];
-        }
-        blur_line(&column, &mut blurred, kernel);
-        for (y, v) in blurred.iter().enumerate() {
-            out[y * side + x] = *v;
-        }
+        let column = (0..side).map(|y| scratch[y * side + x]);
+        let blurred = out.iter_mut().skip(x).step_by(side);
+        blur_line(column, blurred, kernel, line);
     }
 }
 
-/// One line blurred by `kernel`, its ends repeated.
-fn blur_line(line: &[f32], out: &mut [f32], kernel: &[f32]) {
-    let (n, radius) = (line.len(), kernel.len() / 2);
-    let mut padded = Vec::with_capacity(n + 2 * radius);
-    let (first, last) = (line[0], line[n - 1]);
-    padded.extend(std::iter::repeat_n(first, radius));
-    padded.extend_from_slice(line);
+/// One line (`values`) blurred by `kernel` into `out`, its ends repeated; `padded` is reused.
+fn blur_line<'a>(
+    values: impl Iterator<Item = f32>,
+    out: impl Iterator<Item = &'a mut f32>,
+    kernel: &[f32],
+    padded: &mut Vec<f32>,
+) {
+    let radius = kernel.len() / 2;
+    padded.clear();
+    padded.extend(values);
+    let (Some(&first), Some(&last)) = (padded.first(), padded.last()) else {
+        return;
+    };
+    let n = padded.len();
     padded.extend(std::iter::repeat_n(last, radius));
-    for (o, window) in out.iter_mut().zip(padded.windows(kernel.len())) {
+    padded.splice(0..0, std::iter::repeat_n(first, radius));
+    for (o, window) in out.zip(padded.windows(kernel.len())).take(n) {
         *o = window.iter().zip(kernel).map(|(v, k)| v * k).sum();
     }
 }

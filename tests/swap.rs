@@ -682,6 +682,39 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     assert!((2..=16).contains(&keyframes), "{keyframes} keyframes");
     assert_eq!(detail.landmarks.len(), 68 * keyframes);
     assert_eq!(detail.drawn.len(), 68);
+    // The live swap adds it: the same frames with and without the detail differ.
+    let (a2b, clip) = (
+        out.with_file_name("ab_a2b.onnx"),
+        testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"),
+    );
+    let swapped = |extra: &[&str]| {
+        let record = dir.join(format!("live{}.mp4", extra.len()));
+        let mut args = vec![
+            "live",
+            "--model",
+            arg(&a2b),
+            "--input",
+            arg(&clip),
+            "--headless",
+            "--view",
+            "output",
+            "--max-frames",
+            "3",
+            "--record",
+            arg(&record),
+        ];
+        args.extend_from_slice(extra);
+        mimic_json(&args);
+        let mut reader = mimic::video::VideoReader::open(&record).unwrap();
+        reader.next_frame().unwrap().unwrap().image
+    };
+    let (with, without) = (swapped(&[]), swapped(&["--no-detail"]));
+    let changed = with
+        .pixels()
+        .zip(without.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).any(|(x, y)| x.abs_diff(y) > 4))
+        .count();
+    assert!(changed > 2000, "the detail changed only {changed} pixels");
 
     let (small_a, small_b) = face_sets();
     let refused = train(small_a, small_b);

@@ -229,18 +229,21 @@ impl AlignedCrop {
     ) {
         let s = self.size as f32;
         let whole = (Point::new(0.0, 0.0), Point::new(s, s));
-        self.unwarp_within(crop, to_crop, frame, whole, mask);
+        let mut source = Bordered::default();
+        self.unwarp_within(crop, to_crop, frame, whole, mask, &mut source);
     }
 
     /// [`Self::unwarp_into`] for the part of the crop inside the rectangle `within` (crop
     /// pixels, corners low and high): a mask that is zero outside it need not be visited.
-    pub fn unwarp_within(
+    /// `source` is the crop's sampling buffer, kept by the caller from frame to frame.
+    pub(crate) fn unwarp_within(
         &self,
         crop: &Rgb8,
         to_crop: &Similarity,
         frame: &mut Rgb8,
         within: (Point, Point),
         mask: Option<&[f32]>,
+        source: &mut Bordered,
     ) {
         let (w, h) = frame.dimensions();
         let Some((x0, y0, x1, y1)) = footprint(to_crop, within, w, h) else {
@@ -250,7 +253,7 @@ impl AlignedCrop {
         // the face's fine detail (variance of the Laplacian) with it, and sampling a
         // Catmull-Rom doubling of the crop bilinearly, faster, took 13 % (`eval swap`'s
         // sharpness ratio 0.60 → 0.52). The mask is sampled with the colour.
-        let source = Bordered::of(crop, mask);
+        source.fill(crop, mask);
         let max = (crop.width() as f32 - 1.0, crop.height() as f32 - 1.0);
         let stride = 3 * w as usize;
         let rows = frame.as_mut()[y0 as usize * stride..y1 as usize * stride].chunks_mut(stride);
@@ -385,7 +388,8 @@ impl<'a> Sampler<'a> {
 /// A picture in floats, four lanes a pixel (the fourth a weight) and its edge repeated
 /// [`BORDER`] pixels out, for sampling many points of it by Catmull-Rom without a clamp or a
 /// conversion per tap: what the swap pastes every face pixel of the frame from.
-struct Bordered {
+#[derive(Debug, Default)]
+pub(crate) struct Bordered {
     pixels: Vec<[f32; 4]>,
     stride: usize,
 }
@@ -393,11 +397,13 @@ struct Bordered {
 const BORDER: usize = 2;
 
 impl Bordered {
-    /// `image` with `weight` (row-major, the image's size; `None`: all 1) in the fourth lane.
-    fn of(image: &Rgb8, weight: Option<&[f32]>) -> Bordered {
+    /// Holds `image` with `weight` (row-major, the image's size; `None`: all 1) in the fourth
+    /// lane.
+    fn fill(&mut self, image: &Rgb8, weight: Option<&[f32]>) {
         let (w, h) = (image.width() as usize, image.height() as usize);
         let stride = w + 2 * BORDER;
-        let mut pixels = Vec::with_capacity(stride * (h + 2 * BORDER));
+        let pixels = &mut self.pixels;
+        pixels.clear();
         let raw = image.as_raw();
         for y in 0..h + 2 * BORDER {
             let sy = y.saturating_sub(BORDER).min(h.saturating_sub(1));
@@ -414,7 +420,7 @@ impl Bordered {
                 ]);
             }
         }
-        Bordered { pixels, stride }
+        self.stride = stride;
     }
 
     /// The weight at (x, y), a point on the picture, bilinearly.

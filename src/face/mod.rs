@@ -7,6 +7,7 @@
 //! always predicted on the full-resolution frame.
 
 mod align;
+pub(crate) use align::Bordered;
 mod descriptor;
 mod dlib;
 mod landmarks;
