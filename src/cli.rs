@@ -7,6 +7,7 @@ use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::compose::View;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
+use mimic::quantize::Method;
 use mimic::retarget::Follow;
 use mimic::smooth::OneEuroSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
@@ -43,6 +44,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Per-frame landmarks of the main face of a video, as the live loop tracks them.
     Track(TrackArgs),
+    /// An INT8 copy of a generator, calibrated on frames of the target's own data.
+    Quantize(QuantizeArgs),
     /// Make training sets from videos.
     #[command(subcommand)]
     Extract(ExtractCommand),
@@ -526,6 +529,28 @@ pub struct CalibrateArgs {
     /// Replace a profile that is already there.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// The float generator (ONNX, its card beside it).
+    pub model: PathBuf,
+    /// Frames to calibrate on, run through the live path as a camera's would be: a video,
+    /// an image folder, a dataset (`extract reenact`) or a face set (`extract faces`).
+    #[arg(long)]
+    pub calibration: PathBuf,
+    /// Where the INT8 model goes (its card beside it); default MODEL.int8.onnx.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Frames with a face to use, spread over the source; the last fifth are held out to
+    /// compare the INT8 model with its parent.
+    #[arg(long, default_value_t = 300)]
+    pub frames: usize,
+    /// How activation ranges are chosen; default: both tried, the closer to the parent kept.
+    #[arg(long, value_enum)]
+    pub method: Option<Method>,
     #[command(flatten)]
     pub json: JsonFlag,
 }

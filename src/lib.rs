@@ -24,6 +24,7 @@ pub mod lab;
 pub mod onnx;
 pub mod pipeline;
 pub mod progress;
+pub mod quantize;
 pub mod reference;
 pub mod resize;
 pub mod retarget;

@@ -37,6 +37,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Calibrate(args) => commands::calibrate::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Track(args) => commands::track::run(args),
+        Command::Quantize(args) => commands::quantize::run(args),
         Command::Extract(cli::ExtractCommand::Reenact(args)) => commands::extract::reenact(args),
         Command::Extract(cli::ExtractCommand::Faces(args)) => commands::extract::faces(args),
         Command::Extract(cli::ExtractCommand::Pairs(args)) => commands::extract::pairs(args),

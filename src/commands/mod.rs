@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod eval;
 pub mod extract;
 pub mod live;
+pub mod quantize;
 pub mod source;
 pub mod track;
 pub mod train;

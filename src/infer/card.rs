@@ -61,6 +61,23 @@ pub struct AlignmentSpec {
     pub padding: f32,
 }
 
+/// An INT8 model's precision and calibration (card section `[quantization]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantizationSpec {
+    /// `int8`: weights symmetric int8 per output channel, activations uint8.
+    pub precision: String,
+    /// The float model it was made from (file name).
+    pub parent: String,
+    /// Where the calibration frames came from, how many ran, and how many were held out.
+    pub calibration: String,
+    pub frames: usize,
+    pub held_out: usize,
+    /// The range method kept (`min-max` or `percentile`).
+    pub method: String,
+    /// PSNR of the INT8 output against the parent's on the held-out frames (dB).
+    pub psnr_db: f64,
+}
+
 /// Everything the runtime needs to know about a model, and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -90,6 +107,10 @@ pub struct ModelCard {
     /// The target's keyframes whose fine detail is added to the generated face (swap models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<DetailSpec>,
+    /// How the model's numbers are stored, if not float: an INT8 model from `mimic quantize`
+    /// says how it was calibrated and how close it came to its float parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<QuantizationSpec>,
     /// Data, steps, preset and metrics of the run that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<toml::Table>,
@@ -111,6 +132,7 @@ impl ModelCard {
             neutral: None,
             reference: None,
             detail: None,
+            quantization: None,
             training: None,
         }
     }
@@ -189,6 +211,7 @@ mod tests {
             neutral: None,
             reference: None,
             detail: None,
+            quantization: None,
             training: None,
         };
         let text = toml::to_string_pretty(&card).unwrap();

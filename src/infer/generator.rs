@@ -152,6 +152,16 @@ impl Generator {
         &self.path
     }
 
+    /// The name of the output that holds the image.
+    pub fn output_name(&self) -> &str {
+        self.session.outputs()[self.output_index].name()
+    }
+
+    /// The range of the output's values (the card's, or the signature's default).
+    pub fn output_range(&self) -> [f32; 2] {
+        self.output_spec.range
+    }
+
     /// Whether the model takes the target's reference picture as a second input.
     pub fn takes_reference(&self) -> bool {
         self.reference.is_some()
@@ -233,6 +243,19 @@ impl Generator {
         let black = Rgb8::new(size, size);
         let reference = self.reference.is_some().then_some(&black);
         self.run_inputs(&black, reference, &mut output)
+    }
+
+    /// The tensors the last call fed the model, by input name: what the live path gives it,
+    /// which is what an INT8 model is calibrated on.
+    pub fn last_inputs(&self) -> Vec<(String, ndarray::ArrayD<f32>)> {
+        let image = Some(self.input.clone().into_dyn());
+        let second = match (&self.morph, &self.reference) {
+            (Some(morph), _) => Some(morph.clone().into_dyn()),
+            (None, Some(reference)) => Some(reference.clone().into_dyn()),
+            (None, None) => None,
+        };
+        let names = self.session.inputs().iter().map(|i| i.name().to_string());
+        names.zip([image, second].into_iter().flatten()).collect()
     }
 
     /// How long the last [`Self::run`] spent converting in, running, and converting out.

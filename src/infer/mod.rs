@@ -8,7 +8,9 @@ mod runtime;
 
 use std::path::PathBuf;
 
-pub use card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+pub use card::{
+    AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, QuantizationSpec, TensorSpec,
+};
 pub use generator::{
     Generator, GeneratorTimings, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
 };

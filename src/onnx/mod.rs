@@ -20,6 +20,7 @@ pub enum ElemType {
     Float = 1,
     Uint8 = 2,
     Int8 = 3,
+    Int32 = 6,
     Int64 = 7,
 }
 
@@ -67,6 +68,7 @@ impl Node {
 pub enum TensorData {
     Float(Vec<f32>),
     Int64(Vec<i64>),
+    Int32(Vec<i32>),
     Int8(Vec<i8>),
     Uint8(Vec<u8>),
 }
@@ -79,7 +81,8 @@ pub struct Initializer {
 }
 
 /// A graph input or output: a float tensor, its dimensions fixed or (−1) named, as a batch
-/// dimension often is.
+/// dimension often is; no dimensions at all: a shape left for the runtime to infer (an
+/// intermediate value exposed as an output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Io {
     pub name: String,
@@ -207,6 +210,10 @@ fn encode_tensor(init: &Initializer) -> Msg {
             ElemType::Int64,
             v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         ),
+        TensorData::Int32(v) => (
+            ElemType::Int32,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
         TensorData::Int8(v) => (ElemType::Int8, v.iter().map(|&x| x as u8).collect()),
         TensorData::Uint8(v) => (ElemType::Uint8, v.clone()),
     };
@@ -228,7 +235,9 @@ fn encode_value_info(io: &Io) -> Msg {
     }
     let mut tensor = Msg::default();
     tensor.int(1, ElemType::Float as i64);
-    tensor.message(2, &shape);
+    if !io.dims.is_empty() {
+        tensor.message(2, &shape);
+    }
     let mut ty = Msg::default();
     ty.message(1, &tensor);
     let mut v = Msg::default();

@@ -180,13 +180,22 @@ fn read_tensor(bytes: &[u8]) -> Result<Initializer, ReadError> {
                 .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
                 .collect(),
         ),
+        (k, Some(raw)) if k == ElemType::Int32 as u64 => TensorData::Int32(
+            raw.chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ),
         (k, Some(raw)) if k == ElemType::Int8 as u64 => {
             TensorData::Int8(raw.iter().map(|&b| b as i8).collect())
         }
         (k, Some(raw)) if k == ElemType::Uint8 as u64 => TensorData::Uint8(raw.to_vec()),
         (k, None) if k == ElemType::Float as u64 => TensorData::Float(floats),
         (k, None) if k == ElemType::Int64 as u64 => TensorData::Int64(ints),
-        // 8-bit values outside `raw_data` are stored one per varint in `int32_data` (field 5).
+        // int32 and 8-bit values outside `raw_data` are stored one per varint in `int32_data`
+        // (field 5).
+        (k, None) if k == ElemType::Int32 as u64 => {
+            TensorData::Int32(small.iter().map(|&v| v as i32).collect())
+        }
         (k, None) if k == ElemType::Int8 as u64 => {
             TensorData::Int8(small.iter().map(|&v| v as i8).collect())
         }
@@ -195,7 +204,7 @@ fn read_tensor(bytes: &[u8]) -> Result<Initializer, ReadError> {
         }
         (other, _) => {
             return Err(ReadError::Unsupported(format!(
-                "tensor '{name}' of element type {other} (mimic reads float, int64, int8 and uint8)"
+                "tensor '{name}' of element type {other} (mimic reads float, int64, int32, int8 and uint8)"
             )))
         }
     };

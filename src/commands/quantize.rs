@@ -1,0 +1,252 @@
+//! `mimic quantize`: an INT8 copy of a generator. The calibration frames run through the
+//! same live path as a camera's (tracking, sketch or alignment), so the ranges are set on
+//! exactly what the generator is fed; the last fifth are held out to judge the copy.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, FromArgMatches};
+use mimic::infer::{ModelCard, QuantizationSpec};
+use mimic::quantize::{quantize, Feed, Method, Quantized, Request, Trial};
+use mimic::video::VideoReader;
+use mimic::{dataset, faceset, files, onnx, progress};
+use serde::Serialize;
+
+use crate::cli::{QuantizeArgs, SessionFlags};
+
+#[derive(Serialize)]
+struct Report {
+    model: PathBuf,
+    /// None for a model without a card: its INT8 copy runs as it does, card-less.
+    card: Option<PathBuf>,
+    frames: usize,
+    held_out: usize,
+    method: Method,
+    psnr_db: f64,
+    trials: Vec<Trial>,
+    bytes_float: usize,
+    bytes_int8: usize,
+}
+
+/// The generator's inputs on the calibration frames, and what its output is.
+struct Captured {
+    feeds: Vec<Feed>,
+    output: String,
+    range: [f32; 2],
+}
+
+pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
+    let out = args.out.clone().unwrap_or_else(|| int8_path(&args.model));
+    if out == args.model {
+        bail!("--out is the model itself: give another path");
+    }
+    if args.frames < 2 {
+        bail!("--frames must be at least 2: some to calibrate on, one to check the result");
+    }
+    let bytes = std::fs::read(&args.model)
+        .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
+    let model = onnx::read::decode(&bytes)
+        .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
+    let source = frames_of(&args.calibration);
+    let captured = capture(&args.model, &source, args.frames)?;
+    let held_out = (captured.feeds.len() / 5).max(1);
+    let (calibration, held) = captured.feeds.split_at(captured.feeds.len() - held_out);
+    let methods = args.method.map_or(Method::ALL.to_vec(), |m| vec![m]);
+    let quantized = quantize(
+        &model,
+        &Request {
+            calibration,
+            held_out: held,
+            output: &captured.output,
+            range: captured.range,
+            methods: &methods,
+        },
+    )?;
+    let encoded = quantized.model.encode();
+    files::write_atomically(&out, &encoded)?;
+    let card = match ModelCard::read_beside(&args.model)? {
+        Some(card) => Some(write_card(
+            card,
+            &args,
+            &out,
+            &quantized,
+            calibration.len(),
+            held.len(),
+        )?),
+        None => None,
+    };
+    let report = Report {
+        model: out,
+        card,
+        frames: calibration.len(),
+        held_out: held.len(),
+        method: quantized.method,
+        psnr_db: best(&quantized),
+        trials: quantized.trials.clone(),
+        bytes_float: bytes.len(),
+        bytes_int8: encoded.len(),
+    };
+    match args.json.json {
+        true => super::print_json(&report)?,
+        false => print_summary(&report),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME.onnx` → `NAME.int8.onnx`.
+fn int8_path(model: &Path) -> PathBuf {
+    let stem = model.file_stem().unwrap_or_default().to_string_lossy();
+    model.with_file_name(format!("{stem}.int8.onnx"))
+}
+
+/// The frames a calibration source holds: a dataset's target frames, a face set's faces,
+/// or the video or image folder itself.
+fn frames_of(source: &Path) -> PathBuf {
+    if source.join(dataset::MANIFEST).is_file() {
+        source.join(dataset::FRAMES_DIR)
+    } else if source.join(faceset::MANIFEST).is_file() {
+        source.join(faceset::FACES_DIR)
+    } else {
+        source.to_path_buf()
+    }
+}
+
+/// Runs the float model's live path on `source`, keeping the generator's inputs of up to
+/// `wanted` frames with a face, spread evenly over the source.
+fn capture(model: &Path, source: &Path, wanted: usize) -> anyhow::Result<Captured> {
+    let flags = calibration_flags(model)?;
+    let mut session = super::session(&flags, false, false)?;
+    let mut reader = VideoReader::open(source)?;
+    let total = reader.info().frame_count;
+    let stride = total.map_or(1, |n| (n as usize / wanted).max(1));
+    let bar = progress::progress(total, "calibrating");
+    let mut feeds = Vec::with_capacity(wanted);
+    let mut index = 0usize;
+    while feeds.len() < wanted {
+        let Some(frame) = reader.next_frame()? else {
+            break;
+        };
+        let (face, _) = session.step(&frame)?;
+        if face && index.is_multiple_of(stride) {
+            feeds.push(session.processor().generator().last_inputs());
+        }
+        index += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if feeds.len() < 2 {
+        bail!(
+            "'{}' gave {} frame(s) with a face the model could run on ({} read): calibrate on the target's own video, dataset or face set",
+            source.display(),
+            feeds.len(),
+            index
+        );
+    }
+    let generator = session.processor().generator();
+    Ok(Captured {
+        feeds,
+        output: generator.output_name().to_string(),
+        range: generator.output_range(),
+    })
+}
+
+/// The live path's defaults, detecting on every frame: an image folder's pictures are not
+/// a video the tracker can follow.
+fn calibration_flags(model: &Path) -> anyhow::Result<SessionFlags> {
+    let command = SessionFlags::augment_args(clap::Command::new("quantize"));
+    let matches = command.try_get_matches_from([
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--detect-every".as_ref(),
+        "1".as_ref(),
+        "--device".as_ref(),
+        "cpu".as_ref(),
+    ])?;
+    Ok(SessionFlags::from_arg_matches(&matches)?)
+}
+
+/// The parent's card with the quantisation said, beside the INT8 model; the pictures it
+/// names are copied along when the model goes to another folder.
+fn write_card(
+    mut card: ModelCard,
+    args: &QuantizeArgs,
+    out: &Path,
+    quantized: &Quantized,
+    frames: usize,
+    held_out: usize,
+) -> anyhow::Result<PathBuf> {
+    card.quantization = Some(QuantizationSpec {
+        precision: "int8".into(),
+        parent: file_name(&args.model),
+        calibration: args.calibration.display().to_string(),
+        frames,
+        held_out,
+        method: serde_json::to_value(quantized.method)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        psnr_db: best(quantized),
+    });
+    let pictures = [
+        card.reference.as_ref().map(|r| r.image.clone()),
+        card.detail.as_ref().map(|d| d.image.clone()),
+    ];
+    for picture in pictures.into_iter().flatten() {
+        let (from, to) = (
+            args.model.with_file_name(&picture),
+            out.with_file_name(&picture),
+        );
+        if from != to {
+            std::fs::copy(&from, &to).with_context(|| {
+                format!("cannot copy '{}' beside the INT8 model", from.display())
+            })?;
+        }
+    }
+    Ok(card.write_beside(out)?)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn best(quantized: &Quantized) -> f64 {
+    quantized
+        .trials
+        .iter()
+        .find(|t| t.method == quantized.method)
+        .map_or(f64::NAN, |t| t.psnr_db)
+}
+
+fn print_summary(report: &Report) {
+    println!(
+        "wrote {} ({:.1} MB, was {:.1} MB)",
+        report.model.display(),
+        report.bytes_int8 as f64 / 1e6,
+        report.bytes_float as f64 / 1e6,
+    );
+    match &report.card {
+        Some(card) => println!("and its card {}", card.display()),
+        None => println!("(the float model has no card, so neither has its INT8 copy)"),
+    }
+    println!(
+        "calibrated on {} frames; against the float model on {} held-out frames:",
+        report.frames, report.held_out
+    );
+    for trial in &report.trials {
+        let kept = if trial.method == report.method {
+            "  (kept)"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<11} PSNR {:.1} dB{kept}",
+            format!("{:?}", trial.method),
+            trial.psnr_db
+        );
+    }
+}
