@@ -17,6 +17,7 @@ fn conv_model(path: &std::path::Path) {
         graph_name: "conv".into(),
         producer: "mimic-bench".into(),
         opset: None,
+        ir_version: None,
         nodes: vec![
             Node::new("Conv", "conv", &["input", "w"], &["c"])
                 .attr("pads", Attr::Ints(vec![1, 1, 1, 1])),

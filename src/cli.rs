@@ -455,6 +455,9 @@ pub struct SessionFlags {
     /// Where the generator runs.
     #[arg(long, value_enum, default_value_t = DevicePreference::Auto)]
     pub device: DevicePreference,
+    /// Run the model's graph as the file has it, without mimic's exact rewrites (to compare).
+    #[arg(long)]
+    pub as_is: bool,
 }
 
 /// Where live frames come from: a camera, or a video file.

@@ -23,6 +23,7 @@ fn negative_model(dir: &Path) -> PathBuf {
         graph_name: "negative".into(),
         producer: "mimic-tests".into(),
         opset: None,
+        ir_version: None,
         nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
         initializers: vec![],
         inputs: vec![Io {
@@ -173,6 +174,7 @@ fn a_model_that_is_not_an_image_generator_is_refused() {
         graph_name: "vector".into(),
         producer: "mimic-tests".into(),
         opset: None,
+        ir_version: None,
         nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
         initializers: vec![],
         inputs: vec![Io {

@@ -60,6 +60,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         detect_every: 4,
         face_index: 0,
         device: DevicePreference::Auto,
+        as_is: false,
     };
     let mut session = super::session(&flags, true, false)?;
     let device = session.processor().generator().provider().to_string();

@@ -17,7 +17,7 @@ pub mod train;
 use mimic::calibrate::Profile;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::infer::{Generator, ModelKind};
+use mimic::infer::{Generator, Graph, ModelKind};
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use mimic::smooth::OneEuroSettings;
 
@@ -122,7 +122,11 @@ pub fn session(
     background: bool,
 ) -> anyhow::Result<Session> {
     let model = &flags.model;
-    let generator = Generator::open(model, flags.device)?;
+    let graph = match flags.as_is {
+        true => Graph::AsIs,
+        false => Graph::Simplified,
+    };
+    let generator = Generator::open_as(model, flags.device, graph)?;
     let mode = flags.mode.unwrap_or(generator.kind());
     if generator.kind() != mode {
         anyhow::bail!(

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, FromArgMatches};
-use mimic::infer::{ModelCard, QuantizationSpec};
+use mimic::compose::View;
+use mimic::infer::{DevicePreference, ModelCard, QuantizationSpec};
 use mimic::quantize::{quantize, Feed, Method, Quantized, Request, Trial};
 use mimic::video::VideoReader;
 use mimic::{dataset, faceset, files, onnx, progress};
 use serde::Serialize;
 
-use crate::cli::{QuantizeArgs, SessionFlags};
+use crate::cli::{BlendFlags, QuantizeArgs, RetargetFlags, SessionFlags, SmoothFlags};
 
 #[derive(Serialize)]
 struct Report {
@@ -48,7 +48,7 @@ pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
     let model = onnx::read::decode(&bytes)
         .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
-    let source = frames_of(&args.calibration);
+    let source = frames_of(&args.calibration)?;
     let captured = capture(&args.model, &source, args.frames)?;
     let held_out = (captured.feeds.len() / 5).max(1);
     let (calibration, held) = captured.feeds.split_at(captured.feeds.len() - held_out);
@@ -100,30 +100,50 @@ fn int8_path(model: &Path) -> PathBuf {
     model.with_file_name(format!("{stem}.int8.onnx"))
 }
 
-/// The frames a calibration source holds: a dataset's target frames, a face set's faces,
-/// or the video or image folder itself.
-fn frames_of(source: &Path) -> PathBuf {
-    if source.join(dataset::MANIFEST).is_file() {
-        source.join(dataset::FRAMES_DIR)
+/// Where calibration frames are read, and where they stop.
+struct Source {
+    path: PathBuf,
+    /// The first frame not to use (a dataset's held-out frames).
+    until: Option<u64>,
+}
+
+/// The frames a calibration source holds: a dataset's training frames in its source video,
+/// a face set's faces, or the video or image folder itself.
+fn frames_of(source: &Path) -> anyhow::Result<Source> {
+    Ok(if source.join(dataset::MANIFEST).is_file() {
+        let manifest = dataset::Dataset::open(source)?.manifest;
+        Source {
+            path: manifest.source,
+            until: Some(manifest.holdout_from),
+        }
     } else if source.join(faceset::MANIFEST).is_file() {
-        source.join(faceset::FACES_DIR)
+        Source {
+            path: source.join(faceset::FACES_DIR),
+            until: None,
+        }
     } else {
-        source.to_path_buf()
-    }
+        Source {
+            path: source.to_path_buf(),
+            until: None,
+        }
+    })
 }
 
 /// Runs the float model's live path on `source`, keeping the generator's inputs of up to
 /// `wanted` frames with a face, spread evenly over the source.
-fn capture(model: &Path, source: &Path, wanted: usize) -> anyhow::Result<Captured> {
-    let flags = calibration_flags(model)?;
+fn capture(model: &Path, source: &Source, wanted: usize) -> anyhow::Result<Captured> {
+    let flags = calibration_flags(model);
     let mut session = super::session(&flags, false, false)?;
-    let mut reader = VideoReader::open(source)?;
-    let total = reader.info().frame_count;
+    let mut reader = VideoReader::open(&source.path)?;
+    let total = match (reader.info().frame_count, source.until) {
+        (Some(n), Some(until)) => Some(n.min(until)),
+        (n, until) => n.or(until),
+    };
     let stride = total.map_or(1, |n| (n as usize / wanted).max(1));
     let bar = progress::progress(total, "calibrating");
     let mut feeds = Vec::with_capacity(wanted);
     let mut index = 0usize;
-    while feeds.len() < wanted {
+    while feeds.len() < wanted && source.until.is_none_or(|u| (index as u64) < u) {
         let Some(frame) = reader.next_frame()? else {
             break;
         };
@@ -138,7 +158,7 @@ fn capture(model: &Path, source: &Path, wanted: usize) -> anyhow::Result<Capture
     if feeds.len() < 2 {
         bail!(
             "'{}' gave {} frame(s) with a face the model could run on ({} read): calibrate on the target's own video, dataset or face set",
-            source.display(),
+            source.path.display(),
             feeds.len(),
             index
         );
@@ -151,20 +171,22 @@ fn capture(model: &Path, source: &Path, wanted: usize) -> anyhow::Result<Capture
     })
 }
 
-/// The live path's defaults, detecting on every frame: an image folder's pictures are not
-/// a video the tracker can follow.
-fn calibration_flags(model: &Path) -> anyhow::Result<SessionFlags> {
-    let command = SessionFlags::augment_args(clap::Command::new("quantize"));
-    let matches = command.try_get_matches_from([
-        "quantize".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--detect-every".as_ref(),
-        "1".as_ref(),
-        "--device".as_ref(),
-        "cpu".as_ref(),
-    ])?;
-    Ok(SessionFlags::from_arg_matches(&matches)?)
+/// The live path's defaults, detecting on every frame (an image folder's pictures are not
+/// a video the tracker can follow), on the CPU.
+fn calibration_flags(model: &Path) -> SessionFlags {
+    SessionFlags {
+        model: model.to_path_buf(),
+        mode: None,
+        blend: BlendFlags::default(),
+        no_smooth: false,
+        smoothing: SmoothFlags::default(),
+        retargeting: RetargetFlags::default(),
+        view: View::Panels,
+        detect_every: 1,
+        face_index: 0,
+        device: DevicePreference::Cpu,
+        as_is: false,
+    }
 }
 
 /// The parent's card with the quantisation said, beside the INT8 model; the pictures it

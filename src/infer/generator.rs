@@ -30,6 +30,31 @@ pub const REFERENCE_INPUT: &str = "reference";
 /// of 2.2 (the landmark template fills 1/2.2 of the crop). A card beside the model overrides it.
 pub const DFM_PADDING: f32 = (1.0 - 1.0 / 2.2) / 2.0;
 
+/// How a generator's graph is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Graph {
+    /// With mimic's exact rewrites ([`crate::onnx::simplify`]): the same outputs, less work.
+    #[default]
+    Simplified,
+    /// As the file has it.
+    AsIs,
+}
+
+/// The model's graph simplified, or `None` (then it runs as the file has it) when mimic's
+/// reader cannot read it or there is nothing to simplify.
+fn simplified(model: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(model).ok()?;
+    let read = match crate::onnx::read::decode(&bytes) {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::debug!("running '{}' as it is: {e}", model.display());
+            return None;
+        }
+    };
+    let simplified = crate::onnx::simplify::simplify(read.clone());
+    (simplified != read).then(|| simplified.encode())
+}
+
 /// An image-to-image model ready to run, its input tensor allocated once.
 pub struct Generator {
     session: Session,
@@ -50,8 +75,18 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Loads `model` (and its card, if any), checks its signature and builds the session.
+    /// Loads `model` (and its card, if any), simplified, checks its signature and builds
+    /// the session.
     pub fn open(model: &Path, device: DevicePreference) -> Result<Generator, InferError> {
+        Self::open_as(model, device, Graph::Simplified)
+    }
+
+    /// Loads `model` as [`Self::open`] does, its graph simplified or run as it is.
+    pub fn open_as(
+        model: &Path,
+        device: DevicePreference,
+        graph: Graph,
+    ) -> Result<Generator, InferError> {
         if !model.is_file() {
             return Err(InferError::ModelMissing(model.to_path_buf()));
         }
@@ -64,9 +99,15 @@ impl Generator {
         let mut builder =
             Session::builder(&runtime.environment).map_err(|e| invalid(e.to_string()))?;
         let provider = choose_provider(&mut builder, device)?;
-        let session = builder
-            .commit_from_file(model)
-            .map_err(|e| invalid(e.to_string()))?;
+        let simplified = match graph {
+            Graph::Simplified => simplified(model),
+            Graph::AsIs => None,
+        };
+        let session = match &simplified {
+            Some(bytes) => builder.commit_from_memory(bytes),
+            None => builder.commit_from_file(model),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
         let signature = Signature::read(&session, model)?;
         let (input_spec, output_spec) = signature.specs(card.as_ref(), model)?;
         if card.is_none() {

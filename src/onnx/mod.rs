@@ -7,6 +7,7 @@
 //! read said otherwise).
 
 pub mod read;
+pub mod simplify;
 
 /// ONNX IR version written (the one that goes with opset 17).
 pub const IR_VERSION: i64 = 8;
@@ -96,6 +97,9 @@ pub struct Model {
     pub producer: String,
     /// The default domain's opset; `None`: [`OPSET`].
     pub opset: Option<i64>,
+    /// The IR version read, written back if newer than [`IR_VERSION`] (a newer opset may
+    /// need it).
+    pub ir_version: Option<i64>,
     pub nodes: Vec<Node>,
     pub initializers: Vec<Initializer>,
     pub inputs: Vec<Io>,
@@ -107,7 +111,7 @@ impl Model {
     /// The serialized `ModelProto`.
     pub fn encode(&self) -> Vec<u8> {
         let mut m = Msg::default();
-        m.int(1, IR_VERSION);
+        m.int(1, self.ir_version.unwrap_or(IR_VERSION).max(IR_VERSION));
         m.string(2, &self.producer);
         m.string(3, env!("CARGO_PKG_VERSION"));
         m.message(7, &self.graph());

@@ -23,6 +23,7 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ReadError> {
     let mut graph = None;
     for field in Fields::new(bytes, "model") {
         match field? {
+            (1, Value::Varint(v)) => model.ir_version = Some(v as i64),
             (2, Value::Bytes(b)) => model.producer = text(b),
             (7, Value::Bytes(b)) => graph = Some(b),
             (8, Value::Bytes(b)) => read_opset(b, &mut model)?,
@@ -374,6 +375,7 @@ mod tests {
             graph_name: "g".into(),
             producer: "mimic".into(),
             opset: Some(13),
+            ir_version: Some(8),
             nodes: vec![
                 Node::new("Conv", "c", &["x", "w"], &["y"])
                     .attr("strides", Attr::Ints(vec![2, 2]))

@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::graph::{drop_unused_initializers, role, Role};
+use super::graph::{role, Role};
 use super::QuantizeError;
+use crate::onnx::simplify::drop_unused_initializers;
 use crate::onnx::{Attr, Initializer, Model, Node, TensorData};
 
 /// The largest magnitude of a symmetric int8 weight (−127…127: the product of two
@@ -102,7 +103,8 @@ impl Plan {
             if roles[i] == Role::Rectifier {
                 rectified.insert(out.clone());
             }
-            if node.op_type == "Resize" && node.inputs.first().is_some_and(|x| seen.contains(x)) {
+            let moves_bytes = matches!(node.op_type.as_str(), "Resize" | "DepthToSpace");
+            if moves_bytes && node.inputs.first().is_some_and(|x| seen.contains(x)) {
                 shared.insert(out.clone(), node.inputs[0].clone());
                 seen.insert(out.clone());
                 continue;
@@ -371,4 +373,19 @@ fn add_dequantised(
         .attr("axis", Attr::Int(axis as i64)),
     );
     dq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Params;
+
+    #[test]
+    fn zero_is_exact_and_the_range_is_covered() {
+        let p = Params::covering(-1.0, 3.0);
+        assert_eq!(p.zero_point, 64);
+        assert!((p.scale * 255.0 - 4.0).abs() < 1e-5);
+        // A range that does not hold 0 is widened to it (padding and ReLU need 0 exact).
+        assert_eq!(Params::covering(0.5, 2.0).zero_point, 0);
+        assert_eq!(Params::covering(-2.0, -0.5).zero_point, 255);
+    }
 }
