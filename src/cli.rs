@@ -458,6 +458,10 @@ pub struct SessionFlags {
     /// Run the model's graph as the file has it, without mimic's exact rewrites (to compare).
     #[arg(long)]
     pub as_is: bool,
+    /// Track each frame and then generate it, on one thread, instead of tracking the next
+    /// frame while this one is generated (to compare).
+    #[arg(long)]
+    pub serial: bool,
 }
 
 /// Where live frames come from: a camera, or a video file.

@@ -134,6 +134,46 @@ fn the_recording_can_hold_the_generated_frame_alone() {
     assert_eq!(frames, 12);
 }
 
+/// Issue 15: tracking the next frame on its own thread while this one is generated gives
+/// a file the same frames, bit for bit, as tracking and generating one after the other.
+#[test]
+fn the_pipelined_loop_records_what_the_serial_loop_records() {
+    let dir = scratch("live-pipelined");
+    let d0 = testdata("video/d0.mp4");
+    let record = |name: &str, serial: bool| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "live",
+            "--model",
+            arg(tiny_model()),
+            "--input",
+            arg(&d0),
+            "--headless",
+            "--max-frames",
+            "40",
+            "--record",
+            arg(&out),
+        ];
+        if serial {
+            args.push("--serial");
+        }
+        let report = mimic_json(&args);
+        assert_eq!(report["frames"], 40);
+        let mut reader = VideoReader::open(&out).unwrap();
+        let mut frames = Vec::new();
+        while let Some(frame) = reader.next_frame().unwrap() {
+            frames.push(frame.image);
+        }
+        frames
+    };
+    let (pipelined, serial) = (record("pipelined.mp4", false), record("serial.mp4", true));
+    assert_eq!(pipelined.len(), 40);
+    assert_eq!(pipelined.len(), serial.len());
+    for (i, (a, b)) in pipelined.iter().zip(&serial).enumerate() {
+        assert!(a.as_raw() == b.as_raw(), "frame {i} differs");
+    }
+}
+
 /// Under Xvfb the window opens and shows the composite: the screen, captured with
 /// ImageMagick's `import` while the loop runs, holds the sketch panel's lines, the mark, and
 /// the overlay's yellow figures.

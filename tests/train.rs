@@ -17,7 +17,8 @@ use mimic::extract::{extract_reenact, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Rgb8};
 use mimic::infer::{
-    ColorOrder, DevicePreference, Generator, Graph, Layout, ModelCard, ModelKind, TensorSpec,
+    ColorOrder, DevicePreference, Generator, Graph, Layout, Loading, ModelCard, ModelKind,
+    TensorSpec,
 };
 use mimic::sketch::SketchStyle;
 use mimic::train::driver::{RunOptions, Schedule};
@@ -712,7 +713,13 @@ fn the_simplified_graph_draws_what_the_file_draws() {
     assert!(count(&file, "Resize") > 0 && count(&simplified, "Resize") == 0);
     assert_eq!(count(&simplified, "DepthToSpace"), count(&file, "Resize"));
     assert!(simplified.nodes.len() < file.nodes.len());
-    let open = |graph| Generator::open_as(trained, DevicePreference::Cpu, graph).unwrap();
+    let open = |graph| {
+        let loading = Loading {
+            graph,
+            ..Loading::default()
+        };
+        Generator::open_as(trained, DevicePreference::Cpu, loading).unwrap()
+    };
     let (mut as_is, mut simple) = (open(Graph::AsIs), open(Graph::Simplified));
     let dataset = d9_dataset();
     let mut worst = 0u8;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mimic::frame::Rgb8;
-use mimic::pipeline::{FrameTimes, Processor};
+use mimic::pipeline::{FrameTimes, Processor, Stages};
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 use serde::Serialize;
 
@@ -200,23 +200,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mode = ModeStages::of(session.processor());
     let mut samples = Samples::default();
     let (mut frames, mut with_face) = (0usize, 0usize);
+    let wanted = |read: usize| args.frames.is_none_or(|n| (read as u64) < n);
+    let mut stages = Stages::new(session.take_tracker(), !args.session.serial)?;
     let started = Instant::now();
-    while args.frames.is_none_or(|n| (frames as u64) < n) {
+    let mut read = 0usize;
+    let mut read_next = |stages: &mut Stages, read: &mut usize| -> anyhow::Result<Duration> {
         let decode_started = Instant::now();
-        let Some(frame) = reader.next_frame()? else {
-            break;
-        };
-        let decode = decode_started.elapsed();
-        let (face, times) = session.step(&frame)?;
+        if wanted(*read) {
+            if let Some(frame) = reader.next_frame()? {
+                stages.push(frame)?;
+                *read += 1;
+            }
+        }
+        Ok(decode_started.elapsed())
+    };
+    let mut decode = read_next(&mut stages, &mut read)?;
+    while let Some(tracked) = stages.pop() {
+        let (frame, tracked) = tracked?;
+        // The next frame is decoded and tracked while this one is generated.
+        let next_decode = read_next(&mut stages, &mut read)?;
+        let (face, times) = session.finish(&frame, &tracked)?;
         let encode = match &mut recording {
             Some(recording) => Some(recording.write(session.composite())?),
             None => None,
         };
         samples.add(decode, &times, encode, mode);
+        decode = next_decode;
         frames += 1;
         with_face += usize::from(face);
     }
     let elapsed = started.elapsed();
+    session.restore_tracker(stages.finish());
     let report = Report {
         frames,
         frames_with_face: with_face,

@@ -61,6 +61,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         face_index: 0,
         device: DevicePreference::Auto,
         as_is: false,
+        serial: false,
     };
     let mut session = super::session(&flags, true, false)?;
     let device = session.processor().generator().provider().to_string();

@@ -47,12 +47,19 @@ pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
 
 pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
     let generator = Generator::open(&args.session.model, args.session.device)?;
-    let mut reenactor = super::reenactor(&args.session, generator, false)?;
+    let mut reenactor = super::reenactor(&args.session, generator)?;
     let judge = FaceAnalyzer::new(DetectOptions {
         upsample: 0,
         ..Default::default()
     })?;
-    let report = drive::evaluate(&mut reenactor, &judge, &args.driver, args.max_frames)?;
+    let mut tracker = super::face_tracker(&args.session, false)?;
+    let report = drive::evaluate(
+        &mut reenactor,
+        &mut tracker,
+        &judge,
+        &args.driver,
+        args.max_frames,
+    )?;
     if args.json.json {
         super::print_json(&report)?;
     } else {

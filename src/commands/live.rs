@@ -10,7 +10,7 @@ use mimic::capture::SourceInfo;
 use mimic::compose::{self, View};
 use mimic::files;
 use mimic::frame::Frame;
-use mimic::pipeline::{Processor, Session};
+use mimic::pipeline::{Processor, Session, Stages};
 use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
@@ -205,13 +205,23 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut frames, mut with_face) = (0u64, 0u64);
     let mut frame_rate = FrameRate::default();
+    let mut stages = Stages::new(session.take_tracker(), !args.session.serial)?;
     let result = (|| -> anyhow::Result<()> {
-        while let Some(frame) = source.next()? {
+        if let Some(frame) = source.next()? {
+            stages.push(frame)?;
+        }
+        while let Some(tracked) = stages.pop() {
+            let (frame, tracked) = tracked?;
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
                 break;
             }
+            // The next frame is tracked while this one is generated.
+            let last = args.max_frames.is_some_and(|m| frames + 1 >= m);
+            if let Some(next) = (!last).then(|| source.next()).transpose()?.flatten() {
+                stages.push(next)?;
+            }
             let (face, times) = session
-                .step(&frame)
+                .finish(&frame, &tracked)
                 .with_context(|| format!("frame {}", frame.index))?;
             if let Some(recording) = &mut recording {
                 recording.write(&session, frame.index)?;
@@ -240,6 +250,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })();
+    session.restore_tracker(stages.finish());
     if let Err(error) = result {
         // A conversion that failed part-way must not leave a file that looks complete.
         if let Some(recording) = recording {
@@ -250,7 +261,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     if let Some(recording) = recording {
         recording.finish(&mut session)?;
     }
-    let tracker = session.processor().tracker();
+    let tracker = session.tracker();
     let faces = tracker.map(|_| format!(" ({with_face} with a face)"));
     let report = Report {
         frames,

@@ -17,7 +17,7 @@ pub mod train;
 use mimic::calibrate::Profile;
 use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::infer::{Generator, Graph, ModelKind};
+use mimic::infer::{Generator, Graph, Loading, ModelKind};
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use mimic::smooth::OneEuroSettings;
 
@@ -76,7 +76,10 @@ pub fn retargeting(
 }
 
 /// The face tracker of the face modes (detecting beside the frames when `background`).
-fn face_tracker(flags: &crate::cli::SessionFlags, background: bool) -> anyhow::Result<FaceTracker> {
+pub fn face_tracker(
+    flags: &crate::cli::SessionFlags,
+    background: bool,
+) -> anyhow::Result<FaceTracker> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
         upsample: 0,
         ..Default::default()
@@ -95,16 +98,14 @@ fn smoothing(flags: &crate::cli::SessionFlags, generator: &Generator) -> Option<
     (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing))
 }
 
-/// The reenactment side of a session: tracker, smoothing and retargeting as the flags say.
+/// The reenactment side of a session: smoothing and retargeting as the flags say.
 pub fn reenactor(
     flags: &crate::cli::SessionFlags,
     generator: Generator,
-    background: bool,
 ) -> anyhow::Result<Reenactor> {
     let retargeting = retargeting(&flags.retargeting, &generator)?;
     let smoothing = smoothing(flags, &generator);
     Ok(Reenactor::new(
-        face_tracker(flags, background)?,
         Target::new(generator)?,
         smoothing,
         retargeting,
@@ -122,11 +123,16 @@ pub fn session(
     background: bool,
 ) -> anyhow::Result<Session> {
     let model = &flags.model;
-    let graph = match flags.as_is {
-        true => Graph::AsIs,
-        false => Graph::Simplified,
+    let loading = Loading {
+        graph: match flags.as_is {
+            true => Graph::AsIs,
+            false => Graph::Simplified,
+        },
+        // Beside the tracking thread, idle workers sleep (measured on this 2-core machine:
+        // the same speed for a 128-px model, 13 → 20 fps for a 256-px one against one thread).
+        spin: flags.serial,
     };
-    let generator = Generator::open_as(model, flags.device, graph)?;
+    let generator = Generator::open_as(model, flags.device, loading)?;
     let mode = flags.mode.unwrap_or(generator.kind());
     if generator.kind() != mode {
         anyhow::bail!(
@@ -145,16 +151,18 @@ pub fn session(
     }
     let panel = generator.output_size().max(MIN_PANEL);
     let composer = Composer::new(flags.view, panel, mark);
-    let tracker = || face_tracker(flags, background);
+    let tracker = match mode {
+        ModelKind::Reenact | ModelKind::Swap => Some(face_tracker(flags, background)?),
+        ModelKind::Stylize => None,
+    };
     let smoothing = smoothing(flags, &generator);
     let (processor, composer) = match mode {
         ModelKind::Reenact => (
-            Processor::Reenact(Box::new(reenactor(flags, generator, background)?)),
+            Processor::Reenact(Box::new(reenactor(flags, generator)?)),
             composer,
         ),
         ModelKind::Swap => (
             Processor::Swap(Box::new(Swapper::new(
-                tracker()?,
                 generator,
                 flags.blend.options(),
                 smoothing,
@@ -166,5 +174,5 @@ pub fn session(
             composer.with_full_frame_output(),
         ),
     };
-    Ok(Session::new(processor, composer)?)
+    Ok(Session::new(tracker, processor, composer)?)
 }

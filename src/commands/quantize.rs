@@ -186,6 +186,7 @@ fn calibration_flags(model: &Path) -> SessionFlags {
         face_index: 0,
         device: DevicePreference::Cpu,
         as_is: false,
+        serial: true,
     }
 }
 

@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::EvalError;
 use crate::face::{FaceAnalyzer, FaceBox, Point};
-use crate::pipeline::Reenactor;
+use crate::pipeline::{Reenactor, Tracked};
+use crate::track::FaceTracker;
 use crate::video::VideoReader;
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,10 +34,11 @@ pub struct DriveReport {
     pub sketch_nme: Option<f64>,
 }
 
-/// Drives `reenactor` with `video` (at most `max_frames` frames) and judges each generated
-/// frame with `judge`.
+/// Drives `reenactor` with `video` (at most `max_frames` frames), its face followed by
+/// `tracker`, and judges each generated frame with `judge`.
 pub fn evaluate(
     reenactor: &mut Reenactor,
+    tracker: &mut FaceTracker,
     judge: &FaceAnalyzer,
     video: &Path,
     max_frames: Option<u64>,
@@ -57,7 +59,8 @@ pub fn evaluate(
             break;
         }
         frames += 1;
-        if !reenactor.process(&frame.image, frame.t.as_secs_f64())? {
+        let tracked = Tracked::by(tracker, &frame.image)?;
+        if !reenactor.process(&frame.image, &tracked, frame.t.as_secs_f64())? {
             continue;
         }
         generated += 1;

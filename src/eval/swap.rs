@@ -21,7 +21,7 @@ use crate::face::{
 };
 use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
-use crate::pipeline::{PipelineError, Swapper};
+use crate::pipeline::{PipelineError, Swapper, Tracked};
 use crate::progress::progress;
 use crate::smooth::OneEuroSettings;
 use crate::track::FaceTracker;
@@ -79,7 +79,8 @@ pub fn evaluate(
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
     let reference = reference_descriptor(analyzer, target_reference)?;
-    let mut swapper = Swapper::new(tracker, generator, blend, smoothing).map_err(pipeline)?;
+    let mut tracker = tracker;
+    let mut swapper = Swapper::new(generator, blend, smoothing).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
@@ -93,7 +94,11 @@ pub fn evaluate(
             continue;
         }
         if !swapper
-            .process(&frame.image, frame.t.as_secs_f64())
+            .process(
+                &frame.image,
+                &Tracked::by(&mut tracker, &frame.image).map_err(pipeline)?,
+                frame.t.as_secs_f64(),
+            )
             .map_err(pipeline)?
         {
             missing += 1;
@@ -134,7 +139,7 @@ fn pipeline(e: PipelineError) -> EvalError {
     match e {
         PipelineError::Face(e) => EvalError::Face(e),
         PipelineError::Infer(e) => EvalError::Infer(e),
-        e @ PipelineError::Reference(_) => EvalError::Pipeline(e),
+        e @ (PipelineError::Reference(_) | PipelineError::Thread(_)) => EvalError::Pipeline(e),
     }
 }
 

@@ -40,6 +40,25 @@ pub enum Graph {
     AsIs,
 }
 
+/// How a generator's session is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub graph: Graph,
+    /// Whether ONNX Runtime's worker threads spin between calls (its default): a quicker
+    /// start on the next call, but a spinning thread holds a core that tracking, on its own
+    /// thread beside the generator, needs.
+    pub spin: bool,
+}
+
+impl Default for Loading {
+    fn default() -> Self {
+        Loading {
+            graph: Graph::Simplified,
+            spin: true,
+        }
+    }
+}
+
 /// The model's graph simplified, or `None` (then it runs as the file has it) when mimic's
 /// reader cannot read it or there is nothing to simplify.
 fn simplified(model: &Path) -> Option<Vec<u8>> {
@@ -78,14 +97,14 @@ impl Generator {
     /// Loads `model` (and its card, if any), simplified, checks its signature and builds
     /// the session.
     pub fn open(model: &Path, device: DevicePreference) -> Result<Generator, InferError> {
-        Self::open_as(model, device, Graph::Simplified)
+        Self::open_as(model, device, Loading::default())
     }
 
-    /// Loads `model` as [`Self::open`] does, its graph simplified or run as it is.
+    /// Loads `model` as [`Self::open`] does, its graph and threads as `loading` says.
     pub fn open_as(
         model: &Path,
         device: DevicePreference,
-        graph: Graph,
+        loading: Loading,
     ) -> Result<Generator, InferError> {
         if !model.is_file() {
             return Err(InferError::ModelMissing(model.to_path_buf()));
@@ -99,7 +118,12 @@ impl Generator {
         let mut builder =
             Session::builder(&runtime.environment).map_err(|e| invalid(e.to_string()))?;
         let provider = choose_provider(&mut builder, device)?;
-        let simplified = match graph {
+        if !loading.spin {
+            builder = builder
+                .with_intra_op_spinning(false)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        let simplified = match loading.graph {
             Graph::Simplified => simplified(model),
             Graph::AsIs => None,
         };

@@ -12,7 +12,7 @@ pub use card::{
     AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, QuantizationSpec, TensorSpec,
 };
 pub use generator::{
-    Generator, GeneratorTimings, Graph, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
+    Generator, GeneratorTimings, Graph, Loading, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
 };
 pub use runtime::{cuda_status, runtime, DevicePreference, Provider, Runtime};
 

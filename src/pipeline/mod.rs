@@ -2,15 +2,17 @@
 //! alignment (swap) → generator → blend → compose → window / recorder; in stylise mode the
 //! whole frame goes to the generator.
 //!
-//! [`Reenactor`] runs the processing side of reenact mode (track → framing → [`Target`]:
-//! sketch and reference → generator), [`Swapper`] that of swap mode (track → align → generator → blend back),
-//! [`Stylizer`] that of stylise mode (letterbox → generator → back to the frame's size);
-//! [`Handoff`] lets a camera run on its own thread while processing always takes the newest
-//! frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
+//! Tracking comes first and gives a [`Tracked`] face; [`Reenactor`] runs the processing side
+//! of reenact mode (framing → [`Target`]: sketch and reference → generator), [`Swapper`]
+//! that of swap mode (align → generator → blend back), [`Stylizer`] that of stylise mode
+//! (letterbox → generator → back to the frame's size). [`Stages`] runs tracking on a thread
+//! of its own, a frame ahead of the rest; [`Handoff`] lets a camera run on its own thread
+//! while processing always takes the newest frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
 
 pub mod handoff;
 pub mod reenact;
 pub mod session;
+pub mod stages;
 pub mod stylize;
 pub mod swap;
 pub mod target;
@@ -20,12 +22,15 @@ use std::time::Duration;
 pub use handoff::Handoff;
 pub use reenact::{Reenactor, Retargeting};
 pub use session::{FrameTimes, Processor, Session};
+pub use stages::Stages;
 pub use stylize::Stylizer;
 pub use swap::Swapper;
 pub use target::{Target, TargetTimes};
 
-use crate::face::FaceError;
+use crate::face::{Face, FaceError};
+use crate::frame::Rgb8;
 use crate::infer::InferError;
+use crate::track::FaceTracker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -35,6 +40,31 @@ pub enum PipelineError {
     Infer(#[from] InferError),
     #[error(transparent)]
     Reference(#[from] crate::reference::ReferenceError),
+    #[error("the frame path's threads failed: {0}")]
+    Thread(String),
+}
+
+/// What the tracking stage found in one frame, and how long it took.
+#[derive(Debug, Clone, Default)]
+pub struct Tracked {
+    pub face: Option<Face>,
+    /// Finding the face's landmarks, a detection inside the frame included.
+    pub landmarks: Duration,
+    /// A face detection that finished with this frame (inside it, or beside the frames).
+    pub detection: Option<Duration>,
+}
+
+impl Tracked {
+    /// The face `tracker` follows into `frame`.
+    pub fn by(tracker: &mut FaceTracker, frame: &Rgb8) -> Result<Tracked, PipelineError> {
+        let started = std::time::Instant::now();
+        let face = tracker.track(frame)?;
+        Ok(Tracked {
+            face,
+            landmarks: started.elapsed(),
+            detection: tracker.take_detection_time(),
+        })
+    }
 }
 
 /// Time spent in each stage of one frame.

@@ -1,5 +1,4 @@
-//! Reenactment, one frame at a time: the driver's face is tracked, its landmarks steadied over
-//! time, and either retargeted (the driver's expression carried onto the target's neutral
+//! Reenactment, one frame at a time: the tracked driver's landmarks steadied over time, and either retargeted (the driver's expression carried onto the target's neutral
 //! face at the target's framing) or framed the way the target was framed for training (the
 //! book's way); then drawn as a sketch at the model's input size and turned into a frame of
 //! the target by the generator.
@@ -7,13 +6,12 @@
 use std::time::{Duration, Instant};
 
 use super::Target;
-use super::{PipelineError, StageTimes};
+use super::{PipelineError, StageTimes, Tracked};
 use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::retarget::{AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral};
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
-use crate::track::FaceTracker;
 
 /// Detections the driver's framing window is fixed from (about half a second).
 const FRAMING_DETECTIONS: usize = 15;
@@ -98,7 +96,6 @@ impl Retargeting {
 
 /// Turns driver frames into target frames, with every buffer allocated once.
 pub struct Reenactor {
-    tracker: FaceTracker,
     target: Target,
     framing: DriverFraming,
     retargeting: Option<Retargeting>,
@@ -111,13 +108,11 @@ impl Reenactor {
     /// `retargeting`: carry the expression onto the target's neutral (`None`: the book's
     /// framing of the driver's own landmarks).
     pub fn new(
-        tracker: FaceTracker,
         target: Target,
         smoothing: Option<OneEuroSettings>,
         retargeting: Option<Retargeting>,
     ) -> Reenactor {
         Reenactor {
-            tracker,
             target,
             framing: DriverFraming::default(),
             retargeting,
@@ -135,24 +130,25 @@ impl Reenactor {
         self.target.generator()
     }
 
-    pub fn tracker(&self) -> &FaceTracker {
-        &self.tracker
-    }
-
     /// The stage times of the last frame.
     pub fn times(&self) -> StageTimes {
         self.times
     }
 
-    /// Processes one driver frame, taken at `t` seconds; `Ok(false)` when it shows no face.
-    pub fn process(&mut self, frame: &Rgb8, t: f64) -> Result<bool, PipelineError> {
-        let started = Instant::now();
-        let face = self.tracker.track(frame)?;
+    /// Processes one driver frame, taken at `t` seconds, and the face tracked in it;
+    /// `Ok(false)` when it shows no face.
+    pub fn process(
+        &mut self,
+        frame: &Rgb8,
+        found: &Tracked,
+        t: f64,
+    ) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
-        self.times.landmarks = tracked - started;
-        self.times.detection = self.tracker.take_detection_time();
-        let steady = self.steady.update(face.as_ref().map(|f| &f.landmarks), t);
-        let (Some(face), Some(landmarks)) = (face.as_ref(), steady) else {
+        self.times.landmarks = found.landmarks;
+        self.times.detection = found.detection;
+        let face = found.face.as_ref();
+        let steady = self.steady.update(face.map(|f| &f.landmarks), t);
+        let (Some(face), Some(landmarks)) = (face, steady) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);

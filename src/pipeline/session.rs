@@ -1,9 +1,11 @@
-//! One frame through the whole processing side, timed stage by stage: what `mimic live` and
-//! `mimic bench` both run, so the benchmark measures the live loop itself.
+//! One frame through the whole frame path, timed stage by stage: tracking, then the
+//! processing side and the composer. What `mimic live` and `mimic bench` both run, so the
+//! benchmark measures the live loop itself; tracking can be taken to a thread of its own
+//! ([`super::Stages`]).
 
 use std::time::{Duration, Instant};
 
-use super::{PipelineError, Reenactor, StageTimes, Stylizer, Swapper};
+use super::{PipelineError, Reenactor, StageTimes, Stylizer, Swapper, Tracked};
 use crate::compose::{Composer, View};
 use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
@@ -46,11 +48,11 @@ impl Processor {
         }
     }
 
-    fn process(&mut self, frame: &Frame) -> Result<bool, PipelineError> {
+    fn process(&mut self, frame: &Frame, tracked: &Tracked) -> Result<bool, PipelineError> {
         let t = frame.t.as_secs_f64();
         match self {
-            Processor::Reenact(r) => r.process(&frame.image, t),
-            Processor::Swap(s) => s.process(&frame.image, t),
+            Processor::Reenact(r) => r.process(&frame.image, tracked, t),
+            Processor::Swap(s) => s.process(&frame.image, tracked, t),
             Processor::Stylize(s) => s.process(&frame.image, t),
         }
     }
@@ -68,15 +70,6 @@ impl Processor {
             Processor::Reenact(r) => r.generator(),
             Processor::Swap(s) => s.generator(),
             Processor::Stylize(s) => s.generator(),
-        }
-    }
-
-    /// The face tracker (stylise mode has none).
-    pub fn tracker(&self) -> Option<&FaceTracker> {
-        match self {
-            Processor::Reenact(r) => Some(r.tracker()),
-            Processor::Swap(s) => Some(s.tracker()),
-            Processor::Stylize(_) => None,
         }
     }
 
@@ -103,9 +96,12 @@ impl Processor {
     }
 }
 
-/// The processing side and the composer, run frame after frame; while recording, a second
-/// composer holds the recording's view, so the window can change views meanwhile.
+/// The tracker, the processing side and the composer, run frame after frame; while
+/// recording, a second composer holds the recording's view, so the window can change views
+/// meanwhile.
 pub struct Session {
+    /// The face modes' tracker (stylise mode has none); away while [`super::Stages`] runs it.
+    tracker: Option<FaceTracker>,
     processor: Processor,
     composer: Composer,
     recording: Option<Composer>,
@@ -113,13 +109,33 @@ pub struct Session {
 
 impl Session {
     /// Builds the session and warms the generator up.
-    pub fn new(mut processor: Processor, composer: Composer) -> Result<Session, PipelineError> {
+    pub fn new(
+        tracker: Option<FaceTracker>,
+        mut processor: Processor,
+        composer: Composer,
+    ) -> Result<Session, PipelineError> {
         processor.warm_up()?;
         Ok(Session {
+            tracker,
             processor,
             composer,
             recording: None,
         })
+    }
+
+    /// The face tracker (none in stylise mode, or while tracking runs on its own thread).
+    pub fn tracker(&self) -> Option<&FaceTracker> {
+        self.tracker.as_ref()
+    }
+
+    /// Takes the tracker out, for a tracking stage of its own.
+    pub fn take_tracker(&mut self) -> Option<FaceTracker> {
+        self.tracker.take()
+    }
+
+    /// Puts the tracker back after its stage.
+    pub fn restore_tracker(&mut self, tracker: Option<FaceTracker>) {
+        self.tracker = tracker;
     }
 
     pub fn processor(&self) -> &Processor {
@@ -159,9 +175,20 @@ impl Session {
         }
     }
 
-    /// Processes and composes one frame; returns whether it showed a face, and its times.
+    /// Tracks, processes and composes one frame; returns whether it showed a face, and its
+    /// times.
     pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
-        let face = self.processor.process(frame)?;
+        let tracked = track(self.tracker.as_mut(), &frame.image)?;
+        self.finish(frame, &tracked)
+    }
+
+    /// Processes and composes one frame already tracked.
+    pub fn finish(
+        &mut self,
+        frame: &Frame,
+        tracked: &Tracked,
+    ) -> Result<(bool, FrameTimes), PipelineError> {
+        let face = self.processor.process(frame, tracked)?;
         let stages = self.processor.times();
         let phases = self.processor.generator().timings();
         let started = Instant::now();
@@ -208,4 +235,12 @@ impl Session {
 /// Whether the window's composite serves as the recording's too (same view, no overlay).
 fn shares_composite(window: &Composer, recording: &Composer) -> bool {
     recording.view() == window.view() && !window.shows_landmarks()
+}
+
+/// The face `tracker` finds in `frame` (nothing to find without a tracker: stylise mode).
+pub fn track(tracker: Option<&mut FaceTracker>, frame: &Rgb8) -> Result<Tracked, PipelineError> {
+    match tracker {
+        Some(tracker) => Tracked::by(tracker, frame),
+        None => Ok(Tracked::default()),
+    }
 }

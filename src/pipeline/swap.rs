@@ -1,21 +1,19 @@
-//! Face swap, one frame at a time: the face is tracked, its landmarks steadied over time,
+//! Face swap, one frame at a time: the tracked face's landmarks steadied over time,
 //! aligned to the template exactly as the training faces were ([`AlignedCrop`] with the model card's size and padding), turned into
 //! the other person's face by the generator, and blended back through the inverse transform.
 
 use std::time::{Duration, Instant};
 
-use super::{PipelineError, StageTimes};
+use super::{PipelineError, StageTimes, Tracked};
 use crate::blend::{Blend, BlendOptions};
 use crate::detail::Detail;
 use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::infer::{Generator, InferError, ModelCard};
 use crate::smooth::{OneEuroSettings, SteadyLandmarks};
-use crate::track::FaceTracker;
 
 /// Turns the driver's face into the target's, in place in the frame, with buffers reused.
 pub struct Swapper {
-    tracker: FaceTracker,
     generator: Generator,
     crop: AlignedCrop,
     steady: SteadyLandmarks,
@@ -36,7 +34,6 @@ impl Swapper {
     /// A swapper for `generator`, whose card must say which aligned crop it was trained on;
     /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw).
     pub fn new(
-        tracker: FaceTracker,
         generator: Generator,
         blend: BlendOptions,
         smoothing: Option<OneEuroSettings>,
@@ -65,7 +62,6 @@ impl Swapper {
         };
         Ok(Swapper {
             detail,
-            tracker,
             generator,
             crop,
             steady: SteadyLandmarks::new(smoothing),
@@ -86,10 +82,6 @@ impl Swapper {
         &self.generator
     }
 
-    pub fn tracker(&self) -> &FaceTracker {
-        &self.tracker
-    }
-
     /// The aligned crop the model works in.
     pub fn crop(&self) -> &AlignedCrop {
         &self.crop
@@ -103,18 +95,21 @@ impl Swapper {
         self.times
     }
 
-    /// Processes one frame, taken at `t` seconds; `Ok(false)` when it shows no face (the frame
-    /// is passed through).
-    pub fn process(&mut self, frame: &Rgb8, t: f64) -> Result<bool, PipelineError> {
-        let started = Instant::now();
-        let face = self.tracker.track(frame)?;
+    /// Processes one frame, taken at `t` seconds, and the face tracked in it; `Ok(false)`
+    /// when it shows no face (the frame is passed through).
+    pub fn process(
+        &mut self,
+        frame: &Rgb8,
+        found: &Tracked,
+        t: f64,
+    ) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
-        self.times.landmarks = tracked - started;
-        self.times.detection = self.tracker.take_detection_time();
+        self.times.landmarks = found.landmarks;
+        self.times.detection = found.detection;
         self.swapped.clone_from(frame);
         let landmarks = self
             .steady
-            .update(face.as_ref().map(|f| &f.landmarks), t)
+            .update(found.face.as_ref().map(|f| &f.landmarks), t)
             .cloned();
         let Some((landmarks, to_crop)) =
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
