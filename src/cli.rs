@@ -242,6 +242,10 @@ pub struct TrainSwapArgs {
     /// `dfm` also writes NAME.dfm (A→B in DeepFaceLive's signature, card NAME.toml).
     #[arg(long, value_enum, default_value_t = SwapFormat::Onnx)]
     pub format: SwapFormat,
+    /// Also write INT8 copies (NAME_a2b.int8.onnx, NAME_b2a.int8.onnx), each calibrated on
+    /// its input face set as `mimic quantize` does.
+    #[arg(long)]
+    pub int8: bool,
     #[command(flatten)]
     pub run: RunFlags,
     #[command(flatten)]
@@ -290,6 +294,10 @@ pub struct TrainPix2PixArgs {
     /// Stop after this many passes over the training pairs (when --steps is not given).
     #[arg(long)]
     pub epochs: Option<u64>,
+    /// Also write an INT8 copy (NAME.int8.onnx), calibrated on the training data as
+    /// `mimic quantize` does.
+    #[arg(long)]
+    pub int8: bool,
     #[command(flatten)]
     pub run: RunFlags,
     #[command(flatten)]
@@ -553,7 +561,7 @@ pub struct QuantizeArgs {
     pub out: Option<PathBuf>,
     /// Frames with a face to use, spread over the source; the last fifth are held out to
     /// compare the INT8 model with its parent.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = crate::commands::quantize::DEFAULT_FRAMES)]
     pub frames: usize,
     /// How activation ranges are chosen; default: both tried, the closer to the parent kept.
     #[arg(long, value_enum)]

@@ -194,3 +194,22 @@ fn a_model_that_is_not_an_image_generator_is_refused() {
         .expect("refused");
     assert!(matches!(error, InferError::Signature { .. }), "{error}");
 }
+
+/// Issue 15: a model with an operator mimic cannot quantise is refused with a sentence that
+/// names it, before any calibration, and no INT8 file is written.
+#[test]
+fn quantising_an_unknown_operator_names_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = negative_model(dir.path());
+    let out = dir.path().join("negative.int8.onnx");
+    let run = common::mimic(&[
+        "quantize",
+        common::arg(&model),
+        "--calibration",
+        common::arg(&testdata("video/d9.mp4")),
+    ]);
+    assert!(!run.status.success());
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("uses Neg"), "{said}");
+    assert!(!out.exists());
+}

@@ -811,3 +811,26 @@ fn an_int8_copy_stays_within_a_third_of_a_decibel_of_its_parent() {
     );
     assert!((float.model.face_psnr - quantised.model.face_psnr).abs() <= 0.3);
 }
+
+/// Issue 15: calibration frames that show no face give a reenactment model nothing to run
+/// on: a sentence, and no INT8 file.
+#[test]
+fn calibrating_on_frames_without_a_face_is_refused() {
+    let dir = scratch("int8-no-face");
+    let parent = common::copy_model(trained_d9(), &dir);
+    let blank = dir.join("blank");
+    std::fs::create_dir_all(&blank).unwrap();
+    for i in 0..4 {
+        mimic::files::save_png(&Rgb8::new(160, 160), &blank.join(format!("{i:03}.png"))).unwrap();
+    }
+    let run = mimic(&[
+        "quantize",
+        common::arg(&parent),
+        "--calibration",
+        common::arg(&blank),
+    ]);
+    assert!(!run.status.success());
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("with a face"), "{said}");
+    assert!(!dir.join("trained.int8.onnx").exists());
+}

@@ -16,17 +16,17 @@ use serde::Serialize;
 use crate::cli::{BlendFlags, QuantizeArgs, RetargetFlags, SessionFlags, SmoothFlags};
 
 #[derive(Serialize)]
-struct Report {
-    model: PathBuf,
+pub struct Report {
+    pub model: PathBuf,
     /// None for a model without a card: its INT8 copy runs as it does, card-less.
-    card: Option<PathBuf>,
-    frames: usize,
-    held_out: usize,
-    method: Method,
-    psnr_db: f64,
-    trials: Vec<Trial>,
-    bytes_float: usize,
-    bytes_int8: usize,
+    pub card: Option<PathBuf>,
+    pub frames: usize,
+    pub held_out: usize,
+    pub method: Method,
+    pub psnr_db: f64,
+    pub trials: Vec<Trial>,
+    pub bytes_float: usize,
+    pub bytes_int8: usize,
 }
 
 /// The generator's inputs on the calibration frames, and what its output is.
@@ -37,22 +37,69 @@ struct Captured {
 }
 
 pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
-    let out = args.out.clone().unwrap_or_else(|| int8_path(&args.model));
-    if out == args.model {
+    let report = int8_copy(&Job {
+        model: &args.model,
+        calibration: &args.calibration,
+        out: args.out.clone(),
+        frames: args.frames,
+        method: args.method,
+    })?;
+    match args.json.json {
+        true => super::print_json(&report)?,
+        false => print_summary(&report),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What to quantise, on what, and where to write it.
+pub struct Job<'a> {
+    pub model: &'a Path,
+    pub calibration: &'a Path,
+    /// Default: `NAME.int8.onnx` beside the model.
+    pub out: Option<PathBuf>,
+    pub frames: usize,
+    /// Default: each tried, the closer to the parent kept.
+    pub method: Option<Method>,
+}
+
+impl Job<'_> {
+    /// The command's defaults for `model`, calibrated on `calibration`.
+    pub fn defaults<'a>(model: &'a Path, calibration: &'a Path) -> Job<'a> {
+        Job {
+            model,
+            calibration,
+            out: None,
+            frames: DEFAULT_FRAMES,
+            method: None,
+        }
+    }
+}
+
+/// Calibration frames when none are asked for (`--frames`' default).
+pub const DEFAULT_FRAMES: usize = 300;
+
+/// Writes the INT8 copy of `job.model` and its card; nothing is written when the model has
+/// an operator mimic cannot quantise or the calibration frames show no face.
+pub fn int8_copy(job: &Job) -> anyhow::Result<Report> {
+    let out = job.out.clone().unwrap_or_else(|| int8_path(job.model));
+    if out == job.model {
         bail!("--out is the model itself: give another path");
     }
-    if args.frames < 2 {
+    if job.frames < 2 {
         bail!("--frames must be at least 2: some to calibrate on, one to check the result");
     }
-    let bytes = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
+    let bytes = std::fs::read(job.model)
+        .with_context(|| format!("cannot read model '{}'", job.model.display()))?;
     let model = onnx::read::decode(&bytes)
-        .with_context(|| format!("cannot read model '{}'", args.model.display()))?;
-    let source = frames_of(&args.calibration)?;
-    let captured = capture(&args.model, &source, args.frames)?;
+        .with_context(|| format!("cannot read model '{}'", job.model.display()))?;
+    // Refused before the calibration frames are run, not after.
+    mimic::quantize::check(&model)
+        .with_context(|| format!("cannot quantise '{}'", job.model.display()))?;
+    let source = frames_of(job.calibration)?;
+    let captured = capture(job.model, &source, job.frames)?;
     let held_out = (captured.feeds.len() / 5).max(1);
     let (calibration, held) = captured.feeds.split_at(captured.feeds.len() - held_out);
-    let methods = args.method.map_or(Method::ALL.to_vec(), |m| vec![m]);
+    let methods = job.method.map_or(Method::ALL.to_vec(), |m| vec![m]);
     let quantized = quantize(
         &model,
         &Request {
@@ -65,10 +112,10 @@ pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
     )?;
     let encoded = quantized.model.encode();
     files::write_atomically(&out, &encoded)?;
-    let card = match ModelCard::read_beside(&args.model)? {
+    let card = match ModelCard::read_beside(job.model)? {
         Some(card) => Some(write_card(
             card,
-            &args,
+            job,
             &out,
             &quantized,
             calibration.len(),
@@ -87,11 +134,7 @@ pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
         bytes_float: bytes.len(),
         bytes_int8: encoded.len(),
     };
-    match args.json.json {
-        true => super::print_json(&report)?,
-        false => print_summary(&report),
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }
 
 /// `NAME.onnx` → `NAME.int8.onnx`.
@@ -194,7 +237,7 @@ fn calibration_flags(model: &Path) -> SessionFlags {
 /// names are copied along when the model goes to another folder.
 fn write_card(
     mut card: ModelCard,
-    args: &QuantizeArgs,
+    job: &Job,
     out: &Path,
     quantized: &Quantized,
     frames: usize,
@@ -202,8 +245,8 @@ fn write_card(
 ) -> anyhow::Result<PathBuf> {
     card.quantization = Some(QuantizationSpec {
         precision: "int8".into(),
-        parent: file_name(&args.model),
-        calibration: args.calibration.display().to_string(),
+        parent: file_name(job.model),
+        calibration: job.calibration.display().to_string(),
         frames,
         held_out,
         method: serde_json::to_value(quantized.method)?
@@ -218,7 +261,7 @@ fn write_card(
     ];
     for picture in pictures.into_iter().flatten() {
         let (from, to) = (
-            args.model.with_file_name(&picture),
+            job.model.with_file_name(&picture),
             out.with_file_name(&picture),
         );
         if from != to {
@@ -245,7 +288,7 @@ fn best(quantized: &Quantized) -> f64 {
         .map_or(f64::NAN, |t| t.psnr_db)
 }
 
-fn print_summary(report: &Report) {
+pub fn print_summary(report: &Report) {
     println!(
         "wrote {} ({:.1} MB, was {:.1} MB)",
         report.model.display(),

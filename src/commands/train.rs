@@ -1,5 +1,6 @@
 //! `mimic train`: training generators.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use mimic::dataset::Dataset;
@@ -11,6 +12,7 @@ use mimic::train::swap;
 use mimic::imageset::{ImageSet, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
+use super::quantize;
 use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
@@ -46,6 +48,15 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     if let Some(resized) = &summary.resized {
         eprintln!("mimic: {resized}");
     }
+    let calibration = match (&args.dataset, args.pairs.as_deref()) {
+        (_, Some([a, _])) => a,
+        (Some(dir), _) => dir,
+        _ => anyhow::bail!("give a dataset folder, or --pairs DIR_A DIR_B"),
+    };
+    let int8 = match args.int8 {
+        true => vec![int8_copy(&summary.model, calibration)?],
+        false => Vec::new(),
+    };
     if args.json.json {
         super::print_json(&summary)?;
     } else {
@@ -69,7 +80,27 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
                 .map_or_else(String::new, |p| p.display().to_string()),
         );
     }
+    report_int8(&int8, args.json.json);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The INT8 copy of a model just trained, calibrated on its training data.
+fn int8_copy(model: &Path, calibration: &Path) -> anyhow::Result<quantize::Report> {
+    quantize::int8_copy(&quantize::Job::defaults(model, calibration))
+}
+
+/// Says what the INT8 copies are; on stderr beside a JSON summary, which stays one object.
+fn report_int8(reports: &[quantize::Report], json: bool) {
+    for report in reports {
+        match json {
+            true => eprintln!(
+                "mimic: wrote {} (INT8, {:.1} dB from its parent on held-out frames)",
+                report.model.display(),
+                report.psnr_db
+            ),
+            false => quantize::print_summary(report),
+        }
+    }
 }
 
 pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
@@ -83,6 +114,13 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     };
     let stop = super::stop_flag()?;
     let summary = swap::train(&a, &b, &args.out, &options, &stop)?;
+    let int8 = match args.int8 {
+        true => vec![
+            int8_copy(&summary.a2b, &args.a)?,
+            int8_copy(&summary.b2a, &args.b)?,
+        ],
+        false => Vec::new(),
+    };
     if args.json.json {
         super::print_json(&summary)?;
     } else {
@@ -102,6 +140,7 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
             println!("wrote {} for DeepFaceLive", dfm.display());
         }
     }
+    report_int8(&int8, args.json.json);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -58,6 +58,12 @@ pub struct Trial {
     pub psnr_db: f64,
 }
 
+/// Whether mimic can quantise `model`: the sentence naming what it cannot, before any
+/// calibration runs.
+pub fn check(model: &Model) -> Result<(), QuantizeError> {
+    Plan::of(&graph::prepare(model.clone())?).map(|_| ())
+}
+
 /// Quantises `model`, calibrating with each of the request's methods and keeping the one
 /// whose output is closest to the float model's on the held-out inputs.
 pub fn quantize(model: &Model, request: &Request) -> Result<Quantized, QuantizeError> {
