@@ -335,6 +335,7 @@ fn bench_reports_every_field_of_the_contract() {
     }
     assert!(json["stages_ms"]["generator"]["p50"].as_f64().unwrap() > 0.0);
     assert_eq!(json["device"], "CPU");
+    assert_eq!(json["precision"], "float");
     assert_eq!(json["dropped"], 0);
 }
 

@@ -810,6 +810,21 @@ fn an_int8_copy_stays_within_a_third_of_a_decibel_of_its_parent() {
         float.model.face_psnr, quantised.model.face_psnr
     );
     assert!((float.model.face_psnr - quantised.model.face_psnr).abs() <= 0.3);
+
+    let bench = common::mimic_json(&[
+        "bench",
+        "--model",
+        common::arg(&int8),
+        "--input",
+        common::arg(&video),
+        "--frames",
+        "20",
+    ]);
+    assert_eq!(bench["precision"], "int8");
+    assert!(
+        bench.get("int8_kernels").is_some(),
+        "bench says which kernels: {bench}"
+    );
 }
 
 /// Issue 15: calibration frames that show no face give a reenactment model nothing to run

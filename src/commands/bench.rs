@@ -38,6 +38,12 @@ struct Report {
     /// spends around its model.
     pipeline_ms: Spread,
     device: String,
+    /// `int8` for a `mimic quantize` copy, else `float`.
+    precision: &'static str,
+    /// For an INT8 model, the CPU's integer dot-product instructions (`null`: none, and the
+    /// integer kernels are the slower AVX2 ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    int8_kernels: Option<Option<&'static str>>,
     dropped: u64,
 }
 
@@ -189,7 +195,9 @@ impl Drop for ScratchRecording {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // Measured as a camera runs it: detections beside the frames.
     let mut session = super::session(&args.session, true, true)?;
-    let device = session.processor().generator().provider().to_string();
+    let generator = session.processor().generator();
+    let device = generator.provider().to_string();
+    let int8 = generator.card().is_some_and(|c| c.quantization.is_some());
     let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();
     let (width, height) = session.composer().size_for(info.width, info.height);
@@ -243,6 +251,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         stages_ms: samples.stages_ms(),
         pipeline_ms: Spread::of(&samples.pipeline),
         device,
+        precision: if int8 { "int8" } else { "float" },
+        int8_kernels: int8.then(mimic::infer::int8_kernels),
         dropped: 0,
     };
     if args.json.json {
@@ -255,10 +265,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn print_summary(report: &Report) {
     println!(
-        "{} frames at {:.1} fps on the {}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
+        "{} frames at {:.1} fps on the {}{}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
         report.frames,
         report.fps,
         report.device,
+        match report.int8_kernels {
+            Some(Some(kernels)) => format!(" (INT8, {kernels})"),
+            Some(None) => " (INT8, without VNNI: slower integer kernels)".into(),
+            None => String::new(),
+        },
         report.latency_ms.p50,
         report.latency_ms.p95,
         report.stages_ms.get("generator").map_or(0.0, |s| s.p50),

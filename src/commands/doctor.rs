@@ -66,6 +66,7 @@ pub fn run(json: bool) -> anyhow::Result<ExitCode> {
         display(),
         cameras(),
         cuda(),
+        int8(),
     ];
     let ok = checks.iter().all(|c| c.status != Status::Missing);
     let report = Report { ok, checks };
@@ -193,6 +194,22 @@ fn cameras() -> Check {
             Status::Note,
             e.to_string(),
             "check that /dev/video* exists and is readable (add yourself to the `video` group)",
+        ),
+    }
+}
+
+fn int8() -> Check {
+    const NAME: &str = "int8";
+    match infer::int8_kernels() {
+        Some(kernels) => Check::ok(
+            NAME,
+            format!("{kernels}: ONNX Runtime's integer kernels run INT8 models (`mimic quantize`) fast"),
+        ),
+        None => Check::failed(
+            NAME,
+            Status::Note,
+            "no VNNI or AMX: INT8 models run, on slower integer kernels, and gain less over float",
+            "nothing to install: keep the float model if its INT8 copy is not faster in `mimic bench`",
         ),
     }
 }

@@ -190,12 +190,17 @@ fn capture(model: &Path, source: &Source, wanted: usize) -> anyhow::Result<Captu
         let Some(frame) = reader.next_frame()? else {
             break;
         };
-        let (face, _) = session.step(&frame)?;
-        if face && index.is_multiple_of(stride) {
-            feeds.push(session.processor().generator().last_inputs());
-        }
+        // Frames between the kept ones are not run: every frame is detected afresh anyway.
+        let kept = index.is_multiple_of(stride);
         index += 1;
         bar.inc(1);
+        if !kept {
+            continue;
+        }
+        let (face, _) = session.step(&frame)?;
+        if face {
+            feeds.push(session.processor().generator().last_inputs());
+        }
     }
     bar.finish_and_clear();
     if feeds.len() < 2 {

@@ -160,3 +160,23 @@ pub fn cuda_status() -> Result<(), String> {
         )
     }
 }
+
+/// The integer dot-product instructions this CPU offers ONNX Runtime's INT8 kernels, best
+/// first: AMX tiles, AVX-512 VNNI, AVX-VNNI; `None` when it has none of them (INT8 models
+/// still run, on AVX2 or SSE kernels, with less gain).
+pub fn int8_kernels() -> Option<&'static str> {
+    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags: Vec<&str> = flags
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    [
+        ("amx_int8", "AMX"),
+        ("avx512_vnni", "AVX-512 VNNI"),
+        ("avx_vnni", "AVX-VNNI"),
+    ]
+    .into_iter()
+    .find(|(flag, _)| flags.contains(flag))
+    .map(|(_, name)| name)
+}
