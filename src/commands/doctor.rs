@@ -216,13 +216,38 @@ fn int8() -> Check {
 
 fn cuda() -> Check {
     const NAME: &str = "cuda";
+    let gpu_build = install::onnxruntime_gpu_library().is_file();
+    let (missing, driver) = infer::cuda_libraries();
+    let found = format!(
+        "ONNX Runtime's GPU build {}, NVIDIA libraries {}, driver {}",
+        if gpu_build { "present" } else { "absent" },
+        match missing.len() {
+            0 => "all present".to_string(),
+            n if n == install::CUDA_LIBRARIES.len() => "absent".to_string(),
+            _ => format!("missing {}", missing.join(", ")),
+        },
+        if driver { "found" } else { "not found" }
+    );
+    let fix = if !gpu_build || !missing.is_empty() {
+        "for a GPU: ./setup.sh --cuda, then `cargo build --release --features cuda`"
+    } else if !cfg!(feature = "cuda") {
+        "for a GPU: `cargo build --release --features cuda`"
+    } else {
+        "install the NVIDIA driver (CUDA 13 needs 580 or newer)"
+    };
     match infer::cuda_status() {
-        Ok(()) => Check::ok(NAME, "CUDA execution provider available"),
+        Ok(()) if driver => Check::ok(NAME, format!("CUDA execution provider available ({found})")),
+        Ok(()) => Check::failed(
+            NAME,
+            Status::Note,
+            format!("CUDA execution provider built in, but no GPU driver; generators run on the CPU ({found})"),
+            fix,
+        ),
         Err(reason) => Check::failed(
             NAME,
             Status::Note,
-            format!("CUDA execution provider: {reason}; generators run on the CPU"),
-            "for a GPU: build with `cargo build --release --features cuda` and set ORT_DYLIB_PATH to the onnxruntime-gpu 1.31.1 library",
+            format!("CUDA execution provider: {reason}; generators run on the CPU ({found})"),
+            fix,
         ),
     }
 }

@@ -14,7 +14,9 @@ pub use card::{
 pub use generator::{
     Generator, GeneratorTimings, Graph, Loading, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
 };
-pub use runtime::{cuda_status, int8_kernels, runtime, DevicePreference, Provider, Runtime};
+pub use runtime::{
+    cuda_libraries, cuda_status, int8_kernels, runtime, DevicePreference, Provider, Runtime,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {

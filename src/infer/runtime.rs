@@ -40,6 +40,8 @@ fn load(path: PathBuf) -> Result<Runtime, String> {
             install::ONNX_RUNTIME_VERSION
         ));
     }
+    #[cfg(feature = "cuda")]
+    preload_cuda_libraries();
     let environment = ort::init_from(&path)
         .map_err(|e| format!("{e}; {}", install::SETUP_HINT))?
         .with_name("mimic")
@@ -140,6 +142,54 @@ fn register_cuda(_builder: &mut SessionBuilder) -> Result<(), String> {
     Err("mimic was built without CUDA support (rebuild with --features cuda)".into())
 }
 
+/// Opens every NVIDIA library `./setup.sh --cuda` installed, globally, before ONNX Runtime
+/// starts: its CUDA provider then finds them by name, already loaded, without
+/// `LD_LIBRARY_PATH` (which a running process cannot change for itself). Libraries that need
+/// others are retried once those are in; what still fails is left to the provider's own
+/// error.
+#[cfg(feature = "cuda")]
+fn preload_cuda_libraries() {
+    use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+    let Ok(entries) = std::fs::read_dir(install::cuda_library_dir()) else {
+        return;
+    };
+    let mut waiting: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains(".so"))
+        .collect();
+    while !waiting.is_empty() {
+        let before = waiting.len();
+        // SAFETY: NVIDIA's runtime libraries from their own wheels; their initialisers only
+        // set up the library. They stay loaded for the life of the process.
+        waiting.retain(
+            |path| match unsafe { Library::open(Some(path), RTLD_NOW | RTLD_GLOBAL) } {
+                Ok(library) => {
+                    std::mem::forget(library);
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+        if waiting.len() == before {
+            tracing::debug!("NVIDIA libraries that did not load: {waiting:?}");
+            return;
+        }
+    }
+}
+
+/// Which of the NVIDIA libraries the CUDA provider needs `./setup.sh --cuda` installed, and
+/// whether the machine's driver (`libcuda.so.1`) can be opened.
+pub fn cuda_libraries() -> (Vec<&'static str>, bool) {
+    let dir = install::cuda_library_dir();
+    let missing = install::CUDA_LIBRARIES
+        .into_iter()
+        .filter(|name| !dir.join(name).exists())
+        .collect();
+    // SAFETY: opening the driver library only runs its initialisers; it is closed again.
+    let driver = unsafe { libloading::Library::new("libcuda.so.1") }.is_ok();
+    (missing, driver)
+}
+
 /// Whether this build can use CUDA, and if not, why not.
 pub fn cuda_status() -> Result<(), String> {
     #[cfg(feature = "cuda")]
@@ -154,10 +204,7 @@ pub fn cuda_status() -> Result<(), String> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Err(
-            "not built in (rebuild with --features cuda and use the onnxruntime-gpu library)"
-                .into(),
-        )
+        Err("not built in (run ./setup.sh --cuda and rebuild with --features cuda)".into())
     }
 }
 

@@ -124,15 +124,15 @@ impl TrainDevice {
     }
 }
 
-#[cfg(feature = "cuda")]
+#[cfg(feature = "cuda-train")]
 fn cuda_device() -> Result<Device, TrainError> {
     Device::new_cuda(0)
         .map_err(|e| TrainError::Cuda(format!("no CUDA device could be opened: {e}")))
 }
 
-#[cfg(not(feature = "cuda"))]
+#[cfg(not(feature = "cuda-train"))]
 fn cuda_device() -> Result<Device, TrainError> {
     Err(TrainError::Cuda(
-        "mimic was built without CUDA support: rebuild with --features cuda".into(),
+        "mimic was built without CUDA training: rebuild with --features cuda-train (needs the CUDA toolkit)".into(),
     ))
 }
