@@ -472,6 +472,26 @@ pub struct SessionFlags {
     pub serial: bool,
 }
 
+impl SessionFlags {
+    /// The flags' defaults for `model`, as a command line naming only `--model` gives them.
+    pub fn defaults(model: PathBuf) -> SessionFlags {
+        SessionFlags {
+            model,
+            mode: None,
+            blend: BlendFlags::default(),
+            no_smooth: false,
+            smoothing: SmoothFlags::default(),
+            retargeting: RetargetFlags::default(),
+            view: View::Panels,
+            detect_every: 4,
+            face_index: 0,
+            device: DevicePreference::Auto,
+            as_is: false,
+            serial: false,
+        }
+    }
+}
+
 /// Where live frames come from: a camera, or a video file.
 #[derive(Debug, Args)]
 pub struct SourceFlags {

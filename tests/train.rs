@@ -220,6 +220,18 @@ fn trained_d9() -> &'static Path {
     })
 }
 
+/// `model` judged on d9's held-out frames, as `mimic eval reenact` judges it.
+fn evaluate_held_out(model: &Path) -> reenact::ReenactReport {
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let generator = Generator::open(model, DevicePreference::Cpu).unwrap();
+    let video = testdata("video/d9.mp4");
+    reenact::evaluate(generator, &analyzer, &video, None, None, None).unwrap()
+}
+
 #[test]
 fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     let dataset = d9_dataset();
@@ -238,18 +250,8 @@ fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     assert!(train_dir.join("losses.csv").is_file() && train_dir.join("losses.png").is_file());
     assert!(train_dir.join("preview_000300.png").is_file());
 
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
-    })
-    .unwrap();
-    let video = testdata("video/d9.mp4");
-    let evaluate = |model: &Path| {
-        let generator = Generator::open(model, DevicePreference::Cpu).unwrap();
-        reenact::evaluate(generator, &analyzer, &video, None, None, None).unwrap()
-    };
-    let before = evaluate(&untrained);
-    let after = evaluate(trained);
+    let before = evaluate_held_out(&untrained);
+    let after = evaluate_held_out(trained);
     eprintln!(
         "face L1: untrained {:.4}, trained {:.4}, mean frame {:.4}",
         before.model.face_l1, after.model.face_l1, after.baseline.face_l1
@@ -794,17 +796,7 @@ fn an_int8_copy_stays_within_a_third_of_a_decibel_of_its_parent() {
         ("int8", 48, 12)
     );
 
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
-    })
-    .unwrap();
-    let video = testdata("video/d9.mp4");
-    let evaluate = |model: &Path| {
-        let generator = Generator::open(model, DevicePreference::Cpu).unwrap();
-        reenact::evaluate(generator, &analyzer, &video, None, None, None).unwrap()
-    };
-    let (float, quantised) = (evaluate(&parent), evaluate(&int8));
+    let (float, quantised) = (evaluate_held_out(&parent), evaluate_held_out(&int8));
     eprintln!(
         "face PSNR on held-out frames: FP32 {:.2} dB, INT8 {:.2} dB",
         float.model.face_psnr, quantised.model.face_psnr
@@ -816,7 +808,7 @@ fn an_int8_copy_stays_within_a_third_of_a_decibel_of_its_parent() {
         "--model",
         common::arg(&int8),
         "--input",
-        common::arg(&video),
+        common::arg(&testdata("video/d9.mp4")),
         "--frames",
         "20",
     ]);

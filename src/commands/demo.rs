@@ -9,18 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use mimic::compose::{self, View};
+use mimic::compose;
 use mimic::demo::{self, Motion, MovingPortrait};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Frame};
-use mimic::infer::DevicePreference;
 use mimic::install;
 use mimic::pipeline::Session;
 use mimic::video::{VideoWriter, WriterOptions};
 use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
-use crate::cli::{BlendFlags, DemoArgs, RetargetFlags, SessionFlags, SmoothFlags};
+use crate::cli::{DemoArgs, SessionFlags};
 
 /// The bundled generator, its card and its reference picture (how they were made:
 /// models/README.md).
@@ -49,20 +48,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return train(&portrait, &analyzer, model, args.steps);
     }
     let scratch = Scratch::unpack()?;
-    let flags = SessionFlags {
-        model: scratch.model(),
-        mode: None,
-        blend: BlendFlags::default(),
-        no_smooth: false,
-        smoothing: SmoothFlags::default(),
-        retargeting: RetargetFlags::default(),
-        view: View::Panels,
-        detect_every: 4,
-        face_index: 0,
-        device: DevicePreference::Auto,
-        as_is: false,
-        serial: false,
-    };
+    let flags = SessionFlags::defaults(scratch.model());
     let mut session = super::session(&flags, true, false)?;
     let device = session.processor().generator().provider().to_string();
     std::fs::create_dir_all(&args.out)

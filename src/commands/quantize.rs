@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use mimic::compose::View;
 use mimic::infer::{DevicePreference, ModelCard, QuantizationSpec};
 use mimic::quantize::{quantize, Feed, Method, Quantized, Request, Trial};
 use mimic::video::VideoReader;
 use mimic::{dataset, faceset, files, onnx, progress};
 use serde::Serialize;
 
-use crate::cli::{BlendFlags, QuantizeArgs, RetargetFlags, SessionFlags, SmoothFlags};
+use crate::cli::{QuantizeArgs, SessionFlags};
 
 #[derive(Serialize)]
 pub struct Report {
@@ -223,18 +222,10 @@ fn capture(model: &Path, source: &Source, wanted: usize) -> anyhow::Result<Captu
 /// a video the tracker can follow), on the CPU.
 fn calibration_flags(model: &Path) -> SessionFlags {
     SessionFlags {
-        model: model.to_path_buf(),
-        mode: None,
-        blend: BlendFlags::default(),
-        no_smooth: false,
-        smoothing: SmoothFlags::default(),
-        retargeting: RetargetFlags::default(),
-        view: View::Panels,
         detect_every: 1,
-        face_index: 0,
         device: DevicePreference::Cpu,
-        as_is: false,
         serial: true,
+        ..SessionFlags::defaults(model.to_path_buf())
     }
 }
 
