@@ -11,6 +11,7 @@ use ort::value::TensorRef;
 use super::QuantizeError;
 use crate::infer::runtime;
 use crate::onnx::{Io, Model};
+use crate::progress::progress;
 
 /// One call's inputs: each graph input by name.
 pub type Feed = Vec<(String, ArrayD<f32>)>;
@@ -115,6 +116,7 @@ impl Activations {
                 (v.clone(), empty)
             })
             .collect();
+        let bar = progress(Some(2 * feeds.len() as u64), "calibrating");
         for feed in feeds {
             runner.each_output(feed, |name, values| {
                 if let Some(s) = seen.get_mut(name) {
@@ -124,6 +126,7 @@ impl Activations {
                     }
                 }
             })?;
+            bar.inc(1);
         }
         for feed in feeds {
             runner.each_output(feed, |name, values| {
@@ -134,7 +137,9 @@ impl Activations {
                     }
                 }
             })?;
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         Ok(Activations { seen })
     }
 

@@ -15,6 +15,7 @@ use calibrate::{Activations, Runner};
 use qdq::{Params, Plan};
 
 use crate::onnx::Model;
+use crate::progress::progress;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuantizeError {
@@ -73,12 +74,14 @@ pub fn quantize(model: &Model, request: &Request) -> Result<Quantized, QuantizeE
     let prepared = graph::prepare(model.clone())?;
     let plan = Plan::of(&prepared)?;
     let seen = Activations::observe(&prepared, &plan.observed, request.calibration)?;
+    let comparisons = (1 + request.methods.len()) * request.held_out.len();
+    let bar = progress(Some(comparisons as u64), "comparing");
     let mut parent = Runner::new(model)?;
-    let expected = request
-        .held_out
-        .iter()
-        .map(|feed| parent.output(feed, request.output))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut expected = Vec::with_capacity(request.held_out.len());
+    for feed in request.held_out {
+        expected.push(parent.output(feed, request.output)?);
+        bar.inc(1);
+    }
     let mut best: Option<Quantized> = None;
     let mut trials = Vec::new();
     for &method in request.methods {
@@ -86,11 +89,9 @@ pub fn quantize(model: &Model, request: &Request) -> Result<Quantized, QuantizeE
         let mut runner = Runner::new(&candidate)?;
         let mut error = Squared::default();
         for (feed, expected) in request.held_out.iter().zip(&expected) {
-            error.add(
-                &runner.output(feed, request.output)?,
-                expected,
-                request.range,
-            );
+            let got = runner.output(feed, request.output)?;
+            error.add(&got, expected, request.range);
+            bar.inc(1);
         }
         let trial = Trial {
             method,
@@ -105,6 +106,7 @@ pub fn quantize(model: &Model, request: &Request) -> Result<Quantized, QuantizeE
             });
         }
     }
+    bar.finish_and_clear();
     let mut best = best.ok_or(QuantizeError::NoCalibration)?;
     best.trials = trials;
     best.model
