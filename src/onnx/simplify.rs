@@ -146,6 +146,11 @@ fn foldable(model: &Model, conv: usize) -> Option<(usize, Affine)> {
     let init = initializers(model);
     let weight = init.get(node.inputs.get(1)?.as_str())?;
     let channels = *weight.dims.first()? as usize;
+    let whole =
+        matches!(&weight.data, TensorData::Float(v) if channels > 0 && v.len() % channels == 0);
+    if !whole {
+        return None;
+    }
     let out = node.outputs.first()?;
     if consumers(model, out) != 1 || model.outputs.iter().any(|o| &o.name == out) {
         return None;
@@ -166,7 +171,7 @@ fn foldable(model: &Model, conv: usize) -> Option<(usize, Affine)> {
         }
     };
     let affine = match next.op_type.as_str() {
-        "BatchNormalization" if next.inputs[0] == *out && next.outputs.len() == 1 => {
+        "BatchNormalization" if next.inputs.first() == Some(out) && next.outputs.len() == 1 => {
             let (gamma, beta, mean, var) = (values(1)?, values(2)?, values(3)?, values(4)?);
             let eps = float_attr(next, "epsilon").unwrap_or(1e-5);
             let scale: Vec<f32> = (0..channels)
@@ -177,7 +182,7 @@ fn foldable(model: &Model, conv: usize) -> Option<(usize, Affine)> {
                 .collect();
             Affine { scale, shift }
         }
-        "Mul" | "Add" => {
+        "Mul" | "Add" if next.inputs.len() == 2 && next.outputs.len() == 1 => {
             let other = usize::from(next.inputs.first() == Some(out));
             let v = values(other)?;
             match next.op_type.as_str() {
@@ -309,7 +314,7 @@ impl PhaseTaps {
     /// For a kernel of `k` taps padded `before`/`after` on the upsampled axis, where
     /// output pixel `2m + r` reads input pixel `m + floor((r + tap − before) / 2)`.
     fn of(k: i64, before: i64, after: i64) -> Option<PhaseTaps> {
-        if before + after != k - 1 || before < 0 || after < 0 {
+        if k < 1 || before + after != k - 1 || before < 0 || after < 0 {
             return None; // only "same" convolutions keep the ×2 size the phases assume
         }
         let offset = |r: i64, tap: i64| (r + tap - before).div_euclid(2);
@@ -350,11 +355,15 @@ fn subpixel_candidate(model: &Model, resize: usize) -> Option<(usize, usize, Sub
         && ints_attr(c, "dilations").is_none_or(|d| d.iter().all(|&v| v == 1))
         && str_attr(c, "auto_pad").is_none_or(|a| a == "NOTSET")
         && weight.dims.len() == 4
-        && matches!(weight.data, TensorData::Float(_));
+        && weight.dims.iter().all(|&d| d > 0)
+        && matches!(&weight.data, TensorData::Float(v) if v.len() as i64 == weight.dims.iter().product::<i64>());
     if !plain {
         return None;
     }
     let pads = ints_attr(c, "pads").unwrap_or(vec![0; 4]);
+    if pads.len() != 4 {
+        return None;
+    }
     let (kh, kw) = (weight.dims[2], weight.dims[3]);
     let rows = PhaseTaps::of(kh, pads[0], pads[2])?;
     let cols = PhaseTaps::of(kw, pads[1], pads[3])?;

@@ -243,7 +243,14 @@ fn quantise_weights(
     input_scale: f32,
 ) -> Result<(), QuantizeError> {
     let weight = float_initializer(model, &node.inputs[1])?;
-    let dims: Vec<usize> = weight.dims.iter().map(|&d| d as usize).collect();
+    let dims: Vec<usize> = weight.dims.iter().map(|&d| d.max(0) as usize).collect();
+    let whole = dims.len() > axis && dims.iter().product::<usize>() == weight.values.len();
+    if !whole || dims[axis] == 0 {
+        return Err(QuantizeError::Internal(format!(
+            "the weights of '{}' do not match their shape {:?}",
+            node.name, weight.dims
+        )));
+    }
     let channels = dims[axis];
     let inner: usize = dims[axis + 1..].iter().product();
     let channel_of = |i: usize| (i / inner) % channels;
