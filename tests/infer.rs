@@ -213,3 +213,112 @@ fn quantising_an_unknown_operator_names_it_and_writes_nothing() {
     assert!(said.contains("uses Neg"), "{said}");
     assert!(!out.exists());
 }
+
+/// Deterministic weights in [-0.25, 0.25] (the arithmetic is what is checked, not a likeness).
+fn weights(count: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) / 2.0
+        })
+        .collect()
+}
+
+/// Issue 15: the book's block, Keras padding and all — a stride-2 4×4 convolution with a batch
+/// norm after it, LeakyReLU, nearest ×2 upsampling and a 4×4 "same" convolution (pads 1 before,
+/// 2 after) — simplified at load (the norm folded, the upsampling made four phases) draws a
+/// real photo as the graph as written does, to within one level.
+#[test]
+fn the_books_upsampling_block_simplifies_exactly() {
+    use mimic::infer::{Graph, Loading};
+    use mimic::onnx::{Attr, Initializer, TensorData};
+    let s = i64::from(SIZE);
+    let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| Initializer {
+        name: name.into(),
+        dims,
+        data: TensorData::Float(data),
+    };
+    let keras_4x4 = |node: Node, stride: i64| {
+        node.attr("kernel_shape", Attr::Ints(vec![4, 4]))
+            .attr("strides", Attr::Ints(vec![stride, stride]))
+            .attr("pads", Attr::Ints(vec![1, 1, 2, 2]))
+    };
+    let positive = |v: Vec<f32>| v.into_iter().map(|x| x.abs() + 0.5).collect();
+    let model = Model {
+        graph_name: "book_block".into(),
+        producer: "mimic-tests".into(),
+        opset: Some(17),
+        ir_version: None,
+        nodes: vec![
+            keras_4x4(Node::new("Conv", "down", &["input", "w1", "b1"], &["d"]), 2),
+            Node::new(
+                "BatchNormalization",
+                "bn",
+                &["d", "g", "be", "m", "v"],
+                &["n"],
+            ),
+            Node::new("LeakyRelu", "act", &["n"], &["a"]).attr("alpha", Attr::Float(0.2)),
+            Node::new("Resize", "up", &["a", "", "scales"], &["u"])
+                .attr("mode", Attr::Str("nearest".into())),
+            keras_4x4(Node::new("Conv", "conv", &["u", "w2", "b2"], &["c"]), 1),
+            Node::new("Tanh", "tanh", &["c"], &["output"]),
+        ],
+        initializers: vec![
+            tensor("w1", vec![8, 3, 4, 4], weights(384, 1)),
+            tensor("b1", vec![8], weights(8, 2)),
+            tensor("g", vec![8], positive(weights(8, 3))),
+            tensor("be", vec![8], weights(8, 4)),
+            tensor("m", vec![8], weights(8, 5)),
+            tensor("v", vec![8], positive(weights(8, 6))),
+            tensor("scales", vec![4], vec![1.0, 1.0, 2.0, 2.0]),
+            tensor("w2", vec![3, 8, 4, 4], weights(384, 7)),
+            tensor("b2", vec![3], weights(3, 8)),
+        ],
+        inputs: vec![Io {
+            name: "input".into(),
+            dims: vec![1, 3, s, s],
+        }],
+        outputs: vec![Io {
+            name: "output".into(),
+            dims: vec![1, 3, s, s],
+        }],
+        metadata: vec![],
+    };
+    let simplified = mimic::onnx::simplify::simplify(model.clone());
+    let ops: Vec<&str> = simplified
+        .nodes
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .collect();
+    assert_eq!(ops, ["Conv", "LeakyRelu", "Conv", "DepthToSpace", "Tanh"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book_block.onnx");
+    std::fs::write(&path, model.encode()).unwrap();
+    let run = |graph| {
+        let loading = Loading {
+            graph,
+            ..Loading::default()
+        };
+        let mut generator = Generator::open_as(&path, DevicePreference::Cpu, loading).unwrap();
+        let mut output = Rgb8::new(1, 1);
+        generator.run(&portrait(), &mut output).unwrap();
+        output
+    };
+    let (as_is, simple) = (run(Graph::AsIs), run(Graph::Simplified));
+    let worst = as_is
+        .as_raw()
+        .iter()
+        .zip(simple.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "a pixel moved by {worst} levels");
+    assert!(
+        as_is.as_raw().iter().any(|&v| v > 20 && v < 235),
+        "the block draws something"
+    );
+}
