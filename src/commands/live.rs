@@ -183,7 +183,13 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     // detects inside the frames, so the same file gives the same result every time.
     let live = matches!(source, Frames::Live(..));
     let mut session = super::session(&args.session, !args.no_mark, live)?;
-    let device = session.processor().generator().provider().to_string();
+    let generator = session.processor().generator();
+    let device = generator.provider().to_string();
+    // The window says when an INT8 copy runs (the report's `device` stays the provider).
+    let shown_device = match generator.card().is_some_and(|c| c.quantization.is_some()) {
+        true => format!("{device} INT8"),
+        false => device.clone(),
+    };
     let info = source.info();
     let mut recording = match &args.record {
         Some(path) => Some(Recording::start(
@@ -233,7 +239,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 continue;
             };
             let overlay = format!(
-                "{fps:.0} FPS  {:.0} MS  {device}",
+                "{fps:.0} FPS  {:.0} MS  {shown_device}",
                 times.latency.as_secs_f64() * 1000.0
             );
             for action in window.show(session.composite(), &overlay)? {
