@@ -305,10 +305,9 @@ pub fn print_summary(report: &Report) {
         } else {
             ""
         };
-        println!(
-            "  {:<11} PSNR {:.1} dB{kept}",
-            format!("{:?}", trial.method),
-            trial.psnr_db
-        );
+        let name = clap::ValueEnum::to_possible_value(&trial.method)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        println!("  {name:<11} PSNR {:.1} dB{kept}", trial.psnr_db);
     }
 }
