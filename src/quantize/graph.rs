@@ -57,6 +57,9 @@ const FLOAT: &[&str] = &[
     "Pad",
     "Identity",
     "Upsample",
+    // ONNX Runtime's CPU provider has no integer kernel for it: quantised, it would run in
+    // float on weights dequantised at every call.
+    "ConvTranspose",
 ];
 
 /// `node`'s role, or the sentence that it cannot be quantised.
@@ -65,7 +68,6 @@ pub fn role(node: &Node, constant: impl Fn(&str) -> bool) -> Result<Role, Quanti
     let weighted = node.inputs.get(1).is_some_and(|w| constant(w));
     Ok(match op {
         "Conv" if weighted => Role::Weighted { axis: 0 },
-        "ConvTranspose" if weighted && group(node) == 1 => Role::Weighted { axis: 1 },
         "Gemm" if weighted && node.inputs.len() == 3 => Role::Weighted {
             axis: usize::from(int_attr(node, "transB") == Some(1)) ^ 1,
         },
@@ -86,10 +88,6 @@ pub fn role(node: &Node, constant: impl Fn(&str) -> bool) -> Result<Role, Quanti
             })
         }
     })
-}
-
-fn group(node: &Node) -> i64 {
-    int_attr(node, "group").unwrap_or(1)
 }
 
 /// The model as the rewrite wants it; computes what `model` computes.
