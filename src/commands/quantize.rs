@@ -109,8 +109,7 @@ pub fn int8_copy(job: &Job) -> anyhow::Result<Report> {
             methods: &methods,
         },
     )?;
-    let encoded = quantized.model.encode();
-    files::write_atomically(&out, &encoded)?;
+    // The card (and the pictures it names) first: a model that is there runs as its card says.
     let card = match ModelCard::read_beside(job.model)? {
         Some(card) => Some(write_card(
             card,
@@ -122,6 +121,8 @@ pub fn int8_copy(job: &Job) -> anyhow::Result<Report> {
         )?),
         None => None,
     };
+    let encoded = quantized.model.encode();
+    files::write_atomically(&out, &encoded)?;
     let report = Report {
         model: out,
         card,
