@@ -82,3 +82,11 @@ pub struct StageTimes {
     /// to the frame (stylise).
     pub blend: Duration,
 }
+
+impl StageTimes {
+    /// Takes the tracking stage's times for this frame.
+    pub fn tracked(&mut self, found: &Tracked) {
+        self.landmarks = found.landmarks;
+        self.detection = found.detection;
+    }
+}

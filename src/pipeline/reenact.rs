@@ -144,8 +144,7 @@ impl Reenactor {
         t: f64,
     ) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
-        self.times.landmarks = found.landmarks;
-        self.times.detection = found.detection;
+        self.times.tracked(found);
         let face = found.face.as_ref();
         let steady = self.steady.update(face.map(|f| &f.landmarks), t);
         let (Some(face), Some(landmarks)) = (face, steady) else {

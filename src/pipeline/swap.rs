@@ -104,8 +104,7 @@ impl Swapper {
         t: f64,
     ) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
-        self.times.landmarks = found.landmarks;
-        self.times.detection = found.detection;
+        self.times.tracked(found);
         self.swapped.clone_from(frame);
         let landmarks = self
             .steady
