@@ -9,7 +9,7 @@ use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
 use mimic::infer::{DevicePreference, ModelKind};
 use mimic::quantize::Method;
 use mimic::retarget::Follow;
-use mimic::smooth::OneEuroSettings;
+use mimic::smooth::SmoothSettings;
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::pix2pix::{Arch, Preset};
@@ -621,7 +621,7 @@ pub struct TrackArgs {
     /// Which face to follow, by size: 0 the largest, 1 the next, and so on.
     #[arg(long, default_value_t = 0)]
     pub face_index: usize,
-    /// Report the landmarks as the live loop smooths them (One-Euro filter), with the jitter
+    /// Report the landmarks as the live loop smooths them (for reenactment), with the jitter
     /// before and after and the lag smoothing adds.
     #[arg(long)]
     pub smooth: bool,
@@ -638,27 +638,44 @@ pub enum RetargetMode {
     None,
 }
 
-/// The One-Euro filter's settings (default: the model card's `[smoothing]`, else mimic's).
+/// How the landmarks are steadied (default: the model card's `[smoothing]`, else mimic's).
 #[derive(Debug, Args, Default)]
 pub struct SmoothFlags {
-    /// Cut-off at rest, Hz (mimic's default 1.5): lower steadies a still face more.
+    /// Share of each surprise in the face's place taken at once, 0–1 (mimic's default 0.45):
+    /// higher follows the head more closely, lower steadies it more.
+    #[arg(long)]
+    pub head_alpha: Option<f32>,
+    /// Share of each surprise taken into the head's velocity, 0–1 (mimic's default 0.07).
+    #[arg(long)]
+    pub head_beta: Option<f32>,
+    /// One-Euro cut-off at rest for the mouth, eyelids and chin, Hz (mimic's default 1.5):
+    /// lower steadies a still expression more.
     #[arg(long)]
     pub min_cutoff: Option<f32>,
-    /// How fast the cut-off rises with speed, per inter-ocular distance per second (mimic's
-    /// default 0.7): higher follows fast motion more closely.
+    /// How fast that cut-off rises with speed, per inter-ocular distance per second (mimic's
+    /// default 4): higher follows speech more closely.
     #[arg(long)]
     pub beta: Option<f32>,
 }
 
 impl SmoothFlags {
     /// The settings: these flags over the card's over mimic's defaults.
-    pub fn settings(&self, card: Option<OneEuroSettings>) -> OneEuroSettings {
-        let base = card.unwrap_or_default();
-        OneEuroSettings {
-            min_cutoff: self.min_cutoff.unwrap_or(base.min_cutoff).max(0.01),
-            beta: self.beta.unwrap_or(base.beta).max(0.0),
-            ..base
+    pub fn settings(&self, card: Option<SmoothSettings>) -> SmoothSettings {
+        let mut settings = card.unwrap_or_default();
+        let share = |v: f32| v.clamp(0.0, 1.0);
+        if let Some(alpha) = self.head_alpha {
+            settings.position.alpha = share(alpha);
         }
+        if let Some(beta) = self.head_beta {
+            settings.position.beta = share(beta);
+        }
+        if let Some(cutoff) = self.min_cutoff {
+            settings.expression.min_cutoff = cutoff.max(0.01);
+        }
+        if let Some(beta) = self.beta {
+            settings.expression.beta = beta.max(0.0);
+        }
+        settings
     }
 }
 

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod quantize;
 pub mod reference;
+pub mod repeat;
 pub mod resize;
 pub mod retarget;
 pub mod sketch;

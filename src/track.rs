@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::face::{Face, FaceAnalyzer, FaceBox, FaceError, Landmarks, Point};
 use crate::frame::Rgb8;
+use crate::repeat::RepeatCheck;
 
 /// A prediction whose eyes and nose land within this fraction of the face box of where its box
 /// put them is settled: the box it was predicted in is where the detector would have put it.
@@ -143,6 +144,13 @@ impl Followed {
         let v = self.velocity;
         self.landmarks.map(|p| Point::new(p.x + v.x, p.y + v.y))
     }
+
+    fn face(&self) -> Face {
+        Face {
+            bbox: self.fit.apply(&self.landmarks),
+            landmarks: self.landmarks.clone(),
+        }
+    }
 }
 
 /// Counts of what the tracker did.
@@ -151,6 +159,8 @@ pub struct TrackStats {
     pub frames: u64,
     pub detections: u64,
     pub frames_with_face: u64,
+    /// Frames that repeated the one before (their face carried over, not looked for again).
+    pub repeats: u64,
 }
 
 /// One face of a stream (the largest, or the one `face_index` picks), frame after frame.
@@ -162,6 +172,8 @@ pub struct FaceTracker {
     background: Option<Background>,
     detection_time: Option<Duration>,
     stats: TrackStats,
+    repeats: RepeatCheck,
+    repeated: bool,
 }
 
 impl FaceTracker {
@@ -179,6 +191,8 @@ impl FaceTracker {
             background,
             detection_time: None,
             stats: TrackStats::default(),
+            repeats: RepeatCheck::new(),
+            repeated: false,
         })
     }
 
@@ -189,6 +203,12 @@ impl FaceTracker {
 
     pub fn stats(&self) -> TrackStats {
         self.stats
+    }
+
+    /// Whether the last frame tracked repeated the one before it: its face is the one before's,
+    /// carried over, not a new sighting.
+    pub fn repeated(&self) -> bool {
+        self.repeated
     }
 
     /// The landmarks of the face in the last frame tracked, if it showed one.
@@ -204,6 +224,13 @@ impl FaceTracker {
     pub fn track(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
         self.stats.frames += 1;
         self.absorb_background();
+        // A repeat holds nothing new to look for (and costs no tracking).
+        self.repeated = self.repeats.repeats(frame) && self.previous.is_some();
+        if self.repeated {
+            self.stats.repeats += 1;
+            self.stats.frames_with_face += 1;
+            return Ok(self.previous.as_ref().map(Followed::face));
+        }
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
         let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
         let face = match (self.previous.take(), due, beside) {

@@ -19,7 +19,7 @@ use mimic::compose::Composer;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, Graph, Loading, ModelKind};
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
-use mimic::smooth::OneEuroSettings;
+use mimic::smooth::SmoothSettings;
 
 use crate::cli::RetargetMode;
 use mimic::track::{FaceTracker, TrackOptions};
@@ -93,7 +93,7 @@ pub fn face_tracker(
 }
 
 /// The One-Euro settings for the session's landmarks (`None`: raw, with --no-smooth).
-fn smoothing(flags: &crate::cli::SessionFlags, generator: &Generator) -> Option<OneEuroSettings> {
+fn smoothing(flags: &crate::cli::SessionFlags, generator: &Generator) -> Option<SmoothSettings> {
     let card_smoothing = generator.card().and_then(|c| c.smoothing);
     (!flags.no_smooth).then(|| flags.smoothing.settings(card_smoothing))
 }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose, Point};
-use mimic::smooth::LandmarkSmoother;
+use mimic::smooth::{OnRepeat, SteadyLandmarks};
 use mimic::stability;
 use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
@@ -31,6 +31,9 @@ struct Report {
     /// With `--smooth`: the raw landmarks' jitter, and how many frames smoothing trails them.
     jitter_raw: Option<f64>,
     lag_frames: Option<f64>,
+    /// Frames that repeated the one before (a camera re-sending its buffer, a video converted
+    /// up in frame rate): their face is carried over, and smoothing takes the motion on.
+    repeats: u64,
     frames: Vec<TrackedFrame>,
 }
 
@@ -50,19 +53,17 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut reader = VideoReader::open(&args.video)?;
     let fps = reader.info().fps;
-    let mut smoother = LandmarkSmoother::new(args.smoothing.settings(None));
+    let mut steady = SteadyLandmarks::new(
+        args.smooth.then(|| args.smoothing.settings(None)),
+        OnRepeat::CarryOn,
+    );
     let (mut frames, mut raw, mut reported) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(frame) = reader.next_frame()? {
         let t = frame.t.as_secs_f64();
         let found = tracker.track(&frame.image)?.map(|f| f.landmarks);
-        let shown = match (&found, args.smooth) {
-            (Some(landmarks), true) => Some(smoother.smooth(landmarks, t)),
-            (None, true) => {
-                smoother.reset();
-                None
-            }
-            (_, false) => found.clone(),
-        };
+        let shown = steady
+            .update(found.as_ref(), t, tracker.repeated())
+            .cloned();
         frames.push(TrackedFrame {
             index: frame.index,
             t,
@@ -85,6 +86,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
             .smooth
             .then(|| stability::lag(&raw, &reported))
             .flatten(),
+        repeats: stats.repeats,
         frames,
     };
     if args.json.json {
@@ -101,8 +103,12 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
             ),
             false => String::new(),
         };
+        let repeats = match stats.repeats {
+            0 => String::new(),
+            n => format!(", {n} repeating the one before"),
+        };
         println!(
-            "{} frames, a face in {}, detector run on {} ({:.0} %); jitter {}{smoothing}",
+            "{} frames{repeats}, a face in {}, detector run on {} ({:.0} %); jitter {}{smoothing}",
             stats.frames,
             stats.frames_with_face,
             stats.detections,

@@ -23,7 +23,7 @@ use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper, Tracked};
 use crate::progress::progress;
-use crate::smooth::OneEuroSettings;
+use crate::smooth::SmoothSettings;
 use crate::track::FaceTracker;
 use crate::video::VideoReader;
 
@@ -66,7 +66,7 @@ pub fn evaluate(
     tracker: FaceTracker,
     analyzer: &FaceAnalyzer,
     blend: BlendOptions,
-    smoothing: Option<OneEuroSettings>,
+    smoothing: Option<SmoothSettings>,
     footage: &Footage,
 ) -> Result<SwapReport, EvalError> {
     let Footage {

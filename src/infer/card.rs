@@ -11,7 +11,7 @@ use crate::frame::CropWindow;
 use crate::reference::ReferenceSpec;
 use crate::retarget::TargetNeutral;
 use crate::sketch::SketchStyle;
-use crate::smooth::OneEuroSettings;
+use crate::smooth::SmoothSettings;
 
 /// What a model does, which picks the live loop's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -95,7 +95,7 @@ pub struct ModelCard {
     /// How the driver's landmarks are smoothed for this model (One-Euro `min_cutoff`,
     /// `beta`, `d_cutoff`); the command line overrides it, and without it mimic's defaults hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smoothing: Option<OneEuroSettings>,
+    pub smoothing: Option<SmoothSettings>,
     /// The target's neutral face and its framing in the model's input (reenactment), which
     /// retargeting carries the driver's expression onto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,10 +203,12 @@ mod tests {
                 source_width: 512,
                 source_height: 480,
             }),
-            smoothing: Some(crate::smooth::OneEuroSettings {
-                min_cutoff: 0.5,
-                beta: 8.0,
-                d_cutoff: 1.0,
+            smoothing: Some(crate::smooth::SmoothSettings {
+                position: crate::smooth::Gains {
+                    alpha: 0.6,
+                    beta: 0.1,
+                },
+                ..Default::default()
             }),
             neutral: None,
             reference: None,

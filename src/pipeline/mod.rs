@@ -48,6 +48,8 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Default)]
 pub struct Tracked {
     pub face: Option<Face>,
+    /// The frame repeated the one before: `face` is that frame's, carried over.
+    pub repeat: bool,
     /// Finding the face's landmarks, a detection inside the frame included.
     pub landmarks: Duration,
     /// A face detection that finished with this frame (inside it, or beside the frames).
@@ -61,6 +63,7 @@ impl Tracked {
         let face = tracker.track(frame)?;
         Ok(Tracked {
             face,
+            repeat: tracker.repeated(),
             landmarks: started.elapsed(),
             detection: tracker.take_detection_time(),
         })

@@ -11,7 +11,7 @@ use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
 use crate::retarget::{AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral};
-use crate::smooth::{OneEuroSettings, SteadyLandmarks};
+use crate::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 
 /// Detections the driver's framing window is fixed from (about half a second).
 const FRAMING_DETECTIONS: usize = 15;
@@ -104,19 +104,19 @@ pub struct Reenactor {
 }
 
 impl Reenactor {
-    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw);
+    /// `smoothing`: how to steady the driver's landmarks over time (`None`: raw);
     /// `retargeting`: carry the expression onto the target's neutral (`None`: the book's
     /// framing of the driver's own landmarks).
     pub fn new(
         target: Target,
-        smoothing: Option<OneEuroSettings>,
+        smoothing: Option<SmoothSettings>,
         retargeting: Option<Retargeting>,
     ) -> Reenactor {
         Reenactor {
             target,
             framing: DriverFraming::default(),
             retargeting,
-            steady: SteadyLandmarks::new(smoothing),
+            steady: SteadyLandmarks::new(smoothing, OnRepeat::CarryOn),
             times: StageTimes::default(),
         }
     }
@@ -146,7 +146,9 @@ impl Reenactor {
         let tracked = Instant::now();
         self.times.tracked(found);
         let face = found.face.as_ref();
-        let steady = self.steady.update(face.map(|f| &f.landmarks), t);
+        let steady = self
+            .steady
+            .update(face.map(|f| &f.landmarks), t, found.repeat);
         let (Some(face), Some(landmarks)) = (face, steady) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;

@@ -10,7 +10,7 @@ use crate::detail::Detail;
 use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::infer::{Generator, InferError, ModelCard};
-use crate::smooth::{OneEuroSettings, SteadyLandmarks};
+use crate::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 
 /// Turns the driver's face into the target's, in place in the frame, with buffers reused.
 pub struct Swapper {
@@ -32,11 +32,11 @@ pub struct Swapper {
 
 impl Swapper {
     /// A swapper for `generator`, whose card must say which aligned crop it was trained on;
-    /// `smoothing`: the One-Euro settings for the driver's landmarks (`None`: raw).
+    /// `smoothing`: how to steady the driver's landmarks over time (`None`: raw).
     pub fn new(
         generator: Generator,
         blend: BlendOptions,
-        smoothing: Option<OneEuroSettings>,
+        smoothing: Option<SmoothSettings>,
     ) -> Result<Swapper, PipelineError> {
         let alignment = generator
             .alignment()
@@ -64,7 +64,7 @@ impl Swapper {
             detail,
             generator,
             crop,
-            steady: SteadyLandmarks::new(smoothing),
+            steady: SteadyLandmarks::new(smoothing, OnRepeat::Hold),
             blend: Blend::new(blend, alignment.size),
             aligned: Rgb8::new(alignment.size, alignment.size),
             generated: Rgb8::new(out, out),
@@ -108,7 +108,7 @@ impl Swapper {
         self.swapped.clone_from(frame);
         let landmarks = self
             .steady
-            .update(found.face.as_ref().map(|f| &f.landmarks), t)
+            .update(found.face.as_ref().map(|f| &f.landmarks), t, found.repeat)
             .cloned();
         let Some((landmarks, to_crop)) =
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
