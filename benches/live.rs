@@ -7,13 +7,13 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops::{self, FilterType};
-use mimic::blend::{Blend, BlendOptions};
-use mimic::compose::{Composer, View};
-use mimic::detail::Detail;
+use mimic::face::reference::Reference;
+use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer, Point};
 use mimic::frame::Rgb8;
-use mimic::reference::Reference;
-use mimic::track::{FaceTracker, TrackOptions};
+use mimic::output::compose::{Composer, View};
+use mimic::swap::blend::{Blend, BlendOptions};
+use mimic::swap::detail::Detail;
 use mimic::video::VideoReader;
 
 fn frames(n: usize) -> Vec<Rgb8> {

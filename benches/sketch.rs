@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::Rgb;
+use mimic::face::reference::{Pick, Reference};
 use mimic::face::{DetectOptions, FaceAnalyzer, Landmarks, Point};
 use mimic::frame::{read_image, Rgb8};
-use mimic::reference::{Pick, Reference};
-use mimic::sketch::{SketchRenderer, SketchStyle};
+use mimic::reenact::sketch::{SketchRenderer, SketchStyle};
 
 fn landmarks() -> Landmarks {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use mimic::blend::{BlendOptions, ColorMatch, MaskKind};
-use mimic::compose::View;
+use mimic::face::smooth::SmoothSettings;
 use mimic::face::{DetectorKind, DEFAULT_IDENTITY_THRESHOLD};
+use mimic::infer::quantize::Method;
 use mimic::infer::{DevicePreference, ModelKind};
-use mimic::quantize::Method;
-use mimic::retarget::Follow;
-use mimic::smooth::SmoothSettings;
+use mimic::output::compose::View;
+use mimic::reenact::retarget::Follow;
+use mimic::swap::blend::{BlendOptions, ColorMatch, MaskKind};
 use mimic::train::cyclegan::{Preset as CyclePreset, Reconstruction, Variant};
 use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::pix2pix::{Arch, Preset};
@@ -180,8 +180,8 @@ pub struct DomainFlags {
 
 impl DomainFlags {
     /// How to gather both domains at `size`.
-    pub fn options(&self, size: u32) -> mimic::imageset::ImageSetOptions {
-        mimic::imageset::ImageSetOptions {
+    pub fn options(&self, size: u32) -> mimic::data::imageset::ImageSetOptions {
+        mimic::data::imageset::ImageSetOptions {
             size,
             frames_per_video: self.frames_per_video.max(1),
         }

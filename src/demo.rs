@@ -7,12 +7,12 @@ use std::f32::consts::TAU;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use crate::dataset::{Dataset, DatasetError};
-use crate::extract::{extract_reenact, ExtractError, ReenactOptions};
+use crate::data::dataset::{Dataset, DatasetError};
+use crate::data::extract::{extract_reenact, ExtractError, ReenactOptions};
 use crate::face::{FaceAnalyzer, FaceError, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::infer::{InferError, ModelCard};
-use crate::sketch::SketchStyle;
+use crate::reenact::sketch::SketchStyle;
 use crate::train::pix2pix::{self, Options, Preset};
 use crate::train::TrainError;
 use crate::video::{VideoError, VideoWriter, WriterOptions};

@@ -1,38 +1,34 @@
 //! mimic: real-time face reenactment and face swap from a webcam.
 //!
 //! The library holds every stage of the frame path (DESIGN §2), each in its own module;
-//! the `mimic` binary only parses arguments, calls these stages and reports.
+//! the `mimic` binary only parses arguments, calls these stages and reports. Modules are
+//! listed from the bottom up: each uses only those above it in this list.
 
-pub mod blend;
-pub mod calibrate;
-pub mod capture;
-pub mod compose;
-pub mod dataset;
-pub mod demo;
-pub mod detail;
-pub mod eval;
-pub mod extract;
-pub mod face;
-pub mod faceset;
+// Helpers.
 pub mod files;
-pub mod font;
-pub mod frame;
-pub mod imageset;
-pub mod infer;
 pub mod install;
-pub mod lab;
-pub mod onnx;
-pub mod pipeline;
 pub mod progress;
-pub mod quantize;
-pub mod reference;
-pub mod repeat;
-pub mod resize;
-pub mod retarget;
-pub mod sketch;
-pub mod smooth;
-pub mod stability;
-pub mod track;
-pub mod train;
+
+// Pictures and where they come from.
+pub mod capture;
+pub mod frame;
 pub mod video;
-pub mod window;
+
+// Faces, and what reenactment and the swap make of them.
+pub mod face;
+pub mod reenact;
+pub mod swap;
+
+// Generators: the ONNX format, running models.
+pub mod infer;
+pub mod onnx;
+
+// The live loop and what it shows.
+pub mod output;
+pub mod pipeline;
+
+// Data, training, evaluation.
+pub mod data;
+pub mod demo;
+pub mod eval;
+pub mod train;

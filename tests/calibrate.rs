@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{arg, mimic, mimic_json, scratch, testdata};
-use mimic::calibrate::{Profile, ProfileError, MAX_NOD, MAX_TURN};
+use mimic::reenact::calibrate::{Profile, ProfileError, MAX_NOD, MAX_TURN};
 
 /// A folder that plays `photo` as a video of `frames` frames.
 fn still_video(name: &str, photo: &str, frames: usize) -> PathBuf {

@@ -252,7 +252,7 @@ fn demo_plays_the_bundled_model_into_a_recording() {
     assert!(reader
         .metadata()
         .iter()
-        .any(|(k, v)| k == "comment" && v == mimic::compose::SYNTHETIC_TAG));
+        .any(|(k, v)| k == "comment" && v == mimic::output::compose::SYNTHETIC_TAG));
     assert_eq!((reader.info().width, reader.info().height), (768, 256));
     let mut generated = Vec::new();
     while let Some(frame) = reader.next_frame().unwrap() {

@@ -6,8 +6,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::{arg, mimic, mimic_json, scratch, testdata};
+use mimic::data::faceset::FaceSet;
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::faceset::FaceSet;
 
 fn misc(name: &str) -> PathBuf {
     testdata(&format!("faces/misc/{name}"))

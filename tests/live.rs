@@ -9,10 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use common::{arg, mimic, mimic_json, scratch, testdata};
-use mimic::dataset::Dataset;
-use mimic::extract::{extract_reenact, ReenactOptions};
+use mimic::data::dataset::Dataset;
+use mimic::data::extract::{extract_reenact, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::sketch::SketchStyle;
+use mimic::reenact::sketch::SketchStyle;
 use mimic::train::pix2pix::{self, Arch, Options, Preset};
 use mimic::video::VideoReader;
 
@@ -84,7 +84,7 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     assert!(reader
         .metadata()
         .iter()
-        .any(|(k, v)| k == "comment" && v == mimic::compose::SYNTHETIC_TAG));
+        .any(|(k, v)| k == "comment" && v == mimic::output::compose::SYNTHETIC_TAG));
     // d0 is 512×512: the live panel is 256×256 beside two 256×256 panels.
     assert_eq!((reader.info().width, reader.info().height), (768, 256));
     let mut frames = 0;

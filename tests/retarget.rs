@@ -6,7 +6,7 @@
 mod common;
 
 use mimic::face::{Landmarks, Point, Similarity};
-use mimic::retarget::{
+use mimic::reenact::retarget::{
     shape_of, to_canonical, DriverNeutral, Follow, Retarget, TargetNeutral, STABLE,
 };
 

@@ -434,8 +434,8 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
 /// its skin tone, where statistics over the whole mask would have pulled it away.
 #[test]
 fn the_colour_match_is_measured_on_skin_only() {
-    use mimic::blend::{Blend, BlendOptions};
     use mimic::face::{parts, FaceRegion, Point};
+    use mimic::swap::blend::{Blend, BlendOptions};
 
     let (original, in_crop) = face_of_a_in_crop();
     let features = [parts::RIGHT_EYE, parts::LEFT_EYE, parts::OUTER_LIP]
@@ -469,10 +469,10 @@ fn the_colour_match_is_measured_on_skin_only() {
 /// detail the blur removed (it would not, moved onto the wrong landmarks).
 #[test]
 fn the_targets_detail_puts_back_what_a_blur_took() {
-    use mimic::detail::Detail;
     use mimic::eval::realism::sharpness;
+    use mimic::face::reference::Reference;
     use mimic::face::{parts, FaceRegion, Point};
-    use mimic::reference::Reference;
+    use mimic::swap::detail::Detail;
 
     let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);
     let (real, landmarks) = faces[4].clone();
@@ -759,10 +759,10 @@ fn extraction_takes_only_the_frames_asked_for() {
 /// landmarks shifted by 16 sub-pixel offsets, what the warp keeps is `WARP_KEEPS`.
 #[test]
 fn the_detail_gain_gives_back_what_the_warp_takes() {
-    use mimic::detail::WARP_KEEPS;
     use mimic::eval::realism::sharpness;
+    use mimic::face::reference::{Pick, Reference};
     use mimic::face::{parts, FaceRegion, Point};
-    use mimic::reference::{Pick, Reference};
+    use mimic::swap::detail::WARP_KEEPS;
 
     let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);
     let mut kept = Vec::new();

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{arg, mimic_json, testdata};
+use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
 
 /// What a tracker did on d12.mp4 (large head motion), beside detection on every frame.

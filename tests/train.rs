@@ -11,16 +11,16 @@ use std::sync::OnceLock;
 
 use candle_core::Device;
 use common::{mimic, scratch, testdata};
-use mimic::dataset::Dataset;
+use mimic::data::dataset::Dataset;
+use mimic::data::extract::{extract_reenact, ReenactOptions};
 use mimic::eval::reenact;
-use mimic::extract::{extract_reenact, ReenactOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Rgb8};
 use mimic::infer::{
     ColorOrder, DevicePreference, Generator, Graph, Layout, Loading, ModelCard, ModelKind,
     TensorSpec,
 };
-use mimic::sketch::SketchStyle;
+use mimic::reenact::sketch::SketchStyle;
 use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::export::export_checked;
 use mimic::train::pix2pix::model::Architecture;
@@ -547,7 +547,7 @@ fn a_warp_model_keeps_keyframes_of_the_target() {
         .reference
         .as_ref()
         .expect("a warp model's card names its reference");
-    let reference = mimic::reference::Reference::load(spec, model, 128).unwrap();
+    let reference = mimic::face::reference::Reference::load(spec, model, 128).unwrap();
     assert!(
         (16..=32).contains(&reference.len()),
         "{} keyframes",
@@ -560,7 +560,7 @@ fn a_warp_model_keeps_keyframes_of_the_target() {
     let training: Vec<_> = dataset.training_pairs().collect();
     for (k, points) in spec.landmarks.chunks(68).enumerate() {
         let landmarks = mimic::face::Landmarks::from_slice(points).unwrap();
-        let own = mimic::reference::Pick::only(k);
+        let own = mimic::face::reference::Pick::only(k);
         assert_eq!(reference.pick(&landmarks, |_| true), Some(own));
         // The keyframe is the training frame with these landmarks.
         let pair = training
@@ -606,7 +606,7 @@ fn the_mouth_comes_from_the_keyframe_with_the_likest_mouth() {
         keyframes.push((frame, Landmarks::from_slice(&pair.landmarks).unwrap()));
     }
     let faces: Vec<Landmarks> = keyframes.iter().map(|(_, l)| l.clone()).collect();
-    let reference = mimic::reference::Reference::new(keyframes).unwrap();
+    let reference = mimic::face::reference::Reference::new(keyframes).unwrap();
     // The lips' opening (inner lip, top middle to bottom middle) in eye distances.
     let opening = |l: &Landmarks| l.points()[62].distance(l.points()[66]) / l.inter_ocular();
     let (mut by_mouth, mut by_face) = (0.0, 0.0);

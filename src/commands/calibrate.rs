@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{bail, Context};
 use image::Rgb;
-use mimic::calibrate::{self, Calibration, Camera, Profile, Sighting};
 use mimic::face::{DetectOptions, Face, FaceAnalyzer, Point};
-use mimic::font::{draw_text, fill_rect, text_size};
 use mimic::frame::Rgb8;
-use mimic::sketch::{draw_segment, draw_strokes};
-use mimic::window::{self, Action, LiveWindow};
+use mimic::output::font::{draw_text, fill_rect, text_size};
+use mimic::output::window::{self, Action, LiveWindow};
+use mimic::reenact::calibrate::{self, Calibration, Camera, Profile, Sighting};
+use mimic::reenact::sketch::{draw_segment, draw_strokes};
 use serde::Serialize;
 
 use super::source::Frames;

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use mimic::compose;
 use mimic::demo::{self, Motion, MovingPortrait};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Frame};
 use mimic::install;
+use mimic::output::compose;
+use mimic::output::window::{self, Action, LiveWindow};
 use mimic::pipeline::Session;
 use mimic::video::{VideoWriter, WriterOptions};
-use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
 use crate::cli::{DemoArgs, SessionFlags};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mimic::face::{DetectOptions, Face, FaceAnalyzer};
 use mimic::frame::read_image;
-use mimic::{files, sketch};
+use mimic::{files, reenact::sketch};
 use serde::Serialize;
 
 use crate::cli::{DetectArgs, DetectionFlags};

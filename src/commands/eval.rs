@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use mimic::eval::{drive, reenact, swap, translate, FrameRange};
+use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{DevicePreference, Generator};
-use mimic::track::{FaceTracker, TrackOptions};
 
-use mimic::imageset::ImageSet;
+use mimic::data::imageset::ImageSet;
 
 use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs};
 

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use mimic::extract::{
+use mimic::data::extract::{
     extract_faces, extract_pairs, extract_reenact, FacesOptions, PairInput, ReenactOptions,
 };
+use mimic::data::imageset::ImageSetOptions;
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::imageset::ImageSetOptions;
-use mimic::sketch::SketchStyle;
+use mimic::reenact::sketch::SketchStyle;
 use mimic::video::FrameRange;
 
 use crate::cli::{ExtractFacesArgs, ExtractPairsArgs, ExtractReenactArgs};

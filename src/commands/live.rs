@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use mimic::capture::SourceInfo;
-use mimic::compose::{self, View};
 use mimic::files;
 use mimic::frame::Frame;
+use mimic::output::compose::{self, View};
+use mimic::output::window::{self, Action, LiveWindow};
 use mimic::pipeline::{Processor, Session, Stages};
 use mimic::video::{VideoWriter, WriterOptions};
-use mimic::window::{self, Action, LiveWindow};
 use serde::Serialize;
 
 use super::source::Frames;

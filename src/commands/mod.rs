@@ -14,15 +14,15 @@ pub mod source;
 pub mod track;
 pub mod train;
 
-use mimic::calibrate::Profile;
-use mimic::compose::Composer;
+use mimic::face::smooth::SmoothSettings;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, Graph, Loading, ModelKind};
+use mimic::output::compose::Composer;
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
-use mimic::smooth::SmoothSettings;
+use mimic::reenact::calibrate::Profile;
 
 use crate::cli::RetargetMode;
-use mimic::track::{FaceTracker, TrackOptions};
+use mimic::face::track::{FaceTracker, TrackOptions};
 
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

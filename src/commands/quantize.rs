@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use mimic::infer::quantize::{quantize, Feed, Method, Quantized, Request, Trial};
 use mimic::infer::{DevicePreference, ModelCard, QuantizationSpec};
-use mimic::quantize::{quantize, Feed, Method, Quantized, Request, Trial};
 use mimic::video::VideoReader;
-use mimic::{dataset, faceset, files, onnx, progress};
+use mimic::{data::dataset, data::faceset, files, onnx, progress};
 use serde::Serialize;
 
 use crate::cli::{QuantizeArgs, SessionFlags};
@@ -92,7 +92,7 @@ pub fn int8_copy(job: &Job) -> anyhow::Result<Report> {
     let model = onnx::read::decode(&bytes)
         .with_context(|| format!("cannot read model '{}'", job.model.display()))?;
     // Refused before the calibration frames are run, not after.
-    mimic::quantize::check(&model)
+    mimic::infer::quantize::check(&model)
         .with_context(|| format!("cannot quantise '{}'", job.model.display()))?;
     let source = frames_of(job.calibration)?;
     let captured = capture(job.model, &source, job.frames)?;

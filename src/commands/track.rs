@@ -4,10 +4,10 @@
 
 use std::process::ExitCode;
 
+use mimic::face::smooth::{OnRepeat, SteadyLandmarks};
+use mimic::face::stability;
+use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose, Point};
-use mimic::smooth::{OnRepeat, SteadyLandmarks};
-use mimic::stability;
-use mimic::track::{FaceTracker, TrackOptions};
 use mimic::video::VideoReader;
 use serde::Serialize;
 

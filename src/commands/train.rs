@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use mimic::dataset::Dataset;
-use mimic::faceset::FaceSet;
+use mimic::data::dataset::Dataset;
+use mimic::data::faceset::FaceSet;
 use mimic::train::driver::Schedule;
 use mimic::train::pix2pix::{self, Options};
 use mimic::train::swap;
 
-use mimic::imageset::{ImageSet, PairedSet};
+use mimic::data::imageset::{ImageSet, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
 use super::quantize;

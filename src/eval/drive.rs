@@ -10,9 +10,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::EvalError;
+use crate::face::track::FaceTracker;
 use crate::face::{FaceAnalyzer, FaceBox, Point};
 use crate::pipeline::{Reenactor, Tracked};
-use crate::track::FaceTracker;
 use crate::video::VideoReader;
 
 #[derive(Debug, Clone, Serialize)]

@@ -26,7 +26,7 @@ pub enum EvalError {
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
     #[error(transparent)]
-    Dataset(#[from] crate::dataset::DatasetError),
+    Dataset(#[from] crate::data::dataset::DatasetError),
     #[error("cannot write '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
     #[error("model '{0}' is not a reenactment model with a card: its card must say kind = \"reenact\" and give [framing] and [sketch]")]

@@ -6,7 +6,7 @@
 
 use crate::face::Point;
 use crate::frame::Rgb8;
-use crate::lab::rgb_to_lab;
+use crate::swap::lab::rgb_to_lab;
 
 /// Sectors the mask's edge is cut into around the face's centre.
 const SECTORS: usize = 16;

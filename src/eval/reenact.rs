@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::metrics::{self, Quality};
 use super::{EvalError, FrameRange};
-use crate::dataset::Dataset;
+use crate::data::dataset::Dataset;
 use crate::face::{parts, FaceAnalyzer, FaceRegion, Landmarks};
 use crate::frame::{read_image, CropWindow, Rgb8};
 use crate::infer::{Generator, ModelCard, ModelKind};
@@ -167,7 +167,7 @@ impl TrainingFrames {
 
     /// The training frame whose landmarks lie closest to `landmarks` (model pixels).
     pub fn nearest(&self, landmarks: &Landmarks) -> Option<&Rgb8> {
-        crate::reference::closest_to(&self.landmarks, landmarks).map(|i| &self.frames[i])
+        crate::face::reference::closest_to(&self.landmarks, landmarks).map(|i| &self.frames[i])
     }
 }
 

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::realism::{self, Seam};
 use super::{EvalError, FrameRange};
-use crate::blend::BlendOptions;
+use crate::face::smooth::SmoothSettings;
+use crate::face::track::FaceTracker;
 use crate::face::{
     parts, AlignedCrop, Descriptor, FaceAnalyzer, FaceBox, FaceRegion, Landmarks, Point,
     DEFAULT_IDENTITY_THRESHOLD,
@@ -23,8 +24,7 @@ use crate::frame::{read_image, Rgb8};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper, Tracked};
 use crate::progress::progress;
-use crate::smooth::SmoothSettings;
-use crate::track::FaceTracker;
+use crate::swap::blend::BlendOptions;
 use crate::video::VideoReader;
 
 /// The figures of one evaluation.

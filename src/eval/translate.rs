@@ -11,8 +11,8 @@ use super::EvalError;
 use crate::face::{Descriptor, FaceAnalyzer};
 use crate::frame::Rgb8;
 use crate::infer::Generator;
-use crate::lab::rgb_to_lab;
 use crate::progress::progress;
+use crate::swap::lab::rgb_to_lab;
 
 /// The figures of one evaluation.
 #[derive(Debug, Clone, Serialize)]

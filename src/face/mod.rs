@@ -6,6 +6,11 @@
 //! scaled copy of the frame (`scale` < 1 for speed, `upsample` for small faces); landmarks are
 //! always predicted on the full-resolution frame.
 
+pub mod reference;
+pub mod smooth;
+pub mod stability;
+pub mod track;
+
 mod align;
 pub(crate) use align::Bordered;
 mod descriptor;

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::InferError;
-use crate::detail::DetailSpec;
+use crate::face::reference::ReferenceSpec;
+use crate::face::smooth::SmoothSettings;
 use crate::frame::CropWindow;
-use crate::reference::ReferenceSpec;
-use crate::retarget::TargetNeutral;
-use crate::sketch::SketchStyle;
-use crate::smooth::SmoothSettings;
+use crate::reenact::retarget::TargetNeutral;
+use crate::reenact::sketch::SketchStyle;
+use crate::swap::detail::DetailSpec;
 
 /// What a model does, which picks the live loop's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -203,8 +203,8 @@ mod tests {
                 source_width: 512,
                 source_height: 480,
             }),
-            smoothing: Some(crate::smooth::SmoothSettings {
-                position: crate::smooth::Gains {
+            smoothing: Some(crate::face::smooth::SmoothSettings {
+                position: crate::face::smooth::Gains {
                     alpha: 0.6,
                     beta: 0.1,
                 },

@@ -2,6 +2,8 @@
 //! best execution provider, checking the model's signature against its card before the first
 //! frame, and converting frames to and from tensors.
 
+pub mod quantize;
+
 mod card;
 mod generator;
 mod runtime;

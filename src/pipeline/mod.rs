@@ -6,10 +6,9 @@
 //! of reenact mode (framing → [`Target`]: sketch and reference → generator), [`Swapper`]
 //! that of swap mode (align → generator → blend back), [`Stylizer`] that of stylise mode
 //! (letterbox → generator → back to the frame's size). [`Stages`] runs tracking on a thread
-//! of its own, a frame ahead of the rest; [`Handoff`] lets a camera run on its own thread
-//! while processing always takes the newest frame. Composition lives in [`crate::compose`], recording in [`crate::video`].
+//! of its own, a frame ahead of the rest; [`crate::capture::Handoff`] lets a camera run on its own thread
+//! while processing always takes the newest frame. Composition lives in [`crate::output::compose`], recording in [`crate::video`].
 
-pub mod handoff;
 pub mod reenact;
 pub mod session;
 pub mod stages;
@@ -19,7 +18,6 @@ pub mod target;
 
 use std::time::Duration;
 
-pub use handoff::Handoff;
 pub use reenact::{Reenactor, Retargeting};
 pub use session::{FrameTimes, Processor, Session};
 pub use stages::Stages;
@@ -27,10 +25,10 @@ pub use stylize::Stylizer;
 pub use swap::Swapper;
 pub use target::{Target, TargetTimes};
 
+use crate::face::track::FaceTracker;
 use crate::face::{Face, FaceError};
 use crate::frame::Rgb8;
 use crate::infer::InferError;
-use crate::track::FaceTracker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -39,7 +37,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Infer(#[from] InferError),
     #[error(transparent)]
-    Reference(#[from] crate::reference::ReferenceError),
+    Reference(#[from] crate::face::reference::ReferenceError),
     #[error("the frame path's threads failed: {0}")]
     Thread(String),
 }

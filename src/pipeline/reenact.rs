@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use super::Target;
 use super::{PipelineError, StageTimes, Tracked};
+use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::Similarity;
 use crate::face::{FaceBox, Landmarks};
 use crate::frame::{CropWindow, Rgb8};
-use crate::retarget::{AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral};
-use crate::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
+use crate::reenact::retarget::{
+    AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral,
+};
 
 /// Detections the driver's framing window is fixed from (about half a second).
 const FRAMING_DETECTIONS: usize = 15;

@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use super::{PipelineError, Reenactor, StageTimes, Stylizer, Swapper, Tracked};
-use crate::compose::{Composer, View};
+use crate::face::track::FaceTracker;
 use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
 use crate::infer::Generator;
-use crate::track::FaceTracker;
+use crate::output::compose::{Composer, View};
 
 /// Time spent in each stage of one frame, and from capture to the composed frame.
 #[derive(Debug, Clone, Copy, Default)]

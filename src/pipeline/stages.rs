@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 
 use super::session::track;
 use super::{PipelineError, Tracked};
+use crate::face::track::FaceTracker;
 use crate::frame::Frame;
-use crate::track::FaceTracker;
 
 /// A tracked frame, or why tracking failed on it.
 type Result<T> = std::result::Result<T, PipelineError>;

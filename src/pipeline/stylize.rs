@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use super::{PipelineError, StageTimes};
+use crate::frame::resize::scale_into;
 use crate::frame::Rgb8;
 use crate::infer::Generator;
-use crate::resize::scale_into;
 
 /// Where the frame sits inside a square picture of side `side`: its offset and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

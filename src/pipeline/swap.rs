@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use super::{PipelineError, StageTimes, Tracked};
-use crate::blend::{Blend, BlendOptions};
-use crate::detail::Detail;
+use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
 use crate::frame::Rgb8;
 use crate::infer::{Generator, InferError, ModelCard};
-use crate::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
+use crate::swap::blend::{Blend, BlendOptions};
+use crate::swap::detail::Detail;
 
 /// Turns the driver's face into the target's, in place in the frame, with buffers reused.
 pub struct Swapper {

@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use super::PipelineError;
+use crate::face::reference::{KeyframeChoice, Reference, ReferenceError};
 use crate::face::Landmarks;
 use crate::frame::Rgb8;
 use crate::infer::Generator;
-use crate::reference::{KeyframeChoice, Reference, ReferenceError};
-use crate::sketch::SketchRenderer;
+use crate::reenact::sketch::SketchRenderer;
 
 /// A reenactment generator with its sketch renderer and reference, every buffer allocated once.
 pub struct Target {

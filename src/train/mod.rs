@@ -33,7 +33,7 @@ pub enum TrainError {
     #[error("tensor computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
     #[error(transparent)]
-    Dataset(#[from] crate::dataset::DatasetError),
+    Dataset(#[from] crate::data::dataset::DatasetError),
     #[error("cannot read checkpoint '{path}': {reason}; delete the checkpoint folder to start over, or point --resume at a good one")]
     Checkpoint { path: PathBuf, reason: String },
     #[error("cannot write '{path}': {reason}")]
@@ -51,7 +51,7 @@ pub enum TrainError {
     #[error(transparent)]
     Infer(#[from] crate::infer::InferError),
     #[error(transparent)]
-    FaceSet(#[from] crate::faceset::FaceSetError),
+    FaceSet(#[from] crate::data::faceset::FaceSetError),
     #[error(transparent)]
     Face(#[from] crate::face::FaceError),
     #[error("the two face sets were cut differently (A: {a}; B: {b}): extract both with the same --size and --padding")]

@@ -9,7 +9,7 @@ use image::{imageops, Rgb};
 use super::TrainError;
 use crate::face::Point;
 use crate::frame::Rgb8;
-use crate::sketch::draw_segment;
+use crate::reenact::sketch::draw_segment;
 
 /// Rows of pictures of one size side by side, one row per sample (pix2pix: input, output,
 /// target).

@@ -20,8 +20,8 @@ use super::layers::l1;
 use super::params::Rng;
 use super::report::save_preview;
 use super::{run, TrainDevice, TrainError};
+use crate::data::imageset::{ImageSet, ImageSetReport};
 use crate::frame::Rgb8;
-use crate::imageset::{ImageSet, ImageSetReport};
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 
 /// Pictures per domain in a preview grid.

@@ -8,7 +8,7 @@
 //!
 //! Two generators ([`Arch`]): the book's U-Net, and by default on reenactment data the same
 //! U-Net given the target's nearest keyframe moved onto the sketch's landmarks
-//! ([`crate::reference`]), which it blends into its output. The L1 term is weighted to the eyes
+//! ([`crate::face::reference`]), which it blends into its output. The L1 term is weighted to the eyes
 //! and mouth ([`super::weight`], the swap trainer's map, with the rest of the frame counting
 //! as much as the face). Runs go through the one
 //! training loop ([`super::driver`]): on the CPU presets a 15-minute budget by default, the
@@ -32,14 +32,14 @@ use super::params::{load_tensors, save_tensors, Params, Rng};
 use super::report::save_preview;
 use super::unet::{PatchGan, UNet};
 use super::{run, weight, TrainDevice, TrainError};
-use crate::dataset::{Dataset, Pair};
+use crate::data::dataset::{Dataset, Pair};
+use crate::data::imageset::PairedSet;
+use crate::face::reference::{Pick, Reference, ReferenceSpec};
 use crate::face::Landmarks;
 use crate::frame::Rgb8;
-use crate::imageset::PairedSet;
 use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-use crate::reference::{Pick, Reference, ReferenceSpec};
-use crate::retarget::TargetNeutral;
-use crate::sketch::SketchRenderer;
+use crate::reenact::retarget::TargetNeutral;
+use crate::reenact::sketch::SketchRenderer;
 
 /// Weight of the L1 term in the generator's loss (the book's 100).
 pub const L1_WEIGHT: f64 = 100.0;
@@ -644,8 +644,8 @@ fn choose_keyframes(training: &[Shot]) -> Option<(Reference, Vec<f64>)> {
     let landmarks: Vec<Landmarks> = training.iter().map(|s| s.landmarks.clone()).collect();
     let neutral = TargetNeutral::from_frames(&landmarks)?;
     let at_rest = Landmarks::new(neutral.shape.0.map(|p| neutral.placement.apply(p)));
-    let first = crate::reference::closest_to(&landmarks, &at_rest)?;
-    let chosen = crate::reference::spread_from(&landmarks, first, KEYFRAMES);
+    let first = crate::face::reference::closest_to(&landmarks, &at_rest)?;
+    let chosen = crate::face::reference::spread_from(&landmarks, first, KEYFRAMES);
     let times = chosen.iter().map(|&i| training[i].t).collect();
     let frames = chosen
         .iter()

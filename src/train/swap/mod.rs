@@ -24,14 +24,14 @@ use super::params::{Params, Rng};
 use super::report::save_preview;
 use super::weight;
 use super::{run, TrainDevice, TrainError};
-use crate::detail::DetailSpec;
+use crate::data::faceset::FaceSet;
+use crate::face::reference::Reference;
 use crate::face::{
     AlignedCrop, DetectOptions, FaceAnalyzer, Landmarks, Point, Similarity, LANDMARK_COUNT,
 };
-use crate::faceset::FaceSet;
 use crate::frame::Rgb8;
 use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-use crate::reference::Reference;
+use crate::swap::detail::DetailSpec;
 
 /// The model's crop: the mean-face template with a tenth of the side around it, so brows,
 /// cheeks and the upper chin are in view (the book's network sees the inner face).
@@ -360,8 +360,8 @@ impl Person {
     /// nearest their mean shape first, then [`DETAIL_KEYFRAMES`] − 1 more spread over their
     /// expressions and poses, at the model's size.
     fn keyframes(&self) -> Option<Reference> {
-        let first = crate::reference::closest_to(&self.landmarks, &self.mean_shape()?)?;
-        let chosen = crate::reference::spread_from(&self.landmarks, first, DETAIL_KEYFRAMES);
+        let first = crate::face::reference::closest_to(&self.landmarks, &self.mean_shape()?)?;
+        let chosen = crate::face::reference::spread_from(&self.landmarks, first, DETAIL_KEYFRAMES);
         let frames = chosen
             .iter()
             .map(|&i| {
@@ -383,7 +383,7 @@ impl Person {
     }
 }
 
-/// How many of the target's faces a model keeps for the detail ([`crate::detail`]).
+/// How many of the target's faces a model keeps for the detail ([`crate::swap::detail`]).
 const DETAIL_KEYFRAMES: usize = 16;
 
 /// Writes the keyframes of `to` beside the model at `model` (`MODEL.detail.png`) and says in

@@ -9,8 +9,8 @@ use image::{GrayImage, Rgb};
 use serde::Serialize;
 
 use super::{create_dirs, ExtractError};
+use crate::data::imageset::{ImageSet, ImageSetOptions, ImageSetReport};
 use crate::frame::Rgb8;
-use crate::imageset::{ImageSet, ImageSetOptions, ImageSetReport};
 use crate::progress::progress;
 
 /// Canny's gradient thresholds (Sobel magnitude): weak edges count only next to strong ones.

@@ -8,10 +8,10 @@ use image::Rgb;
 use serde::Serialize;
 
 use crate::face::{Landmarks, Point};
-use crate::font::{draw_text, fill_rect, text_size};
+use crate::frame::resize::scale_into;
 use crate::frame::Rgb8;
-use crate::resize::scale_into;
-use crate::sketch::draw_strokes;
+use crate::output::font::{draw_text, fill_rect, text_size};
+use crate::reenact::sketch::draw_strokes;
 
 /// The words of the visible mark every synthetic frame carries by default.
 pub const MARK_TEXT: &str = "SYNTHETIC";

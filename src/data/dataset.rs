@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{Landmarks, Point};
 use crate::frame::{read_image, CropWindow, Rgb8};
-use crate::sketch::SketchStyle;
+use crate::reenact::sketch::SketchStyle;
 
 pub const MANIFEST: &str = "dataset.toml";
 pub const LANDMARKS: &str = "landmarks.json";

@@ -5,6 +5,9 @@
 //! libraries' image types (FFmpeg, dlib, nokhwa, ONNX tensors) happen only at the edge of the
 //! module that talks to that library.
 
+pub mod repeat;
+pub mod resize;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

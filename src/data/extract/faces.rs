@@ -1,15 +1,15 @@
 //! `mimic extract faces`: every face in photos, videos and image folders, kept when it is the
 //! reference person's (the descriptor filter), aligned to the mean-face template with the same
 //! [`AlignedCrop`] the swap uses live, and saved with its landmarks and transform (see
-//! [`crate::faceset`] for the layout).
+//! [`crate::data::faceset`] for the layout).
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{create_dirs, ExtractError};
+use crate::data::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
-use crate::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::files;
 use crate::frame::{is_photo, read_image, Rgb8};
 use crate::progress::progress;

@@ -1,5 +1,5 @@
 //! `mimic extract reenact`: a video of the target person turned into sketch/frame pairs (see
-//! [`crate::dataset`] for the layout).
+//! [`crate::data::dataset`] for the layout).
 //!
 //! Two passes over the video: the first finds the main face and its landmarks in every frame
 //! and fixes one square window for the whole video from the median face box
@@ -10,11 +10,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{create_dirs, ExtractError};
-use crate::dataset::{self, DatasetError, Manifest, Pair};
+use crate::data::dataset::{self, DatasetError, Manifest, Pair};
 use crate::face::{FaceAnalyzer, FaceBox, Landmarks};
 use crate::frame::CropWindow;
 use crate::progress::progress;
-use crate::sketch::{SketchRenderer, SketchStyle};
+use crate::reenact::sketch::{SketchRenderer, SketchStyle};
 use crate::video::VideoReader;
 
 /// How to extract.

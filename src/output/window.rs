@@ -3,8 +3,8 @@
 
 use minifb::{Key, KeyRepeat, Window, WindowOptions};
 
-use crate::font::{draw_text, fill_rect};
 use crate::frame::Rgb8;
+use crate::output::font::{draw_text, fill_rect};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
@@ -83,7 +83,7 @@ impl LiveWindow {
         }
         self.screen.copy_from_slice(composite);
         let scale = (h / 240).max(1);
-        let (tw, th) = crate::font::text_size(overlay, scale);
+        let (tw, th) = crate::output::font::text_size(overlay, scale);
         fill_rect(
             &mut self.screen,
             0,

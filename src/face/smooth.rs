@@ -10,7 +10,7 @@
 //! frame-to-frame motion is mostly the tracker's noise. Speeds are measured in inter-ocular
 //! distances per second, so the same settings suit a face of any size.
 //!
-//! A frame that repeats the one before ([`crate::repeat`]) shows where the face was, not where
+//! A frame that repeats the one before ([`crate::frame::repeat`]) shows where the face was, not where
 //! it is: its landmarks are replaced by the last ones moved on by half the last step (half, so
 //! that a camera stalled for many frames does not carry the face away).
 //!

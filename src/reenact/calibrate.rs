@@ -1,7 +1,7 @@
 //! Calibration: a driver's neutral face, taken once from a couple of seconds of a still,
 //! frontal face and kept as a small TOML profile (`calibration/NAME.toml`) that retargeting
 //! measures their expressions against. A profile holds the neutral shape in the canonical frame
-//! of [`crate::retarget`], the neutral head pose, what it was recorded from, and when.
+//! of [`crate::reenact::retarget`], the neutral head pose, what it was recorded from, and when.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{Face, HeadPose, Landmarks};
 use crate::files::{self, FileError};
-use crate::retarget::{canonical_anchor, median_shape, quantile, shape_of, Shape, STABLE};
+use crate::reenact::retarget::{canonical_anchor, median_shape, quantile, shape_of, Shape, STABLE};
 
 /// What a profile says it is in its `format` field.
 pub const FORMAT: &str = "mimic-calibration";

@@ -15,7 +15,7 @@ use crate::face::{
     parts, AlignedCrop, Bordered, FaceBox, FaceRegion, Landmarks, Point, Similarity,
 };
 use crate::frame::Rgb8;
-use crate::lab::{lab_to_rgb, rgb_to_lab};
+use crate::swap::lab::{lab_to_rgb, rgb_to_lab};
 
 /// Which part of the generated crop replaces the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -75,7 +75,7 @@ pub struct BlendOptions {
     /// from the frame (after the colour match).
     pub seamless: bool,
     /// The target's fine detail from its keyframes, where the model's card keeps them
-    /// ([`crate::detail`]).
+    /// ([`crate::swap::detail`]).
     pub detail: bool,
 }
 

@@ -12,9 +12,9 @@ pub use faces::{extract_faces, FacesOptions, FacesSummary};
 pub use pairs::{edges, extract_pairs, grey, PairInput, PairsSummary};
 pub use reenact::{extract_reenact, ExtractSummary, ReenactOptions};
 
-use crate::dataset::DatasetError;
+use crate::data::dataset::DatasetError;
+use crate::data::faceset::FaceSetError;
 use crate::face::FaceError;
-use crate::faceset::FaceSetError;
 use crate::frame::ImageReadError;
 use crate::video::VideoError;
 
@@ -56,7 +56,7 @@ pub enum ExtractError {
     #[error("--every must be at least 1")]
     BadEvery,
     #[error(transparent)]
-    Pictures(#[from] crate::imageset::ImageSetError),
+    Pictures(#[from] crate::data::imageset::ImageSetError),
 }
 
 /// Creates `out` and the given folders inside it.

@@ -2,6 +2,9 @@
 //! own frame rate, each on its own thread, handing the newest frame over through a
 //! [`Handoff`] so processing never works on a stale frame and the capture never waits.
 
+pub mod handoff;
+pub use handoff::Handoff;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -16,7 +19,6 @@ use nokhwa::Camera;
 use serde::Serialize;
 
 use crate::frame::Frame;
-use crate::pipeline::Handoff;
 use crate::video::{VideoError, VideoReader};
 
 #[derive(Debug, thiserror::Error)]
