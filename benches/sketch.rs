@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::Rgb;
 use mimic::face::reference::{Pick, Reference};
-use mimic::face::{DetectOptions, FaceAnalyzer, Landmarks, Point};
+use mimic::face::{DetectOptions, FaceAnalyzer, Landmarks};
 use mimic::frame::{read_image, Rgb8};
+use mimic::geometry::Point;
 use mimic::reenact::sketch::{SketchRenderer, SketchStyle};
 
 fn landmarks() -> Landmarks {

@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicBool;
 
 use crate::data::dataset::{Dataset, DatasetError};
 use crate::data::extract::{extract_reenact, ExtractError, ReenactOptions};
-use crate::face::{FaceAnalyzer, FaceError, Point, Similarity};
+use crate::face::{FaceAnalyzer, FaceError};
 use crate::frame::Rgb8;
+use crate::geometry::{Point, Similarity};
 use crate::infer::{InferError, ModelCard};
 use crate::reenact::sketch::SketchStyle;
 use crate::train::pix2pix::{self, Options, Preset};

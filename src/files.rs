@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::frame::Rgb8;
-
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("cannot write '{path}': {reason}")]
@@ -27,21 +25,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         return Err(fail(e.to_string()));
     }
     Ok(())
-}
-
-/// Saves an image as PNG, atomically.
-pub fn save_png(image: &Rgb8, path: &Path) -> Result<(), FileError> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| FileError::Write {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    write_atomically(path, &bytes)
 }
 
 /// `name.ext` → `.name.ext.partial` in the same folder (same file system, so rename is atomic).

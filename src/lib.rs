@@ -2,17 +2,20 @@
 //!
 //! The library holds every stage of the frame path (DESIGN §2), each in its own module;
 //! the `mimic` binary only parses arguments, calls these stages and reports. Modules are
-//! listed from the bottom up: each uses only those above it in this list.
+//! listed from the bottom up: each uses only those listed before it.
 
 // Helpers.
 pub mod files;
 pub mod install;
 pub mod progress;
 
+// Plane geometry: points, boxes, similarities.
+pub mod geometry;
+
 // Pictures and where they come from.
-pub mod capture;
 pub mod frame;
 pub mod video;
+pub mod capture;
 
 // Faces, and what reenactment and the swap make of them.
 pub mod face;
@@ -20,8 +23,8 @@ pub mod reenact;
 pub mod swap;
 
 // Generators: the ONNX format, running models.
-pub mod infer;
 pub mod onnx;
+pub mod infer;
 
 // The live loop and what it shows.
 pub mod output;
@@ -29,6 +32,6 @@ pub mod pipeline;
 
 // Data, training, evaluation.
 pub mod data;
-pub mod demo;
-pub mod eval;
 pub mod train;
+pub mod eval;
+pub mod demo;

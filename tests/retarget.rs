@@ -5,7 +5,8 @@
 
 mod common;
 
-use mimic::face::{Landmarks, Point, Similarity};
+use mimic::face::Landmarks;
+use mimic::geometry::{Point, Similarity};
 use mimic::reenact::retarget::{
     shape_of, to_canonical, DriverNeutral, Follow, Retarget, TargetNeutral, STABLE,
 };

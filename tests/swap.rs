@@ -262,7 +262,8 @@ fn eval_swap_reports_identity_and_expression() {
 #[test]
 fn sharpness_and_seam_measure_what_they_say() {
     use mimic::eval::realism::{sharpness, Seam};
-    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion};
+    use mimic::geometry::Point;
 
     let (frame, landmarks) = first_face_of_a();
     let (w, h) = frame.dimensions();
@@ -409,7 +410,7 @@ fn the_dfm_export_runs_live_like_the_onnx_model() {
 /// cheeks and the forehead fully, the background barely.
 #[test]
 fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
-    use mimic::face::Point;
+    use mimic::geometry::Point;
     use mimic::train::weight::{weight_map, BACKGROUND, FEATURES};
     let landmarks = common::read_pts("faces/lfpw/image_0010.pts");
     let map = weight_map(&landmarks, 1280, BACKGROUND);
@@ -434,7 +435,8 @@ fn the_loss_looks_at_the_eyes_then_the_face_and_barely_at_the_rest() {
 /// its skin tone, where statistics over the whole mask would have pulled it away.
 #[test]
 fn the_colour_match_is_measured_on_skin_only() {
-    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion};
+    use mimic::geometry::Point;
     use mimic::swap::blend::{Blend, BlendOptions};
 
     let (original, in_crop) = face_of_a_in_crop();
@@ -471,7 +473,8 @@ fn the_colour_match_is_measured_on_skin_only() {
 fn the_targets_detail_puts_back_what_a_blur_took() {
     use mimic::eval::realism::sharpness;
     use mimic::face::reference::Reference;
-    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion};
+    use mimic::geometry::Point;
     use mimic::swap::detail::Detail;
 
     let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);
@@ -761,7 +764,8 @@ fn extraction_takes_only_the_frames_asked_for() {
 fn the_detail_gain_gives_back_what_the_warp_takes() {
     use mimic::eval::realism::sharpness;
     use mimic::face::reference::{Pick, Reference};
-    use mimic::face::{parts, FaceRegion, Point};
+    use mimic::face::{parts, FaceRegion};
+    use mimic::geometry::Point;
     use mimic::swap::detail::WARP_KEEPS;
 
     let faces = faces_in_crop("video/WDA_KatieHill_000.mp4", &[0, 40, 80, 120, 160]);

@@ -574,7 +574,7 @@ fn a_warp_model_keeps_keyframes_of_the_target() {
         // (0.02 levels off here; bent by the jitter, 1.2).
         let jittered = mimic::face::Landmarks::new(std::array::from_fn(|i| {
             let (p, sign) = (landmarks.points()[i], if i % 2 == 0 { 1.0 } else { -1.0 });
-            mimic::face::Point::new(p.x + 0.3 * sign, p.y - 0.3 * sign)
+            mimic::geometry::Point::new(p.x + 0.3 * sign, p.y - 0.3 * sign)
         }));
         let moved = reference.warped(own, &jittered);
         let off = moved
@@ -828,7 +828,7 @@ fn calibrating_on_frames_without_a_face_is_refused() {
     let blank = dir.join("blank");
     std::fs::create_dir_all(&blank).unwrap();
     for i in 0..4 {
-        mimic::files::save_png(&Rgb8::new(160, 160), &blank.join(format!("{i:03}.png"))).unwrap();
+        mimic::frame::save_png(&Rgb8::new(160, 160), &blank.join(format!("{i:03}.png"))).unwrap();
     }
     let run = mimic(&[
         "quantize",

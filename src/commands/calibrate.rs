@@ -7,8 +7,9 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{bail, Context};
 use image::Rgb;
-use mimic::face::{DetectOptions, Face, FaceAnalyzer, Point};
+use mimic::face::{DetectOptions, Face, FaceAnalyzer};
 use mimic::frame::Rgb8;
+use mimic::geometry::Point;
 use mimic::output::font::{draw_text, fill_rect, text_size};
 use mimic::output::window::{self, Action, LiveWindow};
 use mimic::reenact::calibrate::{self, Calibration, Camera, Profile, Sighting};

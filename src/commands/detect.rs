@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mimic::face::{DetectOptions, Face, FaceAnalyzer};
 use mimic::frame::read_image;
-use mimic::{files, reenact::sketch};
+use mimic::reenact::sketch;
 use serde::Serialize;
 
 use crate::cli::{DetectArgs, DetectionFlags};
@@ -112,6 +112,6 @@ fn write_annotation(
 ) -> anyhow::Result<()> {
     let marks: Vec<_> = faces.iter().map(|f| (f.bbox, &f.landmarks)).collect();
     sketch::annotate(&mut image, &marks);
-    files::save_png(&image, out)?;
+    mimic::frame::save_png(&image, out)?;
     Ok(())
 }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use mimic::capture::SourceInfo;
-use mimic::files;
 use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
 use mimic::output::window::{self, Action, LiveWindow};
@@ -169,7 +168,7 @@ impl Keys<'_> {
             },
             Action::Save => {
                 let path = PathBuf::from(format!("mimic-frame-{:06}.png", frame.index));
-                files::save_png(self.session.composite(), &path)?;
+                mimic::frame::save_png(self.session.composite(), &path)?;
                 eprintln!("mimic: saved {}", path.display());
             }
         }

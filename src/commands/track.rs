@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use mimic::face::smooth::{OnRepeat, SteadyLandmarks};
 use mimic::face::stability;
 use mimic::face::track::{FaceTracker, TrackOptions};
-use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose, Point};
+use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose};
+use mimic::geometry::Point;
 use mimic::video::VideoReader;
 use serde::Serialize;
 

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{Landmarks, Point};
+use crate::face::Landmarks;
 use crate::frame::{read_image, CropWindow, Rgb8};
+use crate::geometry::Point;
 use crate::reenact::sketch::SketchStyle;
 
 pub const MANIFEST: &str = "dataset.toml";

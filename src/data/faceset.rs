@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{Landmarks, Point, Similarity};
+use crate::face::Landmarks;
 use crate::files;
 use crate::frame::{read_image, Rgb8};
+use crate::geometry::{Point, Similarity};
 
 pub const MANIFEST: &str = "faceset.toml";
 pub const ENTRIES: &str = "faces.json";

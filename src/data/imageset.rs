@@ -8,10 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageReader};
+use image::DynamicImage;
 use serde::Serialize;
 
-use crate::frame::{is_photo, Rgb8};
+use crate::frame::{decode_picture, files_in, has_extension, is_photo, Rgb8};
 use crate::video::{VideoError, VideoReader};
 
 /// Fewer pictures than this is not a domain a GAN can learn.
@@ -161,11 +161,7 @@ fn read_photo(path: &Path, report: &mut ImageSetReport) -> Result<Rgb8, ImageSet
         path: path.to_path_buf(),
         reason,
     };
-    let picture = ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| read(e.to_string()))?
-        .decode()
-        .map_err(|e| read(e.to_string()))?;
+    let picture = decode_picture(path).map_err(|e| read(e.to_string()))?;
     if !matches!(picture, DynamicImage::ImageRgb8(_)) {
         report.converted += 1;
     }
@@ -274,23 +270,15 @@ fn files_of(input: &Path) -> Result<Vec<PathBuf>, ImageSetError> {
     if !input.is_dir() {
         return Ok(vec![input.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(input).map_err(|e| ImageSetError::Read {
+    files_in(input, |p| is_photo(p) || is_video(p)).map_err(|e| ImageSetError::Read {
         path: input.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && (is_photo(p) || is_video(p)))
-        .collect();
-    files.sort();
-    Ok(files)
+    })
 }
 
 /// Extensions read as videos inside a folder (a file given by name is read whatever it is).
 const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "mov", "mkv", "avi", "webm", "gif"];
 
 fn is_video(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    has_extension(path, &VIDEO_EXTENSIONS)
 }

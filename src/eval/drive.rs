@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::EvalError;
 use crate::face::track::FaceTracker;
-use crate::face::{FaceAnalyzer, FaceBox, Point};
+use crate::face::FaceAnalyzer;
+use crate::geometry::{FaceBox, Point};
 use crate::pipeline::{Reenactor, Tracked};
 use crate::video::VideoReader;
 

@@ -4,8 +4,8 @@
 //! bands just inside and just outside it, sector by sector around the face, so a forehead
 //! paler than the hair above it and a chin darker than the neck below do not cancel out).
 
-use crate::face::Point;
 use crate::frame::Rgb8;
+use crate::geometry::Point;
 use crate::swap::lab::rgb_to_lab;
 
 /// Sectors the mask's edge is cut into around the face's centre.

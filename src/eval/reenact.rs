@@ -16,6 +16,7 @@ use crate::data::dataset::Dataset;
 use crate::face::{parts, FaceAnalyzer, FaceRegion, Landmarks};
 use crate::frame::{read_image, CropWindow, Rgb8};
 use crate::infer::{Generator, ModelCard, ModelKind};
+use crate::pipeline::reenact::drawn_for_target;
 use crate::pipeline::{Retargeting, Target};
 use crate::video::VideoReader;
 
@@ -223,9 +224,13 @@ pub fn evaluate(
             });
         }
         let face = analyzer.faces(&frame.image)?.into_iter().next();
-        let drawn = face.as_ref().and_then(|face| match &mut retargeting {
-            Some(retargeting) => retargeting.apply(&face.landmarks),
-            None => Some(face.landmarks.map(|p| card.window.to_output(p, in_size))),
+        let drawn = face.as_ref().and_then(|face| {
+            drawn_for_target(
+                retargeting.as_mut(),
+                &face.landmarks,
+                || card.window,
+                in_size,
+            )
         });
         let (Some(face), Some(drawn)) = (face, drawn) else {
             without_face += 1;
@@ -257,7 +262,7 @@ pub fn evaluate(
         let stride = rows.len().div_ceil(PREVIEW_ROWS).max(1);
         let chosen: Vec<Vec<Rgb8>> = rows.into_iter().step_by(stride).collect();
         let grid = crate::train::report::preview_grid(&chosen);
-        crate::files::save_png(&grid, path).map_err(|e| EvalError::Write {
+        crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;

@@ -17,10 +17,10 @@ use super::{EvalError, FrameRange};
 use crate::face::smooth::SmoothSettings;
 use crate::face::track::FaceTracker;
 use crate::face::{
-    parts, AlignedCrop, Descriptor, FaceAnalyzer, FaceBox, FaceRegion, Landmarks, Point,
-    DEFAULT_IDENTITY_THRESHOLD,
+    parts, AlignedCrop, Descriptor, FaceAnalyzer, FaceRegion, Landmarks, DEFAULT_IDENTITY_THRESHOLD,
 };
 use crate::frame::{read_image, Rgb8};
+use crate::geometry::{FaceBox, Point};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Swapper, Tracked};
 use crate::progress::progress;
@@ -197,7 +197,7 @@ fn write_preview(shown: Vec<[Rgb8; 2]>, path: &Path) -> Result<(), EvalError> {
     let stride = shown.len().div_ceil(PREVIEW_ROWS).max(1);
     let rows: Vec<[Rgb8; 2]> = shown.into_iter().step_by(stride).collect();
     let grid = crate::train::report::preview_grid(&rows);
-    crate::files::save_png(&grid, path).map_err(|e| EvalError::Write {
+    crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

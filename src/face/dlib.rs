@@ -9,9 +9,10 @@ use dlib_face_recognition::{
     Rectangle,
 };
 
-use super::landmarks::{FaceBox, Landmarks, Point};
+use super::landmarks::Landmarks;
 use super::{DetectorKind, FaceError};
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point};
 use crate::install;
 
 /// An RGB image copied into dlib's matrix layout, made once per frame and shared by the

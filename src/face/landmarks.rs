@@ -5,7 +5,9 @@
 
 use std::ops::Range;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
+
+use crate::geometry::{FaceBox, Point};
 
 /// How many points a landmark set has.
 pub const LANDMARK_COUNT: usize = 68;
@@ -26,138 +28,6 @@ pub mod parts {
     pub const OUTER_EYE_CORNERS: (usize, usize) = (36, 45);
     /// Everything but the jaw line: the points alignment fits (the jaw moves with the mouth).
     pub const INNER_FACE: Range<usize> = 17..68;
-}
-
-/// A point in pixel coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Point {
-    pub x: f32,
-    pub y: f32,
-}
-
-impl Point {
-    pub const fn new(x: f32, y: f32) -> Self {
-        Self { x, y }
-    }
-
-    pub fn distance(self, other: Point) -> f32 {
-        // Not `hypot`: pixel coordinates cannot overflow a square, and the masks measure
-        // thousands of distances a frame.
-        let (dx, dy) = (self.x - other.x, self.y - other.y);
-        (dx * dx + dy * dy).sqrt()
-    }
-
-    /// Distance to the segment from `p` to `q` (to `p` when the segment is a point).
-    pub fn distance_to_segment(self, p: Point, q: Point) -> f32 {
-        let (dx, dy) = (q.x - p.x, q.y - p.y);
-        let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 {
-            (((self.x - p.x) * dx + (self.y - p.y) * dy) / len2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self.distance(Point::new(p.x + t * dx, p.y + t * dy))
-    }
-}
-
-impl Serialize for Point {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        [self.x, self.y].serialize(serializer)
-    }
-}
-
-/// An axis-aligned box `[left, top, right, bottom]` in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct FaceBox {
-    pub left: f32,
-    pub top: f32,
-    pub right: f32,
-    pub bottom: f32,
-}
-
-impl FaceBox {
-    /// The tightest box around `points` (inverted, left > right, for none).
-    pub fn around(points: &[Point]) -> FaceBox {
-        points.iter().fold(
-            FaceBox {
-                left: f32::INFINITY,
-                top: f32::INFINITY,
-                right: f32::NEG_INFINITY,
-                bottom: f32::NEG_INFINITY,
-            },
-            |b, p| FaceBox {
-                left: b.left.min(p.x),
-                top: b.top.min(p.y),
-                right: b.right.max(p.x),
-                bottom: b.bottom.max(p.y),
-            },
-        )
-    }
-
-    pub fn width(&self) -> f32 {
-        self.right - self.left
-    }
-
-    pub fn height(&self) -> f32 {
-        self.bottom - self.top
-    }
-
-    pub fn area(&self) -> f32 {
-        self.width().max(0.0) * self.height().max(0.0)
-    }
-
-    pub fn center(&self) -> Point {
-        Point::new(
-            (self.left + self.right) / 2.0,
-            (self.top + self.bottom) / 2.0,
-        )
-    }
-
-    /// Intersection over union with another box (0 when they do not overlap).
-    pub fn iou(&self, other: &FaceBox) -> f32 {
-        let inter = FaceBox {
-            left: self.left.max(other.left),
-            top: self.top.max(other.top),
-            right: self.right.min(other.right),
-            bottom: self.bottom.min(other.bottom),
-        };
-        let inter_area = if inter.width() > 0.0 && inter.height() > 0.0 {
-            inter.area()
-        } else {
-            0.0
-        };
-        let union = self.area() + other.area() - inter_area;
-        if union > 0.0 {
-            inter_area / union
-        } else {
-            0.0
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Point {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let [x, y] = <[f32; 2]>::deserialize(deserializer)?;
-        Ok(Point::new(x, y))
-    }
-}
-
-impl Serialize for FaceBox {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        [self.left, self.top, self.right, self.bottom].serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for FaceBox {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let [left, top, right, bottom] = <[f32; 4]>::deserialize(deserializer)?;
-        Ok(FaceBox {
-            left,
-            top,
-            right,
-            bottom,
-        })
-    }
 }
 
 /// The 68 points of one face.

@@ -3,9 +3,10 @@
 //! put), joined by a Delaunay triangulation. Moving the points moves every pixel with its
 //! triangle: the piecewise-affine warp face-swap tools use, cheap enough for every frame.
 
-use super::align::Sampler;
-use super::landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+use super::landmarks::{parts, Landmarks, LANDMARK_COUNT};
+use crate::frame::sample::Sampler;
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point};
 
 /// The chin's landmark (the jaw line's middle point).
 const CHIN: usize = 8;

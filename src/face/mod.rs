@@ -12,7 +12,6 @@ pub mod stability;
 pub mod track;
 
 mod align;
-pub(crate) use align::Bordered;
 mod descriptor;
 mod dlib;
 mod landmarks;
@@ -26,16 +25,16 @@ use std::sync::Arc;
 use image::imageops::{self, FilterType};
 use serde::Serialize;
 
-pub(crate) use align::sample_bilinear;
-pub use align::{AlignedCrop, Similarity, TEMPLATE};
+pub use align::{AlignedCrop, TEMPLATE};
 pub use descriptor::{Descriptor, IdentityFilter, DEFAULT_IDENTITY_THRESHOLD};
-pub use landmarks::{parts, FaceBox, Landmarks, Point, LANDMARK_COUNT};
+pub use landmarks::{parts, Landmarks, LANDMARK_COUNT};
 pub use mesh::Mesh;
 pub use pose::HeadPose;
 pub use region::FaceRegion;
 
 use self::dlib::{DescriptorNet, DetectorNet, DlibImage, ShapePredictor};
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point};
 use crate::install;
 
 /// The largest image detection works on after scaling and upsampling; beyond it dlib's memory

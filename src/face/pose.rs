@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::landmarks::{Landmarks, Point};
+use super::landmarks::Landmarks;
 use super::TEMPLATE;
+use crate::geometry::Point;
 
 /// How far the nose tip stands out of the face, over half the face's width at the ears
 /// (anthropometric means: about 90 mm and 70 mm).

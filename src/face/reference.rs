@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::face::mesh::{control_points, CONTROL_POINTS};
-use crate::face::{parts, FaceBox, FaceRegion, Landmarks, Mesh, Point, Similarity, LANDMARK_COUNT};
+use crate::face::{parts, FaceRegion, Landmarks, Mesh, LANDMARK_COUNT};
 use crate::frame::{read_image, Rgb8};
+use crate::geometry::{FaceBox, Point, Similarity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {

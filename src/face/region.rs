@@ -2,7 +2,8 @@
 //! Evaluation measures the face inside it; the swap trainer weighs its loss by it and the
 //! swap blend feathers it.
 
-use super::landmarks::{parts, Landmarks, Point};
+use super::landmarks::{parts, Landmarks};
+use crate::geometry::Point;
 
 /// The chin's landmark (the jaw line's middle point).
 const CHIN: usize = 8;

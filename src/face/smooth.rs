@@ -19,7 +19,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{Landmarks, Point, Similarity, LANDMARK_COUNT};
+use crate::face::{Landmarks, LANDMARK_COUNT};
+use crate::geometry::{Point, Similarity};
 
 /// The smoother's settings (the model card's `[smoothing]`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -90,7 +90,7 @@ fn face_centre(l: &Landmarks) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::face::Point;
+    use crate::geometry::Point;
 
     /// A face template moved along `path` (one offset per frame).
     fn faces(path: impl Iterator<Item = (f32, f32)>) -> Vec<Option<Landmarks>> {

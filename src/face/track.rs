@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::face::{Face, FaceAnalyzer, FaceBox, FaceError, Landmarks, Point};
+use crate::face::{Face, FaceAnalyzer, FaceError, Landmarks};
 use crate::frame::repeat::RepeatCheck;
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point};
 
 /// A prediction whose eyes and nose land within this fraction of the face box of where its box
 /// put them is settled: the box it was predicted in is where the detector would have put it.

@@ -7,15 +7,16 @@
 
 pub mod repeat;
 pub mod resize;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use image::imageops::{self, FilterType};
-use image::{ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::face::{FaceBox, Point, Similarity};
+use crate::geometry::{quantile, FaceBox, Point, Similarity};
 
 /// An 8-bit RGB picture, rows top to bottom, pixels left to right, no padding.
 pub type Rgb8 = RgbImage;
@@ -51,6 +52,51 @@ impl Frame {
     }
 }
 
+/// How a network's values stand for pixels: 0–255 mapped linearly onto `[lo, hi]` (a card's
+/// `range`: [-1, 1] for tanh generators, [0, 1] for sigmoid ones). The one mapping training
+/// and inference share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueRange {
+    lo: f32,
+    per_level: f32,
+}
+
+impl ValueRange {
+    pub fn new([lo, hi]: [f32; 2]) -> ValueRange {
+        ValueRange {
+            lo,
+            per_level: (hi - lo) / 255.0,
+        }
+    }
+
+    /// The value a pixel level stands for.
+    pub fn value(&self, level: u8) -> f32 {
+        self.lo + f32::from(level) * self.per_level
+    }
+
+    /// The pixel level a value stands for, rounded; values outside the range are clamped.
+    pub fn level(&self, value: f32) -> u8 {
+        ((value - self.lo) / self.per_level)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    }
+}
+
+/// Saves an image as PNG, atomically.
+pub fn save_png(image: &Rgb8, path: &Path) -> Result<(), crate::files::FileError> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| crate::files::FileError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    crate::files::write_atomically(path, &bytes)
+}
+
 /// The largest picture mimic reads (width or height); larger ones are refused before decoding.
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
 
@@ -67,9 +113,9 @@ pub enum ImageReadError {
     Empty { path: PathBuf },
 }
 
-/// Extensions read as single photos; anything else (GIF included) is read as a video or a
-/// folder of frames.
-const PHOTO_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
+/// Extensions of the pictures mimic reads as stills: the formats its image library is built
+/// with. Anything else (GIF included) is read as a video or a folder of frames.
+pub const PICTURE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
 
 /// A square picture at `size` × `size`, resized (triangle filter) when it is another size: the
 /// one resize of model-sized pictures, from the frames a dataset cuts to those training and
@@ -83,16 +129,42 @@ pub fn square(image: Rgb8, size: u32) -> Rgb8 {
 
 /// Whether `path` is a photo file (by its extension).
 pub fn is_photo(path: &Path) -> bool {
-    path.is_file()
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    path.is_file() && has_extension(path, &PICTURE_EXTENSIONS)
+}
+
+/// Whether `path`'s extension is one of `extensions` (lower case), whatever its case.
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The files in `folder` that `keep` accepts, sorted by name: the one folder lister.
+pub fn files_in(folder: &Path, keep: impl Fn(&Path) -> bool) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && keep(p))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Reads a still picture (PNG, JPEG, GIF's first frame, BMP) as RGB, refusing pictures larger
 /// than [`MAX_IMAGE_SIDE`] before their pixels are allocated.
 pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {
+    let image = decode_picture(path)?.into_rgb8();
+    if image.width() == 0 || image.height() == 0 {
+        return Err(ImageReadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(image)
+}
+
+/// Decodes a still picture as the file holds it (grey, RGBA, 16-bit, …), by its content
+/// rather than its name, refusing pictures larger than [`MAX_IMAGE_SIDE`] before their pixels
+/// are allocated: the one picture decoder.
+pub fn decode_picture(path: &Path) -> Result<DynamicImage, ImageReadError> {
     let io = |source| ImageReadError::Io {
         path: path.to_path_buf(),
         source,
@@ -109,16 +181,7 @@ pub fn read_image(path: &Path) -> Result<Rgb8, ImageReadError> {
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     reader.limits(limits);
-    let image = reader
-        .decode()
-        .map_err(|e| decode(e.to_string()))?
-        .into_rgb8();
-    if image.width() == 0 || image.height() == 0 {
-        return Err(ImageReadError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(image)
+    reader.decode().map_err(|e| decode(e.to_string()))
 }
 
 /// The side of a framing window as a multiple of the median face box: head, hair and neck, as
@@ -161,10 +224,7 @@ impl CropWindow {
         if boxes.is_empty() {
             return None;
         }
-        let median = |mut v: Vec<f32>| {
-            v.sort_by(f32::total_cmp);
-            v[v.len() / 2]
-        };
+        let median = |v: Vec<f32>| quantile(v, 0.5);
         let cx = median(boxes.iter().map(|b| b.center().x).collect());
         let cy = median(boxes.iter().map(|b| b.center().y).collect());
         let side = median(boxes.iter().map(|b| b.width().max(b.height())).collect());

@@ -9,6 +9,7 @@
 //! before it, and a new frame's at least 0.137, even on a still face (d3, d9).
 
 use crate::frame::Rgb8;
+use crate::geometry::quantile;
 
 /// Every `STEP`-th pixel of every `STEP`-th row is compared (a thousandth of the work of
 /// comparing them all, the same figure to a few per cent).
@@ -85,9 +86,7 @@ fn mean_difference(a: &[u8], b: &[u8]) -> f32 {
 
 /// The median of the latest differences; `None` before there are any.
 fn usual(differences: &[f32]) -> Option<f32> {
-    let mut sorted = differences.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    sorted.get(sorted.len() / 2).copied()
+    (!differences.is_empty()).then(|| quantile(differences.to_vec(), 0.5))
 }
 
 #[cfg(test)]

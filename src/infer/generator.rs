@@ -13,7 +13,7 @@ use ort::value::{TensorRef, ValueType};
 use super::card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 use super::runtime::{choose_provider, runtime, DevicePreference, Provider};
 use super::InferError;
-use crate::frame::Rgb8;
+use crate::frame::{Rgb8, ValueRange};
 
 /// The input that names a DeepFaceLive model (`in_face:0`, NHWC, BGR, [0, 1]).
 pub const DFM_INPUT: &str = "in_face:0";
@@ -339,12 +339,11 @@ pub struct GeneratorTimings {
 
 /// Image → tensor: pixel values mapped linearly from [0, 255] onto the spec's range.
 fn fill_tensor(tensor: &mut Array4<f32>, image: &Rgb8, spec: &TensorSpec) {
-    let [lo, hi] = spec.range;
-    let scale = (hi - lo) / 255.0;
+    let range = ValueRange::new(spec.range);
     for (x, y, Rgb(rgb)) in image.enumerate_pixels() {
         let (x, y) = (x as usize, y as usize);
         for c in 0..3 {
-            let value = lo + f32::from(rgb[channel(spec.color, c)]) * scale;
+            let value = range.value(rgb[channel(spec.color, c)]);
             match spec.layout {
                 Layout::Nchw => tensor[[0, c, y, x]] = value,
                 Layout::Nhwc => tensor[[0, y, x, c]] = value,
@@ -371,8 +370,7 @@ fn read_tensor(
     if out.dimensions() != (w as u32, h as u32) {
         *out = Rgb8::new(w as u32, h as u32);
     }
-    let [lo, hi] = spec.range;
-    let scale = 255.0 / (hi - lo);
+    let range = ValueRange::new(spec.range);
     for (x, y, pixel) in out.enumerate_pixels_mut() {
         let (x, y) = (x as usize, y as usize);
         for c in 0..3 {
@@ -380,7 +378,7 @@ fn read_tensor(
                 Layout::Nchw => view[[c, y, x]],
                 Layout::Nhwc => view[[y, x, c]],
             };
-            pixel[channel(spec.color, c)] = ((value - lo) * scale).round().clamp(0.0, 255.0) as u8;
+            pixel[channel(spec.color, c)] = range.level(value);
         }
     }
     Ok(())

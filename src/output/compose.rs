@@ -7,9 +7,10 @@
 use image::Rgb;
 use serde::Serialize;
 
-use crate::face::{Landmarks, Point};
+use crate::face::Landmarks;
 use crate::frame::resize::scale_into;
 use crate::frame::Rgb8;
+use crate::geometry::Point;
 use crate::output::font::{draw_text, fill_rect, text_size};
 use crate::reenact::sketch::draw_strokes;
 

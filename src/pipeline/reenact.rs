@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use super::Target;
 use super::{PipelineError, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
-use crate::face::Similarity;
-use crate::face::{FaceBox, Landmarks};
+use crate::face::Landmarks;
 use crate::frame::{CropWindow, Rgb8};
+use crate::geometry::{FaceBox, Similarity};
 use crate::reenact::retarget::{
     AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral,
 };
@@ -96,6 +96,24 @@ impl Retargeting {
     }
 }
 
+/// The driver's `landmarks` as the target is shown them (model input pixels, `size`): carried
+/// onto the target's neutral by `retargeting`, or without it the driver's own, cut by the
+/// framing `window`. `None` while retargeting is still taking the driver's neutral.
+pub fn drawn_for_target(
+    retargeting: Option<&mut Retargeting>,
+    landmarks: &Landmarks,
+    window: impl FnOnce() -> CropWindow,
+    size: u32,
+) -> Option<Landmarks> {
+    match retargeting {
+        Some(retargeting) => retargeting.apply(landmarks),
+        None => {
+            let window = window();
+            Some(landmarks.map(|p| window.to_output(p, size)))
+        }
+    }
+}
+
 /// Turns driver frames into target frames, with every buffer allocated once.
 pub struct Reenactor {
     target: Target,
@@ -157,14 +175,10 @@ impl Reenactor {
             return Ok(false);
         };
         let size = self.target.generator().input_size();
-        let drawn = match &mut self.retargeting {
-            Some(retargeting) => retargeting.apply(landmarks),
-            None => {
-                let window = self.framing.update(face.bbox, frame);
-                Some(landmarks.map(|p| window.to_output(p, size)))
-            }
-        };
-        let Some(drawn) = drawn else {
+        let framing = &mut self.framing;
+        let window = || framing.update(face.bbox, frame);
+        let Some(drawn) = drawn_for_target(self.retargeting.as_mut(), landmarks, window, size)
+        else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);

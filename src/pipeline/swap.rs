@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::{PipelineError, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
-use crate::face::{AlignedCrop, Landmarks, Point, Similarity};
+use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::Rgb8;
+use crate::geometry::{Point, Similarity};
 use crate::infer::{Generator, InferError, ModelCard};
 use crate::swap::blend::{Blend, BlendOptions};
 use crate::swap::detail::Detail;

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{Face, HeadPose, Landmarks};
 use crate::files::{self, FileError};
-use crate::reenact::retarget::{canonical_anchor, median_shape, quantile, shape_of, Shape, STABLE};
+use crate::geometry::quantile;
+use crate::reenact::retarget::{canonical_anchor, median_shape, shape_of, Shape, STABLE};
 
 /// What a profile says it is in its `format` field.
 pub const FORMAT: &str = "mimic-calibration";

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{FaceBox, Landmarks, Point, Similarity, LANDMARK_COUNT, TEMPLATE};
+use crate::face::{Landmarks, LANDMARK_COUNT, TEMPLATE};
+use crate::geometry::{quantile, FaceBox, Point, Similarity};
 
 /// The landmarks that stay put when the face moves its features: the nose bridge (27–30) and
 /// the inner and outer eye corners (36, 39, 42, 45).
@@ -199,14 +200,6 @@ fn usual_framing(frames: &[Landmarks]) -> FaceBox {
         right: b.right + grow,
         bottom: b.bottom + grow,
     }
-}
-
-/// The value `share` of the way up the sorted values (0 when there are none); 0.5 gives the
-/// median (the upper one of an even count).
-pub(crate) fn quantile(mut values: Vec<f32>, share: f32) -> f32 {
-    values.sort_by(f32::total_cmp);
-    let i = ((values.len() as f32 * share) as usize).min(values.len().saturating_sub(1));
-    values.get(i).copied().unwrap_or(0.0)
 }
 
 impl TargetNeutral {

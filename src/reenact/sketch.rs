@@ -10,8 +10,9 @@ use std::ops::Range;
 use image::Rgb;
 use serde::{Deserialize, Serialize};
 
-use crate::face::{parts, FaceBox, Landmarks, Point};
+use crate::face::{parts, Landmarks};
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point};
 
 /// One stroke of the sketch: a run of landmark indices, closed or open.
 struct Stroke {

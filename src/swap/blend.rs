@@ -11,10 +11,10 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::face::{
-    parts, AlignedCrop, Bordered, FaceBox, FaceRegion, Landmarks, Point, Similarity,
-};
+use crate::face::{parts, AlignedCrop, FaceRegion, Landmarks};
+use crate::frame::sample::Bordered;
 use crate::frame::Rgb8;
+use crate::geometry::{FaceBox, Point, Similarity};
 use crate::swap::lab::{lab_to_rgb, rgb_to_lab};
 
 /// Which part of the generated crop replaces the frame.

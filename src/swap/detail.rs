@@ -13,8 +13,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::face::reference::{KeyframeChoice, Reference, ReferenceError};
-use crate::face::{Landmarks, Point, LANDMARK_COUNT};
+use crate::face::{Landmarks, LANDMARK_COUNT};
 use crate::frame::Rgb8;
+use crate::geometry::Point;
 
 /// What a swap model's card says of its detail: the keyframes (a picture beside the model, the
 /// keyframes side by side at the model's size), their landmarks in model pixels (68 per

@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 
 use super::TrainError;
-use crate::frame::Rgb8;
+use crate::frame::{Rgb8, ValueRange};
 
 /// tanh's range: black is -1, white 1.
 pub const TANH: [f32; 2] = [-1.0, 1.0];
@@ -24,17 +24,17 @@ pub fn to_image(tensor: &Tensor) -> Result<Rgb8, TrainError> {
 /// Pictures of one size as an [N, 3, H, W] tensor with black and white at `range`.
 pub fn batch_to_tensor(
     images: &[Rgb8],
-    [lo, hi]: [f32; 2],
+    range: [f32; 2],
     device: &Device,
 ) -> Result<Tensor, TrainError> {
     let (w, h) = images.first().map_or((0, 0), |i| i.dimensions());
     let plane = (w * h) as usize;
-    let scale = (hi - lo) / 255.0;
+    let range = ValueRange::new(range);
     let mut data = vec![0f32; images.len() * 3 * plane];
     for (n, image) in images.iter().enumerate() {
         for (i, pixel) in image.pixels().enumerate() {
             for c in 0..3 {
-                data[(n * 3 + c) * plane + i] = f32::from(pixel[c]) * scale + lo;
+                data[(n * 3 + c) * plane + i] = range.value(pixel[c]);
             }
         }
     }
@@ -46,17 +46,13 @@ pub fn batch_to_tensor(
 }
 
 /// The `n`-th picture of an [N, 3, H, W] tensor with black and white at `range`, clamped.
-pub fn tensor_to_image(tensor: &Tensor, n: usize, [lo, hi]: [f32; 2]) -> Result<Rgb8, TrainError> {
+pub fn tensor_to_image(tensor: &Tensor, n: usize, range: [f32; 2]) -> Result<Rgb8, TrainError> {
     let (_, _, h, w) = tensor.dims4()?;
     let data = tensor.get(n)?.flatten_all()?.to_vec1::<f32>()?;
     let plane = h * w;
-    let scale = 255.0 / (hi - lo);
+    let range = ValueRange::new(range);
     Ok(Rgb8::from_fn(w as u32, h as u32, |x, y| {
         let i = y as usize * w + x as usize;
-        image::Rgb(std::array::from_fn(|c| {
-            ((data[c * plane + i] - lo) * scale)
-                .round()
-                .clamp(0.0, 255.0) as u8
-        }))
+        image::Rgb(std::array::from_fn(|c| range.level(data[c * plane + i])))
     }))
 }

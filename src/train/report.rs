@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use image::{imageops, Rgb};
 
+use super::run::write_error;
 use super::TrainError;
-use crate::face::Point;
 use crate::frame::Rgb8;
+use crate::geometry::Point;
 use crate::reenact::sketch::draw_segment;
 
 /// Rows of pictures of one size side by side, one row per sample (pix2pix: input, output,
@@ -38,7 +39,7 @@ pub fn save_preview<R: AsRef<[Rgb8]>>(
     step: u64,
 ) -> Result<PathBuf, TrainError> {
     let path = dir.join(format!("preview_{step:06}.png"));
-    crate::files::save_png(&preview_grid(rows), &path).map_err(|e| write_error(&path, e))?;
+    crate::frame::save_png(&preview_grid(rows), &path).map_err(|e| write_error(&path, e))?;
     Ok(path)
 }
 
@@ -112,7 +113,7 @@ impl<const N: usize> LossLog<N> {
     /// chart; the CSV has the values) and writes `losses.png` beside the CSV.
     pub fn plot(&self) -> Result<PathBuf, TrainError> {
         let path = self.csv.with_file_name("losses.png");
-        crate::files::save_png(&plot(&self.records), &path).map_err(|e| write_error(&path, e))?;
+        crate::frame::save_png(&plot(&self.records), &path).map_err(|e| write_error(&path, e))?;
         Ok(path)
     }
 }
@@ -207,11 +208,4 @@ fn read_records<const N: usize>(csv: &Path) -> Vec<LossRecord<N>> {
             })
         })
         .collect()
-}
-
-fn write_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
 }

@@ -9,8 +9,9 @@
 
 use image::Rgb;
 
-use crate::face::{parts, FaceRegion, Landmarks, Point};
+use crate::face::{parts, FaceRegion, Landmarks};
 use crate::frame::Rgb8;
+use crate::geometry::Point;
 
 /// Weight of a pixel outside the face in the swap's loss (its blend never shows them).
 pub const BACKGROUND: f32 = 0.1;

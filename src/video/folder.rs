@@ -3,13 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use image::ImageReader;
-
 use super::reader::{Picture, VideoInfo};
 use super::VideoError;
-use crate::frame::Rgb8;
-
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
+use crate::frame::{files_in, has_extension, read_image, Rgb8, PICTURE_EXTENSIONS};
 
 pub(super) struct FolderSource {
     files: Vec<PathBuf>,
@@ -66,37 +62,15 @@ impl FolderSource {
 
 /// The folder's image files, sorted by file name.
 fn image_files(folder: &Path) -> Result<Vec<PathBuf>, VideoError> {
-    let entries = std::fs::read_dir(folder).map_err(|e| VideoError::Open {
+    files_in(folder, |p| has_extension(p, &PICTURE_EXTENSIONS)).map_err(|e| VideoError::Open {
         path: folder.into(),
         reason: e.to_string(),
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.is_file() && has_image_extension(path))
-        .collect();
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
-}
-
-fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|ext| ext.to_str())
-        .is_some_and(|ext| {
-            IMAGE_EXTENSIONS
-                .iter()
-                .any(|known| ext.eq_ignore_ascii_case(known))
-        })
+    })
 }
 
 fn load(path: &Path) -> Result<Rgb8, VideoError> {
-    let image_error = |reason: String| VideoError::Image {
+    read_image(path).map_err(|e| VideoError::Image {
         path: path.into(),
-        reason,
-    };
-    // Guess from the content, not only the extension: a mislabelled file still loads.
-    let reader = ImageReader::open(path)
-        .and_then(|reader| reader.with_guessed_format())
-        .map_err(|e| image_error(e.to_string()))?;
-    let image = reader.decode().map_err(|e| image_error(e.to_string()))?;
-    Ok(image.into_rgb8())
+        reason: e.to_string(),
+    })
 }

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mimic::face::{FaceBox, Landmarks, Point};
+use mimic::face::Landmarks;
+use mimic::geometry::{FaceBox, Point};
 use mimic::infer::{ModelCard, ModelKind, TensorSpec};
 
 /// `../shared/testdata` beside the checkout.

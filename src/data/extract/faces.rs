@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{create_dirs, ExtractError};
 use crate::data::faceset::{self, Entry, Manifest, FACES_DIR};
 use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
-use crate::files;
+use crate::frame;
 use crate::frame::{is_photo, read_image, Rgb8};
 use crate::progress::progress;
 use crate::video::{FrameRange, VideoReader};
@@ -214,7 +214,7 @@ impl Run<'_> {
         };
         let file = faceset::face_file(self.manifest.kept);
         let path = self.out.join(FACES_DIR).join(&file);
-        files::save_png(&self.crop.warp(image, &to_crop), &path).map_err(|e| {
+        frame::save_png(&self.crop.warp(image, &to_crop), &path).map_err(|e| {
             faceset::FaceSetError::Write {
                 path,
                 reason: e.to_string(),

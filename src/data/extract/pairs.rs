@@ -90,7 +90,7 @@ pub fn grey(picture: &Rgb8) -> Rgb8 {
 }
 
 fn save(picture: &Rgb8, path: &Path) -> Result<(), ExtractError> {
-    crate::files::save_png(picture, path).map_err(|e| ExtractError::CreateDir {
+    crate::frame::save_png(picture, path).map_err(|e| ExtractError::CreateDir {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

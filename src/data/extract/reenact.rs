@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::{create_dirs, ExtractError};
 use crate::data::dataset::{self, DatasetError, Manifest, Pair};
-use crate::face::{FaceAnalyzer, FaceBox, Landmarks};
+use crate::face::{FaceAnalyzer, Landmarks};
 use crate::frame::CropWindow;
+use crate::geometry::FaceBox;
 use crate::progress::progress;
 use crate::reenact::sketch::{SketchRenderer, SketchStyle};
 use crate::video::VideoReader;
@@ -148,7 +149,7 @@ fn write_pairs(
         let file = dataset::pair_file(face.index);
         let write = |dir: &str, image: &crate::frame::Rgb8| {
             let path = out.join(dir).join(&file);
-            crate::files::save_png(image, &path).map_err(|e| DatasetError::Write {
+            crate::frame::save_png(image, &path).map_err(|e| DatasetError::Write {
                 path,
                 reason: e.to_string(),
             })

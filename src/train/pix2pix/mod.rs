@@ -720,7 +720,7 @@ fn write_mean_frame(dataset: &Dataset, size: u32, model: &Path) -> Result<(), Tr
         .collect();
     let mean = Rgb8::from_raw(size, size, pixels).ok_or(TrainError::Internal("mean frame size"))?;
     let path = mean_frame_path(model);
-    crate::files::save_png(&mean, &path).map_err(|e| TrainError::Write {
+    crate::frame::save_png(&mean, &path).map_err(|e| TrainError::Write {
         path,
         reason: e.to_string(),
     })
@@ -739,7 +739,7 @@ pub fn reference_path(model: &Path) -> PathBuf {
 /// Writes the keyframes beside the model and returns what the card says of them.
 fn write_reference(reference: &Reference, model: &Path) -> Result<ReferenceSpec, TrainError> {
     let path = reference_path(model);
-    crate::files::save_png(&reference.strip(), &path).map_err(|e| run::write_error(&path, e))?;
+    crate::frame::save_png(&reference.strip(), &path).map_err(|e| run::write_error(&path, e))?;
     Ok(ReferenceSpec {
         input: crate::infer::REFERENCE_INPUT.into(),
         image: file_name(&path),

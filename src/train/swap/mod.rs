@@ -26,10 +26,9 @@ use super::weight;
 use super::{run, TrainDevice, TrainError};
 use crate::data::faceset::FaceSet;
 use crate::face::reference::Reference;
-use crate::face::{
-    AlignedCrop, DetectOptions, FaceAnalyzer, Landmarks, Point, Similarity, LANDMARK_COUNT,
-};
+use crate::face::{AlignedCrop, DetectOptions, FaceAnalyzer, Landmarks, LANDMARK_COUNT};
 use crate::frame::Rgb8;
+use crate::geometry::{Point, Similarity};
 use crate::infer::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 use crate::swap::detail::DetailSpec;
 
@@ -398,7 +397,7 @@ fn write_detail(
         return Ok(None);
     };
     let path = model.with_extension("detail.png");
-    crate::files::save_png(&reference.strip(), &path).map_err(|e| TrainError::Write {
+    crate::frame::save_png(&reference.strip(), &path).map_err(|e| TrainError::Write {
         path: path.clone(),
         reason: e.to_string(),
     })?;

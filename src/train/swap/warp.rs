@@ -6,8 +6,10 @@
 use image::{imageops, Rgb};
 
 use super::super::params::Rng;
-use crate::face::{sample_bilinear, AlignedCrop, Point, Similarity};
+use crate::face::AlignedCrop;
+use crate::frame::sample::sample_bilinear;
 use crate::frame::Rgb8;
+use crate::geometry::{Point, Similarity};
 
 const TURN: f32 = 10.0 * std::f32::consts::PI / 180.0;
 const ZOOM: f32 = 0.05;
