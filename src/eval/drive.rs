@@ -13,7 +13,7 @@ use super::EvalError;
 use crate::face::track::FaceTracker;
 use crate::face::FaceAnalyzer;
 use crate::geometry::{FaceBox, Point};
-use crate::pipeline::{Reenactor, Tracked};
+use crate::pipeline::{Process, Reenactor, Tracked};
 use crate::video::VideoReader;
 
 #[derive(Debug, Clone, Serialize)]

@@ -22,7 +22,7 @@ use crate::face::{
 use crate::frame::{read_image, Rgb8};
 use crate::geometry::{FaceBox, Point};
 use crate::infer::{Generator, ModelKind};
-use crate::pipeline::{PipelineError, Swapper, Tracked};
+use crate::pipeline::{PipelineError, Process, Swapper, Tracked};
 use crate::progress::progress;
 use crate::swap::blend::BlendOptions;
 use crate::video::VideoReader;

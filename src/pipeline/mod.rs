@@ -19,14 +19,15 @@ pub mod target;
 use std::time::Duration;
 
 pub use reenact::{Reenactor, Retargeting};
-pub use session::{FrameTimes, Processor, Session};
+pub use session::{FrameTimes, Process, Processor, Session};
 pub use stages::Stages;
 pub use stylize::Stylizer;
 pub use swap::Swapper;
 pub use target::{Target, TargetTimes};
 
+use crate::face::smooth::SteadyLandmarks;
 use crate::face::track::FaceTracker;
-use crate::face::{Face, FaceError};
+use crate::face::{Face, FaceError, Landmarks};
 use crate::frame::Rgb8;
 use crate::infer::InferError;
 
@@ -65,6 +66,18 @@ impl Tracked {
             landmarks: started.elapsed(),
             detection: tracker.take_detection_time(),
         })
+    }
+
+    /// This frame's face and its landmarks as `steady` steadies them; `steady` forgets the
+    /// face when the frame shows none.
+    pub fn steadied<'a>(
+        &'a self,
+        steady: &'a mut SteadyLandmarks,
+        t: f64,
+    ) -> Option<(&'a Face, &'a Landmarks)> {
+        let face = self.face.as_ref();
+        let landmarks = steady.update(face.map(|f| &f.landmarks), t, self.repeat);
+        face.zip(landmarks)
     }
 }
 

@@ -6,11 +6,12 @@
 use std::time::{Duration, Instant};
 
 use super::Target;
-use super::{PipelineError, StageTimes, Tracked};
+use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::Landmarks;
 use crate::frame::{CropWindow, Rgb8};
 use crate::geometry::{FaceBox, Similarity};
+use crate::infer::Generator;
 use crate::reenact::retarget::{
     AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral,
 };
@@ -141,35 +142,12 @@ impl Reenactor {
         }
     }
 
-    /// Runs the generator once before the first frame.
-    pub fn warm_up(&mut self) -> Result<(), PipelineError> {
-        self.target.warm_up()
-    }
-
-    pub fn generator(&self) -> &crate::infer::Generator {
-        self.target.generator()
-    }
-
-    /// The stage times of the last frame.
-    pub fn times(&self) -> StageTimes {
-        self.times
-    }
-
-    /// Processes one driver frame, taken at `t` seconds, and the face tracked in it;
+    /// Shows the target the driver's face tracked in one frame, taken at `t` seconds;
     /// `Ok(false)` when it shows no face.
-    pub fn process(
-        &mut self,
-        frame: &Rgb8,
-        found: &Tracked,
-        t: f64,
-    ) -> Result<bool, PipelineError> {
+    fn reenact(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
         self.times.tracked(found);
-        let face = found.face.as_ref();
-        let steady = self
-            .steady
-            .update(face.map(|f| &f.landmarks), t, found.repeat);
-        let (Some(face), Some(landmarks)) = (face, steady) else {
+        let Some((face, landmarks)) = found.steadied(&mut self.steady, t) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);
@@ -197,11 +175,6 @@ impl Reenactor {
         }
     }
 
-    /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
-    pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.steady.current()
-    }
-
     /// The landmarks the last generated frame was drawn from (model input pixels), after
     /// framing or retargeting.
     pub fn drawn(&self) -> Option<&Landmarks> {
@@ -211,5 +184,33 @@ impl Reenactor {
     /// The last sketch and generated frame.
     pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
         (self.target.sketch(), self.target.generated())
+    }
+}
+
+impl Process for Reenactor {
+    fn warm_up(&mut self) -> Result<(), PipelineError> {
+        self.target.warm_up()
+    }
+
+    fn process(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
+        self.reenact(frame, found, t)
+    }
+
+    fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    fn generator(&self) -> &Generator {
+        self.target.generator()
+    }
+
+    fn landmarks(&self) -> Option<&Landmarks> {
+        self.steady.current()
+    }
+
+    /// The generated frame and the sketch.
+    fn panels(&self) -> (&Rgb8, &Rgb8) {
+        let (sketch, generated) = self.outputs();
+        (generated, sketch)
     }
 }

@@ -31,8 +31,32 @@ pub struct FrameTimes {
     pub latency: Duration,
 }
 
+/// What the session asks of each mode's processing side (reenact, swap, stylise), so it asks
+/// without knowing the mode.
+pub trait Process {
+    /// Runs the generator once before the first frame.
+    fn warm_up(&mut self) -> Result<(), PipelineError>;
+    /// Processes one frame, taken at `t` seconds, and the face tracked in it; whether it
+    /// showed what the mode needs (a face; stylise always does).
+    fn process(&mut self, frame: &Rgb8, tracked: &Tracked, t: f64) -> Result<bool, PipelineError>;
+    /// The stage times of the last frame.
+    fn times(&self) -> StageTimes;
+    fn generator(&self) -> &Generator;
+    /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
+    fn landmarks(&self) -> Option<&Landmarks> {
+        None
+    }
+    /// What the second and third panels show.
+    fn panels(&self) -> (&Rgb8, &Rgb8);
+    /// Whether a frame without a face still shows the second panel (a swap passes the frame
+    /// through; a reenactment has nothing to show).
+    fn shows_frames_without_a_face(&self) -> bool {
+        false
+    }
+}
+
 /// The processing side of one mode (boxed: each keeps its buffers and faces inline, kilobytes
-/// apart in size).
+/// apart in size); commands reach the mode's own controls through it.
 pub enum Processor {
     Reenact(Box<Reenactor>),
     Swap(Box<Swapper>),
@@ -40,59 +64,24 @@ pub enum Processor {
 }
 
 impl Processor {
-    fn warm_up(&mut self) -> Result<(), PipelineError> {
+    fn process_side(&self) -> &dyn Process {
         match self {
-            Processor::Reenact(r) => r.warm_up(),
-            Processor::Swap(s) => s.warm_up(),
-            Processor::Stylize(s) => s.warm_up(),
+            Processor::Reenact(r) => r.as_ref(),
+            Processor::Swap(s) => s.as_ref(),
+            Processor::Stylize(s) => s.as_ref(),
         }
     }
 
-    fn process(&mut self, frame: &Frame, tracked: &Tracked) -> Result<bool, PipelineError> {
-        let t = frame.t.as_secs_f64();
+    fn process_side_mut(&mut self) -> &mut dyn Process {
         match self {
-            Processor::Reenact(r) => r.process(&frame.image, tracked, t),
-            Processor::Swap(s) => s.process(&frame.image, tracked, t),
-            Processor::Stylize(s) => s.process(&frame.image, t),
-        }
-    }
-
-    fn times(&self) -> StageTimes {
-        match self {
-            Processor::Reenact(r) => r.times(),
-            Processor::Swap(s) => s.times(),
-            Processor::Stylize(s) => s.times(),
+            Processor::Reenact(r) => r.as_mut(),
+            Processor::Swap(s) => s.as_mut(),
+            Processor::Stylize(s) => s.as_mut(),
         }
     }
 
     pub fn generator(&self) -> &Generator {
-        match self {
-            Processor::Reenact(r) => r.generator(),
-            Processor::Swap(s) => s.generator(),
-            Processor::Stylize(s) => s.generator(),
-        }
-    }
-
-    fn landmarks(&self) -> Option<&Landmarks> {
-        match self {
-            Processor::Reenact(r) => r.landmarks(),
-            Processor::Swap(s) => s.landmarks(),
-            Processor::Stylize(_) => None,
-        }
-    }
-
-    /// What the second and third panels show: the generated frame and the sketch
-    /// (reenact), the swapped frame and the generated face (swap), or the stylised frame and
-    /// the model's square output (stylise).
-    fn panels(&self) -> (&Rgb8, &Rgb8) {
-        match self {
-            Processor::Reenact(r) => {
-                let (sketch, generated) = r.outputs();
-                (generated, sketch)
-            }
-            Processor::Swap(s) => s.outputs(),
-            Processor::Stylize(s) => s.outputs(),
-        }
+        self.process_side().generator()
     }
 }
 
@@ -114,7 +103,7 @@ impl Session {
         mut processor: Processor,
         composer: Composer,
     ) -> Result<Session, PipelineError> {
-        processor.warm_up()?;
+        processor.process_side_mut().warm_up()?;
         Ok(Session {
             tracker,
             processor,
@@ -188,20 +177,22 @@ impl Session {
         frame: &Frame,
         tracked: &Tracked,
     ) -> Result<(bool, FrameTimes), PipelineError> {
-        let face = self.processor.process(frame, tracked)?;
-        let stages = self.processor.times();
-        let phases = self.processor.generator().timings();
+        let t = frame.t.as_secs_f64();
+        let face = self
+            .processor
+            .process_side_mut()
+            .process(&frame.image, tracked, t)?;
+        let side = self.processor.process_side();
+        let (stages, phases) = (side.times(), side.generator().timings());
         let started = Instant::now();
-        let (main, side) = self.processor.panels();
-        // Without a face, a swap passes the frame through; a reenactment has nothing to show.
-        let swap = matches!(self.processor, Processor::Swap(_));
-        let main = (face || swap).then_some(main);
-        let side = face.then_some(side);
-        let landmarks = self.processor.landmarks().filter(|_| face);
-        self.composer.compose(&frame.image, main, side, landmarks);
+        let (main, second) = side.panels();
+        let main = (face || side.shows_frames_without_a_face()).then_some(main);
+        let second = face.then_some(second);
+        let landmarks = side.landmarks().filter(|_| face);
+        self.composer.compose(&frame.image, main, second, landmarks);
         if let Some(recording) = &mut self.recording {
             if !shares_composite(&self.composer, recording) {
-                recording.compose(&frame.image, main, side, None);
+                recording.compose(&frame.image, main, second, None);
             }
         }
         let times = FrameTimes {

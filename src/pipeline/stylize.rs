@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{PipelineError, StageTimes};
+use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::frame::resize::scale_into;
 use crate::frame::Rgb8;
 use crate::infer::Generator;
@@ -54,20 +54,8 @@ impl Stylizer {
         }
     }
 
-    pub fn warm_up(&mut self) -> Result<(), PipelineError> {
-        Ok(self.generator.warm_up()?)
-    }
-
-    pub fn generator(&self) -> &Generator {
-        &self.generator
-    }
-
-    pub fn times(&self) -> StageTimes {
-        self.times
-    }
-
-    /// Stylises one frame; always `Ok(true)` (there is no face to miss).
-    pub fn process(&mut self, frame: &Rgb8, _t: f64) -> Result<bool, PipelineError> {
+    /// Stylises one frame (no face needed).
+    fn stylize(&mut self, frame: &Rgb8) -> Result<(), PipelineError> {
         let started = Instant::now();
         let (w, h) = frame.dimensions();
         let into = Letterbox::fit(w, h, self.input.width());
@@ -80,7 +68,7 @@ impl Stylizer {
         self.times.generator = generated - prepared;
         self.back_to_frame(w, h);
         self.times.blend = generated.elapsed();
-        Ok(true)
+        Ok(())
     }
 
     /// The output's frame-shaped part (where the frame sat in the input, at the output's
@@ -103,9 +91,29 @@ impl Stylizer {
         }
         scale_into(&mut self.styled, &self.cut, (0, 0), (w, h));
     }
+}
 
-    /// The last stylised frame and the model's square output.
-    pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
+impl Process for Stylizer {
+    fn warm_up(&mut self) -> Result<(), PipelineError> {
+        Ok(self.generator.warm_up()?)
+    }
+
+    /// Always `Ok(true)`: there is no face to miss.
+    fn process(&mut self, frame: &Rgb8, _: &Tracked, _: f64) -> Result<bool, PipelineError> {
+        self.stylize(frame)?;
+        Ok(true)
+    }
+
+    fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    fn generator(&self) -> &Generator {
+        &self.generator
+    }
+
+    /// The stylised frame and the model's square output.
+    fn panels(&self) -> (&Rgb8, &Rgb8) {
         (&self.styled, &self.generated)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PipelineError, StageTimes, Tracked};
+use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::Rgb8;
@@ -75,14 +75,6 @@ impl Swapper {
         })
     }
 
-    pub fn warm_up(&mut self) -> Result<(), PipelineError> {
-        Ok(self.generator.warm_up()?)
-    }
-
-    pub fn generator(&self) -> &Generator {
-        &self.generator
-    }
-
     /// The aligned crop the model works in.
     pub fn crop(&self) -> &AlignedCrop {
         &self.crop
@@ -92,25 +84,15 @@ impl Swapper {
         &mut self.blend
     }
 
-    pub fn times(&self) -> StageTimes {
-        self.times
-    }
-
-    /// Processes one frame, taken at `t` seconds, and the face tracked in it; `Ok(false)`
-    /// when it shows no face (the frame is passed through).
-    pub fn process(
-        &mut self,
-        frame: &Rgb8,
-        found: &Tracked,
-        t: f64,
-    ) -> Result<bool, PipelineError> {
+    /// Swaps the face tracked in one frame, taken at `t` seconds; `Ok(false)` when it shows
+    /// no face (the frame is passed through).
+    fn swap(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
         self.times.tracked(found);
         self.swapped.clone_from(frame);
-        let landmarks = self
-            .steady
-            .update(found.face.as_ref().map(|f| &f.landmarks), t, found.repeat)
-            .cloned();
+        let landmarks = found
+            .steadied(&mut self.steady, t)
+            .map(|(_, landmarks)| landmarks.clone());
         let Some((landmarks, to_crop)) =
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
         else {
@@ -144,11 +126,6 @@ impl Swapper {
         Ok(true)
     }
 
-    /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
-    pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.steady.current()
-    }
-
     /// The blend mask's weight at frame pixel `p` in the last frame (0 where it showed no face).
     pub fn mask_weight(&self, p: Point) -> f32 {
         self.to_crop
@@ -158,5 +135,36 @@ impl Swapper {
     /// The last swapped frame and generated face.
     pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
         (&self.swapped, &self.generated)
+    }
+}
+
+impl Process for Swapper {
+    fn warm_up(&mut self) -> Result<(), PipelineError> {
+        Ok(self.generator.warm_up()?)
+    }
+
+    fn process(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
+        self.swap(frame, found, t)
+    }
+
+    fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    fn generator(&self) -> &Generator {
+        &self.generator
+    }
+
+    fn landmarks(&self) -> Option<&Landmarks> {
+        self.steady.current()
+    }
+
+    /// The swapped frame and the generated face.
+    fn panels(&self) -> (&Rgb8, &Rgb8) {
+        self.outputs()
+    }
+
+    fn shows_frames_without_a_face(&self) -> bool {
+        true
     }
 }
