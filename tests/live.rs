@@ -277,6 +277,61 @@ fn realtime_input_drops_late_frames_and_the_recording_keeps_its_length() {
     );
 }
 
+/// A video cut short (a download that stopped): the frames before the cut are converted, the
+/// run ends with a sentence, and the recording is kept, finished and playable, under a name
+/// that says it is partial; nothing is left under the name a complete one would have.
+#[test]
+fn an_input_cut_short_keeps_what_was_recorded_under_a_partial_name() {
+    let dir = scratch("live-cut-short");
+    // A fragmented MP4 of d0 (mimic's own recording) cut at 60 % of its bytes.
+    let whole = dir.join("whole.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let made = mimic(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--headless",
+        "--record",
+        arg(&whole),
+    ]);
+    assert!(made.status.success());
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+
+    let out = dir.join("out.mp4");
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&cut),
+        "--headless",
+        "--record",
+        arg(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let partial = dir.join("out.partial.mp4");
+    assert!(stderr.contains("out.partial.mp4"), "{stderr}");
+    assert!(
+        !out.exists(),
+        "a cut-short run left a file that looks complete"
+    );
+    let mut reader = VideoReader::open(&partial).unwrap();
+    let mut frames = 0;
+    while reader.next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    assert!((20..78).contains(&frames), "{frames} frames kept");
+    assert!(
+        stderr.contains(&format!("the {frames} frames recorded")),
+        "{stderr}"
+    );
+}
+
 /// No camera here: asking for one is a clear error, not a hang.
 #[test]
 fn a_missing_camera_is_a_clear_error() {

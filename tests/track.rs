@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{arg, mimic_json, testdata};
+use common::{arg, mimic, mimic_json, scratch, testdata};
 use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::video::VideoReader;
+use mimic::frame::Rgb8;
+use mimic::video::{VideoReader, VideoWriter, WriterOptions};
 
 /// What a tracker did on d12.mp4 (large head motion), beside detection on every frame.
 struct Run {
@@ -162,4 +163,60 @@ fn smoothing_removes_most_jitter_with_at_most_a_frame_of_lag() {
     assert_eq!(measure("video/d12.mp4"), (38, 183));
     assert_eq!(measure("video/d9.mp4"), (0, 587));
     assert_eq!(measure("video/d3.mp4"), (0, 354));
+}
+
+/// d12 seen through a 320-pixel window that holds still for ten frames, then slides right by
+/// 40 pixels a frame until the face has left it (black beyond d12's edge): a face leaving the
+/// frame at speed, made from real frames.
+fn panned_off_d12(path: &std::path::Path) {
+    let options = WriterOptions {
+        width: 320,
+        height: 320,
+        fps: 25.0,
+        audio_from: None,
+        metadata: Vec::new(),
+    };
+    let mut writer = VideoWriter::create(path, options).unwrap();
+    for (i, frame) in VideoReader::open(&testdata("video/d12.mp4"))
+        .unwrap()
+        .take(40)
+        .enumerate()
+    {
+        let source = frame.unwrap().image;
+        let left = 110 + 40 * i.saturating_sub(10) as u32;
+        let window = Rgb8::from_fn(320, 320, |x, y| {
+            let (sx, sy) = (left + x, 110 + y);
+            match sx < source.width() && sy < source.height() {
+                true => *source.get_pixel(sx, sy),
+                false => image::Rgb([0, 0, 0]),
+            }
+        });
+        writer.write(&window).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// A face that leaves the frame at speed is a lost face, not the end of the run: the tracker's
+/// box, carried on by the face's motion, lands outside the picture, and the face is looked for
+/// again instead.
+#[test]
+fn a_face_leaving_the_frame_at_speed_is_lost_not_fatal() {
+    let clip = scratch("panned-off").join("panned.mp4");
+    panned_off_d12(&clip);
+    let run = mimic(&["track", arg(&clip), "--json"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let faces: Vec<bool> = json["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["face"].as_bool().unwrap())
+        .collect();
+    assert_eq!(faces.len(), 40);
+    assert!(
+        faces[..10].iter().all(|&f| f),
+        "the face is followed while it is in view"
+    );
+    assert!(!faces[39], "the face has left the last frame");
 }

@@ -125,8 +125,13 @@ fn play(
         let (face, _) = session.step(&frame)?;
         with_face += u64::from(face);
         if let Err(e) = writer.write(session.composite()) {
-            writer.discard();
-            return Err(e.into());
+            // The frames written so far are kept, under a name that says they are not all.
+            return Err(match writer.finish_partial() {
+                Ok((path, _)) => {
+                    anyhow::anyhow!("{e}; what was recorded is kept in {}", path.display())
+                }
+                Err(kept) => anyhow::anyhow!("{e} ({kept})"),
+            });
         }
         if let Some(window) = &mut window {
             // At the demo's pace, as a camera would deliver it.

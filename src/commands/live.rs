@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use anyhow::Context;
 use mimic::capture::SourceInfo;
 use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
@@ -27,6 +26,30 @@ struct Report {
     record: Option<std::path::PathBuf>,
     stopped_early: bool,
     dropped: u64,
+    /// Frames that failed to track or process and went on without the model's output.
+    failed_frames: u64,
+}
+
+/// Frames that failed and went on, counted by what failed; each kind is said once.
+#[derive(Default)]
+struct Faults {
+    counts: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl Faults {
+    fn note(&mut self, kind: &'static str, index: u64, error: &dyn std::fmt::Display) {
+        let count = self.counts.entry(kind).or_default();
+        if *count == 0 {
+            eprintln!(
+                "mimic: frame {index}: {error}; the frame is shown as it came and the run goes on (further {kind} failures are counted, not said)"
+            );
+        }
+        *count += 1;
+    }
+
+    fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
 }
 
 /// The recording in progress, if any: where it goes and the frame slot it is at. Frames
@@ -211,12 +234,16 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let (mut frames, mut with_face) = (0u64, 0u64);
     let mut frame_rate = FrameRate::default();
     let mut stages = Stages::new(session.take_tracker(), !args.session.serial)?;
+    let mut faults = Faults::default();
     let result = (|| -> anyhow::Result<()> {
         if let Some(frame) = source.next()? {
             stages.push(frame)?;
         }
         while let Some(tracked) = stages.pop() {
             let (frame, tracked) = tracked?;
+            if let Some(fault) = &tracked.fault {
+                faults.note("tracking", frame.index, fault);
+            }
             if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
                 break;
             }
@@ -225,9 +252,15 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             if let Some(next) = (!last).then(|| source.next()).transpose()?.flatten() {
                 stages.push(next)?;
             }
-            let (face, times) = session
-                .finish(&frame, &tracked)
-                .with_context(|| format!("frame {}", frame.index))?;
+            // One frame that fails is a frame, not the end of the run.
+            let (face, times) = match session.finish(&frame, &tracked) {
+                Ok(done) => done,
+                Err(error) => {
+                    faults.note("processing", frame.index, &error);
+                    session.show_unprocessed(&frame);
+                    (false, Default::default())
+                }
+            };
             if let Some(recording) = &mut recording {
                 recording.write(&session, frame.index)?;
             }
@@ -257,11 +290,20 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     })();
     session.restore_tracker(stages.finish());
     if let Err(error) = result {
-        // A conversion that failed part-way must not leave a file that looks complete.
-        if let Some(recording) = recording {
-            recording.writer.discard();
-        }
-        return Err(error);
+        // What was recorded is kept, finished and playable, under a name that says the run
+        // did not complete.
+        let Some(recording) = recording else {
+            return Err(error);
+        };
+        session.record_view(None);
+        return Err(match recording.writer.finish_partial() {
+            Ok((path, summary)) => anyhow::anyhow!(
+                "{error:#}; the run stopped after {frames} frames, and the {} frames recorded are kept, finished and playable, in {}",
+                summary.frames,
+                path.display()
+            ),
+            Err(kept) => anyhow::anyhow!("{error:#}; the run stopped after {frames} frames ({kept})"),
+        });
     }
     if let Some(recording) = recording {
         recording.finish(&mut session)?;
@@ -277,13 +319,18 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         record: args.record.clone(),
         stopped_early: stop.load(Ordering::Relaxed),
         dropped: source.dropped(),
+        failed_frames: faults.total(),
     };
     source.finish()?;
     if args.json.json {
         super::print_json(&report)?;
     } else {
+        let failed = match report.failed_frames {
+            0 => String::new(),
+            n => format!(" ({n} failed and shown as they came)"),
+        };
         println!(
-            "{} frames{} at {:.1} fps on the {}{}",
+            "{} frames{}{failed} at {:.1} fps on the {}{}",
             report.frames,
             faces.unwrap_or_default(),
             report.fps,

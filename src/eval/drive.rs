@@ -60,7 +60,7 @@ pub fn evaluate(
             break;
         }
         frames += 1;
-        let tracked = Tracked::by(tracker, &frame.image)?;
+        let tracked = Tracked::by(tracker, &frame.image);
         if !reenactor.process(&frame.image, &tracked, frame.t.as_secs_f64())? {
             continue;
         }

@@ -96,7 +96,7 @@ pub fn evaluate(
         if !swapper
             .process(
                 &frame.image,
-                &Tracked::by(&mut tracker, &frame.image).map_err(pipeline)?,
+                &Tracked::by(&mut tracker, &frame.image),
                 frame.t.as_secs_f64(),
             )
             .map_err(pipeline)?

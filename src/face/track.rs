@@ -292,7 +292,10 @@ impl FaceTracker {
     fn follow(&mut self, frame: &Rgb8, previous: Followed) -> Result<Option<Face>, FaceError> {
         let fit = previous.fit;
         let start = previous.predicted();
-        let patch = self.analyzer.patch(frame, &fit.apply(&start))?;
+        // A box the face cannot be cut from (it left the frame) is a lost face.
+        let Ok(patch) = self.analyzer.patch(frame, &fit.apply(&start)) else {
+            return self.detect(frame);
+        };
         let predict = |from: &Landmarks| self.analyzer.landmarks_in_patch(&patch, &fit.apply(from));
         let Some(first) = predict(&start) else {
             return self.detect(frame);

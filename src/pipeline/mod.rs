@@ -49,6 +49,8 @@ pub struct Tracked {
     pub face: Option<Face>,
     /// The frame repeated the one before: `face` shows where the face was a frame ago.
     pub repeat: bool,
+    /// Why tracking failed on this frame, when it did (the face counts as lost).
+    pub fault: Option<String>,
     /// Finding the face's landmarks, a detection inside the frame included.
     pub landmarks: Duration,
     /// A face detection that finished with this frame (inside it, or beside the frames).
@@ -56,16 +58,21 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    /// The face `tracker` follows into `frame`.
-    pub fn by(tracker: &mut FaceTracker, frame: &Rgb8) -> Result<Tracked, PipelineError> {
+    /// The face `tracker` follows into `frame`. A frame the tracker fails on is a frame
+    /// without a face (the tracker detects afresh on the next), with the failure in `fault`.
+    pub fn by(tracker: &mut FaceTracker, frame: &Rgb8) -> Tracked {
         let started = std::time::Instant::now();
-        let face = tracker.track(frame)?;
-        Ok(Tracked {
+        let (face, fault) = match tracker.track(frame) {
+            Ok(face) => (face, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        Tracked {
             face,
             repeat: tracker.repeated(),
+            fault,
             landmarks: started.elapsed(),
             detection: tracker.take_detection_time(),
-        })
+        }
     }
 
     /// This frame's face and its landmarks as `steady` steadies them; `steady` forgets the

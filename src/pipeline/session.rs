@@ -167,7 +167,7 @@ impl Session {
     /// Tracks, processes and composes one frame; returns whether it showed a face, and its
     /// times.
     pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
-        let tracked = track(self.tracker.as_mut(), &frame.image)?;
+        let tracked = track(self.tracker.as_mut(), &frame.image);
         self.finish(frame, &tracked)
     }
 
@@ -217,6 +217,17 @@ impl Session {
         Ok((face, times))
     }
 
+    /// Composes `frame` as it came, without the model's output (a frame that failed to
+    /// process: the loop shows it and goes on).
+    pub fn show_unprocessed(&mut self, frame: &Frame) {
+        self.composer.compose(&frame.image, None, None, None);
+        if let Some(recording) = &mut self.recording {
+            if !shares_composite(&self.composer, recording) {
+                recording.compose(&frame.image, None, None, None);
+            }
+        }
+    }
+
     /// The composite of the last frame.
     pub fn composite(&self) -> &Rgb8 {
         self.composer.canvas()
@@ -229,9 +240,9 @@ fn shares_composite(window: &Composer, recording: &Composer) -> bool {
 }
 
 /// The face `tracker` finds in `frame` (nothing to find without a tracker: stylise mode).
-pub fn track(tracker: Option<&mut FaceTracker>, frame: &Rgb8) -> Result<Tracked, PipelineError> {
+pub fn track(tracker: Option<&mut FaceTracker>, frame: &Rgb8) -> Tracked {
     match tracker {
         Some(tracker) => Tracked::by(tracker, frame),
-        None => Ok(Tracked::default()),
+        None => Tracked::default(),
     }
 }

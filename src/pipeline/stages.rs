@@ -52,7 +52,8 @@ impl Stages {
         match self {
             Stages::Serial(stage) => {
                 let frame = stage.waiting.take()?;
-                Some(track(stage.tracker.as_mut(), &frame.image).map(|t| (frame, t)))
+                let tracked = track(stage.tracker.as_mut(), &frame.image);
+                Some(Ok((frame, tracked)))
             }
             Stages::Threaded(stage) => stage.pop(),
         }
@@ -93,7 +94,8 @@ impl TrackingStage {
             .name("mimic-tracking".into())
             .spawn(move || {
                 for frame in inbox {
-                    let result = track(tracker.as_mut(), &frame.image).map(|t| (frame, t));
+                    let tracked = track(tracker.as_mut(), &frame.image);
+                    let result = Ok((frame, tracked));
                     if outbox.send(result).is_err() {
                         break;
                     }

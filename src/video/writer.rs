@@ -69,9 +69,10 @@ pub struct WriterSummary {
 
 /// Encodes pictures into an MP4 as they come.
 ///
-/// End it with [`finish`](Self::finish), or [`discard`](Self::discard) to delete a
-/// recording that must not look complete. Dropped without either, it finishes the file as
-/// well as it can.
+/// End it with [`finish`](Self::finish), or with [`finish_partial`](Self::finish_partial)
+/// when what it records could not be completed (the file is kept, under a name that says
+/// so). [`discard`](Self::discard) deletes it: only for mimic's own scratch files, never a
+/// user's recording. Dropped without any of these, it finishes the file as well as it can.
 pub struct VideoWriter {
     path: PathBuf,
     encoding: Option<Encoding>,
@@ -127,7 +128,24 @@ impl VideoWriter {
         }
     }
 
-    /// Stops and deletes the file, for a recording that failed half-way.
+    /// Finishes the file (playable, every frame given so far in it) and renames it
+    /// `NAME.partial.EXT` (`NAME.partial-2.EXT`, … when that exists), for a recording whose
+    /// run could not be completed: it is kept, and never looks complete. Returns where it is.
+    pub fn finish_partial(self) -> Result<(PathBuf, WriterSummary), VideoError> {
+        let path = self.path.clone();
+        let summary = self.finish()?;
+        let partial = partial_path(&path);
+        std::fs::rename(&path, &partial).map_err(|e| VideoError::Encode {
+            path: path.clone(),
+            reason: format!(
+                "it is complete up to where it stopped, but cannot be renamed to '{}': {e}",
+                partial.display()
+            ),
+        })?;
+        Ok((partial, summary))
+    }
+
+    /// Stops and deletes the file: for mimic's own scratch recordings only.
     pub fn discard(mut self) {
         // Close the file before deleting it.
         drop(self.encoding.take());
@@ -182,6 +200,25 @@ fn validate(options: &WriterOptions) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `out.mp4` → `out.partial.mp4`, or the first of `out.partial-2.mp4`, … that is free.
+fn partial_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..)
+        .map(|n| match n {
+            1 => path.with_file_name(format!("{stem}.partial{ext}")),
+            n => path.with_file_name(format!("{stem}.partial-{n}{ext}")),
+        })
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| path.with_file_name(format!("{stem}.partial{ext}")))
 }
 
 fn remove_quietly(path: &Path) {
