@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mimic::frame::Rgb8;
 use mimic::pipeline::{FrameTimes, Processor, Stages};
-use mimic::video::{VideoReader, VideoWriter, WriterOptions};
+use mimic::video::{Recorder, VideoReader, WriterOptions};
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
@@ -157,36 +157,38 @@ impl Spread {
     }
 }
 
-/// A recording into a scratch file, for `--record`: encoding is part of the live path when
-/// recording.
+/// A recording into a scratch file, for `--record`, written as `live --record` writes: on the
+/// recorder's own thread, so the frame path pays only for handing each picture over (and for
+/// waiting when the encoder falls behind).
 struct ScratchRecording {
-    writer: Option<VideoWriter>,
+    recorder: Option<Recorder>,
     path: PathBuf,
 }
 
 impl ScratchRecording {
     fn start(width: u32, height: u32, fps: f64) -> anyhow::Result<ScratchRecording> {
         let path = std::env::temp_dir().join(format!("mimic-bench-{}.mp4", std::process::id()));
-        let writer = VideoWriter::create(&path, WriterOptions::new(width, height, fps))?;
+        let recorder = Recorder::create(&path, WriterOptions::new(width, height, fps))?;
         Ok(ScratchRecording {
-            writer: Some(writer),
+            recorder: Some(recorder),
             path,
         })
     }
 
     fn write(&mut self, composite: &Rgb8) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        if let Some(writer) = &mut self.writer {
-            writer.write(composite)?;
+        if let Some(recorder) = &mut self.recorder {
+            recorder.write(composite)?;
         }
         Ok(started.elapsed())
     }
 }
 
 impl Drop for ScratchRecording {
+    /// The scratch file is mimic's own: finished, then deleted.
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
-            writer.discard();
+        if let Some(recorder) = self.recorder.take() {
+            let _ = recorder.finish();
         }
         let _ = std::fs::remove_file(&self.path);
     }

@@ -10,7 +10,7 @@ use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
 use mimic::output::window::{self, Action, LiveWindow};
 use mimic::pipeline::{Processor, Session, Stages};
-use mimic::video::{VideoWriter, WriterOptions};
+use mimic::video::{Recorder, WriterOptions};
 use serde::Serialize;
 
 use super::source::Frames;
@@ -56,7 +56,7 @@ impl Faults {
 /// dropped before a processed one (at the start too) are filled with it, so the recording keeps
 /// the capture's rate and its sound stays in step.
 struct Recording {
-    writer: VideoWriter,
+    writer: Recorder,
     next_slot: u64,
 }
 
@@ -80,7 +80,7 @@ impl Recording {
             metadata: compose::synthetic_metadata(),
         };
         Ok(Recording {
-            writer: VideoWriter::create(path, options)?,
+            writer: Recorder::create(path, options)?,
             next_slot: 0,
         })
     }

@@ -54,6 +54,26 @@ pub struct TensorSpec {
     pub color: ColorOrder,
 }
 
+impl TensorSpec {
+    /// Whether the values make sense: a side of at least one pixel, and a range whose black
+    /// lies below its white.
+    fn check(&self) -> Result<(), String> {
+        let [black, white] = self.range;
+        if self.size == 0 || self.size > crate::frame::MAX_IMAGE_SIDE {
+            return Err(format!(
+                "size = {} is not a picture side; give the model's input/output side in pixels",
+                self.size
+            ));
+        }
+        if !(black.is_finite() && white.is_finite() && black < white) {
+            return Err(format!(
+                "range = [{black}, {white}] must give black first and white second, black below white (e.g. [-1.0, 1.0] for tanh, [0.0, 1.0] for sigmoid)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The aligned crop a swap model was trained on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AlignmentSpec {
@@ -156,10 +176,19 @@ impl ModelCard {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<ModelCard, InferError> {
-        toml::from_str(text).map_err(|e| InferError::Card {
+        let card: ModelCard = toml::from_str(text).map_err(|e| InferError::Card {
             path: path.to_path_buf(),
             reason: e.message().to_string(),
-        })
+        })?;
+        let nonsense = |reason: String| InferError::Card {
+            path: path.to_path_buf(),
+            reason,
+        };
+        for (name, spec) in [("input", &card.input), ("output", &card.output)] {
+            spec.check()
+                .map_err(|e| nonsense(format!("[{name}] {e}")))?;
+        }
+        Ok(card)
     }
 
     /// Writes the card beside `model`.
@@ -224,5 +253,22 @@ mod tests {
     fn unknown_kind_is_an_error() {
         let text = "kind = \"dance\"\n[input]\nsize=1\nlayout=\"nchw\"\nrange=[0.0,1.0]\n[output]\nsize=1\nlayout=\"nchw\"\nrange=[0.0,1.0]\n";
         assert!(ModelCard::parse(text, Path::new("x.toml")).is_err());
+    }
+
+    #[test]
+    fn nonsense_sizes_and_ranges_are_refused_with_what_to_give() {
+        let card = |size: u32, range: &str| {
+            format!("kind = \"stylize\"\n[input]\nsize={size}\nlayout=\"nchw\"\nrange={range}\n[output]\nsize=64\nlayout=\"nchw\"\nrange=[0.0,1.0]\n")
+        };
+        assert!(ModelCard::parse(&card(64, "[-1.0, 1.0]"), Path::new("x.toml")).is_ok());
+        for (size, range, says) in [
+            (64, "[1.0, -1.0]", "range"),
+            (64, "[0.5, 0.5]", "range"),
+            (0, "[0.0, 1.0]", "size"),
+        ] {
+            let error = ModelCard::parse(&card(size, range), Path::new("x.toml")).unwrap_err();
+            let text = error.to_string();
+            assert!(text.contains("[input]") && text.contains(says), "{text}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! - [`VideoWriter`] encodes RGB pictures into an H.264 MP4, optionally carrying over the
 //!   audio of another file and always writing the container metadata it is given. The file
 //!   is fragmented and flushed as it grows, so a recording killed outright still plays up to
-//!   about its last second.
+//!   about its last second. [`Recorder`] runs a writer on a thread of its own, so the
+//!   live loop does not wait for the encoder.
 //!
 //! FFmpeg types never leave this module: callers see [`Frame`](crate::frame::Frame),
 //! [`Rgb8`](crate::frame::Rgb8) and plain Rust values. The few raw FFmpeg calls that
@@ -18,6 +19,7 @@ mod ffi;
 mod folder;
 mod range;
 mod reader;
+mod recorder;
 mod status;
 mod writer;
 
@@ -28,6 +30,7 @@ use thiserror::Error;
 
 pub use range::{BadFrameRange, FrameRange};
 pub use reader::{ReaderOptions, VideoInfo, VideoReader};
+pub use recorder::Recorder;
 pub use status::ffmpeg_status;
 pub use writer::{VideoWriter, WriterOptions, WriterSummary};
 
