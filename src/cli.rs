@@ -604,6 +604,10 @@ pub struct BenchArgs {
     /// does.
     #[arg(long)]
     pub record: bool,
+    /// Play the clip this many times through the whole path (a soak): the JSON adds each
+    /// pass's latency and memory, and `rss_mb` from the end of the first pass on.
+    #[arg(long = "loop", default_value_t = 1, value_name = "N")]
+    pub r#loop: u64,
     #[command(flatten)]
     pub json: JsonFlag,
 }

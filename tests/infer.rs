@@ -195,6 +195,42 @@ fn a_model_that_is_not_an_image_generator_is_refused() {
     assert!(matches!(error, InferError::Signature { .. }), "{error}");
 }
 
+/// Models checked at the door: a picture model with one or four channels is not an RGB
+/// generator, and says so at load rather than failing at warm-up.
+#[test]
+fn one_and_four_channel_models_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for channels in [1, 4] {
+        let dims = vec![1, channels, 64, 64];
+        let model = Model {
+            graph_name: "picture".into(),
+            producer: "mimic-tests".into(),
+            opset: None,
+            ir_version: None,
+            nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
+            initializers: vec![],
+            inputs: vec![Io {
+                name: "input".into(),
+                dims: dims.clone(),
+            }],
+            outputs: vec![Io {
+                name: "output".into(),
+                dims,
+            }],
+            metadata: vec![],
+        };
+        let path = dir.path().join(format!("c{channels}.onnx"));
+        std::fs::write(&path, model.encode()).unwrap();
+        let error = Generator::open(&path, DevicePreference::Cpu)
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(error, InferError::Signature { .. }),
+            "{channels}: {error}"
+        );
+    }
+}
+
 /// Issue 15: a model with an operator mimic cannot quantise is refused with a sentence that
 /// names it, before any calibration, and no INT8 file is written.
 #[test]

@@ -332,6 +332,35 @@ fn an_input_cut_short_keeps_what_was_recorded_under_a_partial_name() {
     );
 }
 
+/// The soak, short enough for CI: d0 five times through the whole path; resident memory does
+/// not grow from the end of the second pass to the end of the last (the 30-minute soak is a
+/// bench run, in the README).
+#[test]
+fn a_clip_played_five_times_keeps_memory_flat() {
+    let d0 = testdata("video/d0.mp4");
+    let report = mimic_json(&[
+        "bench",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--loop",
+        "5",
+    ]);
+    assert_eq!(report["frames"], 5 * 78);
+    let passes = report["passes"].as_array().unwrap();
+    assert_eq!(passes.len(), 5);
+    let rss = |i: usize| passes[i]["rss_mb"].as_f64().unwrap();
+    assert!(rss(1) > 10.0, "resident memory read as {} MB", rss(1));
+    assert!(
+        rss(4) - rss(1) < 8.0,
+        "resident memory grew from {} MB to {} MB",
+        rss(1),
+        rss(4)
+    );
+    assert_eq!(report["rss_mb"]["start"], passes[0]["rss_mb"]);
+}
+
 /// No camera here: asking for one is a clear error, not a hang.
 #[test]
 fn a_missing_camera_is_a_clear_error() {

@@ -45,6 +45,37 @@ struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     int8_kernels: Option<Option<&'static str>>,
     dropped: u64,
+    /// With `--loop`: each pass's latency and resident memory at its end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    passes: Vec<Pass>,
+    /// With `--loop`: resident memory from the end of the first pass (warm-up left out) on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rss_mb: Option<Memory>,
+}
+
+/// One pass over the clip (`--loop`).
+#[derive(Serialize)]
+struct Pass {
+    p50: f64,
+    p99: f64,
+    rss_mb: f64,
+}
+
+#[derive(Serialize)]
+struct Memory {
+    start: f64,
+    end: f64,
+    peak: f64,
+}
+
+/// This process's resident memory in MB (Linux's `/proc/self/status`; 0 elsewhere).
+fn resident_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The per-frame samples of each stage, in DESIGN §3's order (reenact mode draws a sketch;
@@ -214,16 +245,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut stages = Stages::new(session.take_tracker(), !args.session.serial)?;
     let started = Instant::now();
     let mut read = 0usize;
+    // `--loop`: the clip again and again, its frames numbered and timed on from the last pass.
+    let passes_wanted = args.r#loop.max(1);
+    let (mut pass, mut pass_start, mut offset) = (0u64, 0usize, (0u64, Duration::ZERO));
+    let mut last = (0u64, Duration::ZERO);
+    let mut next_frame = |reader: &mut VideoReader| -> anyhow::Result<Option<mimic::frame::Frame>> {
+        let mut frame = reader.next_frame()?;
+        if frame.is_none() && pass + 1 < passes_wanted {
+            pass += 1;
+            let step = Duration::from_secs_f64(1.0 / info.fps.max(1.0));
+            offset = (last.0 + 1, last.1 + step);
+            *reader = VideoReader::open(&args.input)?;
+            frame = reader.next_frame()?;
+        }
+        Ok(frame.map(|mut f| {
+            f.index += offset.0;
+            f.t += offset.1;
+            last = (f.index, f.t);
+            f
+        }))
+    };
     let mut read_next = |stages: &mut Stages, read: &mut usize| -> anyhow::Result<Duration> {
         let decode_started = Instant::now();
         if wanted(*read) {
-            if let Some(frame) = reader.next_frame()? {
+            if let Some(frame) = next_frame(&mut reader)? {
                 stages.push(frame)?;
                 *read += 1;
             }
         }
         Ok(decode_started.elapsed())
     };
+    let mut passes = Vec::new();
     let mut decode = read_next(&mut stages, &mut read)?;
     while let Some(tracked) = stages.pop() {
         let (frame, tracked) = tracked?;
@@ -238,6 +290,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         decode = next_decode;
         frames += 1;
         with_face += usize::from(face);
+        // A pass ends with the last frame of its clip.
+        let ended = passes_wanted > 1
+            && info
+                .frame_count
+                .is_some_and(|n| (frames as u64).is_multiple_of(n.max(1)));
+        if ended {
+            let latency = &samples.latency[pass_start..];
+            passes.push(Pass {
+                p50: percentile(latency, 0.5),
+                p99: percentile(latency, 0.99),
+                rss_mb: resident_mb(),
+            });
+            pass_start = samples.latency.len();
+        }
     }
     let elapsed = started.elapsed();
     session.restore_tracker(stages.finish());
@@ -256,6 +322,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         precision: if int8 { "int8" } else { "float" },
         int8_kernels: int8.then(mimic::infer::int8_kernels),
         dropped: 0,
+        rss_mb: (passes.len() > 1).then(|| Memory {
+            start: passes[0].rss_mb,
+            end: passes[passes.len() - 1].rss_mb,
+            peak: passes.iter().map(|p| p.rss_mb).fold(0.0, f64::max),
+        }),
+        passes,
     };
     if args.json.json {
         super::print_json(&report)?;
