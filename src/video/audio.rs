@@ -109,8 +109,10 @@ impl AudioCopy {
         if let Some(packet) = self.pending.take() {
             return Some(packet);
         }
-        let mut packet = Packet::empty();
         while !self.exhausted {
+            // A fresh packet each read: FFmpeg would not release the video packet left in a
+            // reused one (the reader's leak, the same here).
+            let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.source_index => return Some(packet),
                 Ok(()) => {}
