@@ -163,6 +163,8 @@ struct FileSource {
     scaler: Option<Scaler>,
     first_timestamp: Option<i64>,
     draining: bool,
+    /// Damaged packets skipped so far.
+    damaged: u64,
 }
 
 impl FileSource {
@@ -207,6 +209,7 @@ impl FileSource {
             scaler: None,
             first_timestamp: None,
             draining: false,
+            damaged: 0,
             input,
         };
         Ok((source, info))
@@ -246,9 +249,15 @@ impl FileSource {
         };
         match self.decoder.send_packet(&packet) {
             Ok(()) => Ok(()),
-            // A damaged packet costs a frame, not the video.
+            // A damaged packet costs a frame, not the video; said once, then counted.
             Err(ffmpeg_next::Error::InvalidData) => {
-                tracing::warn!("skipping a damaged packet in '{}'", self.path.display());
+                if self.damaged == 0 {
+                    tracing::warn!(
+                        "skipping a damaged packet in '{}' (further ones are skipped without a word)",
+                        self.path.display()
+                    );
+                }
+                self.damaged += 1;
                 Ok(())
             }
             Err(err) => Err(self.decode_error(err)),
