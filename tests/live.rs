@@ -361,6 +361,52 @@ fn a_clip_played_five_times_keeps_memory_flat() {
     assert_eq!(report["rss_mb"]["start"], passes[0]["rss_mb"]);
 }
 
+/// A generator without a card runs in the mode the user names, on defaults it says once on
+/// stderr and in the window's overlay: the book's U-Net (card-less, so a style model by
+/// itself) driven as a reenactment by d0, framed from the driver's first faces.
+#[test]
+fn a_cardless_generator_runs_in_the_mode_given() {
+    let dir = scratch("live-cardless");
+    let trained = dir.join("book.onnx");
+    let options = Options {
+        arch: Some(Arch::Book),
+        ..Options::new(Preset::Tiny, Some(0))
+    };
+    let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
+    pix2pix::train(
+        pix2pix::Source::Reenact(&data),
+        &trained,
+        &options,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let model = dir.join("cardless.onnx");
+    std::fs::copy(&trained, &model).unwrap();
+    let d0 = testdata("video/d0.mp4");
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(&model),
+        "--mode",
+        "reenact",
+        "--input",
+        arg(&d0),
+        "--headless",
+        "--max-frames",
+        "20",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has no card: running it in reenact mode with defaults"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["frames"], 20);
+    assert_eq!(report["frames_with_face"], 20);
+}
+
 /// No camera here: asking for one is a clear error, not a hang.
 #[test]
 fn a_missing_camera_is_a_clear_error() {

@@ -208,9 +208,11 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let generator = session.processor().generator();
     let device = generator.provider().to_string();
     // The window says when an INT8 copy runs (the report's `device` stays the provider).
-    let shown_device = match generator.card().is_some_and(|c| c.quantization.is_some()) {
-        true => format!("{device} INT8"),
-        false => device.clone(),
+    let shown_device = match generator.card() {
+        Some(card) if card.quantization.is_some() => format!("{device} INT8"),
+        Some(_) => device.clone(),
+        // A model without a card runs on defaults: the window says so too.
+        None => format!("{device}  NO CARD"),
     };
     let info = source.info();
     let mut recording = match &args.record {

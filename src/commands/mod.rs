@@ -112,6 +112,24 @@ pub fn reenactor(
     ))
 }
 
+/// What a card-less model runs with in `mode`, in words.
+fn cardless_defaults(mode: ModelKind, generator: &Generator) -> String {
+    let spec = generator.input_spec();
+    let tensor = format!(
+        "{:?} in [{}, {}], read from its shapes",
+        spec.layout, spec.range[0], spec.range[1]
+    );
+    match mode {
+        ModelKind::Reenact => format!(
+            "the driver framed as their first faces show them, the sketch at its default width, {tensor}"
+        ),
+        ModelKind::Swap => format!(
+            "faces aligned at DeepFaceLive's default coverage, {tensor}"
+        ),
+        ModelKind::Stylize => format!("the whole frame letterboxed, {tensor}"),
+    }
+}
+
 /// Panels are at least this high, so small models still show at a readable size.
 const MIN_PANEL: u32 = 256;
 
@@ -134,7 +152,17 @@ pub fn session(
     };
     let generator = Generator::open_as(model, flags.device, loading)?;
     let mode = flags.mode.unwrap_or(generator.kind());
-    if generator.kind() != mode {
+    let cardless = generator.card().is_none();
+    if cardless && mode != generator.kind() {
+        // The user named the mode of a model that cannot say it itself: run it so, and say
+        // with what.
+        eprintln!(
+            "mimic: '{}' has no card: running it in {} mode with defaults ({})",
+            model.display(),
+            format!("{mode:?}").to_lowercase(),
+            cardless_defaults(mode, &generator)
+        );
+    } else if generator.kind() != mode {
         anyhow::bail!(
             "'{}' is a {:?} model, not a {mode:?} model: give --mode {} or a {mode:?} model (reenact: `mimic train pix2pix`; swap: `mimic train swap`)",
             model.display(),

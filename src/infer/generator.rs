@@ -193,16 +193,22 @@ impl Generator {
         }
     }
 
-    /// The aligned crop a swap model expects: its card's, or for a DeepFaceLive model without
-    /// one, DeepFaceLive's default coverage at the model's size.
+    /// The aligned crop a swap model expects: its card's, or for a model without a card (a
+    /// DeepFaceLive model, or any model run with `--mode swap`), DeepFaceLive's default
+    /// coverage at the model's size.
     pub fn alignment(&self) -> Option<AlignmentSpec> {
-        match self.card.as_ref().and_then(|c| c.alignment) {
-            Some(alignment) => Some(alignment),
-            None => self.dfm.then_some(AlignmentSpec {
+        match &self.card {
+            Some(card) => card.alignment,
+            None => Some(AlignmentSpec {
                 size: self.input_spec.size,
                 padding: DFM_PADDING,
             }),
         }
+    }
+
+    /// How the model's input tensor holds a picture (the card's, or read from its shapes).
+    pub fn input_spec(&self) -> &TensorSpec {
+        &self.input_spec
     }
 
     pub fn input_size(&self) -> u32 {
