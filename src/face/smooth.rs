@@ -10,9 +10,11 @@
 //! frame-to-frame motion is mostly the tracker's noise. Speeds are measured in inter-ocular
 //! distances per second, so the same settings suit a face of any size.
 //!
-//! A frame that repeats the one before ([`crate::frame::repeat`]) shows where the face was, not where
-//! it is: its landmarks are replaced by the last ones moved on by half the last step (half, so
-//! that a camera stalled for many frames does not carry the face away).
+//! A frame that repeats the one before ([`crate::frame::repeat`]) shows where the face was,
+//! not where it is. For reenactment its landmarks are replaced by the last ones moved on by
+//! three quarters of the last step (less than a whole step, so that a camera stalled for many
+//! frames moves the face by at most three steps); a swap holds them, so the face stays on the
+//! repeated picture's pixels.
 //!
 //! Chosen by measurement with `mimic track --smooth` on the test clips (README, "Smoothing"):
 //! against One-Euro on every point, the head trails by at most one frame instead of up to 1.8.
@@ -272,7 +274,8 @@ fn centred(landmarks: &Landmarks) -> Vec<Point> {
 /// What a frame that repeats the one before does to the steadied landmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnRepeat {
-    /// The motion goes on (half the last step): the reenacted target keeps moving smoothly.
+    /// The motion goes on (three quarters of the last step): the reenacted target keeps moving
+    /// smoothly.
     CarryOn,
     /// The landmarks stay as they were: a swapped face stays on the repeated picture's pixels.
     Hold,
