@@ -18,9 +18,17 @@ const SIZE: u32 = 64;
 
 /// A "generator" that turns every pixel into its negative: y = -x on [1, 3, 64, 64].
 fn negative_model(dir: &Path) -> PathBuf {
-    let dims = vec![1, 3, i64::from(SIZE), i64::from(SIZE)];
+    negation(
+        dir,
+        "negative",
+        vec![1, 3, i64::from(SIZE), i64::from(SIZE)],
+    )
+}
+
+/// `name.onnx` in `dir`: y = -x on a tensor of `dims`.
+fn negation(dir: &Path, name: &str, dims: Vec<i64>) -> PathBuf {
     let model = Model {
-        graph_name: "negative".into(),
+        graph_name: name.into(),
         producer: "mimic-tests".into(),
         opset: None,
         ir_version: None,
@@ -36,7 +44,7 @@ fn negative_model(dir: &Path) -> PathBuf {
         }],
         metadata: vec![],
     };
-    let path = dir.join("negative.onnx");
+    let path = dir.join(format!("{name}.onnx"));
     std::fs::write(&path, model.encode()).unwrap();
     path
 }
@@ -201,26 +209,11 @@ fn a_model_that_is_not_an_image_generator_is_refused() {
 fn one_and_four_channel_models_are_refused_at_load() {
     let dir = tempfile::tempdir().unwrap();
     for channels in [1, 4] {
-        let dims = vec![1, channels, 64, 64];
-        let model = Model {
-            graph_name: "picture".into(),
-            producer: "mimic-tests".into(),
-            opset: None,
-            ir_version: None,
-            nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
-            initializers: vec![],
-            inputs: vec![Io {
-                name: "input".into(),
-                dims: dims.clone(),
-            }],
-            outputs: vec![Io {
-                name: "output".into(),
-                dims,
-            }],
-            metadata: vec![],
-        };
-        let path = dir.path().join(format!("c{channels}.onnx"));
-        std::fs::write(&path, model.encode()).unwrap();
+        let path = negation(
+            dir.path(),
+            &format!("c{channels}"),
+            vec![1, channels, 64, 64],
+        );
         let error = Generator::open(&path, DevicePreference::Cpu)
             .err()
             .expect("refused");

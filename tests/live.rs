@@ -53,6 +53,31 @@ fn tiny_model() -> &'static Path {
     })
 }
 
+/// The book's U-Net exported untrained from tiny_model's data, without its card: by itself a
+/// style model. Made once for this file.
+fn cardless_book_model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = scratch("live-book");
+        let trained = dir.join("book.onnx");
+        let options = Options {
+            arch: Some(Arch::Book),
+            ..Options::new(Preset::Tiny, Some(0))
+        };
+        let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
+        pix2pix::train(
+            pix2pix::Source::Reenact(&data),
+            &trained,
+            &options,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let model = dir.join("cardless.onnx");
+        std::fs::copy(&trained, &model).unwrap();
+        model
+    })
+}
+
 /// The mark: bright letters on a dark box in the bottom-right corner of a 256-high frame.
 fn has_mark(image: &image::RgbImage) -> bool {
     let right = image.width();
@@ -366,27 +391,12 @@ fn a_clip_played_five_times_keeps_memory_flat() {
 /// itself) driven as a reenactment by d0, framed from the driver's first faces.
 #[test]
 fn a_cardless_generator_runs_in_the_mode_given() {
-    let dir = scratch("live-cardless");
-    let trained = dir.join("book.onnx");
-    let options = Options {
-        arch: Some(Arch::Book),
-        ..Options::new(Preset::Tiny, Some(0))
-    };
-    let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
-    pix2pix::train(
-        pix2pix::Source::Reenact(&data),
-        &trained,
-        &options,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    let model = dir.join("cardless.onnx");
-    std::fs::copy(&trained, &model).unwrap();
+    let model = cardless_book_model();
     let d0 = testdata("video/d0.mp4");
     let run = mimic(&[
         "live",
         "--model",
-        arg(&model),
+        arg(model),
         "--mode",
         "reenact",
         "--input",
@@ -476,27 +486,13 @@ fn bench_reports_every_field_of_the_contract() {
 fn stylize_mode_records_every_frame_at_the_frames_size() {
     let dir = scratch("live-stylize");
     // A one-input model without a card is a style model: the book's U-Net, untrained.
-    let trained = dir.join("book.onnx");
-    let options = Options {
-        arch: Some(Arch::Book),
-        ..Options::new(Preset::Tiny, Some(0))
-    };
-    let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
-    pix2pix::train(
-        pix2pix::Source::Reenact(&data),
-        &trained,
-        &options,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    let model = dir.join("style.onnx");
-    std::fs::copy(&trained, &model).unwrap();
+    let model = cardless_book_model();
     let out = dir.join("styled.mp4");
     let d9 = testdata("video/d9.mp4");
     let report = mimic_json(&[
         "live",
         "--model",
-        arg(&model),
+        arg(model),
         "--input",
         arg(&d9),
         "--headless",
@@ -531,7 +527,7 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
     let json = mimic_json(&[
         "bench",
         "--model",
-        arg(&model),
+        arg(model),
         "--input",
         arg(&d9),
         "--frames",
