@@ -8,7 +8,7 @@ use std::time::Instant;
 use mimic::capture::SourceInfo;
 use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
-use mimic::output::window::{self, Action, LiveWindow};
+use mimic::output::window::{self, Action, WindowThread};
 use mimic::pipeline::{Processor, Session, Stages};
 use mimic::video::{Recorder, WriterOptions};
 use serde::Serialize;
@@ -229,7 +229,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         None
     } else {
         let (width, height) = session.composer_mut().size_for(info.width, info.height);
-        Some(LiveWindow::open("mimic", width, height)?)
+        Some(WindowThread::open("mimic", width, height)?)
     };
     let stop = super::stop_flag()?;
     let started = Instant::now();

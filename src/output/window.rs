@@ -1,5 +1,12 @@
 //! The live window (minifb): shows each composite with an overlay of the loop's figures, and
 //! turns key presses into actions. Without a display the live loop runs headless instead.
+//! [`WindowThread`] runs it on a thread of its own, so drawing never slows the frame path.
+
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError,
+};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use minifb::{Key, KeyRepeat, Window, WindowOptions};
 
@@ -109,6 +116,13 @@ impl LiveWindow {
         Ok(self.actions())
     }
 
+    /// Takes in the window's events without drawing anew, and returns the actions of the keys
+    /// pressed since the last call.
+    pub fn pump(&mut self) -> Vec<Action> {
+        self.window.update();
+        self.actions()
+    }
+
     fn actions(&self) -> Vec<Action> {
         if !self.window.is_open() {
             return vec![Action::Quit];
@@ -130,5 +144,100 @@ impl LiveWindow {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// How often a window with no new composite still takes in its events (keys, closing).
+const PUMP: Duration = Duration::from_millis(30);
+
+/// The live window on a thread of its own (DESIGN §2): the frame path hands it the newest
+/// composite and goes on (a window being dragged, or slow to draw, skips composites and never
+/// slows the frames), and takes back the actions of the keys pressed since.
+pub struct WindowThread {
+    composites: Option<SyncSender<(Rgb8, String)>>,
+    actions: Receiver<Action>,
+    worker: Option<JoinHandle<Result<(), WindowError>>>,
+}
+
+impl WindowThread {
+    /// Opens the window (on its thread); an error is the window's own.
+    pub fn open(title: &str, width: u32, height: u32) -> Result<WindowThread, WindowError> {
+        let (composites, inbox) = sync_channel::<(Rgb8, String)>(1);
+        let (keys, actions) = channel();
+        let (opened_tx, opened) = sync_channel(1);
+        let title = title.to_string();
+        let worker = std::thread::Builder::new()
+            .name("mimic-window".into())
+            .spawn(move || match LiveWindow::open(&title, width, height) {
+                Ok(window) => {
+                    let _ = opened_tx.send(Ok(()));
+                    draw(window, inbox, keys)
+                }
+                Err(error) => {
+                    let _ = opened_tx.send(Err(error));
+                    Ok(())
+                }
+            })
+            .map_err(|e| WindowError::Open(format!("cannot start the window's thread: {e}")))?;
+        match opened.recv() {
+            Ok(Ok(())) => Ok(WindowThread {
+                composites: Some(composites),
+                actions,
+                worker: Some(worker),
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(WindowError::Open("the window's thread stopped".into())),
+        }
+    }
+
+    /// Hands `composite` (with `overlay` text) to the window, unless it is still drawing the
+    /// last one, and returns the actions of the keys pressed since the last call.
+    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Action>, WindowError> {
+        if let Some(composites) = &self.composites {
+            match composites.try_send((composite.clone(), overlay.to_string())) {
+                Ok(()) | Err(TrySendError::Full(_)) => {}
+                Err(TrySendError::Disconnected(_)) => return Err(self.stop()),
+            }
+        }
+        Ok(self.actions.try_iter().collect())
+    }
+
+    /// The window's thread ended early: why.
+    fn stop(&mut self) -> WindowError {
+        self.composites.take();
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(Err(error))) => error,
+            _ => WindowError::Update("the window's thread stopped".into()),
+        }
+    }
+}
+
+impl Drop for WindowThread {
+    fn drop(&mut self) {
+        self.composites.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The window's thread: the newest composite drawn as it comes, events taken in between,
+/// until the frame path lets go.
+fn draw(
+    mut window: LiveWindow,
+    composites: Receiver<(Rgb8, String)>,
+    keys: std::sync::mpsc::Sender<Action>,
+) -> Result<(), WindowError> {
+    loop {
+        let actions = match composites.recv_timeout(PUMP) {
+            Ok((composite, overlay)) => window.show(&composite, &overlay)?,
+            Err(RecvTimeoutError::Timeout) => window.pump(),
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        for action in actions {
+            if keys.send(action).is_err() {
+                return Ok(());
+            }
+        }
     }
 }
