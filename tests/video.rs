@@ -266,19 +266,6 @@ fn dropped_writer_finishes_the_file() {
 }
 
 #[test]
-fn discarded_recording_leaves_no_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("discarded.mp4");
-    let frames = d0_frames();
-    let mut writer = VideoWriter::create(&out, WriterOptions::new(512, 512, 25.0)).unwrap();
-    for frame in &frames[..30] {
-        writer.write(&frame.image).unwrap();
-    }
-    writer.discard();
-    assert!(!out.exists());
-}
-
-#[test]
 fn odd_sizes_are_cropped_to_even() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("odd.mp4");

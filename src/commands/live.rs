@@ -28,6 +28,9 @@ struct Report {
     dropped: u64,
     /// Frames that failed to track or process and went on without the model's output.
     failed_frames: u64,
+    /// With `--record`: how long the frames waited, in all, for the encoder to take them (it
+    /// runs on its own thread; a large figure says the recording fell behind).
+    record_waited_ms: Option<f64>,
 }
 
 /// Frames that failed and went on, counted by what failed; each kind is said once.
@@ -95,11 +98,13 @@ impl Recording {
         Ok(())
     }
 
-    fn finish(self, session: &mut Session) -> anyhow::Result<PathBuf> {
+    /// Finishes the file; returns where it is and how long the frames waited for the encoder.
+    fn finish(self, session: &mut Session) -> anyhow::Result<(PathBuf, std::time::Duration)> {
         session.record_view(None);
         let path = self.writer.path().to_path_buf();
+        let waited = self.writer.waited();
         self.writer.finish()?;
-        Ok(path)
+        Ok((path, waited))
     }
 }
 
@@ -175,7 +180,7 @@ impl Keys<'_> {
             }
             Action::ToggleRecording => match self.recording.take() {
                 Some(stopped) => {
-                    let path = stopped.finish(self.session)?;
+                    let (path, _) = stopped.finish(self.session)?;
                     eprintln!("mimic: recording saved to {}", path.display());
                 }
                 None => {
@@ -307,9 +312,10 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             Err(kept) => anyhow::anyhow!("{error:#}; the run stopped after {frames} frames ({kept})"),
         });
     }
-    if let Some(recording) = recording {
-        recording.finish(&mut session)?;
-    }
+    let waited = match recording {
+        Some(recording) => Some(recording.finish(&mut session)?.1),
+        None => None,
+    };
     let tracker = session.tracker();
     let faces = tracker.map(|_| format!(" ({with_face} with a face)"));
     let report = Report {
@@ -322,6 +328,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         stopped_early: stop.load(Ordering::Relaxed),
         dropped: source.dropped(),
         failed_frames: faults.total(),
+        record_waited_ms: waited.map(|w| w.as_secs_f64() * 1000.0),
     };
     source.finish()?;
     if args.json.json {
@@ -342,6 +349,16 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map_or_else(String::new, |p| format!("; recorded {}", p.display()))
         );
+        // A camera's frames held up for more than a frame's time in all: the encoder could not
+        // keep up with the capture (a file converted flat out may wait for it: nothing is late).
+        let behind = report
+            .record_waited_ms
+            .filter(|&ms| live && ms * info.fps > 1000.0);
+        if let Some(ms) = behind {
+            eprintln!(
+                "mimic: the recording fell behind: frames waited {ms:.0} ms in all for the encoder"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -127,6 +127,15 @@ pub fn square(image: Rgb8, size: u32) -> Rgb8 {
     imageops::resize(&image, size, size, FilterType::Triangle)
 }
 
+/// `source` copied into `target`, reusing `target`'s pixels when the sizes match (`clone_from`
+/// on an image allocates anew): the live path's one way to keep a picture a frame longer.
+pub fn copy_into(target: &mut Rgb8, source: &Rgb8) {
+    match target.dimensions() == source.dimensions() {
+        true => target.copy_from_slice(source),
+        false => *target = source.clone(),
+    }
+}
+
 /// Whether `path` is a photo file (by its extension).
 pub fn is_photo(path: &Path) -> bool {
     path.is_file() && has_extension(path, &PICTURE_EXTENSIONS)

@@ -24,6 +24,8 @@ const HISTORY: usize = 15;
 #[derive(Debug, Clone, Default)]
 pub struct RepeatCheck {
     last: Vec<u8>,
+    /// The frame at hand's coarse luma (kept to be filled again: no allocation a frame).
+    current: Vec<u8>,
     size: (u32, u32),
     /// Mean luma differences of the latest new frames from the frames before them.
     differences: Vec<f32>,
@@ -37,11 +39,11 @@ impl RepeatCheck {
     /// Whether `frame` repeats the frame seen before it; the first frame, and a frame of
     /// another size, never does.
     pub fn repeats(&mut self, frame: &Rgb8) -> bool {
-        let luma = coarse_luma(frame);
+        coarse_luma(frame, &mut self.current);
         let size = (frame.width(), frame.height());
-        let difference =
-            (size == self.size && !luma.is_empty()).then(|| mean_difference(&luma, &self.last));
-        self.last = luma;
+        let difference = (size == self.size && !self.current.is_empty())
+            .then(|| mean_difference(&self.current, &self.last));
+        std::mem::swap(&mut self.last, &mut self.current);
         self.size = size;
         let Some(difference) = difference else {
             self.differences.clear();
@@ -61,10 +63,10 @@ impl RepeatCheck {
 
 /// Luma (BT.601, in integers) of every `STEP`-th pixel of every `STEP`-th row, from the
 /// middle of each `STEP` × `STEP` cell.
-fn coarse_luma(frame: &Rgb8) -> Vec<u8> {
+fn coarse_luma(frame: &Rgb8, luma: &mut Vec<u8>) {
     let (width, height) = (frame.width() as usize, frame.height() as usize);
     let data: &[u8] = frame.as_ref();
-    let mut luma = Vec::with_capacity((width / STEP + 1) * (height / STEP + 1));
+    luma.clear();
     for y in (STEP / 2..height).step_by(STEP) {
         let row = &data[3 * y * width..3 * (y + 1) * width];
         for x in (STEP / 2..width).step_by(STEP) {
@@ -72,7 +74,6 @@ fn coarse_luma(frame: &Rgb8) -> Vec<u8> {
             luma.push(((77 * r + 150 * g + 29 * b) >> 8) as u8);
         }
     }
-    luma
 }
 
 fn mean_difference(a: &[u8], b: &[u8]) -> f32 {

@@ -3,14 +3,14 @@
 //! [`WindowThread`] runs it on a thread of its own, so drawing never slows the frame path.
 
 use std::sync::mpsc::{
-    channel, sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError,
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError,
 };
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use minifb::{Key, KeyRepeat, Window, WindowOptions};
 
-use crate::frame::Rgb8;
+use crate::frame::{copy_into, Rgb8};
 use crate::output::font::{draw_text, fill_rect};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,10 +85,9 @@ impl LiveWindow {
         }
         let (w, h) = composite.dimensions();
         if self.screen.dimensions() != (w, h) {
-            self.screen = Rgb8::new(w, h);
             self.buffer = vec![0; (w * h) as usize];
         }
-        self.screen.copy_from_slice(composite);
+        copy_into(&mut self.screen, composite);
         let scale = (h / 240).max(1);
         let (tw, th) = crate::output::font::text_size(overlay, scale);
         fill_rect(
@@ -155,6 +154,8 @@ const PUMP: Duration = Duration::from_millis(30);
 /// slows the frames), and takes back the actions of the keys pressed since.
 pub struct WindowThread {
     composites: Option<SyncSender<(Rgb8, String)>>,
+    /// Composites the window has drawn, handed back to be filled again.
+    spares: Receiver<Rgb8>,
     actions: Receiver<Action>,
     worker: Option<JoinHandle<Result<(), WindowError>>>,
 }
@@ -164,6 +165,7 @@ impl WindowThread {
     pub fn open(title: &str, width: u32, height: u32) -> Result<WindowThread, WindowError> {
         let (composites, inbox) = sync_channel::<(Rgb8, String)>(1);
         let (keys, actions) = channel();
+        let (spare, spares) = channel();
         let (opened_tx, opened) = sync_channel(1);
         let title = title.to_string();
         let worker = std::thread::Builder::new()
@@ -171,7 +173,7 @@ impl WindowThread {
             .spawn(move || match LiveWindow::open(&title, width, height) {
                 Ok(window) => {
                     let _ = opened_tx.send(Ok(()));
-                    draw(window, inbox, keys)
+                    draw(window, inbox, keys, spare)
                 }
                 Err(error) => {
                     let _ = opened_tx.send(Err(error));
@@ -182,6 +184,7 @@ impl WindowThread {
         match opened.recv() {
             Ok(Ok(())) => Ok(WindowThread {
                 composites: Some(composites),
+                spares,
                 actions,
                 worker: Some(worker),
             }),
@@ -194,7 +197,9 @@ impl WindowThread {
     /// last one, and returns the actions of the keys pressed since the last call.
     pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Action>, WindowError> {
         if let Some(composites) = &self.composites {
-            match composites.try_send((composite.clone(), overlay.to_string())) {
+            let mut picture = self.spares.try_recv().unwrap_or_default();
+            copy_into(&mut picture, composite);
+            match composites.try_send((picture, overlay.to_string())) {
                 Ok(()) | Err(TrySendError::Full(_)) => {}
                 Err(TrySendError::Disconnected(_)) => return Err(self.stop()),
             }
@@ -226,11 +231,16 @@ impl Drop for WindowThread {
 fn draw(
     mut window: LiveWindow,
     composites: Receiver<(Rgb8, String)>,
-    keys: std::sync::mpsc::Sender<Action>,
+    keys: Sender<Action>,
+    spare: Sender<Rgb8>,
 ) -> Result<(), WindowError> {
     loop {
         let actions = match composites.recv_timeout(PUMP) {
-            Ok((composite, overlay)) => window.show(&composite, &overlay)?,
+            Ok((composite, overlay)) => {
+                let actions = window.show(&composite, &overlay)?;
+                let _ = spare.send(composite);
+                actions
+            }
             Err(RecvTimeoutError::Timeout) => window.pump(),
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };

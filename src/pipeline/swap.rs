@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::{AlignedCrop, Landmarks};
-use crate::frame::Rgb8;
+use crate::frame::{copy_into, Rgb8};
 use crate::geometry::{Point, Similarity};
 use crate::infer::{Generator, InferError, ModelCard};
 use crate::swap::blend::{Blend, BlendOptions};
@@ -89,7 +89,7 @@ impl Swapper {
     fn swap(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
         self.times.tracked(found);
-        self.swapped.clone_from(frame);
+        copy_into(&mut self.swapped, frame);
         let landmarks = found
             .steadied(&mut self.steady, t)
             .map(|(_, landmarks)| landmarks.clone());

@@ -4,12 +4,12 @@
 //! frame path waits, and how long it waited is counted, so a run can say it fell behind.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{VideoError, VideoWriter, WriterOptions, WriterSummary};
-use crate::frame::Rgb8;
+use crate::frame::{copy_into, Rgb8};
 
 /// Pictures waiting for the encoder at most (a few frames: enough to ride out a slow write,
 /// little enough that a run ending early loses no time finishing).
@@ -23,6 +23,8 @@ type Ended = (Option<VideoWriter>, Option<VideoError>);
 pub struct Recorder {
     path: PathBuf,
     pictures: Option<SyncSender<Rgb8>>,
+    /// Pictures the encoder is done with, handed back to be filled again.
+    spares: Receiver<Rgb8>,
     worker: Option<JoinHandle<Ended>>,
     /// What the encoder thread ended with, once it has.
     ended: Option<Ended>,
@@ -34,6 +36,7 @@ impl Recorder {
     /// its encoder thread.
     pub fn create(path: &Path, options: WriterOptions) -> Result<Recorder, VideoError> {
         let (pictures, inbox) = sync_channel::<Rgb8>(QUEUE);
+        let (spare, spares) = channel();
         let (opened_tx, opened) = sync_channel(1);
         let target = path.to_path_buf();
         let worker = std::thread::Builder::new()
@@ -41,7 +44,7 @@ impl Recorder {
             .spawn(move || match VideoWriter::create(&target, options) {
                 Ok(writer) => {
                     let _ = opened_tx.send(Ok(()));
-                    encode(writer, inbox)
+                    encode(writer, inbox, spare)
                 }
                 Err(error) => {
                     let _ = opened_tx.send(Err(error));
@@ -65,6 +68,7 @@ impl Recorder {
         Ok(Recorder {
             path: path.to_path_buf(),
             pictures: Some(pictures),
+            spares,
             worker: Some(worker),
             ended: None,
             waited: Duration::ZERO,
@@ -75,10 +79,12 @@ impl Recorder {
     /// while the queue is full. An error is the encoder's, which has stopped.
     pub fn write(&mut self, image: &Rgb8) -> Result<(), VideoError> {
         let started = Instant::now();
+        let mut picture = self.spares.try_recv().unwrap_or_default();
+        copy_into(&mut picture, image);
         let sent = self
             .pictures
             .as_ref()
-            .is_some_and(|pictures| pictures.send(image.clone()).is_ok());
+            .is_some_and(|pictures| pictures.send(picture).is_ok());
         self.waited += started.elapsed();
         if sent {
             return Ok(());
@@ -166,11 +172,12 @@ impl Drop for Recorder {
 
 /// The encoder thread: every picture handed over, in order, until the queue closes or a
 /// write fails.
-fn encode(mut writer: VideoWriter, pictures: Receiver<Rgb8>) -> Ended {
+fn encode(mut writer: VideoWriter, pictures: Receiver<Rgb8>, spare: Sender<Rgb8>) -> Ended {
     for picture in pictures {
         if let Err(error) = writer.write(&picture) {
             return (Some(writer), Some(error));
         }
+        let _ = spare.send(picture);
     }
     (Some(writer), None)
 }

@@ -71,8 +71,8 @@ pub struct WriterSummary {
 ///
 /// End it with [`finish`](Self::finish), or with [`finish_partial`](Self::finish_partial)
 /// when what it records could not be completed (the file is kept, under a name that says
-/// so). [`discard`](Self::discard) deletes it: only for mimic's own scratch files, never a
-/// user's recording. Dropped without any of these, it finishes the file as well as it can.
+/// so). Dropped without either, it finishes the file as well as it can. Nothing here deletes
+/// a recording.
 pub struct VideoWriter {
     path: PathBuf,
     encoding: Option<Encoding>,
@@ -143,13 +143,6 @@ impl VideoWriter {
             ),
         })?;
         Ok((partial, summary))
-    }
-
-    /// Stops and deletes the file: for mimic's own scratch recordings only.
-    pub fn discard(mut self) {
-        // Close the file before deleting it.
-        drop(self.encoding.take());
-        remove_quietly(&self.path);
     }
 
     pub fn path(&self) -> &Path {
