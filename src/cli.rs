@@ -511,6 +511,11 @@ pub struct SourceFlags {
     /// with are dropped, not queued.
     #[arg(long, requires = "input")]
     pub realtime: bool,
+    /// Test double for losing a camera (there is none on a test machine): plays --input as a
+    /// camera (--realtime) that stops delivering after N frames, once; reopened, it plays
+    /// through.
+    #[arg(long, value_name = "N", requires = "input", hide = true)]
+    pub simulate_camera_loss: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -537,6 +542,11 @@ pub struct LiveArgs {
     /// Stop after this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,
+    /// When the camera stops delivering (unplugged, or stalled for 5 s), finish the recording
+    /// and wait for it to come back, then go on (recording into NAME-2.mp4, …), instead of
+    /// ending the run.
+    #[arg(long)]
+    pub reconnect: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

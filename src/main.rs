@@ -61,13 +61,15 @@ fn sentence(error: &anyhow::Error) -> String {
 }
 
 fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+    // ONNX Runtime's own log repeats, once per frame, failures mimic already reports (once
+    // per kind): it is heard from with -v only.
+    let (ours, runtime) = match verbose {
+        0 => ("warn", "off"),
+        1 => ("info", "warn"),
+        _ => ("debug", "info"),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("mimic={default},ort=error"))
+        tracing_subscriber::EnvFilter::new(format!("mimic={ours},ort={runtime}"))
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

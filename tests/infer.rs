@@ -169,6 +169,20 @@ fn corrupt_and_missing_models_are_refused() {
             .expect("corrupt model refused");
         assert!(matches!(error, InferError::ModelInvalid { .. }), "{error}");
     }
+    // An opset newer than the runtime's: refused at load with ONNX Runtime's reason.
+    let mut future = mimic::onnx::read::decode(&good).unwrap();
+    future.opset = Some(99);
+    let future_path = dir.path().join("opset99.onnx");
+    std::fs::write(&future_path, future.encode()).unwrap();
+    let error = Generator::open(&future_path, DevicePreference::Cpu)
+        .err()
+        .expect("an opset the runtime does not know is refused");
+    assert!(matches!(error, InferError::ModelInvalid { .. }), "{error}");
+    assert!(
+        error.to_string().contains("uses ONNX opset 99")
+            && error.to_string().contains("export it again"),
+        "{error}"
+    );
     let missing = Generator::open(&dir.path().join("none.onnx"), DevicePreference::Cpu)
         .err()
         .unwrap();

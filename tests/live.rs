@@ -345,11 +345,7 @@ fn an_input_cut_short_keeps_what_was_recorded_under_a_partial_name() {
         !out.exists(),
         "a cut-short run left a file that looks complete"
     );
-    let mut reader = VideoReader::open(&partial).unwrap();
-    let mut frames = 0;
-    while reader.next_frame().unwrap().is_some() {
-        frames += 1;
-    }
+    let frames = frames_in(&partial);
     assert!((20..78).contains(&frames), "{frames} frames kept");
     assert!(
         stderr.contains(&format!("the {frames} frames recorded")),
@@ -415,6 +411,346 @@ fn a_cardless_generator_runs_in_the_mode_given() {
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["frames"], 20);
     assert_eq!(report["frames_with_face"], 20);
+}
+
+/// Frames in a video file, decoded to the end.
+fn frames_in(path: &Path) -> u64 {
+    let mut reader = VideoReader::open(path).unwrap();
+    let mut frames = 0;
+    while reader.next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    frames
+}
+
+/// `live` on d0 played as a camera that goes silent after 30 frames (the one test double:
+/// there is no camera here), recording into `dir/out.mp4`, with `more` flags.
+fn live_with_a_camera_lost(dir: &Path, more: &[&str]) -> std::process::Output {
+    let out = dir.join("out.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let args = [
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--simulate-camera-loss",
+        "30",
+        "--headless",
+        "--record",
+        arg(&out),
+        "--json",
+    ];
+    mimic(&[&args[..], more].concat())
+}
+
+/// A camera that stops delivering ends the run after a few seconds with one sentence; what
+/// was recorded is finished and playable under its own name (a camera's recording is whole
+/// up to the loss), a frame for each frame the camera delivered.
+#[test]
+fn a_camera_that_stops_delivering_ends_the_run_and_keeps_the_recording() {
+    let dir = scratch("live-camera-lost");
+    let run = live_with_a_camera_lost(&dir, &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("delivered no frame for 5 s") && stderr.contains("out.mp4"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["ended"], "camera lost", "{report}");
+    assert_eq!(frames_in(&dir.join("out.mp4")), 30);
+}
+
+/// With --reconnect the run waits for the camera: the recording up to the loss is finished,
+/// and when the camera is back the run goes on into a second file beside it.
+#[test]
+fn a_camera_that_comes_back_goes_on_into_a_second_recording() {
+    let dir = scratch("live-camera-back");
+    let run = live_with_a_camera_lost(&dir, &["--reconnect"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("the camera is back"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["reconnects"], 1, "{report}");
+    assert_eq!(report["ended"], "input ended", "{report}");
+    let second = dir.join("out-2.mp4");
+    assert_eq!(
+        report["recordings"],
+        serde_json::json!([dir.join("out.mp4"), second]),
+        "{report}"
+    );
+    assert_eq!(frames_in(&dir.join("out.mp4")), 30);
+    // The camera came back from its first frame: every one of d0's 78 frames has a slot.
+    assert_eq!(frames_in(&second), 78);
+}
+
+/// A disk that fills while recording, made by the kernel's limit on a file's size (`ulimit
+/// -f`, with SIGXFSZ ignored so a write past it fails with EFBIG as one past a full disk fails
+/// with ENOSPC): the run ends with a sentence, and the recording is kept under a name that says
+/// it is partial, playable up to where writing stopped.
+#[test]
+fn a_recording_that_fills_its_disk_is_kept_under_a_partial_name() {
+    let dir = scratch("live-disk-full");
+    let out = dir.join("out.mp4");
+    let d0 = testdata("video/d0.mp4");
+    let run = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 48; exec "$@""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_mimic"))
+        .args(["live", "--model", arg(tiny_model()), "--input", arg(&d0)])
+        .args(["--headless", "--record", arg(&out)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("File too large") && stderr.contains("out.partial.mp4"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a file cut short looks complete");
+    // Its last fragment is cut where the writing failed: the frames before it play.
+    let mut reader = VideoReader::open(&dir.join("out.partial.mp4")).unwrap();
+    let mut kept = 0;
+    while let Ok(Some(_)) = reader.next_frame() {
+        kept += 1;
+    }
+    assert!((1..78).contains(&kept), "{kept} frames kept");
+}
+
+/// d0 with 20 KB of random bytes written over its middle: the damaged packets are skipped
+/// and said once, the run finishes, and the frames around the damage are all recorded.
+#[test]
+fn a_damaged_middle_is_skipped_and_said_once() {
+    let dir = scratch("live-damaged");
+    let mut bytes = std::fs::read(testdata("video/d0.mp4")).unwrap();
+    let middle = bytes.len() / 2;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for byte in &mut bytes[middle..middle + 20_000] {
+        // xorshift: the same "random" bytes every run.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    let damaged = dir.join("damaged.mp4");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let out = dir.join("out.mp4");
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&damaged),
+        "--headless",
+        "--record",
+        arg(&out),
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("damaged packet").count(), 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let frames = report["frames"].as_u64().unwrap();
+    assert!((60..78).contains(&frames), "{frames} frames");
+    assert_eq!(frames_in(&out), frames);
+}
+
+/// A 2×2 video (d0 scaled down, 10 frames; 1×1 cannot be encoded as H.264): frames without a
+/// face, recorded at the panels' size.
+#[test]
+fn a_video_of_two_by_two_pixels_is_frames_without_a_face() {
+    let dir = scratch("live-tiny-video");
+    let tiny = dir.join("tiny.mp4");
+    let mut writer =
+        mimic::video::VideoWriter::create(&tiny, mimic::video::WriterOptions::new(2, 2, 25.0))
+            .unwrap();
+    for frame in VideoReader::open(&testdata("video/d0.mp4")).unwrap().take(10) {
+        let image = frame.unwrap().image;
+        writer
+            .write(&image::imageops::resize(
+                &image,
+                2,
+                2,
+                image::imageops::FilterType::Triangle,
+            ))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let out = dir.join("out.mp4");
+    let report = mimic_json(&[
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&tiny),
+        "--headless",
+        "--record",
+        arg(&out),
+    ]);
+    assert_eq!(report["frames"], 10, "{report}");
+    assert_eq!(report["frames_with_face"], 0, "{report}");
+    let reader = VideoReader::open(&out).unwrap();
+    assert_eq!((reader.info().width, reader.info().height), (768, 256));
+    assert_eq!(frames_in(&out), 10);
+}
+
+/// `--record` where no file can be made (a missing folder; a path through a file, which is
+/// what a read-only folder is to root): one sentence, exit status 2, no file.
+#[test]
+fn a_recording_that_cannot_be_created_is_refused_before_any_frame() {
+    let dir = scratch("live-unwritable");
+    let file = dir.join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    let d0 = testdata("video/d0.mp4");
+    for out in [dir.join("no/such/folder/out.mp4"), file.join("out.mp4")] {
+        let run = mimic(&[
+            "live",
+            "--model",
+            arg(tiny_model()),
+            "--input",
+            arg(&d0),
+            "--headless",
+            "--record",
+            arg(&out),
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("cannot create video"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!out.exists());
+    }
+}
+
+/// SIGINT and SIGTERM while recording a camera-paced run: the frame at hand is finished, the
+/// recording is finished and playable, the report says the run was stopped, exit status 0.
+#[test]
+fn sigint_and_sigterm_while_recording_keep_a_playable_recording() {
+    let dir = scratch("live-signals");
+    let d9 = testdata("video/d9.mp4");
+    for signal in ["INT", "TERM"] {
+        let out = dir.join(format!("{signal}.mp4"));
+        let child = Command::new(env!("CARGO_BIN_EXE_mimic"))
+            .args(["live", "--model", arg(tiny_model()), "--input", arg(&d9)])
+            .args(["--realtime", "--headless", "--json", "--record", arg(&out)])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // d9 plays for 23 s: stop it a few seconds in, once frames are being recorded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::metadata(&out).map_or(0, |m| m.len()) < 100_000 {
+            assert!(std::time::Instant::now() < deadline, "nothing recorded");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{signal}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(report["ended"], "stopped", "{signal}: {report}");
+        let frames = frames_in(&out);
+        assert!((10..587).contains(&frames), "{signal}: {frames} frames");
+    }
+}
+
+/// A style generator that fails, inside ONNX Runtime, on d12's three brightest frames
+/// (1.6 in 100): y = −x gathered at index 0, or at index 1000 (out of bounds: the run fails)
+/// when the input's mean is above `threshold` (the network's [−1, 1] values).
+fn failing_model(dir: &Path, threshold: f32) -> PathBuf {
+    use mimic::onnx::{Attr, Initializer, Io, Model, Node, TensorData};
+    let scalar = |name: &str, data| Initializer {
+        name: name.into(),
+        dims: vec![],
+        data,
+    };
+    let dims = vec![1, 3, 256, 256];
+    let model = Model {
+        graph_name: "fails-when-bright".into(),
+        producer: "mimic-tests".into(),
+        nodes: vec![
+            Node::new("Neg", "neg", &["input"], &["negative"]),
+            Node::new("ReduceMean", "mean", &["input"], &["mean"]).attr("keepdims", Attr::Int(0)),
+            Node::new("Greater", "bright", &["mean", "threshold"], &["bright"]),
+            Node::new("Cast", "flag", &["bright"], &["flag"]).attr("to", Attr::Int(7)),
+            Node::new("Mul", "index", &["flag", "far"], &["index"]),
+            Node::new("Unsqueeze", "indices", &["index", "axis0"], &["indices"]),
+            Node::new("Gather", "pick", &["negative", "indices"], &["output"])
+                .attr("axis", Attr::Int(0)),
+        ],
+        initializers: vec![
+            scalar("threshold", TensorData::Float(vec![threshold])),
+            scalar("far", TensorData::Int64(vec![1000])),
+            Initializer {
+                name: "axis0".into(),
+                dims: vec![1],
+                data: TensorData::Int64(vec![0]),
+            },
+        ],
+        inputs: vec![Io {
+            name: "input".into(),
+            dims: dims.clone(),
+        }],
+        outputs: vec![Io {
+            name: "output".into(),
+            dims,
+        }],
+        ..Default::default()
+    };
+    let path = dir.join("fails-when-bright.onnx");
+    std::fs::write(&path, model.encode()).unwrap();
+    path
+}
+
+/// A generator that fails on some frames (here 3 of d12's 183) does not end the run: each
+/// failure is counted, said once, shown and recorded as the frame came, and every frame is
+/// recorded.
+#[test]
+fn a_generator_that_fails_on_some_frames_leaves_every_frame_recorded() {
+    let dir = scratch("live-failing-generator");
+    let d12 = testdata("video/d12.mp4");
+    // The threshold halfway between d12's third and fourth brightest frames, which stand
+    // 0.009 apart: far more than the letterbox's resize moves a frame's mean.
+    let mut reader = VideoReader::open(&d12).unwrap();
+    let mut means = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let sum: u64 = frame.image.as_raw().iter().map(|&v| u64::from(v)).sum();
+        means.push(sum as f64 / frame.image.as_raw().len() as f64 / 127.5 - 1.0);
+    }
+    means.sort_by(|a, b| b.total_cmp(a));
+    assert!(means[2] - means[3] > 0.005, "{:?}", &means[..5]);
+    let model = failing_model(&dir, ((means[2] + means[3]) / 2.0) as f32);
+    let out = dir.join("out.mp4");
+    let run = mimic(&[
+        "live",
+        "--model",
+        arg(&model),
+        "--mode",
+        "stylize",
+        "--input",
+        arg(&d12),
+        "--headless",
+        "--record",
+        arg(&out),
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["frames"], 183, "{report}");
+    assert_eq!(report["failed_frames"], 3, "{report}");
+    assert_eq!(
+        stderr.matches("the run goes on").count(),
+        1,
+        "one failure kind, said once: {stderr}"
+    );
+    assert_eq!(frames_in(&out), 183);
 }
 
 /// No camera here: asking for one is a clear error, not a hang.

@@ -220,3 +220,52 @@ fn a_face_leaving_the_frame_at_speed_is_lost_not_fatal() {
     );
     assert!(!faces[39], "the face has left the last frame");
 }
+
+/// Two people side by side who swap places in one cut (d0 | d3 for 30 frames, then d3 | d0,
+/// each at 256 pixels): the tracker's landmarks lie on one of the two faces in every frame,
+/// never between them, and no frame fails.
+#[test]
+fn two_faces_swapping_places_are_each_followed_where_they_are() {
+    let side = |name: &str| -> Vec<Rgb8> {
+        VideoReader::open(&testdata(name))
+            .unwrap()
+            .take(60)
+            .map(|f| {
+                let image = f.unwrap().image;
+                image::imageops::resize(&image, 256, 256, image::imageops::FilterType::Triangle)
+            })
+            .collect()
+    };
+    let (a, b) = (side("video/d0.mp4"), side("video/d3.mp4"));
+    let frames: Vec<Rgb8> = (0..60)
+        .map(|i| {
+            let (left, right) = if i < 30 { (&a[i], &b[i]) } else { (&b[i], &a[i]) };
+            Rgb8::from_fn(512, 256, |x, y| match x < 256 {
+                true => *left.get_pixel(x, y),
+                false => *right.get_pixel(x - 256, y),
+            })
+        })
+        .collect();
+    let detect = DetectOptions {
+        upsample: 0,
+        ..Default::default()
+    };
+    let every_frame = FaceAnalyzer::new(detect).unwrap();
+    let mut tracker =
+        FaceTracker::new(FaceAnalyzer::new(detect).unwrap(), TrackOptions::default()).unwrap();
+    let mut worst = 0f32;
+    for (i, frame) in frames.iter().enumerate() {
+        let tracked = tracker.track(frame).unwrap().expect("a face in every frame");
+        let faces = every_frame.faces(frame).unwrap();
+        assert_eq!(faces.len(), 2, "frame {i}: both faces detected");
+        let nearest = faces
+            .iter()
+            .map(|f| tracked.landmarks.nme(&f.landmarks))
+            .fold(f32::INFINITY, f32::min);
+        worst = worst.max(nearest);
+    }
+    assert!(
+        worst <= 0.05,
+        "the tracked landmarks strayed from both faces by NME {worst}"
+    );
+}

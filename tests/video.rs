@@ -366,6 +366,65 @@ fn bad_inputs_are_errors() {
     assert!(matches!(err, VideoError::EmptyFolder { .. }), "{err}");
 }
 
+/// Katie Hill's sound alone, copied packet for packet by FFmpeg's libraries into an M4A: a file with
+/// sound and no picture.
+fn sound_alone(to: &Path) {
+    use ffmpeg_next::{codec, encoder, format, media, Packet};
+    ffmpeg_next::init().unwrap();
+    let mut input = format::input(&testdata("WDA_KatieHill_000.mp4")).unwrap();
+    let audio = input
+        .streams()
+        .best(media::Type::Audio)
+        .expect("the clip has sound");
+    let (index, time_base, parameters) = (audio.index(), audio.time_base(), audio.parameters());
+    let mut output = format::output(&to).unwrap();
+    let mut stream = output.add_stream(encoder::find(codec::Id::None)).unwrap();
+    stream.set_parameters(parameters);
+    output.write_header().unwrap();
+    let out_time_base = output.stream(0).unwrap().time_base();
+    loop {
+        let mut packet = Packet::empty();
+        if packet.read(&mut input).is_err() {
+            break;
+        }
+        if packet.stream() != index {
+            continue;
+        }
+        packet.rescale_ts(time_base, out_time_base);
+        packet.set_stream(0);
+        packet.set_position(-1);
+        packet.write_interleaved(&mut output).unwrap();
+    }
+    output.write_trailer().unwrap();
+}
+
+/// A file with sound and no picture: a sentence that says so, from the reader and from the
+/// live command (exit status 2, nothing recorded).
+#[test]
+fn a_file_with_sound_and_no_picture_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sound = dir.path().join("sound.m4a");
+    sound_alone(&sound);
+    let err = VideoReader::open(&sound)
+        .err()
+        .expect("no picture, no video");
+    assert!(matches!(err, VideoError::NoVideoStream { .. }), "{err}");
+
+    let out = dir.path().join("out.mp4");
+    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["live", "--model", "unused.onnx", "--input"])
+        .arg(&sound)
+        .arg("--record")
+        .arg(&out)
+        .arg("--headless")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no video stream"), "{stderr}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn bad_images_in_a_folder_are_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,8 @@ pub enum CaptureError {
     Video(#[from] VideoError),
     #[error("the capture thread ended unexpectedly")]
     Thread,
+    #[error("the camera did not stop when asked (its driver is stuck); it was left behind")]
+    Stuck,
 }
 
 /// What a live source delivers.
@@ -68,10 +70,20 @@ impl LiveSource {
     /// Plays a video file at its own frame rate, the way a camera delivers frames: what
     /// `--realtime` asks for, and the stand-in for a camera where there is none.
     pub fn paced_file(path: &Path) -> Result<LiveSource, CaptureError> {
+        Self::paced_file_until(path, None)
+    }
+
+    /// Like [`Self::paced_file`], but after `silent_after` frames (if given) the source stops
+    /// delivering and stays open, as a camera does when its cable is pulled: the one test
+    /// double of a camera, since machines without one cannot test losing it.
+    pub fn paced_file_until(
+        path: &Path,
+        silent_after: Option<u64>,
+    ) -> Result<LiveSource, CaptureError> {
         let (opened_tx, opened_rx) = mpsc::channel();
         let path = path.to_path_buf();
         Self::spawn(
-            move |handoff, stop| file_loop(&path, handoff, stop, opened_tx),
+            move |handoff, stop| file_loop(&path, silent_after, handoff, stop, opened_tx),
             opened_rx,
         )
     }
@@ -125,6 +137,15 @@ impl LiveSource {
         self.handoff.is_closed()
     }
 
+    /// How the source ended, once [`Self::ended`]: `Ok` at the end of a file, an error when a
+    /// camera was lost or the file could not be read on.
+    pub fn end_result(&mut self) -> Result<(), CaptureError> {
+        match self.thread.take() {
+            Some(thread) => join_within(thread, THREAD_GRACE),
+            None => Ok(()),
+        }
+    }
+
     /// Frames the processing side never saw because a newer one replaced them.
     pub fn dropped(&self) -> u64 {
         self.handoff.dropped()
@@ -133,11 +154,7 @@ impl LiveSource {
     /// Stops the thread and reports how it ended (a camera lost mid-run is an error).
     pub fn finish(mut self) -> Result<(), CaptureError> {
         self.stop.store(true, Ordering::Relaxed);
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(CaptureError::Thread),
-            None => Ok(()),
-        }
+        self.end_result()
     }
 }
 
@@ -145,9 +162,28 @@ impl Drop for LiveSource {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            let _ = join_within(thread, THREAD_GRACE);
         }
     }
+}
+
+/// How long a capture thread is given to stop once asked.
+const THREAD_GRACE: Duration = Duration::from_secs(2);
+
+/// The thread's result if it ends within `grace`. A camera stuck inside its driver's read
+/// may never return: its thread is left behind rather than hanging the run that asked.
+fn join_within(
+    thread: JoinHandle<Result<(), CaptureError>>,
+    grace: Duration,
+) -> Result<(), CaptureError> {
+    let asked = Instant::now();
+    while !thread.is_finished() {
+        if asked.elapsed() > grace {
+            return Err(CaptureError::Stuck);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    thread.join().unwrap_or(Err(CaptureError::Thread))
 }
 
 type Opened = mpsc::Sender<Result<SourceInfo, CaptureError>>;
@@ -211,6 +247,7 @@ fn camera_loop(
 
 fn file_loop(
     path: &Path,
+    silent_after: Option<u64>,
     handoff: Arc<Handoff<Frame>>,
     stop: Arc<AtomicBool>,
     opened: Opened,
@@ -229,10 +266,16 @@ fn file_loop(
         fps: info.fps,
     }));
     let started = Instant::now();
+    let mut delivered = 0;
     while !stop.load(Ordering::Relaxed) {
+        if silent_after.is_some_and(|after| delivered >= after) {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         let Some(mut frame) = reader.next_frame()? else {
             break;
         };
+        delivered += 1;
         // Deliver each frame at its presentation time, as a camera would.
         if let Some(wait) = frame.t.checked_sub(started.elapsed()) {
             std::thread::sleep(wait);

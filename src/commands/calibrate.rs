@@ -95,7 +95,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let stop = super::stop_flag()?;
     let mut calibration = Calibration::default();
     let (mut start, mut said) = (None, None);
-    while let Some(frame) = source.next()? {
+    while let Some(frame) = source.next()?.frame()? {
         if stop.load(Ordering::Relaxed) {
             bail!("calibration stopped before it finished; nothing was written");
         }

@@ -1,19 +1,21 @@
-//! `mimic live`: a driving video through the reenactment path into a recording.
+//! `mimic live`: a driving video through the reenactment path into a recording, and what
+//! a run does when a frame fails, a camera goes away, or the run has to stop.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mimic::capture::SourceInfo;
 use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
 use mimic::output::window::{self, Action, WindowThread};
-use mimic::pipeline::{Processor, Session, Stages};
-use mimic::video::{Recorder, WriterOptions};
+use mimic::pipeline::{Processor, Session, Stages, Tracked};
+use mimic::video::{continued_path, Recorder, WriterOptions};
 use serde::Serialize;
 
-use super::source::Frames;
+use super::source::{Frames, Next};
 use crate::cli::LiveArgs;
 
 #[derive(Serialize)]
@@ -24,7 +26,15 @@ struct Report {
     fps: f64,
     device: String,
     record: Option<std::path::PathBuf>,
+    /// Every recording finished in the run, in order (a camera that came back with
+    /// `--reconnect` continues into a new file; `r` in the window starts one).
+    recordings: Vec<PathBuf>,
     stopped_early: bool,
+    /// How the run ended: "input ended", "max frames", "stopped" (Ctrl-C or SIGTERM), "quit"
+    /// (the window), or "camera lost".
+    ended: &'static str,
+    /// Times a lost camera came back (`--reconnect`).
+    reconnects: u64,
     dropped: u64,
     /// Frames that failed to track or process and went on without the model's output.
     failed_frames: u64,
@@ -98,14 +108,25 @@ impl Recording {
         Ok(())
     }
 
-    /// Finishes the file; returns where it is and how long the frames waited for the encoder.
-    fn finish(self, session: &mut Session) -> anyhow::Result<(PathBuf, std::time::Duration)> {
+    /// Finishes the file.
+    fn finish(self, session: &mut Session) -> anyhow::Result<Finished> {
         session.record_view(None);
         let path = self.writer.path().to_path_buf();
         let waited = self.writer.waited();
-        self.writer.finish()?;
-        Ok((path, waited))
+        let frames = self.writer.finish()?.frames;
+        Ok(Finished {
+            path,
+            waited,
+            frames,
+        })
     }
+}
+
+/// A recording finished: where, how many frames, and how long they waited for the encoder.
+struct Finished {
+    path: PathBuf,
+    waited: Duration,
+    frames: u64,
 }
 
 /// Frames per second, smoothed over about a second.
@@ -134,6 +155,7 @@ impl FrameRate {
 struct Keys<'a> {
     session: &'a mut Session,
     recording: &'a mut Option<Recording>,
+    finished: &'a mut Vec<Finished>,
     record_view: Option<View>,
     info: SourceInfo,
 }
@@ -180,8 +202,9 @@ impl Keys<'_> {
             }
             Action::ToggleRecording => match self.recording.take() {
                 Some(stopped) => {
-                    let (path, _) = stopped.finish(self.session)?;
-                    eprintln!("mimic: recording saved to {}", path.display());
+                    let finished = stopped.finish(self.session)?;
+                    eprintln!("mimic: recording saved to {}", finished.path.display());
+                    self.finished.push(finished);
                 }
                 None => {
                     // A recording started mid-run has no sound: the source's would start from
@@ -204,6 +227,263 @@ impl Keys<'_> {
     }
 }
 
+/// How a stretch of frames from one source ended.
+enum Ending {
+    InputEnded,
+    MaxFrames,
+    Stopped,
+    Quit,
+    /// The camera stopped delivering: why, in a sentence.
+    CameraLost(String),
+}
+
+impl Ending {
+    fn name(&self) -> &'static str {
+        match self {
+            Ending::InputEnded => "input ended",
+            Ending::MaxFrames => "max frames",
+            Ending::Stopped => "stopped",
+            Ending::Quit => "quit",
+            Ending::CameraLost(_) => "camera lost",
+        }
+    }
+}
+
+/// How often a lost camera is looked for again (`--reconnect`).
+const RETRY: Duration = Duration::from_secs(1);
+
+/// One run of the live loop: the session, where its pictures go, and what it has counted.
+struct Run<'a> {
+    args: &'a LiveArgs,
+    session: Session,
+    info: SourceInfo,
+    recording: Option<Recording>,
+    finished: Vec<Finished>,
+    window: Option<WindowThread>,
+    /// What the window's overlay says about the generator.
+    shown_device: String,
+    stop: Arc<AtomicBool>,
+    faults: Faults,
+    frames: u64,
+    with_face: u64,
+    reconnects: u64,
+    frame_rate: FrameRate,
+}
+
+impl Run<'_> {
+    /// Frames until the source ends or the run is stopped; with `--reconnect` a lost camera
+    /// is waited for and the run goes on when it is back.
+    fn play(&mut self, source: &mut Frames) -> anyhow::Result<Ending> {
+        loop {
+            match self.stretch(source)? {
+                Ending::CameraLost(why) if self.args.reconnect => {
+                    let broken = self.break_recording(&why)?;
+                    if !self.wait_for_camera(source)? {
+                        return Ok(Ending::Stopped);
+                    }
+                    self.resume(source, broken.as_deref())?;
+                }
+                ending => return Ok(ending),
+            }
+        }
+    }
+
+    /// The frames of one source, tracked a frame ahead of their processing.
+    fn stretch(&mut self, source: &mut Frames) -> anyhow::Result<Ending> {
+        let mut stages = Stages::new(self.session.take_tracker(), !self.args.session.serial)?;
+        let ending = self.frames_through(&mut stages, source);
+        self.session.restore_tracker(stages.finish());
+        ending
+    }
+
+    fn frames_through(
+        &mut self,
+        stages: &mut Stages,
+        source: &mut Frames,
+    ) -> anyhow::Result<Ending> {
+        let mut lost = None;
+        if let Some(frame) = pull(source, &mut lost)? {
+            stages.push(frame)?;
+        }
+        while let Some(tracked) = stages.pop() {
+            let (frame, tracked) = tracked?;
+            if let Some(fault) = &tracked.fault {
+                self.faults.note("tracking", frame.index, fault);
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(Ending::Stopped);
+            }
+            if self.args.max_frames.is_some_and(|m| self.frames >= m) {
+                return Ok(Ending::MaxFrames);
+            }
+            // The next frame is tracked while this one is generated.
+            let last = self.args.max_frames.is_some_and(|m| self.frames + 1 >= m);
+            if !last {
+                if let Some(next) = pull(source, &mut lost)? {
+                    stages.push(next)?;
+                }
+            }
+            let latency = self.process(&frame, &tracked)?;
+            if !self.show(&frame, latency)? {
+                return Ok(Ending::Quit);
+            }
+        }
+        Ok(match lost {
+            Some(why) => Ending::CameraLost(why),
+            None if self.stop.load(Ordering::Relaxed) => Ending::Stopped,
+            None => Ending::InputEnded,
+        })
+    }
+
+    /// Processes, composes and records one frame; its latency. One frame that fails is a
+    /// frame, not the end of the run: it is shown as it came.
+    fn process(&mut self, frame: &Frame, tracked: &Tracked) -> anyhow::Result<Duration> {
+        let (face, times) = match self.session.finish(frame, tracked) {
+            Ok(done) => done,
+            Err(error) => {
+                self.faults.note("processing", frame.index, &error);
+                self.session.show_unprocessed(frame);
+                (false, Default::default())
+            }
+        };
+        if let Some(recording) = &mut self.recording {
+            recording.write(&self.session, frame.index)?;
+        }
+        self.frames += 1;
+        self.with_face += u64::from(face);
+        Ok(times.latency)
+    }
+
+    /// Hands the composite to the window and acts on its keys; `false` when the user quit.
+    fn show(&mut self, frame: &Frame, latency: Duration) -> anyhow::Result<bool> {
+        let fps = self.frame_rate.tick();
+        let Some(window) = &mut self.window else {
+            return Ok(true);
+        };
+        let overlay = format!(
+            "{fps:.0} FPS  {:.0} MS  {}",
+            latency.as_secs_f64() * 1000.0,
+            self.shown_device
+        );
+        for action in window.show(self.session.composite(), &overlay)? {
+            let keys = Keys {
+                session: &mut self.session,
+                recording: &mut self.recording,
+                finished: &mut self.finished,
+                record_view: self.args.record_view,
+                info: self.info,
+            };
+            if !keys.act(action, frame)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The camera was lost: says why, and finishes the recording so that it is safe whatever
+    /// happens next. Returns the recording's path, to continue beside it.
+    fn break_recording(&mut self, why: &str) -> anyhow::Result<Option<PathBuf>> {
+        eprintln!("mimic: {why}");
+        let broken = match self.recording.take() {
+            Some(recording) => {
+                let finished = recording.finish(&mut self.session)?;
+                eprintln!(
+                    "mimic: the recording {} is finished and playable ({} frames)",
+                    finished.path.display(),
+                    finished.frames
+                );
+                let path = finished.path.clone();
+                self.finished.push(finished);
+                Some(path)
+            }
+            None => None,
+        };
+        eprintln!("mimic: waiting for the camera to come back (--reconnect; q or Ctrl-C stops)");
+        Ok(broken)
+    }
+
+    /// Looks for the lost camera every [`RETRY`], the window showing the last picture
+    /// meanwhile; `false` when the user stopped first.
+    fn wait_for_camera(&mut self, source: &mut Frames) -> anyhow::Result<bool> {
+        let mut tried: Option<Instant> = None;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            if tried.is_none_or(|t| t.elapsed() >= RETRY) {
+                tried = Some(Instant::now());
+                if source.reopen() {
+                    return Ok(true);
+                }
+            }
+            if let Some(window) = &mut self.window {
+                let overlay = "CAMERA LOST: WAITING FOR IT";
+                if window
+                    .show(self.session.composite(), overlay)?
+                    .contains(&Action::Quit)
+                {
+                    return Ok(false);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The camera is back: the face is looked for afresh, and a recording broken by the loss
+    /// goes on in a new file beside it (without sound: a camera has none).
+    fn resume(&mut self, source: &Frames, broken: Option<&Path>) -> anyhow::Result<()> {
+        self.reconnects += 1;
+        self.info = source.info();
+        self.session.restart();
+        let Some(broken) = broken else {
+            eprintln!("mimic: the camera is back");
+            return Ok(());
+        };
+        let path = continued_path(broken);
+        let recording = Recording::start(
+            &path,
+            &mut self.session,
+            self.args.record_view,
+            self.info,
+            None,
+        )?;
+        self.recording = Some(recording);
+        eprintln!("mimic: the camera is back; recording to {}", path.display());
+        Ok(())
+    }
+
+    /// Finishes the recording in progress after the run ended on `error`: kept, finished and
+    /// playable, under a name that says the run did not complete. The error, with what was kept.
+    fn keep_partial(&mut self, error: anyhow::Error) -> anyhow::Error {
+        let Some(recording) = self.recording.take() else {
+            return error;
+        };
+        self.session.record_view(None);
+        let frames = self.frames;
+        match recording.writer.finish_partial() {
+            Ok((path, summary)) => anyhow::anyhow!(
+                "{error:#}; the run stopped after {frames} frames, and the {} frames recorded are kept, finished and playable, in {}",
+                summary.frames,
+                path.display()
+            ),
+            Err(kept) => anyhow::anyhow!("{error:#}; the run stopped after {frames} frames ({kept})"),
+        }
+    }
+}
+
+/// The next frame; at the end of the source, or when its camera was lost (`lost` says why),
+/// none.
+fn pull(source: &mut Frames, lost: &mut Option<String>) -> anyhow::Result<Option<Frame>> {
+    Ok(match source.next()? {
+        Next::Frame(frame) => Some(frame),
+        Next::End => None,
+        Next::Lost(why) => {
+            *lost = Some(why);
+            None
+        }
+    })
+}
+
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut source = Frames::open(&args.source)?;
     // Live frames keep their pace with detection beside them; a file converted frame by frame
@@ -220,7 +500,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         None => format!("{device}  NO CARD"),
     };
     let info = source.info();
-    let mut recording = match &args.record {
+    let recording = match &args.record {
         Some(path) => Some(Recording::start(
             path,
             &mut session,
@@ -230,135 +510,118 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         )?),
         None => None,
     };
-    let mut window = if args.headless || !window::display_available() {
+    let window = if args.headless || !window::display_available() {
         None
     } else {
         let (width, height) = session.composer_mut().size_for(info.width, info.height);
         Some(WindowThread::open("mimic", width, height)?)
     };
     let stop = super::stop_flag()?;
-    let started = Instant::now();
-    let (mut frames, mut with_face) = (0u64, 0u64);
-    let mut frame_rate = FrameRate::default();
-    let mut stages = Stages::new(session.take_tracker(), !args.session.serial)?;
-    let mut faults = Faults::default();
-    let result = (|| -> anyhow::Result<()> {
-        if let Some(frame) = source.next()? {
-            stages.push(frame)?;
-        }
-        while let Some(tracked) = stages.pop() {
-            let (frame, tracked) = tracked?;
-            if let Some(fault) = &tracked.fault {
-                faults.note("tracking", frame.index, fault);
-            }
-            if stop.load(Ordering::Relaxed) || args.max_frames.is_some_and(|m| frames >= m) {
-                break;
-            }
-            // The next frame is tracked while this one is generated.
-            let last = args.max_frames.is_some_and(|m| frames + 1 >= m);
-            if let Some(next) = (!last).then(|| source.next()).transpose()?.flatten() {
-                stages.push(next)?;
-            }
-            // One frame that fails is a frame, not the end of the run.
-            let (face, times) = match session.finish(&frame, &tracked) {
-                Ok(done) => done,
-                Err(error) => {
-                    faults.note("processing", frame.index, &error);
-                    session.show_unprocessed(&frame);
-                    (false, Default::default())
-                }
-            };
-            if let Some(recording) = &mut recording {
-                recording.write(&session, frame.index)?;
-            }
-            frames += 1;
-            with_face += u64::from(face);
-            let fps = frame_rate.tick();
-            let Some(window) = &mut window else {
-                continue;
-            };
-            let overlay = format!(
-                "{fps:.0} FPS  {:.0} MS  {shown_device}",
-                times.latency.as_secs_f64() * 1000.0
-            );
-            for action in window.show(session.composite(), &overlay)? {
-                let keys = Keys {
-                    session: &mut session,
-                    recording: &mut recording,
-                    record_view: args.record_view,
-                    info,
-                };
-                if !keys.act(action, &frame)? {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
-    })();
-    session.restore_tracker(stages.finish());
-    if let Err(error) = result {
-        // What was recorded is kept, finished and playable, under a name that says the run
-        // did not complete.
-        let Some(recording) = recording else {
-            return Err(error);
-        };
-        session.record_view(None);
-        return Err(match recording.writer.finish_partial() {
-            Ok((path, summary)) => anyhow::anyhow!(
-                "{error:#}; the run stopped after {frames} frames, and the {} frames recorded are kept, finished and playable, in {}",
-                summary.frames,
-                path.display()
-            ),
-            Err(kept) => anyhow::anyhow!("{error:#}; the run stopped after {frames} frames ({kept})"),
-        });
-    }
-    let waited = match recording {
-        Some(recording) => Some(recording.finish(&mut session)?.1),
-        None => None,
+    source.stop_when(&stop);
+    let mut run = Run {
+        args: &args,
+        session,
+        info,
+        recording,
+        finished: Vec::new(),
+        window,
+        shown_device,
+        stop,
+        faults: Faults::default(),
+        frames: 0,
+        with_face: 0,
+        reconnects: 0,
+        frame_rate: FrameRate::default(),
     };
-    let tracker = session.tracker();
-    let faces = tracker.map(|_| format!(" ({with_face} with a face)"));
+    let started = Instant::now();
+    let ending = match run.play(&mut source) {
+        Ok(ending) => ending,
+        Err(error) => return Err(run.keep_partial(error)),
+    };
+    if let Some(recording) = run.recording.take() {
+        let finished = recording.finish(&mut run.session)?;
+        run.finished.push(finished);
+    }
+    let tracker = run.session.tracker();
     let report = Report {
-        frames,
-        frames_with_face: with_face,
+        frames: run.frames,
+        frames_with_face: run.with_face,
         detections: tracker.map_or(0, |t| t.stats().detections),
-        fps: frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        fps: run.frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
         device,
         record: args.record.clone(),
-        stopped_early: stop.load(Ordering::Relaxed),
+        recordings: run.finished.iter().map(|f| f.path.clone()).collect(),
+        stopped_early: matches!(ending, Ending::Stopped),
+        ended: ending.name(),
+        reconnects: run.reconnects,
         dropped: source.dropped(),
-        failed_frames: faults.total(),
-        record_waited_ms: waited.map(|w| w.as_secs_f64() * 1000.0),
+        failed_frames: run.faults.total(),
+        record_waited_ms: args.record.as_ref().map(|_| {
+            run.finished
+                .iter()
+                .map(|f| f.waited.as_secs_f64() * 1000.0)
+                .sum()
+        }),
     };
-    source.finish()?;
+    // A camera that is gone may not stop cleanly: the run's figures are reported either way.
+    let finished_source = source.finish();
     if args.json.json {
         super::print_json(&report)?;
     } else {
-        let failed = match report.failed_frames {
-            0 => String::new(),
-            n => format!(" ({n} failed and shown as they came)"),
-        };
-        println!(
-            "{} frames{}{failed} at {:.1} fps on the {}{}",
-            report.frames,
-            faces.unwrap_or_default(),
-            report.fps,
-            report.device,
-            report
-                .record
-                .as_ref()
-                .map_or_else(String::new, |p| format!("; recorded {}", p.display()))
-        );
-        // A camera's frames held up for more than a frame's time in all: the encoder could not
-        // keep up with the capture (a file converted flat out may wait for it: nothing is late).
-        let behind = report
-            .record_waited_ms
-            .filter(|&ms| live && ms * info.fps > 1000.0);
-        if let Some(ms) = behind {
-            eprintln!(
-                "mimic: the recording fell behind: frames waited {ms:.0} ms in all for the encoder"
-            );
-        }
+        say(&report, tracker.is_some(), live, info.fps);
     }
+    if let Ending::CameraLost(why) = ending {
+        let kept = match report.recordings.as_slice() {
+            [] => String::new(),
+            paths => format!(
+                ", and what was recorded is finished and playable in {}",
+                list(paths)
+            ),
+        };
+        eprintln!(
+            "mimic: {why}; the run ended after {} frames{kept}",
+            report.frames
+        );
+        return Ok(ExitCode::from(crate::EXIT_ERROR));
+    }
+    finished_source?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's summary for people.
+fn say(report: &Report, faces: bool, live: bool, fps: f64) {
+    let failed = match report.failed_frames {
+        0 => String::new(),
+        n => format!(" ({n} failed and shown as they came)"),
+    };
+    let faces = match faces {
+        true => format!(" ({} with a face)", report.frames_with_face),
+        false => String::new(),
+    };
+    let recorded = match report.recordings.as_slice() {
+        [] => String::new(),
+        paths => format!("; recorded {}", list(paths)),
+    };
+    println!(
+        "{} frames{faces}{failed} at {:.1} fps on the {}{recorded}",
+        report.frames, report.fps, report.device
+    );
+    // A camera's frames held up for more than a frame's time in all: the encoder could not
+    // keep up with the capture (a file converted flat out may wait for it: nothing is late).
+    let behind = report
+        .record_waited_ms
+        .filter(|&ms| live && ms * fps > 1000.0);
+    if let Some(ms) = behind {
+        eprintln!(
+            "mimic: the recording fell behind: frames waited {ms:.0} ms in all for the encoder"
+        );
+    }
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -317,9 +317,7 @@ impl SteadyLandmarks {
             return self.current.as_ref();
         };
         let Some(found) = found else {
-            smoother.reset();
-            self.sightings = [None, None];
-            self.current = None;
+            self.reset();
             return None;
         };
         let sighting = match (repeat, self.on_repeat, &self.sightings) {
@@ -336,6 +334,15 @@ impl SteadyLandmarks {
 
     pub fn current(&self) -> Option<&Landmarks> {
         self.current.as_ref()
+    }
+
+    /// Forgets the face: the next one found starts afresh.
+    pub fn reset(&mut self) {
+        if let Some(smoother) = &mut self.smoother {
+            smoother.reset();
+        }
+        self.sightings = [None, None];
+        self.current = None;
     }
 }
 

@@ -214,6 +214,14 @@ impl FaceTracker {
         &self.analyzer
     }
 
+    /// Frames start again from a new source (a camera reopened): the face followed and the
+    /// frame before are forgotten, and the next frame detects afresh.
+    pub fn restart(&mut self) {
+        self.previous = None;
+        self.repeats = RepeatCheck::new();
+        self.repeated = false;
+    }
+
     /// The main face in `frame`, if there is one.
     pub fn track(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
         self.stats.frames += 1;

@@ -131,7 +131,7 @@ impl Generator {
             Some(bytes) => builder.commit_from_memory(bytes),
             None => builder.commit_from_file(model),
         }
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid(load_failure(&e.to_string())))?;
         let signature = Signature::read(&session, model)?;
         let (input_spec, output_spec) = signature.specs(card.as_ref(), model)?;
         if card.is_none() {
@@ -344,6 +344,48 @@ pub struct GeneratorTimings {
 }
 
 /// Image → tensor: pixel values mapped linearly from [0, 255] onto the spec's range.
+/// Why ONNX Runtime could not load a model, for a person: without the C++ source location it
+/// comes with, and with what to do where that is known.
+fn load_failure(message: &str) -> String {
+    let reason = without_source_location(message);
+    let number_after = |key: &str| -> Option<u32> {
+        let at = reason.find(key)? + key.len();
+        let digits: String = reason[at..]
+            .chars()
+            .skip_while(|c| c.is_whitespace())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    match (number_after("Opset"), number_after("is till opset")) {
+        (Some(used), Some(supported)) => format!(
+            "it uses ONNX opset {used}, and this ONNX Runtime supports up to opset {supported}: export it again with opset {supported} or lower"
+        ),
+        _ => format!("{reason} (is it a complete ONNX file?)"),
+    }
+}
+
+/// `…failed:/onnxruntime_src/path.h:46 void f(args) reason` → `reason`.
+fn without_source_location(message: &str) -> &str {
+    let Some(at) = message.find("/onnxruntime_src/") else {
+        return message.trim();
+    };
+    let rest = &message[at..];
+    let Some(open) = rest.find('(') else {
+        return message.trim();
+    };
+    let mut depth = 0;
+    for (i, c) in rest[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 1 => return rest[open + i + 1..].trim(),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    message.trim()
+}
+
 fn fill_tensor(tensor: &mut Array4<f32>, image: &Rgb8, spec: &TensorSpec) {
     let range = ValueRange::new(spec.range);
     for (x, y, Rgb(rgb)) in image.enumerate_pixels() {

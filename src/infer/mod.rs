@@ -26,7 +26,7 @@ pub enum InferError {
     Runtime { path: PathBuf, reason: String },
     #[error("model file '{0}' does not exist")]
     ModelMissing(PathBuf),
-    #[error("cannot load model '{path}': {reason} (is it a complete ONNX file?)")]
+    #[error("cannot load model '{path}': {reason}")]
     ModelInvalid { path: PathBuf, reason: String },
     #[error("model '{path}' is not an image generator mimic can run: {reason}")]
     Signature { path: PathBuf, reason: String },

@@ -188,6 +188,10 @@ impl Reenactor {
 }
 
 impl Process for Reenactor {
+    fn restart(&mut self) {
+        self.steady.reset();
+    }
+
     fn warm_up(&mut self) -> Result<(), PipelineError> {
         self.target.warm_up()
     }

@@ -53,6 +53,9 @@ pub trait Process {
     fn shows_frames_without_a_face(&self) -> bool {
         false
     }
+    /// The frames start again from a new source (a camera reopened): forget the face's
+    /// motion so far, so it is not carried across the break.
+    fn restart(&mut self) {}
 }
 
 /// The processing side of one mode (boxed: each keeps its buffers and faces inline, kilobytes
@@ -225,6 +228,15 @@ impl Session {
             if !shares_composite(&self.composer, recording) {
                 recording.compose(&frame.image, None, None, None);
             }
+        }
+    }
+
+    /// Frames start again from a new source (a camera reopened): the face followed so far and
+    /// its motion are forgotten. The tracker, when the caller holds it, restarts apart.
+    pub fn restart(&mut self) {
+        self.processor.process_side_mut().restart();
+        if let Some(tracker) = &mut self.tracker {
+            tracker.restart();
         }
     }
 

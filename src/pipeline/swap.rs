@@ -139,6 +139,10 @@ impl Swapper {
 }
 
 impl Process for Swapper {
+    fn restart(&mut self) {
+        self.steady.reset();
+    }
+
     fn warm_up(&mut self) -> Result<(), PipelineError> {
         Ok(self.generator.warm_up()?)
     }

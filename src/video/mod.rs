@@ -32,7 +32,7 @@ pub use range::{BadFrameRange, FrameRange};
 pub use reader::{ReaderOptions, VideoInfo, VideoReader};
 pub use recorder::Recorder;
 pub use status::ffmpeg_status;
-pub use writer::{VideoWriter, WriterOptions, WriterSummary};
+pub use writer::{continued_path, VideoWriter, WriterOptions, WriterSummary};
 
 /// Everything that can go wrong reading or writing a video. Each message is a sentence that
 /// names the file and, where there is one, what to do about it.
@@ -77,6 +77,11 @@ pub enum VideoError {
 
     #[error("cannot write video '{}': {reason}", path.display())]
     Encode { path: PathBuf, reason: String },
+
+    /// A recording that could not be finished (its disk is full), kept under a name that
+    /// says it is partial.
+    #[error("what was recorded is kept in {}, playable up to where writing stopped", path.display())]
+    KeptUnfinished { path: PathBuf },
 
     #[error(
         "a {}x{} picture cannot go into video '{}', which was created for {}x{} pictures",

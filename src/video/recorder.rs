@@ -141,12 +141,14 @@ impl Recorder {
     /// After the encoder failed: what was written is kept as partial, and the error says where.
     fn keep(&self, writer: Option<VideoWriter>, error: Option<VideoError>) -> VideoError {
         let error = error.unwrap_or_else(|| self.stopped());
-        match writer.map(VideoWriter::finish_partial) {
-            Some(Ok((kept, _))) => VideoError::Encode {
-                path: self.path.clone(),
-                reason: format!("{error}; what was recorded is kept in {}", kept.display()),
-            },
-            _ => error,
+        let kept = match writer.map(VideoWriter::finish_partial) {
+            Some(Ok((kept, _))) => format!("what was recorded is kept in {}", kept.display()),
+            Some(Err(kept @ VideoError::KeptUnfinished { .. })) => kept.to_string(),
+            _ => return error,
+        };
+        VideoError::Encode {
+            path: self.path.clone(),
+            reason: format!("{error}; {kept}"),
         }
     }
 

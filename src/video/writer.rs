@@ -131,9 +131,12 @@ impl VideoWriter {
     /// Finishes the file (playable, every frame given so far in it) and renames it
     /// `NAME.partial.EXT` (`NAME.partial-2.EXT`, … when that exists), for a recording whose
     /// run could not be completed: it is kept, and never looks complete. Returns where it is.
+    ///
+    /// A file that cannot be finished either (the disk is full) is renamed all the same:
+    /// [`VideoError::KeptUnfinished`] says where it is, playable up to where writing stopped.
     pub fn finish_partial(self) -> Result<(PathBuf, WriterSummary), VideoError> {
         let path = self.path.clone();
-        let summary = self.finish()?;
+        let finished = self.finish();
         let partial = partial_path(&path);
         std::fs::rename(&path, &partial).map_err(|e| VideoError::Encode {
             path: path.clone(),
@@ -142,7 +145,13 @@ impl VideoWriter {
                 partial.display()
             ),
         })?;
-        Ok((partial, summary))
+        match finished {
+            Ok(summary) => Ok((partial, summary)),
+            Err(error) => {
+                tracing::debug!("finishing the partial recording: {error}");
+                Err(VideoError::KeptUnfinished { path: partial })
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -197,6 +206,20 @@ fn validate(options: &WriterOptions) -> Result<(), String> {
 
 /// `out.mp4` → `out.partial.mp4`, or the first of `out.partial-2.mp4`, … that is free.
 fn partial_path(path: &Path) -> PathBuf {
+    first_free(path, |stem, n| match n {
+        1 => format!("{stem}.partial"),
+        n => format!("{stem}.partial-{n}"),
+    })
+}
+
+/// Where a recording continues after a break (a camera that came back): `out.mp4` → the first
+/// of `out-2.mp4`, `out-3.mp4`, … that is free, so nothing recorded is replaced.
+pub fn continued_path(path: &Path) -> PathBuf {
+    first_free(path, |stem, n| format!("{stem}-{}", n + 1))
+}
+
+/// The first name `name(stem, n)` (n = 1, 2, …, with the extension kept) that no file has.
+fn first_free(path: &Path, name: impl Fn(&str, u32) -> String) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -205,13 +228,11 @@ fn partial_path(path: &Path) -> PathBuf {
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
+    let named = |n| path.with_file_name(format!("{}{ext}", name(&stem, n)));
     (1..)
-        .map(|n| match n {
-            1 => path.with_file_name(format!("{stem}.partial{ext}")),
-            n => path.with_file_name(format!("{stem}.partial-{n}{ext}")),
-        })
+        .map(&named)
         .find(|candidate| !candidate.exists())
-        .unwrap_or_else(|| path.with_file_name(format!("{stem}.partial{ext}")))
+        .unwrap_or_else(|| named(1))
 }
 
 fn remove_quietly(path: &Path) {
