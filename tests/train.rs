@@ -650,39 +650,69 @@ fn checkpoint_step(dir: &Path) -> u64 {
     line.split('=').nth(1).unwrap().trim().parse().unwrap()
 }
 
-#[test]
-fn ctrl_c_stops_cleanly_and_the_run_resumes() {
+/// Trains d9 until `signal` arrives, a few steps in (resuming the checkpoint when `resume`):
+/// the run ends cleanly with the model exported and the checkpoint written; its step.
+fn train_until_signalled(dir: &Path, signal: libc::c_int, resume: bool) -> u64 {
     let dataset = d9_dataset().dir.to_str().unwrap().to_string();
-    let dir = scratch("interrupt");
     let model = dir.join("m.onnx");
-    let model_arg = model.to_str().unwrap();
     let never = "1000000";
+    let csv = dir.join("m.train/losses.csv");
+    let rows = || std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count());
+    let rows_before = rows();
     let child = Command::new(env!("CARGO_BIN_EXE_mimic"))
         .args([
-            "train", "pix2pix", &dataset, "--out", model_arg, "--steps", never,
+            "train",
+            "pix2pix",
+            &dataset,
+            "--out",
+            model.to_str().unwrap(),
         ])
-        .args(["--checkpoint-every", never, "--preview-every", never])
+        .args([
+            "--steps",
+            never,
+            "--checkpoint-every",
+            never,
+            "--preview-every",
+            never,
+        ])
+        .args(resume.then_some("--resume"))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let csv = dir.join("m.train/losses.csv");
     let started = std::time::Instant::now();
-    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 6 {
+    while rows() < rows_before.max(1) + 5 {
         assert!(started.elapsed().as_secs() < 120, "training never started");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(model.is_file(), "the model is exported on Ctrl-C");
+    assert!(model.is_file(), "the model is exported when stopped");
     assert!(Generator::open(&model, DevicePreference::Cpu).is_ok());
-    let stopped_at = checkpoint_step(&dir.join("m.train"));
-    assert!(stopped_at >= 5, "checkpoint at step {stopped_at}");
+    checkpoint_step(&dir.join("m.train"))
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM (a service manager, a closed terminal) stop training cleanly:
+/// the checkpoint is written, the model exported, and the run resumes where it stopped.
+#[test]
+fn ctrl_c_and_sigterm_stop_cleanly_and_the_run_resumes() {
+    let dataset = d9_dataset().dir.to_str().unwrap().to_string();
+    let dir = scratch("interrupt");
+    let model = dir.join("m.onnx");
+    let model_arg = model.to_str().unwrap();
+    let csv = dir.join("m.train/losses.csv");
+    let first = train_until_signalled(&dir, libc::SIGINT, false);
+    assert!(first >= 5, "checkpoint at step {first}");
+    let stopped_at = train_until_signalled(&dir, libc::SIGTERM, true);
+    assert!(
+        stopped_at >= first + 5,
+        "resumed at {first}, stopped at {stopped_at}"
+    );
 
     let target = (stopped_at + 3).to_string();
     let resumed = mimic(&[
