@@ -527,6 +527,10 @@ pub struct LiveArgs {
     /// Write what is composed into this MP4 (the input's audio is kept).
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
+    /// Replace the --record file if it exists (without it, an existing file is never written
+    /// over).
+    #[arg(long, requires = "record")]
+    pub force: bool,
     /// The view recordings hold (default: the window's view when the recording starts); the
     /// window can change views while recording either way.
     #[arg(long, value_enum)]

@@ -238,6 +238,22 @@ fn one_and_four_channel_models_are_refused_at_load() {
     }
 }
 
+/// A model whose picture size is left open (dynamic height and width) and no card to pin it:
+/// refused at load with what to do.
+#[test]
+fn dynamic_dimensions_without_a_card_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = negation(dir.path(), "dynamic", vec![1, 3, -1, -1]);
+    let error = Generator::open(&path, DevicePreference::Cpu)
+        .err()
+        .expect("refused");
+    assert!(matches!(error, InferError::Signature { .. }), "{error}");
+    assert!(
+        error.to_string().contains("give the model a card"),
+        "{error}"
+    );
+}
+
 /// Issue 15: a model with an operator mimic cannot quantise is refused with a sentence that
 /// names it, before any calibration, and no INT8 file is written.
 #[test]

@@ -627,6 +627,35 @@ fn a_recording_that_cannot_be_created_is_refused_before_any_frame() {
     }
 }
 
+/// An earlier recording is never written over unless the user says so.
+#[test]
+fn an_existing_recording_is_kept_unless_forced() {
+    let dir = scratch("live-existing");
+    let out = dir.join("out.mp4");
+    std::fs::write(&out, b"an earlier recording").unwrap();
+    let d0 = testdata("video/d0.mp4");
+    let args = [
+        "live",
+        "--model",
+        arg(tiny_model()),
+        "--input",
+        arg(&d0),
+        "--headless",
+        "--max-frames",
+        "5",
+        "--record",
+        arg(&out),
+    ];
+    let run = mimic(&args);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("give --force"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"an earlier recording");
+    let forced = mimic(&[&args[..], &["--force"]].concat());
+    assert!(forced.status.success());
+    assert_eq!(frames_in(&out), 5);
+}
+
 /// SIGINT and SIGTERM while recording a camera-paced run: the frame at hand is finished, the
 /// recording is finished and playable, the report says the run was stopped, exit status 0.
 #[test]

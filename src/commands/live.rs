@@ -208,8 +208,12 @@ impl Keys<'_> {
                 }
                 None => {
                     // A recording started mid-run has no sound: the source's would start from
-                    // its beginning, out of step.
+                    // its beginning, out of step. An earlier run's recording is never replaced.
                     let path = PathBuf::from(format!("mimic-recording-{:06}.mp4", frame.index));
+                    let path = match path.exists() {
+                        true => continued_path(&path),
+                        false => path,
+                    };
                     let mut started =
                         Recording::start(&path, self.session, self.record_view, self.info, None)?;
                     started.next_slot = frame.index + 1;
@@ -485,6 +489,12 @@ fn pull(source: &mut Frames, lost: &mut Option<String>) -> anyhow::Result<Option
 }
 
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = args.record.as_ref().filter(|p| p.exists() && !args.force) {
+        anyhow::bail!(
+            "'{}' already exists: give --force to replace it, or another --record",
+            path.display()
+        );
+    }
     let mut source = Frames::open(&args.source)?;
     // Live frames keep their pace with detection beside them; a file converted frame by frame
     // detects inside the frames, so the same file gives the same result every time.
