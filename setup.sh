@@ -66,7 +66,7 @@ done
 DEBIAN_PACKAGES=(
   pkg-config clang libclang-dev
   libdlib-dev libdlib-data libopenblas-dev liblapack-dev
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavdevice-dev
   libx11-dev libxkbcommon-dev libxcursor-dev libxrandr-dev libxi-dev
   libv4l-dev xvfb xauth imagemagick xdotool
   python3 python3-pip

@@ -15,6 +15,7 @@
 //! `ffmpeg-next` does not wrap live in `ffi.rs`.
 
 mod audio;
+mod encode;
 mod ffi;
 mod folder;
 mod range;

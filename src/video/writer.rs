@@ -11,17 +11,19 @@
 //! `Drop`) writes the trailer.
 //!
 //! H.264 in yuv420p needs even sizes: an odd width or height is **cropped** by one pixel
-//! (the last column or row is dropped), so a 641x481 picture is recorded as 640x480.
+//! (the last column or row is dropped), so a 641x481 picture is recorded as 640x480
+//! ([`super::encode`], the encoder shared with live outputs).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ffmpeg_next::format::Pixel;
-use ffmpeg_next::{codec, color, encoder, error::EAGAIN, format, frame, Dictionary, Packet};
+use ffmpeg_next::{encoder, format, Dictionary};
 use ffmpeg_next::{Codec, Rational};
 
 use super::audio::AudioCopy;
-use super::ffi::{self, Geometry, Scaler};
+use super::encode::{frame_rate, EncoderSettings, PictureEncoder};
+use super::ffi;
 use super::{init_ffmpeg, VideoError};
 use crate::frame::Rgb8;
 
@@ -247,18 +249,10 @@ fn remove_quietly(path: &Path) {
 struct Encoding {
     path: PathBuf,
     output: format::context::Output,
-    encoder: encoder::Video,
+    pictures: PictureEncoder,
     stream_index: usize,
-    encoder_time_base: Rational,
     stream_time_base: Rational,
     fps: f64,
-    /// Size of the pictures we take (the encoded size may be one pixel smaller).
-    input_size: (u32, u32),
-    /// Reused for every frame: the picture as RGB, cropped to even, and as yuv420p.
-    rgb: frame::Video,
-    yuv: frame::Video,
-    scaler: Scaler,
-    packet: Packet,
     frames: u64,
     audio: Option<AudioCopy>,
 }
@@ -274,16 +268,21 @@ impl Encoding {
             path: path.into(),
             reason,
         };
-        let (width, height) = (options.width & !1, options.height & !1);
         let rate = frame_rate(options.fps);
-        let global_header = output
-            .format()
-            .flags()
-            .contains(format::Flags::GLOBAL_HEADER);
-        let encoder = open_encoder(codec, width, height, rate, global_header)
+        let settings = EncoderSettings {
+            codec,
+            pixel: Pixel::YUV420P,
+            width: options.width,
+            height: options.height,
+            rate,
+            // A keyframe (and so a fragment) every second bounds what a kill can lose.
+            keyframe_every: f64::from(rate).round().max(1.0) as u32,
+            options: &[("preset", PRESET), ("crf", CRF), ("tune", "zerolatency")],
+        };
+        let pictures = PictureEncoder::open(&settings, &output)
             .map_err(|e| create_error(format!("cannot start the {ENCODER} encoder: {e}")))?;
-
-        let stream_index = add_video_stream(&mut output, codec, &encoder, rate)
+        let stream_index = pictures
+            .add_stream(&mut output, codec)
             .map_err(|e| create_error(e.to_string()))?;
         let mut audio = match &options.audio_from {
             Some(source) => AudioCopy::add_to(source, &mut output)?,
@@ -297,50 +296,36 @@ impl Encoding {
         let stream_time_base = output
             .stream(stream_index)
             .map_or(rate.invert(), |s| s.time_base());
-
-        let scaler = rgb_to_yuv(width, height)
-            .map_err(|e| create_error(format!("cannot convert RGB to yuv420p: {e}")))?;
         Ok(Self {
             path: path.into(),
             output,
-            encoder,
+            pictures,
             stream_index,
-            encoder_time_base: rate.invert(),
             stream_time_base,
             fps: options.fps,
-            input_size: (options.width, options.height),
-            rgb: frame::Video::new(Pixel::RGB24, width, height),
-            yuv: frame::Video::new(Pixel::YUV420P, width, height),
-            scaler,
-            packet: Packet::empty(),
             frames: 0,
             audio,
         })
     }
 
     fn write(&mut self, image: &Rgb8) -> Result<(), VideoError> {
-        if image.dimensions() != self.input_size {
+        let expected = self.pictures.input_size();
+        if image.dimensions() != expected {
             return Err(VideoError::FrameSize {
                 path: self.path.clone(),
                 got: image.dimensions(),
-                expected: self.input_size,
+                expected,
             });
         }
-        ffi::make_writable(&mut self.rgb).map_err(|e| self.encode_error(e))?;
-        ffi::make_writable(&mut self.yuv).map_err(|e| self.encode_error(e))?;
-        ffi::fill_rgb_frame(image, &mut self.rgb);
-        let converted = self.scaler.run(&self.rgb, &mut self.yuv);
-        converted.map_err(|e| self.encode_error(e))?;
         // Constant frame rate: picture n is shown at n / fps.
-        self.yuv.set_pts(Some(self.frames as i64));
-        let sent = self.encoder.send_frame(&self.yuv);
+        let sent = self.pictures.send(image, self.frames as i64);
         sent.map_err(|e| self.encode_error(e))?;
         self.frames += 1;
         self.write_packets()
     }
 
     fn finish(mut self) -> Result<WriterSummary, VideoError> {
-        let flushed = self.encoder.send_eof();
+        let flushed = self.pictures.send_end();
         flushed.map_err(|e| self.encode_error(e))?;
         self.write_packets()?;
         let duration =
@@ -358,26 +343,24 @@ impl Encoding {
 
     /// Moves every packet the encoder has ready into the file, with the audio up to it.
     fn write_packets(&mut self) -> Result<(), VideoError> {
+        let time_base = self.pictures.time_base();
         loop {
-            match self.encoder.receive_packet(&mut self.packet) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
-                    return Ok(())
-                }
+            let packet = match self.pictures.packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Ok(()),
                 Err(err) => return Err(self.encode_error(err)),
+            };
+            if let (Some(audio), Some(pts)) = (&mut self.audio, packet.pts()) {
+                audio.write_until(&mut self.output, pts as f64 * f64::from(time_base))?;
             }
-            if let (Some(audio), Some(pts)) = (&mut self.audio, self.packet.pts()) {
-                let seconds = pts as f64 * f64::from(self.encoder_time_base);
-                audio.write_until(&mut self.output, seconds)?;
-            }
-            self.packet.set_stream(self.stream_index);
-            self.packet
-                .rescale_ts(self.encoder_time_base, self.stream_time_base);
-            self.packet.set_position(-1);
+            packet.set_stream(self.stream_index);
+            packet.rescale_ts(time_base, self.stream_time_base);
+            packet.set_position(-1);
             // Our own interleaving (audio up to each video packet) keeps the muxer from
             // holding packets back, so each fragment reaches the disk when it is complete.
-            let written = self.packet.write(&mut self.output);
-            written.map_err(|e| self.encode_error(e))?;
+            if let Err(err) = packet.write(&mut self.output) {
+                return Err(self.encode_error(err));
+            }
         }
     }
 
@@ -387,61 +370,6 @@ impl Encoding {
             reason: err.to_string(),
         }
     }
-}
-
-fn open_encoder(
-    codec: Codec,
-    width: u32,
-    height: u32,
-    rate: Rational,
-    global_header: bool,
-) -> Result<encoder::Video, ffmpeg_next::Error> {
-    let mut encoder = codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .video()?;
-    encoder.set_width(width);
-    encoder.set_height(height);
-    encoder.set_format(Pixel::YUV420P);
-    encoder.set_time_base(rate.invert());
-    encoder.set_frame_rate(Some(rate));
-    // A keyframe (and so a fragment) every second bounds what a kill can lose.
-    encoder.set_gop(f64::from(rate).round().max(1.0) as u32);
-    // swscale's RGB to YUV is BT.601, limited range: say so, so players convert back alike.
-    encoder.set_colorspace(color::Space::SMPTE170M);
-    encoder.set_color_range(color::Range::MPEG);
-    if global_header {
-        encoder.set_flags(codec::Flags::GLOBAL_HEADER);
-    }
-    let options: Dictionary = [("preset", PRESET), ("crf", CRF), ("tune", "zerolatency")]
-        .into_iter()
-        .collect();
-    encoder.open_with(options)
-}
-
-fn add_video_stream(
-    output: &mut format::context::Output,
-    codec: Codec,
-    encoder: &encoder::Video,
-    rate: Rational,
-) -> Result<usize, ffmpeg_next::Error> {
-    let mut stream = output.add_stream(codec)?;
-    stream.set_parameters(encoder);
-    stream.set_time_base(rate.invert());
-    stream.set_avg_frame_rate(rate);
-    Ok(stream.index())
-}
-
-fn rgb_to_yuv(width: u32, height: u32) -> Result<Scaler, ffmpeg_next::Error> {
-    let rgb = Geometry {
-        format: Pixel::RGB24,
-        width,
-        height,
-    };
-    let yuv = Geometry {
-        format: Pixel::YUV420P,
-        ..rgb
-    };
-    Scaler::new(rgb, yuv)
 }
 
 fn write_header(output: &mut format::context::Output) -> Result<(), ffmpeg_next::Error> {
@@ -455,7 +383,3 @@ fn write_header(output: &mut format::context::Output) -> Result<(), ffmpeg_next:
     Ok(())
 }
 
-/// The frame rate as a fraction FFmpeg can use as a time base (1/1000 fps precision).
-fn frame_rate(fps: f64) -> Rational {
-    Rational::new((fps * 1000.0).round() as i32, 1000).reduce()
-}
