@@ -518,6 +518,19 @@ pub struct SourceFlags {
     pub simulate_camera_loss: Option<u64>,
 }
 
+/// Live outputs: a virtual camera, a network stream.
+#[derive(Debug, Args)]
+pub struct OutputFlags {
+    /// Also send what is shown here, live (repeatable): v4l2:/dev/videoN (a v4l2loopback
+    /// virtual camera), udp://HOST:PORT or srt://… (MPEG-TS that OBS and ffplay read),
+    /// rtmp://… (a streaming server), or any other address FFmpeg can send to.
+    #[arg(long = "output", value_name = "URL")]
+    pub urls: Vec<String>,
+    /// What the live outputs carry: the generated picture alone (default) or the panels.
+    #[arg(long, value_enum, default_value_t = View::Output)]
+    pub output_view: View,
+}
+
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     #[command(flatten)]
@@ -527,6 +540,8 @@ pub struct LiveArgs {
     /// Write what is composed into this MP4 (the input's audio is kept).
     #[arg(long, value_name = "OUT.mp4")]
     pub record: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: OutputFlags,
     /// Replace the --record file if it exists (without it, an existing file is never written
     /// over).
     #[arg(long, requires = "record")]

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{card, testdata};
+use common::{card, negation, testdata};
 use image::imageops::{self, FilterType};
 use mimic::frame::{read_image, Rgb8};
 use mimic::infer::{
@@ -23,30 +23,6 @@ fn negative_model(dir: &Path) -> PathBuf {
         "negative",
         vec![1, 3, i64::from(SIZE), i64::from(SIZE)],
     )
-}
-
-/// `name.onnx` in `dir`: y = -x on a tensor of `dims`.
-fn negation(dir: &Path, name: &str, dims: Vec<i64>) -> PathBuf {
-    let model = Model {
-        graph_name: name.into(),
-        producer: "mimic-tests".into(),
-        opset: None,
-        ir_version: None,
-        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
-        initializers: vec![],
-        inputs: vec![Io {
-            name: "input".into(),
-            dims: dims.clone(),
-        }],
-        outputs: vec![Io {
-            name: "output".into(),
-            dims,
-        }],
-        metadata: vec![],
-    };
-    let path = dir.join(format!("{name}.onnx"));
-    std::fs::write(&path, model.encode()).unwrap();
-    path
 }
 
 fn portrait() -> Rgb8 {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mimic::capture::SourceInfo;
 use mimic::frame::Frame;
 use mimic::output::compose::{self, View};
+use mimic::output::stream::{LiveOutput, OutputReport};
 use mimic::output::window::{self, Action, WindowThread};
 use mimic::pipeline::{Processor, Session, Stages, Tracked};
 use mimic::video::{continued_path, Recorder, WriterOptions};
@@ -35,6 +36,8 @@ struct Report {
     ended: &'static str,
     /// Times a lost camera came back (`--reconnect`).
     reconnects: u64,
+    /// Each live output (`--output`): what it sent and dropped, and its latency.
+    outputs: Vec<OutputReport>,
     dropped: u64,
     /// Frames that failed to track or process and went on without the model's output.
     failed_frames: u64,
@@ -263,6 +266,7 @@ struct Run<'a> {
     info: SourceInfo,
     recording: Option<Recording>,
     finished: Vec<Finished>,
+    outputs: Vec<LiveOutput>,
     window: Option<WindowThread>,
     /// What the window's overlay says about the generator.
     shown_device: String,
@@ -352,6 +356,9 @@ impl Run<'_> {
         };
         if let Some(recording) = &mut self.recording {
             recording.write(&self.session, frame.index)?;
+        }
+        for output in &mut self.outputs {
+            output.send(self.session.streamed(), frame.t);
         }
         self.frames += 1;
         self.with_face += u64::from(face);
@@ -510,6 +517,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         None => format!("{device}  NO CARD"),
     };
     let info = source.info();
+    let outputs = super::open_outputs(
+        &args.outputs,
+        &mut session,
+        (info.width, info.height),
+        info.fps,
+    )?;
     let recording = match &args.record {
         Some(path) => Some(Recording::start(
             path,
@@ -534,6 +547,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         info,
         recording,
         finished: Vec::new(),
+        outputs,
         window,
         shown_device,
         stop,
@@ -564,6 +578,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         stopped_early: matches!(ending, Ending::Stopped),
         ended: ending.name(),
         reconnects: run.reconnects,
+        outputs: super::finish_outputs(std::mem::take(&mut run.outputs)),
         dropped: source.dropped(),
         failed_frames: run.faults.total(),
         record_waited_ms: args.record.as_ref().map(|_| {
@@ -612,8 +627,13 @@ fn say(report: &Report, faces: bool, live: bool, fps: f64) {
         [] => String::new(),
         paths => format!("; recorded {}", list(paths)),
     };
+    let sent: String = report
+        .outputs
+        .iter()
+        .map(|o| format!("; sent {} to {} ({} dropped)", o.sent, o.url, o.dropped))
+        .collect();
     println!(
-        "{} frames{faces}{failed} at {:.1} fps on the {}{recorded}",
+        "{} frames{faces}{failed} at {:.1} fps on the {}{recorded}{sent}",
         report.frames, report.fps, report.device
     );
     // A camera's frames held up for more than a frame's time in all: the encoder could not

@@ -18,11 +18,50 @@ use mimic::face::smooth::SmoothSettings;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::infer::{Generator, Graph, Loading, ModelKind};
 use mimic::output::compose::Composer;
+use mimic::output::stream::{LiveOutput, OutputReport};
 use mimic::pipeline::{Processor, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use mimic::reenact::calibrate::Profile;
+use mimic::video::{Destination, StreamOptions};
 
 use crate::cli::RetargetMode;
 use mimic::face::track::{FaceTracker, TrackOptions};
+
+/// The live outputs `flags` ask for, open (an address that cannot be opened is an error
+/// before any frame), carrying their view of `session` for a source of this size and rate.
+pub fn open_outputs(
+    flags: &crate::cli::OutputFlags,
+    session: &mut Session,
+    (width, height): (u32, u32),
+    fps: f64,
+) -> anyhow::Result<Vec<LiveOutput>> {
+    if flags.urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    session.stream_view(Some(flags.output_view));
+    let (width, height) = session.streaming_size_for(width, height);
+    let options = StreamOptions {
+        width,
+        height,
+        fps,
+        metadata: mimic::output::compose::synthetic_metadata(),
+    };
+    flags
+        .urls
+        .iter()
+        .map(|url| {
+            let destination = Destination::parse(url);
+            if let Destination::Other(_) = destination {
+                eprintln!("mimic: sending to {url} in the format FFmpeg guesses from it");
+            }
+            Ok(LiveOutput::open(destination, options.clone())?)
+        })
+        .collect()
+}
+
+/// The live outputs' reports, finished.
+pub fn finish_outputs(outputs: Vec<LiveOutput>) -> Vec<OutputReport> {
+    outputs.into_iter().map(LiveOutput::finish).collect()
+}
 
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

@@ -89,14 +89,15 @@ impl Processor {
 }
 
 /// The tracker, the processing side and the composer, run frame after frame; while
-/// recording, a second composer holds the recording's view, so the window can change views
-/// meanwhile.
+/// recording or streaming, composers of their own hold the recording's and the live outputs'
+/// views, so the window can change views meanwhile.
 pub struct Session {
     /// The face modes' tracker (stylise mode has none); away while [`super::Stages`] runs it.
     tracker: Option<FaceTracker>,
     processor: Processor,
     composer: Composer,
     recording: Option<Composer>,
+    streaming: Option<Composer>,
 }
 
 impl Session {
@@ -112,6 +113,7 @@ impl Session {
             processor,
             composer,
             recording: None,
+            streaming: None,
         })
     }
 
@@ -167,6 +169,29 @@ impl Session {
         }
     }
 
+    /// Composes frames for the live outputs in `view` from now on (`None`: no outputs).
+    pub fn stream_view(&mut self, view: Option<View>) {
+        self.streaming = view.map(|v| self.composer.for_view(v));
+    }
+
+    /// The size of a live output's frame for a live frame of this size.
+    pub fn streaming_size_for(&self, width: u32, height: u32) -> (u32, u32) {
+        self.streaming
+            .as_ref()
+            .unwrap_or(&self.composer)
+            .size_for(width, height)
+    }
+
+    /// The last frame for the live outputs: their own composite, or the recording's or the
+    /// window's when they match.
+    pub fn streamed(&self) -> &Rgb8 {
+        match (&self.streaming, &self.recording) {
+            (Some(s), Some(r)) if s.view() == r.view() => self.recording(),
+            (Some(s), _) if !shares_composite(&self.composer, s) => s.canvas(),
+            _ => self.composer.canvas(),
+        }
+    }
+
     /// Tracks, processes and composes one frame; returns whether it showed a face, and its
     /// times.
     pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
@@ -193,11 +218,12 @@ impl Session {
         let second = face.then_some(second);
         let landmarks = side.landmarks().filter(|_| face);
         self.composer.compose(&frame.image, main, second, landmarks);
-        if let Some(recording) = &mut self.recording {
-            if !shares_composite(&self.composer, recording) {
-                recording.compose(&frame.image, main, second, None);
-            }
-        }
+        compose_beside(
+            &self.composer,
+            &mut self.recording,
+            &mut self.streaming,
+            (&frame.image, main, second),
+        );
         let times = FrameTimes {
             detection: stages.detection,
             landmarks: stages.landmarks,
@@ -224,11 +250,12 @@ impl Session {
     /// process: the loop shows it and goes on).
     pub fn show_unprocessed(&mut self, frame: &Frame) {
         self.composer.compose(&frame.image, None, None, None);
-        if let Some(recording) = &mut self.recording {
-            if !shares_composite(&self.composer, recording) {
-                recording.compose(&frame.image, None, None, None);
-            }
-        }
+        compose_beside(
+            &self.composer,
+            &mut self.recording,
+            &mut self.streaming,
+            (&frame.image, None, None),
+        );
     }
 
     /// Frames start again from a new source (a camera reopened): the face followed so far and
@@ -243,6 +270,33 @@ impl Session {
     /// The composite of the last frame.
     pub fn composite(&self) -> &Rgb8 {
         self.composer.canvas()
+    }
+}
+
+/// The live frame and the panels beside it.
+type Panels<'a> = (&'a Rgb8, Option<&'a Rgb8>, Option<&'a Rgb8>);
+
+/// Composes the recording's and the live outputs' frames where the window's does not serve
+/// (and the outputs' where the recording's does not).
+fn compose_beside(
+    window: &Composer,
+    recording: &mut Option<Composer>,
+    streaming: &mut Option<Composer>,
+    (live, main, second): Panels,
+) {
+    if let Some(recording) = recording.as_mut() {
+        if !shares_composite(window, recording) {
+            recording.compose(live, main, second, None);
+        }
+    }
+    let by_recording = matches!(
+        (&*streaming, &*recording),
+        (Some(s), Some(r)) if s.view() == r.view()
+    );
+    if let Some(streaming) = streaming.as_mut() {
+        if !by_recording && !shares_composite(window, streaming) {
+            streaming.compose(live, main, second, None);
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
-use ffmpeg_next::{codec, ffi, format, frame, StreamMut};
+use ffmpeg_next::{codec, ffi, format, frame, Dictionary, StreamMut};
 
 use crate::frame::Rgb8;
 
@@ -171,5 +171,53 @@ pub(super) fn write_trailer(
     match unsafe { ffi::av_write_trailer(output.as_mut_ptr()) } {
         e if e < 0 => Err(ffmpeg_next::Error::from(e)),
         _ => Ok(()),
+    }
+}
+
+/// An output context for `url` in the muxer named `format` (or the one FFmpeg guesses from
+/// the URL), with its file or connection opened through `io_options` — unless the muxer
+/// opens its device itself (v4l2 writes to `/dev/videoN` in its header).
+pub(super) fn open_output(
+    url: &str,
+    format: Option<&str>,
+    io_options: Dictionary,
+) -> Result<format::context::Output, ffmpeg_next::Error> {
+    let bad = |_| ffmpeg_next::Error::InvalidData;
+    let url = std::ffi::CString::new(url).map_err(bad)?;
+    let format = format
+        .map(std::ffi::CString::new)
+        .transpose()
+        .map_err(bad)?;
+    let format_ptr = format.as_ref().map_or(std::ptr::null(), |f| f.as_ptr());
+    let mut context = std::ptr::null_mut();
+    // SAFETY: the strings are NUL-terminated and outlive the call; on success `context` is a
+    // new context that `Output::wrap` takes over (and frees, with its `pb`, on drop).
+    unsafe {
+        let made = ffi::avformat_alloc_output_context2(
+            &mut context,
+            std::ptr::null_mut(),
+            format_ptr,
+            url.as_ptr(),
+        );
+        if made < 0 || context.is_null() {
+            return Err(ffmpeg_next::Error::from(made.min(-1)));
+        }
+        let output = format::context::Output::wrap(context);
+        let opens_itself = (*(*context).oformat).flags & ffi::AVFMT_NOFILE as i32 != 0;
+        if !opens_itself {
+            let mut options = io_options.disown();
+            let opened = ffi::avio_open2(
+                &mut (*context).pb,
+                url.as_ptr(),
+                ffi::AVIO_FLAG_WRITE as i32,
+                std::ptr::null(),
+                &mut options,
+            );
+            Dictionary::own(options);
+            if opened < 0 {
+                return Err(ffmpeg_next::Error::from(opened));
+            }
+        }
+        Ok(output)
     }
 }

@@ -9,6 +9,8 @@
 //!   is fragmented and flushed as it grows, so a recording killed outright still plays up to
 //!   about its last second. [`Recorder`] runs a writer on a thread of its own, so the
 //!   live loop does not wait for the encoder.
+//! - [`StreamWriter`] sends pictures live to a [`Destination`]: a v4l2loopback virtual
+//!   camera, MPEG-TS over UDP or SRT, or any URL FFmpeg can mux to.
 //!
 //! FFmpeg types never leave this module: callers see [`Frame`](crate::frame::Frame),
 //! [`Rgb8`](crate::frame::Rgb8) and plain Rust values. The few raw FFmpeg calls that
@@ -22,6 +24,7 @@ mod range;
 mod reader;
 mod recorder;
 mod status;
+mod stream;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ pub use range::{BadFrameRange, FrameRange};
 pub use reader::{ReaderOptions, VideoInfo, VideoReader};
 pub use recorder::Recorder;
 pub use status::ffmpeg_status;
+pub use stream::{Destination, StreamOptions, StreamWriter};
 pub use writer::{continued_path, VideoWriter, WriterOptions, WriterSummary};
 
 /// Everything that can go wrong reading or writing a video. Each message is a sentence that
@@ -96,6 +100,12 @@ pub enum VideoError {
 
     #[error("cannot read the audio of '{}': {reason}", path.display())]
     Audio { path: PathBuf, reason: String },
+
+    #[error("cannot open output '{url}': {reason}")]
+    OutputOpen { url: String, reason: String },
+
+    #[error("cannot send to '{url}': {reason}")]
+    OutputSend { url: String, reason: String },
 }
 
 /// Initialises FFmpeg once per process and silences its own logging below fatal errors:

@@ -86,6 +86,18 @@ impl VideoReader {
         })
     }
 
+    /// Opens a stream FFmpeg reads from an address (`udp://…`, `srt://…`, `rtsp://…`): a
+    /// receiver of what [`super::StreamWriter`] sends, or a network camera.
+    pub fn open_url(url: &str) -> Result<Self, VideoError> {
+        let (file, info) = FileSource::open(Path::new(url))?;
+        Ok(Self {
+            info,
+            source: Source::File(Box::new(file)),
+            next_index: 0,
+            finished: false,
+        })
+    }
+
     pub fn info(&self) -> &VideoInfo {
         &self.info
     }

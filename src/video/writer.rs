@@ -382,4 +382,3 @@ fn write_header(output: &mut format::context::Output) -> Result<(), ffmpeg_next:
     }
     Ok(())
 }
-

@@ -222,3 +222,26 @@ pub fn read_pts(relative: &str) -> Landmarks {
 pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
     ModelCard::new(kind, spec)
 }
+
+/// `name.onnx` in `dir`: y = -x on a tensor of `dims`, written by mimic's own ONNX encoder
+/// (card-less: by itself a style model).
+pub fn negation(dir: &Path, name: &str, dims: Vec<i64>) -> PathBuf {
+    use mimic::onnx::{Io, Model, Node};
+    let model = Model {
+        graph_name: name.into(),
+        producer: "mimic-tests".into(),
+        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
+        inputs: vec![Io {
+            name: "input".into(),
+            dims: dims.clone(),
+        }],
+        outputs: vec![Io {
+            name: "output".into(),
+            dims,
+        }],
+        ..Default::default()
+    };
+    let path = dir.join(format!("{name}.onnx"));
+    std::fs::write(&path, model.encode()).unwrap();
+    path
+}
