@@ -844,6 +844,8 @@ pub struct DemoArgs {
     /// Run without a window (implied when there is no display).
     #[arg(long)]
     pub headless: bool,
+    #[command(flatten)]
+    pub outputs: OutputFlags,
     /// Instead of playing the demo, train its model again and write it here (with its card):
     /// how models/demo.onnx was made.
     #[arg(long, value_name = "MODEL.onnx")]

@@ -103,6 +103,13 @@ fn a_missing_device_or_an_address_ffmpeg_cannot_place_is_a_sentence() {
         error.to_string().contains("modprobe v4l2loopback"),
         "{error}"
     );
+    // /dev/null exists but is no video device: libavdevice's v4l2 muxer itself refuses it.
+    let not_video = Destination::parse("v4l2:/dev/null");
+    let error = StreamWriter::open(&not_video, &options).err().unwrap();
+    assert!(
+        error.to_string().contains("v4l2:/dev/null") && error.to_string().contains("mimic devices"),
+        "{error}"
+    );
     let nowhere = Destination::parse("no-such-format-here");
     let error = StreamWriter::open(&nowhere, &options).err().unwrap();
     assert!(
@@ -235,4 +242,30 @@ fn a_receiver_that_goes_away_does_not_stop_the_run() {
         output["dropped"].as_u64().unwrap(),
     );
     assert!(sent >= 20 && dropped >= 10, "{report}");
+}
+
+/// Where a v4l2loopback device exists (not on the test machines), pictures go into it as
+/// into a camera; elsewhere the test says why it did not run.
+#[test]
+fn a_virtual_camera_takes_pictures_where_there_is_one() {
+    let Some(device) = mimic::output::devices::video_devices()
+        .into_iter()
+        .find(|d| d.loopback && d.output)
+    else {
+        eprintln!("skipped: no v4l2loopback device here (`modprobe v4l2loopback` makes one)");
+        return;
+    };
+    let options = StreamOptions {
+        width: 256,
+        height: 256,
+        fps: 30.0,
+        metadata: vec![],
+    };
+    let mut camera = StreamWriter::open(&Destination::Camera(device.path), &options).unwrap();
+    for (i, frame) in d0_small().iter().enumerate() {
+        camera
+            .send(frame, Duration::from_secs_f64(i as f64 / 30.0))
+            .unwrap();
+    }
+    camera.finish().unwrap();
 }

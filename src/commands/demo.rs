@@ -14,6 +14,7 @@ use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Frame};
 use mimic::install;
 use mimic::output::compose;
+use mimic::output::stream::{LiveOutput, OutputReport};
 use mimic::output::window::{self, Action, LiveWindow};
 use mimic::pipeline::Session;
 use mimic::video::{VideoWriter, WriterOptions};
@@ -36,6 +37,8 @@ struct Report {
     frames_with_face: u64,
     video: PathBuf,
     device: String,
+    /// Each live output (`--output`).
+    outputs: Vec<OutputReport>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -55,12 +58,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
     let video = args.out.join("demo.mp4");
     let window = (!args.headless && window::display_available()).then_some(());
-    let (frames, with_face) = play(&portrait, &mut session, &video, window.is_some())?;
+    let first = portrait.frame(&Motion::demo(), 0.0);
+    let mut outputs =
+        super::open_outputs(&args.outputs, &mut session, first.dimensions(), demo::FPS)?;
+    let (frames, with_face) = play(
+        &portrait,
+        &mut session,
+        &video,
+        window.is_some(),
+        &mut outputs,
+    )?;
     let report = Report {
         frames,
         frames_with_face: with_face,
         video,
         device,
+        outputs: super::finish_outputs(outputs),
     };
     if args.json.json {
         super::print_json(&report)?;
@@ -72,6 +85,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             report.device,
             report.video.display()
         );
+        for output in &report.outputs {
+            println!(
+                "demo: sent {} pictures to {} ({} dropped)",
+                output.sent, output.url, output.dropped
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -88,13 +107,14 @@ fn portrait_path() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Plays the demo into `video` (and a window when `show`); returns the frames played and
-/// those with a face.
+/// Plays the demo into `video` (and a window when `show`, and `outputs`); returns the frames
+/// played and those with a face.
 fn play(
     portrait: &MovingPortrait,
     session: &mut Session,
     video: &Path,
     show: bool,
+    outputs: &mut [LiveOutput],
 ) -> anyhow::Result<(u64, u64)> {
     let first = portrait.frame(&Motion::demo(), 0.0);
     let (width, height) = session.composer().size_for(first.width(), first.height());
@@ -133,9 +153,15 @@ fn play(
                 Err(kept) => anyhow::anyhow!("{e} ({kept})"),
             });
         }
-        if let Some(window) = &mut window {
-            // At the demo's pace, as a camera would deliver it.
+        for output in outputs.iter_mut() {
+            output.send(session.streamed(), t);
+        }
+        // Watched (in the window or through an output), at the demo's pace, as a camera
+        // would deliver it.
+        if show || !outputs.is_empty() {
             std::thread::sleep(t.saturating_sub(started.elapsed()));
+        }
+        if let Some(window) = &mut window {
             let actions = window.show(session.composite(), "DEMO")?;
             if actions.contains(&Action::Quit) {
                 writer.finish()?;

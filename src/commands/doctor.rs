@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use mimic::face::{DetectOptions, DetectorKind, FaceAnalyzer};
+use mimic::output::devices;
 use mimic::{capture, infer, install, video};
 use serde::Serialize;
 
@@ -65,6 +66,7 @@ pub fn run(json: bool) -> anyhow::Result<ExitCode> {
         ffmpeg(),
         display(),
         cameras(),
+        virtual_camera(),
         cuda(),
         int8(),
     ];
@@ -172,6 +174,33 @@ fn display() -> Check {
             Status::Note,
             "no display: live runs headless (recording and benchmarks still work)",
             "run from a desktop session for a window, or under `xvfb-run` for a virtual one",
+        ),
+    }
+}
+
+fn virtual_camera() -> Check {
+    const NAME: &str = "virtual camera";
+    let loopbacks: Vec<String> = devices::video_devices()
+        .into_iter()
+        .filter(|d| d.loopback)
+        .map(|d| format!("v4l2:{} ({})", d.path.display(), d.name))
+        .collect();
+    match (devices::loopback_loaded(), loopbacks.is_empty()) {
+        (true, false) => Check::ok(NAME, format!("--output {}", loopbacks.join(", "))),
+        (true, true) => Check::failed(
+            NAME,
+            Status::Note,
+            "v4l2loopback is loaded but made no device this user can open",
+            "check that /dev/video* is readable and writable (add yourself to the `video` group)",
+        ),
+        (false, _) => Check::failed(
+            NAME,
+            Status::Note,
+            "v4l2loopback is not loaded: no virtual camera for video calls (a UDP stream to OBS works without it)",
+            format!(
+                "install v4l2loopback-dkms, then `{}`",
+                devices::LOAD_LOOPBACK
+            ),
         ),
     }
 }

@@ -2,6 +2,7 @@
 //! live outputs (a virtual camera, a network stream).
 
 pub mod compose;
+pub mod devices;
 pub mod font;
 pub mod stream;
 pub mod window;

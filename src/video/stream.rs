@@ -272,6 +272,9 @@ fn why_not_open(destination: &Destination, error: &ffmpeg_next::Error) -> String
             "{} does not exist; load v4l2loopback (`sudo modprobe v4l2loopback exclusive_caps=1 card_label=mimic`), and `mimic devices` lists the devices there are",
             device.display()
         ),
+        (Destination::Camera(_), error) => format!(
+            "{error}; it is not a device that takes frames (`mimic devices` lists the virtual cameras there are)"
+        ),
         // What FFmpeg says when it cannot guess a muxer from the address.
         (Destination::Other(_), ffmpeg_next::Error::Other { errno: EINVAL }) => {
             "FFmpeg cannot tell what to send there; give v4l2:/dev/videoN, udp://HOST:PORT, srt://… or rtmp://…".into()
