@@ -203,13 +203,13 @@ pub(super) fn open_output(
             return Err(ffmpeg_next::Error::from(made.min(-1)));
         }
         let output = format::context::Output::wrap(context);
-        let opens_itself = (*(*context).oformat).flags & ffi::AVFMT_NOFILE as i32 != 0;
+        let opens_itself = (*(*context).oformat).flags & ffi::AVFMT_NOFILE != 0;
         if !opens_itself {
             let mut options = io_options.disown();
             let opened = ffi::avio_open2(
                 &mut (*context).pb,
                 url.as_ptr(),
-                ffi::AVIO_FLAG_WRITE as i32,
+                ffi::AVIO_FLAG_WRITE,
                 std::ptr::null(),
                 &mut options,
             );
