@@ -638,6 +638,8 @@ pub struct BenchArgs {
     #[arg(long = "loop", default_value_t = 1, value_name = "N")]
     pub r#loop: u64,
     #[command(flatten)]
+    pub outputs: OutputFlags,
+    #[command(flatten)]
     pub json: JsonFlag,
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mimic::frame::Rgb8;
+use mimic::output::stream::OutputReport;
 use mimic::pipeline::{FrameTimes, Processor, Stages};
 use mimic::video::{Recorder, VideoReader, WriterOptions};
 use serde::Serialize;
@@ -51,6 +52,10 @@ struct Report {
     /// With `--loop`: resident memory from the end of the first pass (warm-up left out) on.
     #[serde(skip_serializing_if = "Option::is_none")]
     rss_mb: Option<Memory>,
+    /// With `--output`: each live output's pictures sent and dropped, and its latency from
+    /// the composite handed over to its packets sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    outputs: Vec<OutputReport>,
 }
 
 /// One pass over the clip (`--loop`).
@@ -234,6 +239,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut reader = VideoReader::open(&args.input)?;
     let info = reader.info().clone();
     let (width, height) = session.composer().size_for(info.width, info.height);
+    let mut outputs = super::open_outputs(
+        &args.outputs,
+        &mut session,
+        (info.width, info.height),
+        info.fps,
+    )?;
     let mut recording = match args.record {
         true => Some(ScratchRecording::start(width, height, info.fps)?),
         false => None,
@@ -286,6 +297,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Some(recording) => Some(recording.write(session.composite())?),
             None => None,
         };
+        for output in &mut outputs {
+            output.send(session.streamed(), frame.t);
+        }
         samples.add(decode, &times, encode, mode);
         decode = next_decode;
         frames += 1;
@@ -328,6 +342,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             peak: passes.iter().map(|p| p.rss_mb).fold(0.0, f64::max),
         }),
         passes,
+        outputs: super::finish_outputs(outputs),
     };
     if args.json.json {
         super::print_json(&report)?;
@@ -357,6 +372,12 @@ fn print_summary(report: &Report) {
         println!(
             "  {stage:<12} p50 {:>7.2} ms   p95 {:>7.2} ms",
             spread.p50, spread.p95
+        );
+    }
+    for output in &report.outputs {
+        println!(
+            "  output {}: composite to packets sent p50 {:.2} ms, p95 {:.2} ms ({} sent, {} dropped)",
+            output.url, output.latency_ms.p50, output.latency_ms.p95, output.sent, output.dropped
         );
     }
 }
