@@ -25,7 +25,8 @@ fn d0_small() -> Vec<Rgb8> {
         .collect()
 }
 
-/// Reads `url` until nothing arrives for the timeout given in it: the pictures decoded.
+/// Reads `url` until nothing arrives for the timeout given in it: the pictures decoded,
+/// which must have come without a damaged packet.
 fn receive(url: String) -> std::thread::JoinHandle<Vec<Rgb8>> {
     std::thread::spawn(move || {
         let Ok(mut reader) = VideoReader::open_url(&url) else {
@@ -35,6 +36,7 @@ fn receive(url: String) -> std::thread::JoinHandle<Vec<Rgb8>> {
         while let Ok(Some(frame)) = reader.next_frame() {
             pictures.push(frame.image);
         }
+        assert_eq!(reader.damaged(), 0, "the stream decodes without errors");
         pictures
     })
 }
@@ -85,6 +87,39 @@ fn a_udp_stream_arrives_whole_at_a_real_receiver() {
     assert!(
         quality > 30.0,
         "the last picture arrived at {quality:.1} dB"
+    );
+}
+
+/// SRT, the other network protocol: FFmpeg's own SRT listener receives what mimic sends as
+/// a caller.
+#[test]
+fn an_srt_stream_arrives_at_a_listener() {
+    let port = free_udp_port();
+    let receiver = receive(format!(
+        "srt://127.0.0.1:{port}?mode=listener&timeout=3000000"
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    let destination = Destination::parse(&format!("srt://127.0.0.1:{port}"));
+    let options = StreamOptions {
+        width: 256,
+        height: 256,
+        fps: 30.0,
+        metadata: vec![],
+    };
+    let mut stream = StreamWriter::open(&destination, &options).unwrap();
+    let frames = d0_small();
+    let started = Instant::now();
+    for (i, frame) in frames.iter().take(30).enumerate() {
+        let t = Duration::from_secs_f64(i as f64 / 30.0);
+        std::thread::sleep(t.saturating_sub(started.elapsed()));
+        stream.send(frame, t).unwrap();
+    }
+    stream.finish().unwrap();
+    let received = receiver.join().unwrap();
+    assert!(
+        received.len() >= 28,
+        "{} of 30 pictures arrived",
+        received.len()
     );
 }
 

@@ -102,6 +102,14 @@ impl VideoReader {
         &self.info
     }
 
+    /// Damaged packets skipped so far (each costs a frame).
+    pub fn damaged(&self) -> u64 {
+        match &self.source {
+            Source::File(file) => file.damaged,
+            Source::Folder(_) => 0,
+        }
+    }
+
     /// The container's global tags (title, comment, encoder…); empty for image folders.
     pub fn metadata(&self) -> Vec<(String, String)> {
         match &self.source {

@@ -72,11 +72,17 @@ impl Destination {
     /// Options of the protocol that carries the stream.
     fn io_options(&self) -> Dictionary<'static> {
         let mut options = Dictionary::new();
-        if self.url().starts_with("udp://") {
+        let url = self.url().to_ascii_lowercase();
+        if url.starts_with("udp://") {
             // Seven TS packets a datagram, the size receivers expect; a connected socket
             // reports a receiver that is not there, so the stream can count what it lost.
             options.set("pkt_size", "1316");
             options.set("connect", "1");
+        }
+        if url.starts_with("srt://") {
+            // In live mode SRT drops what is still in flight when the stream closes (its last
+            // 200 ms here); a second's linger delivers it.
+            options.set("linger", "1");
         }
         options
     }
