@@ -209,12 +209,22 @@ fn doctor_is_green_here_and_names_a_missing_runtime() {
             "ffmpeg",
             "display",
             "cameras",
+            "virtual camera",
             "cuda",
             "int8"
         ]
     );
+    // No v4l2loopback here: a note that says how to load it, never a failure.
+    let virtual_camera = &json["checks"][5];
+    assert!(
+        virtual_camera["status"] == "ok"
+            || virtual_camera["fix"]
+                .as_str()
+                .is_some_and(|f| f.contains("modprobe v4l2loopback")),
+        "{virtual_camera}"
+    );
     // This CPU has AVX-512 VNNI; a CPU without it gets a note, never a failure.
-    let int8 = &json["checks"][6];
+    let int8 = &json["checks"][7];
     assert!(int8["status"] == "ok" || int8["status"] == "note", "{int8}");
 
     let out = mimic_env(
@@ -277,4 +287,24 @@ fn demo_plays_the_bundled_model_into_a_recording() {
         moved > 3.0,
         "the generated face moved by {moved:.2} grey levels"
     );
+}
+
+/// `devices` lists the virtual cameras beside the cameras; where there is none (here), the
+/// text says how to make one.
+#[test]
+fn devices_lists_virtual_cameras_or_how_to_make_one() {
+    let out = mimic(&["devices", "--json"]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs = json["outputs"].as_array().expect("an outputs list");
+    let loaded = json["loopback_loaded"].as_bool().expect("loopback_loaded");
+    for output in outputs {
+        assert!(output["path"].as_str().unwrap().starts_with("/dev/video"));
+    }
+    if outputs.is_empty() {
+        let text = mimic(&["devices"]);
+        let said = String::from_utf8_lossy(&text.stdout);
+        assert!(said.contains("modprobe v4l2loopback"), "{said}");
+    }
+    assert!(loaded || outputs.iter().all(|o| o["loopback"] == false));
 }
