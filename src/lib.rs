@@ -17,13 +17,16 @@ pub mod frame;
 pub mod video;
 pub mod capture;
 
+// ONNX: the format and the runtime every network runs on (the face detector, the generators).
+pub mod onnx;
+pub mod runtime;
+
 // Faces, and what reenactment and the swap make of them.
 pub mod face;
 pub mod reenact;
 pub mod swap;
 
-// Generators: the ONNX format, running models.
-pub mod onnx;
+// Generators: running them, and their INT8 copies.
 pub mod infer;
 
 // The live loop and what it shows.

@@ -11,7 +11,7 @@ use ort::session::Session;
 use ort::value::{TensorRef, ValueType};
 
 use super::card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-use super::runtime::{choose_provider, runtime, DevicePreference, Provider};
+use crate::runtime::{choose_provider, runtime, DevicePreference, Provider};
 use super::InferError;
 use crate::frame::{Rgb8, ValueRange};
 

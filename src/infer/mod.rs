@@ -6,7 +6,6 @@ pub mod quantize;
 
 mod card;
 mod generator;
-mod runtime;
 
 use std::path::PathBuf;
 
@@ -16,14 +15,15 @@ pub use card::{
 pub use generator::{
     Generator, GeneratorTimings, Graph, Loading, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
 };
-pub use runtime::{
+pub use crate::runtime::{
     cuda_libraries, cuda_status, int8_kernels, runtime, DevicePreference, Provider, Runtime,
+    RuntimeError,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
-    #[error("cannot load ONNX Runtime from '{path}': {reason}")]
-    Runtime { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     #[error("model file '{0}' does not exist")]
     ModelMissing(PathBuf),
     #[error("cannot load model '{path}': {reason}")]
@@ -40,8 +40,6 @@ pub enum InferError {
     },
     #[error("model '{0}' takes the target's reference picture as a second input, but none was given: run it through mimic's reenactment path (live, eval reenact), with its card beside it")]
     ReferenceNeeded(PathBuf),
-    #[error("CUDA was asked for but cannot be used: {0}")]
-    CudaUnavailable(String),
     #[error("the generator failed on a frame: {0}")]
     Run(String),
 }

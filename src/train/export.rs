@@ -88,7 +88,7 @@ fn run_onnx(
             reason,
         })
     };
-    let rt = runtime()?;
+    let rt = runtime().map_err(InferError::from)?;
     let mut session = Session::builder(&rt.environment)
         .and_then(|mut b| b.commit_from_memory(bytes))
         .map_err(|e| invalid(e.to_string()))?;

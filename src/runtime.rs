@@ -1,5 +1,6 @@
-//! Loading ONNX Runtime's shared library once per process and choosing the execution
-//! provider a session runs on.
+//! ONNX Runtime, the engine every network of mimic runs on (MTCNN's face detector and the
+//! generators): its shared library loaded once per process, and the execution provider a
+//! session runs on.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -7,8 +8,16 @@ use std::sync::OnceLock;
 use ort::environment::Environment;
 use ort::session::builder::SessionBuilder;
 
-use super::InferError;
 use crate::install;
+
+/// Why ONNX Runtime, or the provider asked for, cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot load ONNX Runtime from '{path}': {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("CUDA was asked for but cannot be used: {0}")]
+    CudaUnavailable(String),
+}
 
 /// The loaded library: its environment, path and version.
 pub struct Runtime {
@@ -21,12 +30,12 @@ static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
 /// The process's ONNX Runtime, loaded on first use from the project-local copy or
 /// `ORT_DYLIB_PATH`.
-pub fn runtime() -> Result<&'static Runtime, InferError> {
+pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
     let path = install::onnxruntime_library();
     RUNTIME
         .get_or_init(|| load(path.clone()))
         .as_ref()
-        .map_err(|reason| InferError::Runtime {
+        .map_err(|reason| RuntimeError::Load {
             path,
             reason: reason.clone(),
         })
@@ -107,7 +116,7 @@ impl std::fmt::Display for Provider {
 pub fn choose_provider(
     builder: &mut SessionBuilder,
     preference: DevicePreference,
-) -> Result<Provider, InferError> {
+) -> Result<Provider, RuntimeError> {
     match preference {
         DevicePreference::Cpu => Ok(Provider::Cpu),
         DevicePreference::Auto => Ok(match register_cuda(builder) {
@@ -119,7 +128,7 @@ pub fn choose_provider(
         }),
         DevicePreference::Cuda => register_cuda(builder)
             .map(|()| Provider::Cuda)
-            .map_err(InferError::CudaUnavailable),
+            .map_err(RuntimeError::CudaUnavailable),
     }
 }
 
