@@ -37,6 +37,15 @@ SKIMAGE_VERSION=0.26.0
 SKIMAGE_WHEEL="scikit_image-${SKIMAGE_VERSION}-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl"
 SKIMAGE_WHEEL_SHA256=74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af
 DEMO_PORTRAIT_SHA256=88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+# MTCNN's three networks (P-Net, R-Net, O-Net), as the facenet-pytorch wheel ships them (MIT).
+FACENET_VERSION=2.6.0
+FACENET_WHEEL="facenet_pytorch-${FACENET_VERSION}-py3-none-any.whl"
+FACENET_WHEEL_SHA256=ecb82b27beb226d106f2219efe8f829b01b87a8595badd01545679bdb9f19cca
+MTCNN_NETS=(
+  "pnet.pt a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"
+  "rnet.pt bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"
+  "onet.pt 165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d"
+)
 
 ORT_GPU_WHEEL="onnxruntime_gpu-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
 ORT_GPU_WHEEL_SHA256=e26c475fe361b2015f45b4b824bd13f0bb20204e59b62814e6f0acd5f3d491a6
@@ -241,6 +250,31 @@ install_demo_portrait() {
   say "demo portrait: installed ($dest)"
 }
 
+install_mtcnn() {
+  local dir="$RUNTIME/mtcnn" present=1 entry name sha
+  for entry in "${MTCNN_NETS[@]}"; do
+    read -r name sha <<<"$entry"
+    sha_ok "$dir/$name" "$sha" || present=0
+  done
+  if [ "$present" -eq 1 ]; then
+    say "MTCNN networks: present ($dir)"
+    return
+  fi
+  say "MTCNN networks: fetching facenet-pytorch $FACENET_VERSION from PyPI (2 MB)"
+  local tmp; tmp=$(mktemp -d -p "$SCRATCH")
+  pip_fetch "facenet-pytorch==$FACENET_VERSION" "$tmp" --only-binary :all:
+  sha_ok "$tmp/$FACENET_WHEEL" "$FACENET_WHEEL_SHA256" || fail "$FACENET_WHEEL does not match its pinned SHA-256"
+  mkdir -p "$dir"
+  for entry in "${MTCNN_NETS[@]}"; do
+    read -r name sha <<<"$entry"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[3], sys.argv[2])' \
+      "$tmp/$FACENET_WHEEL" "$tmp" "facenet_pytorch/data/$name"
+    sha_ok "$tmp/facenet_pytorch/data/$name" "$sha" || fail "$name in $FACENET_WHEEL does not match its pinned SHA-256"
+    mv "$tmp/facenet_pytorch/data/$name" "$dir/$name"
+  done
+  say "MTCNN networks: installed ($dir)"
+}
+
 check_rust() {
   command -v cargo >/dev/null 2>&1 \
     || fail "cargo is not on PATH: install Rust 1.92 or newer with rustup, then run ./setup.sh again"
@@ -252,6 +286,7 @@ check_rust
 install_onnxruntime
 install_dlib_models
 install_demo_portrait
+install_mtcnn
 if [ "$CUDA" -eq 1 ]; then
   install_onnxruntime_gpu
   install_cuda_libraries

@@ -16,6 +16,7 @@ mod descriptor;
 mod dlib;
 mod landmarks;
 pub mod mesh;
+pub mod mtcnn;
 mod pose;
 mod region;
 

@@ -11,9 +11,9 @@ use ort::session::Session;
 use ort::value::{TensorRef, ValueType};
 
 use super::card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
-use crate::runtime::{choose_provider, runtime, DevicePreference, Provider};
 use super::InferError;
 use crate::frame::{Rgb8, ValueRange};
+use crate::runtime::{choose_provider, runtime, DevicePreference, Provider};
 
 /// The input that names a DeepFaceLive model (`in_face:0`, NHWC, BGR, [0, 1]).
 pub const DFM_INPUT: &str = "in_face:0";

@@ -9,15 +9,15 @@ mod generator;
 
 use std::path::PathBuf;
 
+pub use crate::runtime::{
+    cuda_libraries, cuda_status, int8_kernels, runtime, DevicePreference, Provider, Runtime,
+    RuntimeError,
+};
 pub use card::{
     AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, QuantizationSpec, TensorSpec,
 };
 pub use generator::{
     Generator, GeneratorTimings, Graph, Loading, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
-};
-pub use crate::runtime::{
-    cuda_libraries, cuda_status, int8_kernels, runtime, DevicePreference, Provider, Runtime,
-    RuntimeError,
 };
 
 #[derive(Debug, thiserror::Error)]
