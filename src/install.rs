@@ -45,6 +45,11 @@ pub fn dlib_model(name: &str) -> PathBuf {
     runtime_dir().join("dlib").join(name)
 }
 
+/// The folder of MTCNN's three networks (`pnet.pt`, `rnet.pt`, `onet.pt`).
+pub fn mtcnn_dir() -> PathBuf {
+    runtime_dir().join("mtcnn")
+}
+
 /// Where the ONNX Runtime shared library is looked for: `ORT_DYLIB_PATH`, else (in a CUDA
 /// build) the GPU build `./setup.sh --cuda` installs when it is there, else the
 /// project-local CPU copy.

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{read_dlib_xml, read_pts, testdata};
+use mimic::face::mtcnn::{Mtcnn, MtcnnOptions};
 use mimic::face::{AlignedCrop, DetectOptions, DetectorKind, FaceAnalyzer, Landmarks};
 use mimic::frame::read_image;
 
@@ -42,7 +43,7 @@ fn hog_detection_finds_the_annotated_faces() {
 
 #[test]
 fn no_face_among_dogs() {
-    for detector in [DetectorKind::Hog, DetectorKind::Cnn] {
+    for detector in [DetectorKind::Hog, DetectorKind::Cnn, DetectorKind::Mtcnn] {
         let analyzer = FaceAnalyzer::new(DetectOptions {
             detector,
             ..Default::default()
@@ -214,5 +215,177 @@ fn aligned_crop_round_trips_within_a_pixel() {
     assert!(
         psnr >= 28.0,
         "round-trip PSNR in the face region {psnr:.1} dB"
+    );
+}
+
+/// A face found by facenet-pytorch's MTCNN: box (x1, y1, x2, y2), probability, five points.
+type Reference = ([f32; 4], f32, [[f32; 2]; 5]);
+
+/// MTCNN against the reference implementation it follows. The figures were computed once with
+/// facenet-pytorch 2.6.0 on torch 2.2.2 (CPU): `MTCNN(keep_all=True).detect(PIL image,
+/// landmarks=True)` on each photo, rounded to 0.01; only the faces it is sure of (p > 0.99)
+/// are compared. PNGs decode alike in both: within 0.05 pixel. JPEGs decode a little
+/// differently (PIL's libjpeg against the image crate): within 0.5 pixel.
+#[test]
+fn mtcnn_matches_the_reference_implementation() {
+    let cases: [(&str, f32, Vec<Reference>); 5] = [
+        (
+            "faces/misc/astronaut.png",
+            0.05,
+            vec![(
+                [181.05, 62.16, 267.75, 172.05],
+                1.0,
+                [
+                    [205.01, 101.73],
+                    [246.76, 103.71],
+                    [224.67, 128.96],
+                    [201.72, 139.25],
+                    [245.27, 141.86],
+                ],
+            )],
+        ),
+        (
+            "faces/lfpw/image_0010.png",
+            0.05,
+            vec![(
+                [600.24, 89.64, 890.66, 489.89],
+                1.0,
+                [
+                    [651.06, 246.64],
+                    [779.44, 257.94],
+                    [685.67, 345.21],
+                    [654.16, 407.63],
+                    [761.47, 415.27],
+                ],
+            )],
+        ),
+        (
+            "faces/misc/obama.jpg",
+            0.5,
+            vec![(
+                [367.47, 78.99, 616.36, 428.28],
+                0.99974,
+                [
+                    [445.31, 214.71],
+                    [551.66, 214.21],
+                    [497.68, 277.7],
+                    [435.55, 324.8],
+                    [557.15, 320.54],
+                ],
+            )],
+        ),
+        (
+            "faces/misc/two_people.jpg",
+            0.5,
+            vec![
+                (
+                    [787.61, 46.15, 942.06, 255.01],
+                    1.0,
+                    [
+                        [846.8, 125.8],
+                        [911.04, 139.2],
+                        [880.2, 170.59],
+                        [837.24, 198.95],
+                        [895.53, 209.23],
+                    ],
+                ),
+                (
+                    [232.75, 19.61, 387.22, 220.91],
+                    0.99997,
+                    [
+                        [290.4, 97.32],
+                        [357.36, 105.42],
+                        [330.42, 128.76],
+                        [289.16, 166.9],
+                        [350.11, 176.41],
+                    ],
+                ),
+            ],
+        ),
+        (
+            "faces/dlib/Tom_Cruise_avp_2014_4.jpg",
+            0.5,
+            vec![(
+                [85.85, 164.04, 477.69, 712.43],
+                0.99975,
+                [
+                    [181.3, 376.88],
+                    [367.98, 394.32],
+                    [258.55, 518.35],
+                    [161.82, 553.34],
+                    [361.75, 571.51],
+                ],
+            )],
+        ),
+    ];
+    let mtcnn = Mtcnn::open(&mimic::install::mtcnn_dir(), MtcnnOptions::default())
+        .expect("setup.sh installs MTCNN's networks");
+    for (file, tolerance, references) in cases {
+        let found = mtcnn.detect(&read_image(&testdata(file)).unwrap()).unwrap();
+        for (bbox, score, points) in references {
+            let off = |f: &mimic::face::mtcnn::MtcnnFace| {
+                let boxes = f.bbox.iter().zip(bbox).map(|(a, b)| (a - b).abs());
+                let five = f
+                    .points
+                    .iter()
+                    .zip(points)
+                    .flat_map(|(p, [x, y])| [(p.x - x).abs(), (p.y - y).abs()]);
+                boxes.chain(five).fold(0f32, f32::max)
+            };
+            let nearest = found.iter().min_by(|a, b| off(a).total_cmp(&off(b)));
+            let Some(face) = nearest else {
+                panic!("{file}: no face where the reference found one");
+            };
+            assert!(
+                off(face) <= tolerance,
+                "{file}: {:?} {:?} against {bbox:?} {points:?}",
+                face.bbox,
+                face.points
+            );
+            assert!(
+                (face.score - score).abs() < 1e-3,
+                "{file}: p {}",
+                face.score
+            );
+        }
+    }
+}
+
+/// MTCNN finds the annotated faces (dlib's testing and training photos) as well as HOG with
+/// upsampling does, and puts no face among dogs (above); its 68 landmarks on the face with
+/// human-annotated points are as close as HOG's.
+#[test]
+fn mtcnn_finds_the_annotated_faces() {
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: DetectorKind::Mtcnn,
+        upsample: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let (mut annotated, mut found) = (0, 0);
+    for xml in [
+        "testing_with_face_landmarks.xml",
+        "training_with_face_landmarks.xml",
+    ] {
+        for image in read_dlib_xml(&format!("faces/dlib/{xml}")) {
+            let photo = read_image(&testdata(&format!("faces/dlib/{}", image.file))).unwrap();
+            let faces = analyzer.faces(&photo).unwrap();
+            annotated += image.faces.len();
+            found += image
+                .faces
+                .iter()
+                .filter(|a| faces.iter().any(|f| f.bbox.iou(&a.bbox) >= 0.3))
+                .count();
+            assert!(faces.iter().all(|f| f.points.is_some()), "five points each");
+        }
+    }
+    assert_eq!(annotated, 43);
+    assert!(found >= 42, "found {found} of {annotated}");
+    let photo = read_image(&testdata("faces/lfpw/image_0010.png")).unwrap();
+    let face = analyzer.faces(&photo).unwrap().remove(0);
+    let nme = face.landmarks.nme(&read_pts("faces/lfpw/image_0010.pts"));
+    assert!(
+        nme <= 0.03,
+        "NME {nme} against the human annotation (HOG: 0.024)"
     );
 }

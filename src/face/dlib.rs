@@ -10,7 +10,7 @@ use dlib_face_recognition::{
 };
 
 use super::landmarks::Landmarks;
-use super::{DetectorKind, FaceError};
+use super::FaceError;
 use crate::frame::Rgb8;
 use crate::geometry::{FaceBox, Point};
 use crate::install;
@@ -37,15 +37,17 @@ pub enum DetectorNet {
 }
 
 impl DetectorNet {
-    /// The detector of this kind (the CNN's weights from the runtime folder).
-    pub fn load(kind: DetectorKind) -> Result<Self, FaceError> {
-        match kind {
-            DetectorKind::Hog => Ok(Self::Hog(HogNet::new())),
-            DetectorKind::Cnn => Self::cnn(&install::dlib_model(install::CNN_DETECTOR)),
-        }
+    /// dlib's HOG detector.
+    pub fn hog() -> Self {
+        Self::Hog(HogNet::new())
     }
 
-    fn cnn(path: &Path) -> Result<Self, FaceError> {
+    /// dlib's CNN (MMOD) detector, its weights from the runtime folder.
+    pub fn cnn() -> Result<Self, FaceError> {
+        Self::cnn_from(&install::dlib_model(install::CNN_DETECTOR))
+    }
+
+    fn cnn_from(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "CNN face detector")?;
         CnnNet::open(path)
             .map(|net| Self::Cnn(Box::new(net)))

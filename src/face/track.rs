@@ -336,6 +336,7 @@ impl FaceTracker {
         Ok(Some(Face {
             bbox: fit.apply(&landmarks),
             landmarks,
+            points: None,
         }))
     }
 }
