@@ -436,6 +436,8 @@ impl Default for RetargetFlags {
 /// What `live` and `bench` both need: the model, the driving video and how the path runs.
 #[derive(Debug, Args)]
 pub struct SessionFlags {
+    #[command(flatten)]
+    pub detection: DetectorFlag,
     /// The generator (ONNX, its card beside it).
     #[arg(long)]
     pub model: PathBuf,
@@ -476,6 +478,9 @@ impl SessionFlags {
     /// The flags' defaults for `model`, as a command line naming only `--model` gives them.
     pub fn defaults(model: PathBuf) -> SessionFlags {
         SessionFlags {
+            detection: DetectorFlag {
+                detector: DetectorKind::Hog,
+            },
             model,
             mode: None,
             blend: BlendFlags::default(),
@@ -573,6 +578,8 @@ pub struct LiveArgs {
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     #[command(flatten)]
+    pub detection: DetectorFlag,
+    #[command(flatten)]
     pub source: SourceFlags,
     /// Where to write the profile (TOML), e.g. calibration/NAME.toml.
     #[arg(long)]
@@ -645,6 +652,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct TrackArgs {
+    #[command(flatten)]
+    pub detection: DetectorFlag,
     /// A video file or a folder of images.
     pub video: PathBuf,
     /// Run the face detector on every N-th frame; landmarks follow the face in between.
@@ -751,6 +760,8 @@ pub struct ExtractPairsArgs {
 
 #[derive(Debug, Args)]
 pub struct ExtractFacesArgs {
+    #[command(flatten)]
+    pub detection: DetectorFlag,
     /// Photos, videos or folders of images.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -785,6 +796,8 @@ pub struct ExtractFacesArgs {
 
 #[derive(Debug, Args)]
 pub struct ExtractReenactArgs {
+    #[command(flatten)]
+    pub detection: DetectorFlag,
     /// Video of the target person (MP4, MOV, MKV, AVI, GIF or a folder of images).
     pub video: PathBuf,
     /// Folder to write the dataset into.
@@ -810,11 +823,20 @@ pub struct JsonFlag {
     pub json: bool,
 }
 
+/// Which face detector finds faces (and, in a video, finds them again).
 #[derive(Debug, Args)]
-pub struct DetectionFlags {
-    /// Which dlib detector to use.
+pub struct DetectorFlag {
+    /// hog (dlib's, fast on a CPU, frontal faces), cnn (dlib's MMOD CNN: seconds a photo on a
+    /// CPU) or mtcnn (the book's three-network cascade, with five points); README "Face
+    /// detectors, measured".
     #[arg(long, value_enum, default_value_t = DetectorKind::Hog)]
     pub detector: DetectorKind,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectionFlags {
+    #[command(flatten)]
+    pub detector: DetectorFlag,
     /// Times the image is doubled before detection (finds faces below ~80 px).
     #[arg(long, default_value_t = 1)]
     pub upsample: u32,

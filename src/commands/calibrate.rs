@@ -77,6 +77,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         })
         .max(0.0);
     let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: args.detection.detector,
         upsample: 0,
         ..Default::default()
     })?;

@@ -14,6 +14,7 @@ use crate::cli::{ExtractFacesArgs, ExtractPairsArgs, ExtractReenactArgs};
 
 pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: args.detection.detector,
         upsample: args.upsample,
         ..Default::default()
     })?;
@@ -46,6 +47,7 @@ pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
 
 pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: args.detection.detector,
         upsample: args.upsample,
         ..Default::default()
     })?;

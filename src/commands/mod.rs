@@ -120,6 +120,7 @@ pub fn face_tracker(
     background: bool,
 ) -> anyhow::Result<FaceTracker> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: flags.detection.detector,
         upsample: 0,
         ..Default::default()
     })?;

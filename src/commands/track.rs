@@ -40,6 +40,7 @@ struct Report {
 
 pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: args.detection.detector,
         upsample: 0,
         scale: args.detect_scale,
         ..Default::default()
