@@ -43,7 +43,6 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         detector: args.detection.detector,
         upsample: 0,
         scale: args.detect_scale,
-        ..Default::default()
     })?;
     let mut tracker = FaceTracker::new(
         analyzer,
