@@ -161,3 +161,63 @@ fn faces_come_from_every_nth_frame_of_a_video() {
     assert_eq!(indices, vec![0, 25, 50, 75, 100, 125, 150, 175]);
     assert!(set.entries.iter().all(|e| e.distance.is_none()));
 }
+
+/// A video read frame by frame is analysed in full every fourth frame (detection and the
+/// identity check) and the kept face followed between: the landmarks followed stay within
+/// NME 0.02 of detecting on each frame, the summary says how many frames were analysed in full
+/// and how fast the extraction went.
+#[test]
+fn a_video_is_analysed_in_full_every_fourth_frame_and_followed_between() {
+    let out = scratch("faces-followed");
+    let video = testdata("video/WDA_KatieHill_000.mp4");
+    let reference = scratch("faces-followed-reference").join("kh.png");
+    let first = mimic::video::VideoReader::open(&video)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    mimic::frame::save_png(&first.image, &reference).unwrap();
+    let summary = mimic_json(&[
+        "extract",
+        "faces",
+        arg(&video),
+        "--reference",
+        arg(&reference),
+        "--frames",
+        "0..40",
+        "--size",
+        "64",
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(summary["frames"], 40);
+    assert_eq!(summary["kept"], 40, "{summary}");
+    assert_eq!(summary["full_analyses"], 10, "{summary}");
+    assert!(summary["fps"].as_f64().unwrap() > 0.0);
+    let set = FaceSet::open(&out).unwrap();
+    let analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    for (entry, frame) in set
+        .entries
+        .iter()
+        .zip(mimic::video::VideoReader::open(&video).unwrap())
+    {
+        let frame = frame.unwrap();
+        assert_eq!(entry.index, frame.index);
+        assert!(
+            entry.distance.is_some(),
+            "followed faces keep their identity"
+        );
+        let back = entry.to_crop.inverse();
+        let followed = mimic::face::Landmarks::from_slice(
+            &entry
+                .landmarks
+                .iter()
+                .map(|&p| back.apply(p))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let detected = analyzer.faces(&frame.image).unwrap().remove(0);
+        let nme = followed.nme(&detected.landmarks);
+        assert!(nme <= 0.02, "frame {}: NME {nme}", entry.index);
+    }
+}

@@ -74,9 +74,11 @@ pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&summary)?;
     } else {
         println!(
-            "{} faces kept from {} frames into {}; {} did not match the reference, {} frames had no face, {} had several (skipped without --reference)",
+            "{} faces kept from {} frames ({} analysed in full, {:.1} frames a second) into {}; {} did not match the reference, {} frames had no face, {} had several (skipped without --reference)",
             summary.kept,
             summary.frames,
+            summary.full_analyses,
+            summary.fps,
             summary.out.display(),
             summary.rejected,
             summary.frames_without_face,

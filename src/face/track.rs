@@ -234,9 +234,9 @@ impl FaceTracker {
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
         let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
         let face = match (self.previous.take(), due, beside) {
-            (Some(followed), false, _) => self.follow(frame, followed)?,
+            (Some(followed), false, _) => self.follow_or_detect(frame, followed)?,
             (Some(followed), true, true) => {
-                let face = self.follow(frame, followed)?;
+                let face = self.follow_or_detect(frame, followed)?;
                 self.detect_beside(frame, face.as_ref());
                 face
             }
@@ -295,18 +295,50 @@ impl FaceTracker {
         }
     }
 
+    /// Starts following `face`, found in the last frame by a detection made elsewhere (the
+    /// extraction's own, which also checks who it is).
+    pub fn follow_from(&mut self, face: &Face) {
+        let fit = BoxFit::learn(&face.bbox, &face.landmarks);
+        self.previous = Some(Followed::new(face.landmarks.clone(), fit));
+        self.since_detection = 0;
+    }
+
+    /// The followed face in `frame`, without detecting: `None` when there is none to follow or
+    /// it was lost (the caller detects).
+    pub fn follow_only(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
+        self.stats.frames += 1;
+        let Some(previous) = self.previous.take() else {
+            return Ok(None);
+        };
+        let face = self.follow(frame, previous)?;
+        self.stats.frames_with_face += u64::from(face.is_some());
+        Ok(face)
+    }
+
+    fn follow_or_detect(
+        &mut self,
+        frame: &Rgb8,
+        previous: Followed,
+    ) -> Result<Option<Face>, FaceError> {
+        match self.follow(frame, previous)? {
+            Some(face) => Ok(Some(face)),
+            None => self.detect(frame),
+        }
+    }
+
     /// Landmarks inside the box carried over from the previous frame (moved on by the face's
-    /// motion); a face whose eyes and nose left the frame counts as lost and is detected again.
+    /// motion); `None` when the face was lost (its eyes and nose left the frame, or the
+    /// prediction would not settle).
     fn follow(&mut self, frame: &Rgb8, previous: Followed) -> Result<Option<Face>, FaceError> {
         let fit = previous.fit;
         let start = previous.predicted();
         // A box the face cannot be cut from (it left the frame) is a lost face.
         let Ok(patch) = self.analyzer.patch(frame, &fit.apply(&start)) else {
-            return self.detect(frame);
+            return Ok(None);
         };
         let predict = |from: &Landmarks| self.analyzer.landmarks_in_patch(&patch, &fit.apply(from));
         let Some(first) = predict(&start) else {
-            return self.detect(frame);
+            return Ok(None);
         };
         // A prediction that stayed where its box put the face is done; one that moved is
         // predicted again from where it is now, and if that still moves a lot, the tracker has
@@ -316,15 +348,15 @@ impl FaceTracker {
             first
         } else {
             let Some(second) = predict(&first) else {
-                return self.detect(frame);
+                return Ok(None);
             };
             if second.nme(&first) > LOST_SHIFT {
-                return self.detect(frame);
+                return Ok(None);
             }
             second
         };
         if !in_view(&landmarks, frame) {
-            return self.detect(frame);
+            return Ok(None);
         }
         self.since_detection += 1;
         let velocity = motion(&previous.landmarks, &landmarks);

@@ -2,6 +2,10 @@
 //! reference person's (the descriptor filter), aligned to the mean-face template with the same
 //! [`AlignedCrop`] the swap uses live, and saved with its landmarks and transform (see
 //! [`crate::data::faceset`] for the layout).
+//!
+//! A video read frame by frame is analysed in full (every face detected, each compared with
+//! the reference) every [`FULL_EVERY`] frames; in between, the one face kept is followed by
+//! the live loop's tracker, as the live loop follows its driver, and keeps its identity.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +13,7 @@ use serde::Serialize;
 
 use super::{create_dirs, ExtractError};
 use crate::data::faceset::{self, Entry, Manifest, FACES_DIR};
+use crate::face::track::{FaceTracker, TrackOptions};
 use crate::face::{AlignedCrop, Face, FaceAnalyzer, IdentityFilter};
 use crate::frame;
 use crate::frame::{is_photo, read_image, Rgb8};
@@ -41,7 +46,14 @@ pub struct FacesSummary {
     pub rejected: u64,
     pub frames_without_face: u64,
     pub frames_with_several_faces: u64,
+    /// Frames analysed in full (the rest followed the face kept).
+    pub full_analyses: u64,
+    /// Frames looked at per second, over the whole extraction.
+    pub fps: f64,
 }
+
+/// A video's frames are analysed in full this often; the tracker follows the face between.
+pub const FULL_EVERY: u32 = 4;
 
 /// Extracts the aligned faces of `inputs` into `out`. `analyzer` must have its descriptor
 /// network loaded when a reference is given.
@@ -57,9 +69,12 @@ pub fn extract_faces(
         None => None,
     };
     create_dirs(out, &[FACES_DIR])?;
+    let started = std::time::Instant::now();
     let mut run = Run {
         out,
         analyzer,
+        follower: None,
+        full_analyses: 0,
         crop: AlignedCrop::new(options.size, options.padding),
         filter,
         manifest: Manifest {
@@ -83,19 +98,48 @@ pub fn extract_faces(
             bar.inc(1);
             continue;
         }
+        // Following pays where frames follow one another; sampled frames are each analysed.
+        run.follower = match options.every {
+            1 => Some(Follower::new(analyzer)?),
+            _ => None,
+        };
         for frame in VideoReader::open(input)? {
             let frame = frame?;
             if options.frames.is_past(frame.index) {
                 break;
             }
             if options.frames.contains(frame.index) && frame.index % options.every == 0 {
-                run.frame(&frame.image, input, frame.index, frame.t.as_secs_f64())?;
+                run.video_frame(&frame.image, input, frame.index, frame.t.as_secs_f64())?;
                 bar.inc(1);
             }
         }
     }
     bar.finish_and_clear();
-    run.finish()
+    run.finish(started.elapsed())
+}
+
+/// The face kept in a video, followed between full analyses.
+struct Follower {
+    tracker: FaceTracker,
+    /// Its distance to the reference at its last full analysis (none without a reference).
+    distance: Option<f32>,
+    /// Frames since the last full analysis.
+    since_full: u32,
+}
+
+impl Follower {
+    fn new(analyzer: &FaceAnalyzer) -> Result<Follower, ExtractError> {
+        let options = TrackOptions {
+            detect_every: u32::MAX,
+            background: false,
+            face_index: 0,
+        };
+        Ok(Follower {
+            tracker: FaceTracker::new(analyzer.twin()?, options)?,
+            distance: None,
+            since_full: 0,
+        })
+    }
 }
 
 fn check(options: &FacesOptions) -> Result<(), ExtractError> {
@@ -148,6 +192,9 @@ fn total_frames(inputs: &[PathBuf], options: &FacesOptions) -> Option<u64> {
 struct Run<'a> {
     out: &'a Path,
     analyzer: &'a FaceAnalyzer,
+    /// Following the kept face between full analyses (a video read frame by frame).
+    follower: Option<Follower>,
+    full_analyses: u64,
     crop: AlignedCrop,
     filter: Option<IdentityFilter>,
     manifest: Manifest,
@@ -155,6 +202,46 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// One frame of a video: the face kept is followed from the frame before while it can be
+    /// and a full analysis is not due; otherwise the frame is analysed in full, and the one face
+    /// it keeps (if one) is followed from there.
+    fn video_frame(
+        &mut self,
+        image: &Rgb8,
+        source: &Path,
+        index: u64,
+        t: f64,
+    ) -> Result<(), ExtractError> {
+        let Some(mut follower) = self.follower.take() else {
+            return self.frame(image, source, index, t);
+        };
+        let followed = match follower.since_full + 1 < FULL_EVERY {
+            true => follower.tracker.follow_only(image)?,
+            false => None,
+        };
+        let result = match followed {
+            Some(face) => {
+                follower.since_full += 1;
+                self.manifest.frames += 1;
+                self.keep(image, &face, source, index, t, follower.distance)
+            }
+            None => {
+                follower.since_full = 0;
+                let kept = self.analyse(image);
+                match kept.as_ref().map(Vec::as_slice) {
+                    Ok([(face, distance)]) => {
+                        follower.tracker.follow_from(face);
+                        follower.distance = *distance;
+                    }
+                    _ => follower.tracker.restart(),
+                }
+                kept.and_then(|kept| self.keep_all(image, kept, source, index, t))
+            }
+        };
+        self.follower = Some(follower);
+        result
+    }
+
     /// Looks at one frame: keeps the reference person's faces, or with no reference the one
     /// face a frame shows (a frame with several is skipped rather than guessed).
     fn frame(
@@ -164,7 +251,28 @@ impl Run<'_> {
         index: u64,
         t: f64,
     ) -> Result<(), ExtractError> {
+        let kept = self.analyse(image)?;
+        self.keep_all(image, kept, source, index, t)
+    }
+
+    fn keep_all(
+        &mut self,
+        image: &Rgb8,
+        kept: Vec<(Face, Option<f32>)>,
+        source: &Path,
+        index: u64,
+        t: f64,
+    ) -> Result<(), ExtractError> {
+        for (face, distance) in kept {
+            self.keep(image, &face, source, index, t, distance)?;
+        }
+        Ok(())
+    }
+
+    /// Every face in the frame, and those it keeps with their distance to the reference.
+    fn analyse(&mut self, image: &Rgb8) -> Result<Vec<(Face, Option<f32>)>, ExtractError> {
         self.manifest.frames += 1;
+        self.full_analyses += 1;
         let faces = match &self.filter {
             Some(filter) => {
                 let faces = self.analyzer.faces_with_descriptors(image)?;
@@ -193,10 +301,7 @@ impl Run<'_> {
                 }
             }
         };
-        for (face, distance) in faces {
-            self.keep(image, &face, source, index, t, distance)?;
-        }
-        Ok(())
+        Ok(faces)
     }
 
     /// Aligns and saves one face.
@@ -233,7 +338,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<FacesSummary, ExtractError> {
+    fn finish(self, took: std::time::Duration) -> Result<FacesSummary, ExtractError> {
         let m = &self.manifest;
         if m.kept == 0 {
             return Err(ExtractError::NothingKept {
@@ -251,6 +356,8 @@ impl Run<'_> {
             rejected: m.rejected,
             frames_without_face: m.frames_without_face,
             frames_with_several_faces: m.frames_with_several_faces,
+            full_analyses: self.full_analyses,
+            fps: m.frames as f64 / took.as_secs_f64().max(1e-9),
         })
     }
 }
