@@ -29,11 +29,12 @@ pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
     } else {
         let w = summary.window;
         println!(
-            "{} pairs ({} held out) from {} frames ({} without a face) into {}; window {}×{} at ({}, {}) scaled to {}",
+            "{} pairs ({} held out) from {} frames ({} without a face, {:.1} frames a second) into {}; window {}×{} at ({}, {}) scaled to {}",
             summary.pairs,
             summary.holdout_pairs,
             summary.frames,
             summary.frames_without_face,
+            summary.fps,
             summary.out.display(),
             w.side,
             w.side,

@@ -2,7 +2,8 @@
 //! [`crate::data::dataset`] for the layout).
 //!
 //! Two passes over the video: the first finds the main face and its landmarks in every frame
-//! and fixes one square window for the whole video from the median face box
+//! (detected every 4th frame and followed between by the live loop's tracker) and fixes one
+//! square window for the whole video from the median face box
 //! ([`CropWindow::around_faces`], the live loop frames its driver the same way); the second cuts
 //! that window out of each frame with a face and draws the sketch of its landmarks, with the
 //! same renderer the live loop uses.
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::{create_dirs, ExtractError};
 use crate::data::dataset::{self, DatasetError, Manifest, Pair};
+use crate::face::track::{FaceTracker, TrackOptions};
 use crate::face::{FaceAnalyzer, Landmarks};
 use crate::frame::CropWindow;
 use crate::geometry::FaceBox;
@@ -35,6 +37,8 @@ pub struct ExtractSummary {
     pub holdout_pairs: u64,
     pub frames_without_face: u64,
     pub window: CropWindow,
+    /// Frames looked at per second, over both passes.
+    pub fps: f64,
 }
 
 /// The main face's landmarks in one frame (pass one).
@@ -58,6 +62,7 @@ pub fn extract_reenact(
     if !(0.0..=0.5).contains(&options.holdout) {
         return Err(ExtractError::BadHoldout(options.holdout));
     }
+    let started = std::time::Instant::now();
     let (found, frames, (width, height), fps) = find_faces(video, analyzer)?;
     if found.is_empty() {
         return Err(ExtractError::NoFace {
@@ -96,13 +101,16 @@ pub fn extract_reenact(
         holdout_pairs: holdout_count as u64,
         frames_without_face: manifest.frames_without_face,
         window,
+        fps: frames as f64 / started.elapsed().as_secs_f64().max(1e-9),
     })
 }
 
 type FirstPass = (Vec<Found>, u64, (u32, u32), f64);
 
-/// Pass one: the largest face and its landmarks in every frame.
+/// Pass one: the largest face and its landmarks in every frame, detected every 4th frame (in
+/// the frame, so the same video gives the same dataset) and followed between.
 fn find_faces(video: &Path, analyzer: &FaceAnalyzer) -> Result<FirstPass, ExtractError> {
+    let mut tracker = FaceTracker::new(analyzer.twin()?, TrackOptions::default())?;
     let mut reader = VideoReader::open(video)?;
     let info = reader.info().clone();
     let bar = progress(info.frame_count, "finding faces");
@@ -114,7 +122,7 @@ fn find_faces(video: &Path, analyzer: &FaceAnalyzer) -> Result<FirstPass, Extrac
         if frame.image.dimensions() != (info.width, info.height) {
             return Err(ExtractError::FrameSize(video.to_path_buf()));
         }
-        if let Some(face) = analyzer.faces(&frame.image)?.into_iter().next() {
+        if let Some(face) = tracker.track(&frame.image)? {
             found.push(Found {
                 index: frame.index,
                 t: frame.t.as_secs_f64(),
