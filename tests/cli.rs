@@ -308,3 +308,42 @@ fn devices_lists_virtual_cameras_or_how_to_make_one() {
     }
     assert!(loaded || outputs.iter().all(|o| o["loopback"] == false));
 }
+
+/// MTCNN on awkward pictures made from a real photo: a 24-pixel face, a picture 10 000 pixels
+/// wide, grey and RGBA copies. Each gets a clear result (a face, or exit status 1 for none),
+/// never a panic.
+#[test]
+fn mtcnn_takes_awkward_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::open(testdata("faces/misc/astronaut.png")).unwrap();
+    let cases = [
+        (
+            "tiny.png",
+            photo.resize_exact(24, 24, image::imageops::FilterType::Triangle),
+            1,
+        ),
+        (
+            "wide.png",
+            photo.resize_exact(10_000, 200, image::imageops::FilterType::Triangle),
+            1,
+        ),
+        (
+            "grey.png",
+            image::DynamicImage::ImageLuma8(photo.to_luma8()),
+            0,
+        ),
+        (
+            "rgba.png",
+            image::DynamicImage::ImageRgba8(photo.to_rgba8()),
+            0,
+        ),
+    ];
+    for (name, picture, status) in cases {
+        let path = dir.path().join(name);
+        picture.save(&path).unwrap();
+        let out = mimic(&["detect", "--detector", "mtcnn", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+}
