@@ -267,6 +267,8 @@ struct Run<'a> {
     recording: Option<Recording>,
     finished: Vec<Finished>,
     outputs: Vec<LiveOutput>,
+    /// Outputs ended when a camera came back at another size.
+    ended_outputs: Vec<OutputReport>,
     window: Option<WindowThread>,
     /// What the window's overlay says about the generator.
     shown_device: String,
@@ -444,8 +446,21 @@ impl Run<'_> {
     /// goes on in a new file beside it (without sound: a camera has none).
     fn resume(&mut self, source: &Frames, broken: Option<&Path>) -> anyhow::Result<()> {
         self.reconnects += 1;
+        let before = self.info;
         self.info = source.info();
         self.session.restart();
+        // A camera back at another size makes pictures of another size: the live outputs
+        // start again at it (what they sent so far stays in the report).
+        if (before.width, before.height) != (self.info.width, self.info.height) {
+            let old = std::mem::take(&mut self.outputs);
+            self.ended_outputs.extend(super::finish_outputs(old));
+            self.outputs = super::open_outputs(
+                &self.args.outputs,
+                &mut self.session,
+                (self.info.width, self.info.height),
+                self.info.fps,
+            )?;
+        }
         let Some(broken) = broken else {
             eprintln!("mimic: the camera is back");
             return Ok(());
@@ -548,6 +563,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         recording,
         finished: Vec::new(),
         outputs,
+        ended_outputs: Vec::new(),
         window,
         shown_device,
         stop,
@@ -578,7 +594,13 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
         stopped_early: matches!(ending, Ending::Stopped),
         ended: ending.name(),
         reconnects: run.reconnects,
-        outputs: super::finish_outputs(std::mem::take(&mut run.outputs)),
+        outputs: {
+            let last = super::finish_outputs(std::mem::take(&mut run.outputs));
+            std::mem::take(&mut run.ended_outputs)
+                .into_iter()
+                .chain(last)
+                .collect()
+        },
         dropped: source.dropped(),
         failed_frames: run.faults.total(),
         record_waited_ms: args.record.as_ref().map(|_| {
