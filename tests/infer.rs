@@ -168,25 +168,7 @@ fn corrupt_and_missing_models_are_refused() {
 #[test]
 fn a_model_that_is_not_an_image_generator_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let model = Model {
-        graph_name: "vector".into(),
-        producer: "mimic-tests".into(),
-        opset: None,
-        ir_version: None,
-        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
-        initializers: vec![],
-        inputs: vec![Io {
-            name: "input".into(),
-            dims: vec![1, 128],
-        }],
-        outputs: vec![Io {
-            name: "output".into(),
-            dims: vec![1, 128],
-        }],
-        metadata: vec![],
-    };
-    let path = dir.path().join("vector.onnx");
-    std::fs::write(&path, model.encode()).unwrap();
+    let path = negation(dir.path(), "vector", vec![1, 128]);
     let error = Generator::open(&path, DevicePreference::Cpu)
         .err()
         .expect("refused");

@@ -696,48 +696,29 @@ fn sigint_and_sigterm_while_recording_keep_a_playable_recording() {
 /// (1.6 in 100): y = −x gathered at index 0, or at index 1000 (out of bounds: the run fails)
 /// when the input's mean is above `threshold` (the network's [−1, 1] values).
 fn failing_model(dir: &Path, threshold: f32) -> PathBuf {
-    use mimic::onnx::{Attr, Initializer, Io, Model, Node, TensorData};
-    let scalar = |name: &str, data| Initializer {
+    use mimic::onnx::{Attr, Initializer, Node, TensorData};
+    let constant = |name: &str, dims: Vec<i64>, data| Initializer {
         name: name.into(),
-        dims: vec![],
+        dims,
         data,
     };
+    let nodes = vec![
+        Node::new("Neg", "neg", &["input"], &["negative"]),
+        Node::new("ReduceMean", "mean", &["input"], &["mean"]).attr("keepdims", Attr::Int(0)),
+        Node::new("Greater", "bright", &["mean", "threshold"], &["bright"]),
+        Node::new("Cast", "flag", &["bright"], &["flag"]).attr("to", Attr::Int(7)),
+        Node::new("Mul", "index", &["flag", "far"], &["index"]),
+        Node::new("Unsqueeze", "indices", &["index", "axis0"], &["indices"]),
+        Node::new("Gather", "pick", &["negative", "indices"], &["output"])
+            .attr("axis", Attr::Int(0)),
+    ];
+    let initializers = vec![
+        constant("threshold", vec![], TensorData::Float(vec![threshold])),
+        constant("far", vec![], TensorData::Int64(vec![1000])),
+        constant("axis0", vec![1], TensorData::Int64(vec![0])),
+    ];
     let dims = vec![1, 3, 256, 256];
-    let model = Model {
-        graph_name: "fails-when-bright".into(),
-        producer: "mimic-tests".into(),
-        nodes: vec![
-            Node::new("Neg", "neg", &["input"], &["negative"]),
-            Node::new("ReduceMean", "mean", &["input"], &["mean"]).attr("keepdims", Attr::Int(0)),
-            Node::new("Greater", "bright", &["mean", "threshold"], &["bright"]),
-            Node::new("Cast", "flag", &["bright"], &["flag"]).attr("to", Attr::Int(7)),
-            Node::new("Mul", "index", &["flag", "far"], &["index"]),
-            Node::new("Unsqueeze", "indices", &["index", "axis0"], &["indices"]),
-            Node::new("Gather", "pick", &["negative", "indices"], &["output"])
-                .attr("axis", Attr::Int(0)),
-        ],
-        initializers: vec![
-            scalar("threshold", TensorData::Float(vec![threshold])),
-            scalar("far", TensorData::Int64(vec![1000])),
-            Initializer {
-                name: "axis0".into(),
-                dims: vec![1],
-                data: TensorData::Int64(vec![0]),
-            },
-        ],
-        inputs: vec![Io {
-            name: "input".into(),
-            dims: dims.clone(),
-        }],
-        outputs: vec![Io {
-            name: "output".into(),
-            dims,
-        }],
-        ..Default::default()
-    };
-    let path = dir.join("fails-when-bright.onnx");
-    std::fs::write(&path, model.encode()).unwrap();
-    path
+    common::onnx_model(dir, "fails-when-bright", dims, nodes, initializers)
 }
 
 /// A generator that fails on some frames (here 3 of d12's 183) does not end the run: each

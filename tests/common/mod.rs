@@ -226,19 +226,30 @@ pub fn card(kind: ModelKind, spec: TensorSpec) -> ModelCard {
 /// `name.onnx` in `dir`: y = -x on a tensor of `dims`, written by mimic's own ONNX encoder
 /// (card-less: by itself a style model).
 pub fn negation(dir: &Path, name: &str, dims: Vec<i64>) -> PathBuf {
-    use mimic::onnx::{Io, Model, Node};
+    let neg = mimic::onnx::Node::new("Neg", "neg", &["input"], &["output"]);
+    onnx_model(dir, name, dims, vec![neg], Vec::new())
+}
+
+/// `name.onnx` in `dir`: `nodes` from `input` to `output`, both of `dims`.
+pub fn onnx_model(
+    dir: &Path,
+    name: &str,
+    dims: Vec<i64>,
+    nodes: Vec<mimic::onnx::Node>,
+    initializers: Vec<mimic::onnx::Initializer>,
+) -> PathBuf {
+    use mimic::onnx::{Io, Model};
+    let io = |name: &str| Io {
+        name: name.into(),
+        dims: dims.clone(),
+    };
     let model = Model {
         graph_name: name.into(),
         producer: "mimic-tests".into(),
-        nodes: vec![Node::new("Neg", "neg", &["input"], &["output"])],
-        inputs: vec![Io {
-            name: "input".into(),
-            dims: dims.clone(),
-        }],
-        outputs: vec![Io {
-            name: "output".into(),
-            dims,
-        }],
+        nodes,
+        initializers,
+        inputs: vec![io("input")],
+        outputs: vec![io("output")],
         ..Default::default()
     };
     let path = dir.join(format!("{name}.onnx"));
