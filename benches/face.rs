@@ -1,10 +1,11 @@
-//! Face analysis per frame: detection at full and half scale (the live loop's choice),
+//! Face analysis per frame: detection by HOG and MTCNN at full and half scale (the live
+//! loop's choice),
 //! landmarks in a known box (tracking between detections), alignment warp, descriptor.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer};
+use mimic::face::{AlignedCrop, DetectOptions, DetectorKind, FaceAnalyzer};
 use mimic::frame::read_image;
 
 fn frame_path() -> PathBuf {
@@ -14,17 +15,20 @@ fn frame_path() -> PathBuf {
 
 fn detection(c: &mut Criterion) {
     let frame = read_image(&frame_path()).expect("test data");
-    let mut group = c.benchmark_group("detect_hog_512");
-    for (name, scale) in [("scale_1.0", 1.0), ("scale_0.5", 0.5)] {
-        let analyzer = FaceAnalyzer::new(DetectOptions {
-            upsample: 0,
-            scale,
-            ..Default::default()
-        })
-        .expect("models");
-        group.bench_function(name, |b| {
-            b.iter(|| analyzer.faces(&frame).expect("analysis"))
-        });
+    let mut group = c.benchmark_group("detect_512");
+    let detectors = [("hog", DetectorKind::Hog), ("mtcnn", DetectorKind::Mtcnn)];
+    for (detector_name, detector) in detectors {
+        for (scale_name, scale) in [("scale_1.0", 1.0), ("scale_0.5", 0.5)] {
+            let analyzer = FaceAnalyzer::new(DetectOptions {
+                detector,
+                upsample: 0,
+                scale,
+            })
+            .expect("models");
+            group.bench_function(format!("{detector_name}_{scale_name}"), |b| {
+                b.iter(|| analyzer.faces(&frame).expect("analysis"))
+            });
+        }
     }
     group.finish();
 }

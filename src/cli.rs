@@ -479,7 +479,7 @@ impl SessionFlags {
     pub fn defaults(model: PathBuf) -> SessionFlags {
         SessionFlags {
             detection: DetectorFlag {
-                detector: DetectorKind::Hog,
+                detector: DetectorKind::default(),
             },
             model,
             mode: None,
@@ -689,7 +689,7 @@ pub struct SmoothFlags {
     /// higher follows the head more closely, lower steadies it more.
     #[arg(long)]
     pub head_alpha: Option<f32>,
-    /// Share of each surprise taken into the head's velocity, 0–1 (mimic's default 0.07).
+    /// Share of each surprise taken into the head's velocity, 0–1 (mimic's default 0.075).
     #[arg(long)]
     pub head_beta: Option<f32>,
     /// One-Euro cut-off at rest for the mouth, eyelids and chin, Hz (mimic's default 1.5):
@@ -787,8 +787,10 @@ pub struct ExtractFacesArgs {
     /// clip's end out of training and judge the model there: `eval swap --frames`).
     #[arg(long)]
     pub frames: Option<String>,
-    /// Times each frame is doubled before detection (small faces in photos need 1).
-    #[arg(long, default_value_t = 1)]
+    /// Times each frame is doubled before detection. MTCNN's smallest face is 40 pixels
+    /// (halved for each), HOG's about 80: smaller faces make poor training pictures, and at
+    /// 20 pixels MTCNN took a blurred sleeve in obama.jpg for a face.
+    #[arg(long, default_value_t = 0)]
     pub upsample: u32,
     #[command(flatten)]
     pub json: JsonFlag,
@@ -826,17 +828,21 @@ pub struct JsonFlag {
 /// Which face detector finds faces (and, in a video, finds them again).
 #[derive(Debug, Args)]
 pub struct DetectorFlag {
-    /// hog (dlib's, fast on a CPU, frontal faces), cnn (dlib's MMOD CNN: seconds a photo on a
-    /// CPU) or mtcnn (the book's three-network cascade, with five points); README "Face
-    /// detectors, measured".
-    #[arg(long, value_enum, default_value_t = DetectorKind::Hog)]
+    /// mtcnn (the book's three-network cascade, with five points: finds the most faces at
+    /// the live loop's cost), hog (dlib's; frontal faces) or cnn (dlib's MMOD CNN: seconds a
+    /// photo on a CPU); README "Face detectors, measured".
+    #[arg(long, value_enum, default_value_t = DetectorKind::default())]
     pub detector: DetectorKind,
 }
 
+/// Detection on photos, where time matters less than finding every face.
 #[derive(Debug, Args)]
 pub struct DetectionFlags {
-    #[command(flatten)]
-    pub detector: DetectorFlag,
+    /// hog (dlib's, with --upsample 1: finds every annotated face in testdata), mtcnn (the
+    /// book's cascade, with five points; 7 times faster, missed one face of 44) or cnn
+    /// (dlib's MMOD CNN); README "Face detectors, measured".
+    #[arg(long, value_enum, default_value_t = DetectorKind::Hog)]
+    pub detector: DetectorKind,
     /// Times the image is doubled before detection (finds faces below ~80 px).
     #[arg(long, default_value_t = 1)]
     pub upsample: u32,
