@@ -221,3 +221,48 @@ fn a_video_is_analysed_in_full_every_fourth_frame_and_followed_between() {
         assert!(nme <= 0.02, "frame {}: NME {nme}", entry.index);
     }
 }
+
+/// A cut from the reference person to someone else between two full analyses (Katie Hill's
+/// first 10 frames, then Alexandria Ocasio-Cortez's): the face after the cut is analysed in
+/// full, not followed into the set under the last identity check.
+#[test]
+fn after_a_cut_the_face_is_checked_again_not_followed() {
+    let dir = scratch("faces-cut");
+    let clip = dir.join("cut.mp4");
+    let mut writer = None;
+    let mut first = None;
+    for name in [
+        "video/WDA_KatieHill_000.mp4",
+        "video/WDA_AlexandriaOcasioCortez_000.mp4",
+    ] {
+        for frame in mimic::video::VideoReader::open(&testdata(name))
+            .unwrap()
+            .take(10)
+        {
+            let image = frame.unwrap().image;
+            let writer = writer.get_or_insert_with(|| {
+                let options = mimic::video::WriterOptions::new(image.width(), image.height(), 25.0);
+                mimic::video::VideoWriter::create(&clip, options).unwrap()
+            });
+            writer.write(&image).unwrap();
+            first.get_or_insert(image);
+        }
+    }
+    writer.unwrap().finish().unwrap();
+    let reference = dir.join("kh.png");
+    mimic::frame::save_png(&first.unwrap(), &reference).unwrap();
+    let summary = mimic_json(&[
+        "extract",
+        "faces",
+        arg(&clip),
+        "--reference",
+        arg(&reference),
+        "--size",
+        "64",
+        "--out",
+        arg(&dir.join("set")),
+    ]);
+    assert_eq!(summary["frames"], 20);
+    assert_eq!(summary["kept"], 10, "only Katie Hill's frames: {summary}");
+    assert_eq!(summary["rejected"], 10, "{summary}");
+}

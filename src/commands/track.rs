@@ -35,6 +35,8 @@ struct Report {
     /// Frames that repeated the one before (a camera re-sending its buffer, a video converted
     /// up in frame rate): smoothing carries the motion on through them.
     repeats: u64,
+    /// Cuts to another shot: the face is detected afresh on each, and smoothing starts anew.
+    cuts: u64,
     frames: Vec<TrackedFrame>,
 }
 
@@ -62,9 +64,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     while let Some(frame) = reader.next_frame()? {
         let t = frame.t.as_secs_f64();
         let found = tracker.track(&frame.image)?.map(|f| f.landmarks);
-        let shown = steady
-            .update(found.as_ref(), t, tracker.repeated())
-            .cloned();
+        let shown = steady.update(found.as_ref(), t, tracker.change()).cloned();
         frames.push(TrackedFrame {
             index: frame.index,
             t,
@@ -88,6 +88,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
             .then(|| stability::lag(&raw, &reported))
             .flatten(),
         repeats: stats.repeats,
+        cuts: stats.cuts,
         frames,
     };
     if args.json.json {
@@ -104,9 +105,11 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
             ),
             false => String::new(),
         };
-        let repeats = match stats.repeats {
-            0 => String::new(),
-            n => format!(", {n} repeating the one before"),
+        let repeats = match (stats.repeats, stats.cuts) {
+            (0, 0) => String::new(),
+            (n, 0) => format!(", {n} repeating the one before"),
+            (0, c) => format!(", {c} cutting to another shot"),
+            (n, c) => format!(", {n} repeating the one before, {c} cutting to another shot"),
         };
         println!(
             "{} frames{repeats}, a face in {}, detector run on {} ({:.0} %); jitter {}{smoothing}",

@@ -22,6 +22,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::face::{Landmarks, LANDMARK_COUNT};
+use crate::frame::change::FrameChange;
 use crate::geometry::{Point, Similarity};
 
 /// The smoother's settings (the model card's `[smoothing]`).
@@ -312,16 +313,19 @@ impl SteadyLandmarks {
         &mut self,
         found: Option<&Landmarks>,
         t: f64,
-        repeat: bool,
+        change: FrameChange,
     ) -> Option<&Landmarks> {
+        // After a cut the face is another sighting altogether: smoothing from the last shot's
+        // would slide it across the picture.
+        if found.is_none() || change == FrameChange::Cut {
+            self.reset();
+        }
         let Some(smoother) = &mut self.smoother else {
             self.current = found.cloned();
             return self.current.as_ref();
         };
-        let Some(found) = found else {
-            self.reset();
-            return None;
-        };
+        let found = found?;
+        let repeat = change == FrameChange::Repeat;
         let sighting = match (repeat, self.on_repeat, &self.sightings) {
             (true, OnRepeat::Hold, [Some(_), _]) if self.current.is_some() => {
                 return self.current.as_ref();
@@ -453,9 +457,12 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let repeat = repeats.get(i).copied().unwrap_or(false);
+                let change = match repeats.get(i).copied().unwrap_or(false) {
+                    true => FrameChange::Repeat,
+                    false => FrameChange::New,
+                };
                 steady
-                    .update(Some(f), i as f64 / 25.0, repeat)
+                    .update(Some(f), i as f64 / 25.0, change)
                     .unwrap()
                     .clone()
             })

@@ -1,11 +1,11 @@
 //! Following one face through a stream cheaply: the detector runs only every few frames or when
 //! the face is lost; in between, the 68 landmarks are predicted inside a box carried over from
-//! the previous frame, moved on by the face's motion.
+//! the previous frame, moved on by the face's motion. A cut to another shot detects at once.
 //!
-//! On d9.mp4 (512×480) here a detection at full scale costs about 26 ms and a followed frame
-//! about 2 ms, so this is most of what keeps face analysis within a live frame's budget.
+//! On a 512×512 frame here a detection costs about 20 ms (MTCNN; HOG's 30) and a followed
+//! frame about 2 ms, so this is most of what keeps face analysis within a live frame's budget.
 //! Detecting on a scaled-down frame was tried and dropped: its boxes differ enough to double the
-//! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9).
+//! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9, with HOG).
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::thread::JoinHandle;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::face::{Face, FaceAnalyzer, FaceError, Landmarks};
-use crate::frame::repeat::RepeatCheck;
+use crate::frame::change::{ChangeCheck, FrameChange};
 use crate::frame::Rgb8;
 use crate::geometry::{FaceBox, Point};
 
@@ -155,6 +155,8 @@ pub struct TrackStats {
     pub frames_with_face: u64,
     /// Frames that repeated the one before.
     pub repeats: u64,
+    /// Cuts to another shot (each detected at once).
+    pub cuts: u64,
 }
 
 /// One face of a stream (the largest, or the one `face_index` picks), frame after frame.
@@ -166,8 +168,8 @@ pub struct FaceTracker {
     background: Option<Background>,
     detection_time: Option<Duration>,
     stats: TrackStats,
-    repeats: RepeatCheck,
-    repeated: bool,
+    changes: ChangeCheck,
+    change: FrameChange,
 }
 
 impl FaceTracker {
@@ -185,8 +187,8 @@ impl FaceTracker {
             background,
             detection_time: None,
             stats: TrackStats::default(),
-            repeats: RepeatCheck::new(),
-            repeated: false,
+            changes: ChangeCheck::new(),
+            change: FrameChange::New,
         })
     }
 
@@ -199,10 +201,10 @@ impl FaceTracker {
         self.stats
     }
 
-    /// Whether the last frame tracked repeated the one before it: its face is where it was a
-    /// frame ago, not a new sighting of where it is.
-    pub fn repeated(&self) -> bool {
-        self.repeated
+    /// How the last frame tracked differed from the one before it: a repeat's face is where it
+    /// was a frame ago, not a new sighting of where it is; after a cut it is another face.
+    pub fn change(&self) -> FrameChange {
+        self.change
     }
 
     /// The landmarks of the face in the last frame tracked, if it showed one.
@@ -218,8 +220,8 @@ impl FaceTracker {
     /// frame before are forgotten, and the next frame detects afresh.
     pub fn restart(&mut self) {
         self.previous = None;
-        self.repeats = RepeatCheck::new();
-        self.repeated = false;
+        self.changes = ChangeCheck::new();
+        self.change = FrameChange::New;
     }
 
     /// The main face in `frame`, if there is one.
@@ -229,8 +231,7 @@ impl FaceTracker {
         // A repeat is tracked all the same: fitting the landmarks again to the same picture
         // brings them closer to where detection puts them (on d12, NME 0.014 against 0.019 when
         // a repeat took the last frame's face as it was).
-        self.repeated = self.repeats.repeats(frame);
-        self.stats.repeats += u64::from(self.repeated);
+        self.see_change(frame);
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
         let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
         let face = match (self.previous.take(), due, beside) {
@@ -244,6 +245,23 @@ impl FaceTracker {
         };
         self.stats.frames_with_face += u64::from(face.is_some());
         Ok(face)
+    }
+
+    /// Tells how `frame` differs from the one before; after a cut nothing of the face before
+    /// holds, not even a detection still running on the old shot.
+    fn see_change(&mut self, frame: &Rgb8) {
+        self.change = self.changes.change(frame);
+        match self.change {
+            FrameChange::New => {}
+            FrameChange::Repeat => self.stats.repeats += 1,
+            FrameChange::Cut => {
+                self.stats.cuts += 1;
+                self.previous = None;
+                if let Some(background) = &mut self.background {
+                    background.forget();
+                }
+            }
+        }
     }
 
     fn detect(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
@@ -295,18 +313,20 @@ impl FaceTracker {
         }
     }
 
-    /// Starts following `face`, found in the last frame by a detection made elsewhere (the
+    /// Starts following `face`, found in `frame` by a detection made elsewhere (the
     /// extraction's own, which also checks who it is).
-    pub fn follow_from(&mut self, face: &Face) {
+    pub fn follow_from(&mut self, frame: &Rgb8, face: &Face) {
+        self.see_change(frame);
         let fit = BoxFit::learn(&face.bbox, &face.landmarks);
         self.previous = Some(Followed::new(face.landmarks.clone(), fit));
         self.since_detection = 0;
     }
 
-    /// The followed face in `frame`, without detecting: `None` when there is none to follow or
-    /// it was lost (the caller detects).
+    /// The followed face in `frame`, without detecting: `None` when there is none to follow, it
+    /// was lost, or the frame cuts to another shot (the caller detects).
     pub fn follow_only(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
         self.stats.frames += 1;
+        self.see_change(frame);
         let Some(previous) = self.previous.take() else {
             return Ok(None);
         };
@@ -387,6 +407,8 @@ struct Background {
     frames: Option<SyncSender<Rgb8>>,
     results: Receiver<(Option<Face>, Duration)>,
     in_flight: Option<Landmarks>,
+    /// The detection in flight looks at a shot that has been cut away from.
+    stale: bool,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -420,6 +442,7 @@ impl Background {
             frames: worker.as_ref().map(|_| frames),
             results,
             in_flight: None,
+            stale: false,
             worker,
         }
     }
@@ -441,17 +464,26 @@ impl Background {
         }
     }
 
+    /// Drops the detection in flight when it finishes.
+    fn forget(&mut self) {
+        self.stale = self.in_flight.is_some();
+    }
+
     fn finished(&mut self) -> Option<Finished> {
         match self.results.try_recv() {
-            Ok((face, took)) => Some(Finished {
-                face,
-                followed: self.in_flight.take()?,
-                took,
-            }),
+            Ok((face, took)) => {
+                let followed = self.in_flight.take()?;
+                (!std::mem::take(&mut self.stale)).then_some(Finished {
+                    face,
+                    followed,
+                    took,
+                })
+            }
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
                 self.frames = None;
                 self.in_flight = None;
+                self.stale = false;
                 None
             }
         }

@@ -5,7 +5,7 @@
 //! libraries' image types (FFmpeg, dlib, nokhwa, ONNX tensors) happen only at the edge of the
 //! module that talks to that library.
 
-pub mod repeat;
+pub mod change;
 pub mod resize;
 pub mod sample;
 

@@ -28,6 +28,7 @@ pub use target::{Target, TargetTimes};
 use crate::face::smooth::SteadyLandmarks;
 use crate::face::track::FaceTracker;
 use crate::face::{Face, FaceError, Landmarks};
+use crate::frame::change::FrameChange;
 use crate::frame::Rgb8;
 use crate::infer::InferError;
 
@@ -47,8 +48,9 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Default)]
 pub struct Tracked {
     pub face: Option<Face>,
-    /// The frame repeated the one before: `face` shows where the face was a frame ago.
-    pub repeat: bool,
+    /// How the frame differed from the one before (a repeat's `face` shows where the face was
+    /// a frame ago; after a cut it is another face).
+    pub change: FrameChange,
     /// Why tracking failed on this frame, when it did (the face counts as lost).
     pub fault: Option<String>,
     /// Finding the face's landmarks, a detection inside the frame included.
@@ -68,7 +70,7 @@ impl Tracked {
         };
         Tracked {
             face,
-            repeat: tracker.repeated(),
+            change: tracker.change(),
             fault,
             landmarks: started.elapsed(),
             detection: tracker.take_detection_time(),
@@ -83,7 +85,7 @@ impl Tracked {
         t: f64,
     ) -> Option<(&'a Face, &'a Landmarks)> {
         let face = self.face.as_ref();
-        let landmarks = steady.update(face.map(|f| &f.landmarks), t, self.repeat);
+        let landmarks = steady.update(face.map(|f| &f.landmarks), t, self.change);
         face.zip(landmarks)
     }
 }

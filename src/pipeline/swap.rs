@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::{AlignedCrop, Landmarks};
+use crate::frame::change::FrameChange;
 use crate::frame::{copy_into, Rgb8};
 use crate::geometry::{Point, Similarity};
 use crate::infer::{Generator, InferError, ModelCard};
@@ -90,6 +91,9 @@ impl Swapper {
         let tracked = Instant::now();
         self.times.tracked(found);
         copy_into(&mut self.swapped, frame);
+        if found.change == FrameChange::Cut {
+            self.forget_face(); // another shot, in other light
+        }
         let landmarks = found
             .steadied(&mut self.steady, t)
             .map(|(_, landmarks)| landmarks.clone());
@@ -97,10 +101,7 @@ impl Swapper {
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
         else {
             self.to_crop = None;
-            self.blend.forget();
-            if let Some(detail) = &mut self.detail {
-                detail.forget();
-            }
+            self.forget_face();
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             self.times.blend = Duration::ZERO;
@@ -124,6 +125,14 @@ impl Swapper {
         self.to_crop = Some(to_crop);
         self.times.blend = generated.elapsed();
         Ok(true)
+    }
+
+    /// Forgets what followed the face's looks over the last frames (its colours, its detail).
+    fn forget_face(&mut self) {
+        self.blend.forget();
+        if let Some(detail) = &mut self.detail {
+            detail.forget();
+        }
     }
 
     /// The blend mask's weight at frame pixel `p` in the last frame (0 where it showed no face).

@@ -230,7 +230,7 @@ impl Run<'_> {
                 let kept = self.analyse(image);
                 match kept.as_ref().map(Vec::as_slice) {
                     Ok([(face, distance)]) => {
-                        follower.tracker.follow_from(face);
+                        follower.tracker.follow_from(image, face);
                         follower.distance = *distance;
                     }
                     _ => follower.tracker.restart(),
