@@ -517,8 +517,8 @@ pub struct SourceFlags {
     #[arg(long, requires = "input")]
     pub realtime: bool,
     /// Test double for losing a camera (there is none on a test machine): plays --input as a
-    /// camera (--realtime) that stops delivering after N frames, once; reopened, it plays
-    /// through.
+    /// camera (--realtime) that stops delivering after N frames, once; the first attempt to
+    /// open it again fails (still unplugged), the next plays it through.
     #[arg(long, value_name = "N", requires = "input", hide = true)]
     pub simulate_camera_loss: Option<u64>,
 }

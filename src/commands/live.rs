@@ -419,6 +419,9 @@ impl Run<'_> {
     /// meanwhile; `false` when the user stopped first.
     fn wait_for_camera(&mut self, source: &mut Frames) -> anyhow::Result<bool> {
         let mut tried: Option<Instant> = None;
+        // The last picture, darkened, so that a frozen frame does not pass for a live one.
+        let mut last = self.session.composite().clone();
+        last.pixels_mut().for_each(|p| p.0 = p.0.map(|v| v / 3));
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(false);
@@ -431,10 +434,7 @@ impl Run<'_> {
             }
             if let Some(window) = &mut self.window {
                 let overlay = "CAMERA LOST: WAITING FOR IT";
-                if window
-                    .show(self.session.composite(), overlay)?
-                    .contains(&Action::Quit)
-                {
+                if window.show(&last, overlay)?.contains(&Action::Quit) {
                     return Ok(false);
                 }
             }

@@ -51,6 +51,7 @@ impl Frames {
                 Origin::File {
                     path: path.clone(),
                     silent_after: args.simulate_camera_loss,
+                    unplugged: false,
                 }
             }
             (Some(path), _) => {
@@ -164,11 +165,13 @@ enum Origin {
         resolution: Option<(u32, u32)>,
         fps: Option<u32>,
     },
-    /// A file at its own pace; with `silent_after`, the camera test double (its first opening
-    /// goes silent after that many frames, a reopened one plays through).
+    /// A file at its own pace; with `silent_after`, the camera test double: its first opening
+    /// goes silent after that many frames, the first attempt to open it again fails as for a
+    /// camera still unplugged, and the next plays through.
     File {
         path: PathBuf,
         silent_after: Option<u64>,
+        unplugged: bool,
     },
 }
 
@@ -180,7 +183,18 @@ impl Origin {
                 resolution,
                 fps,
             } => LiveSource::camera(*index, *resolution, *fps),
-            Origin::File { path, silent_after } => {
+            Origin::File {
+                path,
+                silent_after,
+                unplugged,
+            } => {
+                if std::mem::take(unplugged) {
+                    return Err(CaptureError::Open {
+                        index: 0,
+                        reason: "the simulated camera is still unplugged".into(),
+                    });
+                }
+                *unplugged = silent_after.is_some();
                 LiveSource::paced_file_until(path, silent_after.take())
             }
         }
