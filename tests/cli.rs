@@ -185,6 +185,37 @@ fn damaged_dlib_models_are_named_with_the_fix() {
     assert_refused(&out, "is missing at");
 }
 
+/// Without MTCNN's networks (dlib's models there), a video cannot be followed with the default
+/// detector: `track` says which file is missing and how to get it back, and `doctor` names it.
+#[test]
+fn missing_mtcnn_networks_are_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        mimic::install::runtime_dir().join("dlib"),
+        dir.path().join("dlib"),
+    )
+    .unwrap();
+    let video = testdata("video/d0.mp4");
+    let out = mimic_env(
+        &["track", path_str(&video)],
+        "MIMIC_RUNTIME_DIR",
+        dir.path(),
+    );
+    assert_refused(&out, "pnet.pt");
+    assert!(stderr(&out).contains("setup.sh"), "{}", stderr(&out));
+
+    let out = mimic_env(&["doctor", "--json"], "MIMIC_RUNTIME_DIR", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "mtcnn")
+        .unwrap();
+    assert_eq!(check["status"], "missing", "{check}");
+}
+
 #[test]
 fn doctor_is_green_here_and_names_a_missing_runtime() {
     let out = mimic(&["doctor", "--json"]);
@@ -206,6 +237,7 @@ fn doctor_is_green_here_and_names_a_missing_runtime() {
         [
             "onnxruntime",
             "dlib models",
+            "mtcnn",
             "ffmpeg",
             "display",
             "cameras",
@@ -215,7 +247,7 @@ fn doctor_is_green_here_and_names_a_missing_runtime() {
         ]
     );
     // No v4l2loopback here: a note that says how to load it, never a failure.
-    let virtual_camera = &json["checks"][5];
+    let virtual_camera = &json["checks"][6];
     assert!(
         virtual_camera["status"] == "ok"
             || virtual_camera["fix"]
@@ -224,7 +256,7 @@ fn doctor_is_green_here_and_names_a_missing_runtime() {
         "{virtual_camera}"
     );
     // This CPU has AVX-512 VNNI; a CPU without it gets a note, never a failure.
-    let int8 = &json["checks"][7];
+    let int8 = &json["checks"][8];
     assert!(int8["status"] == "ok" || int8["status"] == "note", "{int8}");
 
     let out = mimic_env(

@@ -63,6 +63,7 @@ pub fn run(json: bool) -> anyhow::Result<ExitCode> {
     let checks = vec![
         onnx_runtime(),
         dlib_models(),
+        mtcnn(),
         ffmpeg(),
         display(),
         cameras(),
@@ -141,6 +142,26 @@ fn dlib_models() -> Check {
             format!(
                 "68-point predictor, CNN detector, descriptor network ({})",
                 install::runtime_dir().join("dlib").display()
+            ),
+        ),
+        Err(e) => Check::failed(NAME, Status::Missing, e.to_string(), install::SETUP_HINT),
+    }
+}
+
+/// MTCNN, the default detector wherever a video is followed: its three networks, read and
+/// run by ONNX Runtime.
+fn mtcnn() -> Check {
+    const NAME: &str = "mtcnn";
+    let options = DetectOptions {
+        detector: DetectorKind::Mtcnn,
+        ..Default::default()
+    };
+    match FaceAnalyzer::new(options) {
+        Ok(_) => Check::ok(
+            NAME,
+            format!(
+                "P-Net, R-Net and O-Net, the default detector for video ({})",
+                install::mtcnn_dir().display()
             ),
         ),
         Err(e) => Check::failed(NAME, Status::Missing, e.to_string(), install::SETUP_HINT),
