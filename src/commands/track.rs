@@ -8,6 +8,7 @@ use mimic::face::smooth::{OnRepeat, SteadyLandmarks};
 use mimic::face::stability;
 use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer, HeadPose};
+use mimic::frame::change::FrameChange;
 use mimic::geometry::Point;
 use mimic::video::VideoReader;
 use serde::Serialize;
@@ -64,6 +65,11 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     while let Some(frame) = reader.next_frame()? {
         let t = frame.t.as_secs_f64();
         let found = tracker.track(&frame.image)?.map(|f| f.landmarks);
+        if tracker.change() == FrameChange::Cut {
+            // No face between the shots: jitter and lag are not measured across a cut.
+            raw.push(None);
+            reported.push(None);
+        }
         let shown = steady.update(found.as_ref(), t, tracker.change()).cloned();
         frames.push(TrackedFrame {
             index: frame.index,
