@@ -60,9 +60,9 @@ pub enum FaceError {
 /// Which detector finds faces.
 ///
 /// The default is MTCNN: at its smallest face of 40 pixels it finds 43 of testdata's 44
-/// annotated faces in 20 ms a 512×512 frame, where HOG without upsampling finds 12 in 34 ms
-/// (README "Face detectors, measured"). Only HOG with upsampling finds more (44), at 144 ms,
-/// so `detect` on photos keeps that.
+/// annotated faces in 20 ms a 512×512 frame (68 landmarks included), where HOG without
+/// upsampling finds 12 in 30 ms (README "Face detectors, measured"). Only HOG with upsampling
+/// finds more (44), at 140 ms, so `detect` on photos keeps that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DetectorKind {
@@ -121,9 +121,9 @@ impl Detector {
         Ok(match options.detector {
             DetectorKind::Mtcnn => {
                 let min_face = 40.0 / 2f32.powi(options.upsample.min(4) as i32);
-                // The last network's 0.7 (facenet's) let two blurred patches of background
-                // through in testdata's photos (0.80, 0.82); the 43 annotated faces it finds
-                // score 0.976 or more.
+                // The last network's 0.7 (facenet's) let a blurred patch of background in
+                // obama_and_biden.jpg through as a face (0.80 at smallest face 20, 0.83 at
+                // 40); the 43 annotated faces it finds score 0.96 or more.
                 let settings = MtcnnOptions {
                     min_face,
                     thresholds: [0.6, 0.7, 0.9],
