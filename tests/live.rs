@@ -369,6 +369,7 @@ fn a_clip_played_five_times_keeps_memory_flat() {
         "5",
     ]);
     assert_eq!(report["frames"], 5 * 78);
+    assert_eq!(report["detector"], "mtcnn", "the default detector, named");
     let passes = report["passes"].as_array().unwrap();
     assert_eq!(passes.len(), 5);
     let rss = |i: usize| passes[i]["rss_mb"].as_f64().unwrap();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use mimic::face::DetectorKind;
 use mimic::frame::Rgb8;
 use mimic::output::stream::OutputReport;
 use mimic::pipeline::{FrameTimes, Processor, Stages};
@@ -39,6 +40,9 @@ struct Report {
     /// spends around its model.
     pipeline_ms: Spread,
     device: String,
+    /// The face detector the tracker runs beside the frames (none in stylise mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detector: Option<DetectorKind>,
     /// `int8` for a `mimic quantize` copy, else `float`.
     precision: &'static str,
     /// For an INT8 model, the CPU's integer dot-product instructions (`null`: none, and the
@@ -333,6 +337,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         stages_ms: samples.stages_ms(),
         pipeline_ms: Spread::of(&samples.pipeline),
         device,
+        detector: session.tracker().map(|_| args.session.detection.detector),
         precision: if int8 { "int8" } else { "float" },
         int8_kernels: int8.then(mimic::infer::int8_kernels),
         dropped: 0,
@@ -354,7 +359,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn print_summary(report: &Report) {
     println!(
-        "{} frames at {:.1} fps on the {}{}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
+        "{} frames at {:.1} fps on the {}{}{}: latency p50 {:.1} ms, p95 {:.1} ms; generator p50 {:.1} ms; everything else p50 {:.1} ms",
         report.frames,
         report.fps,
         report.device,
@@ -363,6 +368,9 @@ fn print_summary(report: &Report) {
             Some(None) => " (INT8, without VNNI: slower integer kernels)".into(),
             None => String::new(),
         },
+        report
+            .detector
+            .map_or_else(String::new, |d| format!(", faces found by {}", d.name())),
         report.latency_ms.p50,
         report.latency_ms.p95,
         report.stages_ms.get("generator").map_or(0.0, |s| s.p50),

@@ -77,6 +77,17 @@ pub enum DetectorKind {
     Mtcnn,
 }
 
+impl DetectorKind {
+    /// The name `--detector` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Hog => "hog",
+            DetectorKind::Cnn => "cnn",
+            DetectorKind::Mtcnn => "mtcnn",
+        }
+    }
+}
+
 /// How detection is run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetectOptions {
