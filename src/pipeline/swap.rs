@@ -150,6 +150,7 @@ impl Swapper {
 impl Process for Swapper {
     fn restart(&mut self) {
         self.steady.reset();
+        self.forget_face();
     }
 
     fn warm_up(&mut self) -> Result<(), PipelineError> {
