@@ -382,9 +382,13 @@ fn mtcnn_finds_the_annotated_faces() {
     }
     assert_eq!(annotated, 43);
     assert!(errors.len() >= 42, "found {} of {annotated}", errors.len());
-    // The predictor's box placed from the five points (from MTCNN's box instead: 0.050).
+    // The predictor's box placed from the five points: 0.0192, HOG's 0.0196 on the same faces
+    // (from MTCNN's own box: 0.050; with a profile face's nose offset unbounded: 0.0247).
     let mean = errors.iter().sum::<f32>() / errors.len() as f32;
-    assert!(mean <= 0.03, "mean NME {mean} against the annotated points");
+    assert!(
+        mean <= 0.021,
+        "mean NME {mean} against the annotated points"
+    );
     let photo = read_image(&testdata("faces/lfpw/image_0010.png")).unwrap();
     let face = analyzer.faces(&photo).unwrap().remove(0);
     let nme = face.landmarks.nme(&read_pts("faces/lfpw/image_0010.pts"));

@@ -365,7 +365,6 @@ impl FaceAnalyzer {
             ),
             None => (1.0, 1.0),
         };
-        let back = |p: Point| Point::new(p.x * fx, p.y * fy);
         let found = match &self.detector {
             Detector::Dlib(net) => {
                 let boxes = match &scaled {
@@ -383,9 +382,12 @@ impl FaceAnalyzer {
             Detector::Mtcnn(mtcnn) => mtcnn
                 .detect(scaled.as_ref().unwrap_or(image))?
                 .into_iter()
-                .map(|f| Found {
-                    bbox: scale_box(&predictor_box(&f.points), fx, fy),
-                    points: Some(f.points.map(back)),
+                .map(|f| {
+                    let points = f.points.map(|p| Point::new(p.x * fx, p.y * fy));
+                    Found {
+                        bbox: predictor_box(&points),
+                        points: Some(points),
+                    }
                 })
                 .collect(),
         };

@@ -264,19 +264,16 @@ impl Planes {
     }
 
     /// Each box cut out (its integer part, clipped to the picture, as facenet-pytorch cuts
-    /// it) and resampled to `side × side`, one after the other.
+    /// it; at least a pixel, even for a box regressed off the picture) and resampled to
+    /// `side × side`, one after the other.
     fn crops(&self, boxes: &[[f32; 4]], side: usize) -> Vec<f32> {
         let mut out = Vec::with_capacity(boxes.len() * 3 * side * side);
+        let (w, h) = (self.width as i64, self.height as i64);
         for b in boxes {
             let [x, y, ex, ey] = b.map(|v| v.trunc() as i64);
-            let x = x.max(1) as usize;
-            let y = y.max(1) as usize;
-            let ex = (ex.min(self.width as i64)).max(x as i64) as usize;
-            let ey = (ey.min(self.height as i64)).max(y as i64) as usize;
-            if ex < x || ey < y {
-                out.extend(std::iter::repeat_n(0.0, 3 * side * side));
-                continue;
-            }
+            let (x, y) = (x.clamp(1, w), y.clamp(1, h));
+            let (ex, ey) = (ex.clamp(x, w), ey.clamp(y, h));
+            let [x, y, ex, ey] = [x, y, ex, ey].map(|v| v as usize);
             out.extend(self.resampled((y - 1, ey, x - 1, ex), side, side));
         }
         out

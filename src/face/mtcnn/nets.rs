@@ -133,7 +133,8 @@ impl Net {
     pub fn run(&self, input: &Array4<f32>) -> Result<Outputs, MtcnnError> {
         let failed = |e: ort::Error| MtcnnError::Run(e.to_string());
         let tensor = TensorRef::from_array_view(input).map_err(failed)?;
-        // The lock only guards the session's run; each thread's detector has its own.
+        // Twins of an analyzer (the live loop's detection thread beside its tracker) share
+        // the networks: one picture runs at a time.
         let mut session = self
             .session
             .lock()
