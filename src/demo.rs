@@ -6,7 +6,9 @@
 use std::f32::consts::TAU;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
+use crate::capture::{Generated, Source, SourceInfo};
 use crate::data::dataset::{Dataset, DatasetError};
 use crate::data::extract::{extract_reenact, ExtractError, ReenactOptions};
 use crate::face::{FaceAnalyzer, FaceError};
@@ -154,6 +156,24 @@ impl MovingPortrait {
             ty: c.y + dy * h as f32 - (b * c.x + a * c.y),
         };
         to_frame.warp(&self.portrait, w, h)
+    }
+
+    /// The portrait moving along the demo's path for `seconds`, as a live loop's source; at
+    /// the demo's pace when someone watches (`paced`), else as fast as it is asked for.
+    pub fn into_source(self, seconds: f64, paced: bool) -> Source {
+        let (width, height) = self.portrait.dimensions();
+        let motion = Motion::demo();
+        Source::generated(Generated {
+            picture: Box::new(move |t: Duration| {
+                (t.as_secs_f64() < seconds).then(|| self.frame(&motion, t.as_secs_f32()))
+            }),
+            info: SourceInfo {
+                width,
+                height,
+                fps: FPS,
+            },
+            paced,
+        })
     }
 }
 

@@ -38,3 +38,6 @@ pub mod data;
 pub mod train;
 pub mod eval;
 pub mod demo;
+
+// The live loop, whole: source, session and sinks.
+pub mod live;

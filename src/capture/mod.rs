@@ -3,7 +3,9 @@
 //! [`Handoff`] so processing never works on a stale frame and the capture never waits.
 
 pub mod handoff;
+pub mod source;
 pub use handoff::Handoff;
+pub use source::{Generated, Next, Source, SourceSpec};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +37,9 @@ pub enum CaptureError {
     Thread,
     #[error("the camera did not stop when asked (its driver is stuck); it was left behind")]
     Stuck,
+    /// A source that stopped delivering, in a sentence.
+    #[error("{0}")]
+    Gone(String),
 }
 
 /// What a live source delivers.

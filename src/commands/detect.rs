@@ -26,7 +26,7 @@ struct Report {
 
 pub fn detect_options(flags: &DetectionFlags) -> DetectOptions {
     DetectOptions {
-        detector: flags.detector,
+        detector: flags.detector.into(),
         upsample: flags.upsample,
         scale: flags.detect_scale,
     }

@@ -13,7 +13,7 @@ use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs
 
 /// The detector the evaluations find faces with (on generated frames, and on the driver in
 /// `eval swap`): dlib's HOG, kept when the default became MTCNN so that a figure measured
-/// now compares with those in the README, measured with it.
+/// now compares with those in docs/measurements.md, measured with it.
 const JUDGE: DetectorKind = DetectorKind::Hog;
 
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
@@ -24,7 +24,7 @@ pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
         detector: JUDGE,
         ..Default::default()
     })?;
-    let retargeting = super::retargeting(&args.retargeting, &generator)?;
+    let retargeting = args.retargeting.config().for_model(&generator)?;
     let report = reenact::evaluate(
         generator,
         &analyzer,
@@ -52,14 +52,15 @@ pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
-    let generator = Generator::open(&args.session.model, args.session.device)?;
-    let mut reenactor = super::reenactor(&args.session, generator)?;
+    let config = args.session.config();
+    let generator = Generator::open(&config.model, config.device)?;
+    let mut reenactor = config.reenactor(generator)?;
     let judge = FaceAnalyzer::new(DetectOptions {
         upsample: 0,
         detector: JUDGE,
         ..Default::default()
     })?;
-    let mut tracker = super::face_tracker(&args.session, false)?;
+    let mut tracker = config.tracker(false)?;
     let report = drive::evaluate(
         &mut reenactor,
         &mut tracker,
@@ -94,7 +95,7 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
 pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
     let card_smoothing = generator.card().and_then(|c| c.smoothing);
-    let smoothing = (!args.no_smooth).then(|| args.smoothing.settings(card_smoothing));
+    let smoothing = (!args.no_smooth).then(|| args.smoothing.tweaks().over(card_smoothing));
     let options = DetectOptions {
         upsample: 0,
         detector: JUDGE,

@@ -14,7 +14,7 @@ use crate::cli::{ExtractFacesArgs, ExtractPairsArgs, ExtractReenactArgs};
 
 pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
-        detector: args.detection.detector,
+        detector: args.detection.detector.into(),
         upsample: args.upsample,
         ..Default::default()
     })?;
@@ -48,7 +48,7 @@ pub fn reenact(args: ExtractReenactArgs) -> anyhow::Result<ExitCode> {
 
 pub fn faces(args: ExtractFacesArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
-        detector: args.detection.detector,
+        detector: args.detection.detector.into(),
         upsample: args.upsample,
         ..Default::default()
     })?;

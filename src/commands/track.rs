@@ -43,7 +43,7 @@ struct Report {
 
 pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(DetectOptions {
-        detector: args.detection.detector,
+        detector: args.detection.detector.into(),
         upsample: 0,
         scale: args.detect_scale,
     })?;
@@ -58,7 +58,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let mut reader = VideoReader::open(&args.video)?;
     let fps = reader.info().fps;
     let mut steady = SteadyLandmarks::new(
-        args.smooth.then(|| args.smoothing.settings(None)),
+        args.smooth.then(|| args.smoothing.tweaks().over(None)),
         OnRepeat::CarryOn,
     );
     let (mut frames, mut raw, mut reported) = (Vec::new(), Vec::new(), Vec::new());

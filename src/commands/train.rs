@@ -12,17 +12,17 @@ use mimic::train::swap;
 use mimic::data::imageset::{ImageSet, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
-use super::quantize;
 use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
+use mimic::live::int8;
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
-        preset: args.preset,
-        arch: args.arch,
-        norm: args.norm,
+        preset: args.preset.into(),
+        arch: args.arch.map(Into::into),
+        norm: args.norm.into(),
         dropout: args.dropout,
         epochs: args.epochs,
-        device: args.run.device,
+        device: args.run.device.into(),
         run: args.run.options(args.steps, Schedule::LinearDecay),
     };
     let stop = super::stop_flag()?;
@@ -85,12 +85,12 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The INT8 copy of a model just trained, calibrated on its training data.
-fn int8_copy(model: &Path, calibration: &Path) -> anyhow::Result<quantize::Report> {
-    quantize::int8_copy(&quantize::Job::defaults(model, calibration))
+fn int8_copy(model: &Path, calibration: &Path) -> anyhow::Result<int8::Report> {
+    Ok(int8::int8_copy(&int8::Job::defaults(model, calibration))?)
 }
 
 /// Says what the INT8 copies are; on stderr beside a JSON summary, which stays one object.
-fn report_int8(reports: &[quantize::Report], json: bool) {
+fn report_int8(reports: &[int8::Report], json: bool) {
     for report in reports {
         match json {
             true => eprintln!(
@@ -98,7 +98,7 @@ fn report_int8(reports: &[quantize::Report], json: bool) {
                 report.model.display(),
                 report.psnr_db
             ),
-            false => quantize::print_summary(report),
+            false => super::quantize::print_summary(report),
         }
     }
 }
@@ -106,9 +106,9 @@ fn report_int8(reports: &[quantize::Report], json: bool) {
 pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     let (a, b) = (FaceSet::open(&args.a)?, FaceSet::open(&args.b)?);
     let options = swap::Options {
-        preset: args.preset,
-        loss: args.loss,
-        device: args.run.device,
+        preset: args.preset.into(),
+        loss: args.loss.into(),
+        device: args.run.device.into(),
         run: args.run.options(Some(args.steps), Schedule::Constant),
         dfm: args.format == SwapFormat::Dfm,
     };
@@ -146,11 +146,11 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
 
 pub fn cyclegan(args: TrainCycleganArgs) -> anyhow::Result<ExitCode> {
     let options = cyclegan::Options {
-        reconstruction: args.reconstruction,
+        reconstruction: args.reconstruction.into(),
         size: args.size,
-        device: args.run.device,
+        device: args.run.device.into(),
         run: args.run.options(Some(args.steps), Schedule::Constant),
-        ..cyclegan::Options::new(args.variant, args.preset, args.steps)
+        ..cyclegan::Options::new(args.variant.into(), args.preset.into(), args.steps)
     };
     options.check()?;
     let gather = args.domains.options(options.widths().size as u32);

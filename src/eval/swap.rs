@@ -139,7 +139,7 @@ fn pipeline(e: PipelineError) -> EvalError {
     match e {
         PipelineError::Face(e) => EvalError::Face(e),
         PipelineError::Infer(e) => EvalError::Infer(e),
-        e @ (PipelineError::Reference(_) | PipelineError::Thread(_)) => EvalError::Pipeline(e),
+        e => EvalError::Pipeline(e),
     }
 }
 

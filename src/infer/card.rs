@@ -25,6 +25,17 @@ pub enum ModelKind {
     Stylize,
 }
 
+impl ModelKind {
+    /// The mode's name as the command line and the card write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Reenact => "reenact",
+            ModelKind::Swap => "swap",
+            ModelKind::Stylize => "stylize",
+        }
+    }
+}
+
 /// Where the channel axis is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -48,6 +48,55 @@ impl View {
     }
 }
 
+/// The pictures a composite is made of: the live frame, and the generated picture and the
+/// sketch (or aligned face) beside it, when the frame showed what the mode needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Panels<'a> {
+    pub live: &'a Rgb8,
+    pub generated: Option<&'a Rgb8>,
+    pub sketch: Option<&'a Rgb8>,
+}
+
+/// One composed frame on its way out: the window's composite, in its view, and the panels it
+/// was made of, so that a recording or an output in another view composes its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Picture<'a> {
+    /// The source frame's index and time.
+    pub index: u64,
+    pub t: std::time::Duration,
+    pub composite: &'a Rgb8,
+    pub view: View,
+    /// Whether the composite carries the landmarks overlay (a recording never does).
+    pub overlaid: bool,
+    pub panels: Panels<'a>,
+}
+
+impl<'a> Picture<'a> {
+    /// This picture as `composer` composes it: the composite itself where it serves (same
+    /// view, no overlay), else composed anew in the composer's canvas.
+    pub fn composed_by<'b>(&self, composer: &'b mut Composer) -> &'b Rgb8
+    where
+        'a: 'b,
+    {
+        if composer.view() == self.view && !self.overlaid {
+            return self.composite;
+        }
+        let p = self.panels;
+        composer.compose(p.live, p.generated, p.sketch, None)
+    }
+
+    /// What [`Self::composed_by`] last gave for `composer`.
+    pub fn as_composed<'b>(&self, composer: &'b Composer) -> &'b Rgb8
+    where
+        'a: 'b,
+    {
+        match composer.view() == self.view && !self.overlaid {
+            true => self.composite,
+            false => composer.canvas(),
+        }
+    }
+}
+
 /// Builds composite frames into one reused canvas.
 pub struct Composer {
     view: View,

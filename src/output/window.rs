@@ -1,5 +1,5 @@
 //! The live window (minifb): shows each composite with an overlay of the loop's figures, and
-//! turns key presses into actions. Without a display the live loop runs headless instead.
+//! turns key presses into controls. Without a display the live loop runs headless instead.
 //! [`WindowThread`] runs it on a thread of its own, so drawing never slows the frame path.
 
 use std::sync::mpsc::{
@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use minifb::{Key, KeyRepeat, Window, WindowOptions};
 
+use super::font::{draw_text, fill_rect};
+use super::Control;
 use crate::frame::{copy_into, Rgb8};
-use crate::output::font::{draw_text, fill_rect};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
@@ -21,31 +22,6 @@ pub enum WindowError {
     Open(String),
     #[error("cannot draw to the window: {0}")]
     Update(String),
-}
-
-/// What the user asked for with a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// `q` or Esc, or the window was closed.
-    Quit,
-    /// `v`: the next view.
-    CycleView,
-    /// `s`: save the current composite as a PNG.
-    Save,
-    /// `l`: landmarks on the live panel, on or off.
-    ToggleLandmarks,
-    /// `r`: start or stop recording.
-    ToggleRecording,
-    /// `m`: the next swap mask (rect, hull, hull-rect).
-    CycleMask,
-    /// `k`: the next colour match of the swapped face (none, mean, rct).
-    CycleColor,
-    /// `p`: seamless (Poisson) blending of the swapped face, on or off.
-    ToggleSeamless,
-    /// `d`: the target's fine detail on the swapped face, on or off.
-    ToggleDetail,
-    /// `c`: take the driver's neutral face again (retargeting).
-    Recalibrate,
 }
 
 /// Whether a display is there to open a window on.
@@ -77,11 +53,11 @@ impl LiveWindow {
         })
     }
 
-    /// Shows `composite` with `overlay` text in the top-left corner and returns the actions of
+    /// Shows `composite` with `overlay` text in the top-left corner and returns the controls of
     /// the keys pressed since the last call.
-    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Action>, WindowError> {
+    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Control>, WindowError> {
         if !self.window.is_open() {
-            return Ok(vec![Action::Quit]);
+            return Ok(vec![Control::Quit]);
         }
         let (w, h) = composite.dimensions();
         if self.screen.dimensions() != (w, h) {
@@ -112,34 +88,34 @@ impl LiveWindow {
         self.window
             .update_with_buffer(&self.buffer, w as usize, h as usize)
             .map_err(|e| WindowError::Update(e.to_string()))?;
-        Ok(self.actions())
+        Ok(self.controls())
     }
 
-    /// Takes in the window's events without drawing anew, and returns the actions of the keys
+    /// Takes in the window's events without drawing anew, and returns the controls of the keys
     /// pressed since the last call.
-    pub fn pump(&mut self) -> Vec<Action> {
+    pub fn pump(&mut self) -> Vec<Control> {
         self.window.update();
-        self.actions()
+        self.controls()
     }
 
-    fn actions(&self) -> Vec<Action> {
+    fn controls(&self) -> Vec<Control> {
         if !self.window.is_open() {
-            return vec![Action::Quit];
+            return vec![Control::Quit];
         }
         self.window
             .get_keys_pressed(KeyRepeat::No)
             .into_iter()
             .filter_map(|key| match key {
-                Key::Q | Key::Escape => Some(Action::Quit),
-                Key::V => Some(Action::CycleView),
-                Key::S => Some(Action::Save),
-                Key::L => Some(Action::ToggleLandmarks),
-                Key::R => Some(Action::ToggleRecording),
-                Key::M => Some(Action::CycleMask),
-                Key::K => Some(Action::CycleColor),
-                Key::P => Some(Action::ToggleSeamless),
-                Key::D => Some(Action::ToggleDetail),
-                Key::C => Some(Action::Recalibrate),
+                Key::Q | Key::Escape => Some(Control::Quit),
+                Key::V => Some(Control::CycleView),
+                Key::S => Some(Control::Snapshot),
+                Key::L => Some(Control::ToggleLandmarks),
+                Key::R => Some(Control::ToggleRecording),
+                Key::M => Some(Control::CycleMask),
+                Key::K => Some(Control::CycleColor),
+                Key::P => Some(Control::ToggleSeamless),
+                Key::D => Some(Control::ToggleDetail),
+                Key::C => Some(Control::Recalibrate),
                 _ => None,
             })
             .collect()
@@ -151,12 +127,12 @@ const PUMP: Duration = Duration::from_millis(30);
 
 /// The live window on a thread of its own (DESIGN §2): the frame path hands it the newest
 /// composite and goes on (a window being dragged, or slow to draw, skips composites and never
-/// slows the frames), and takes back the actions of the keys pressed since.
+/// slows the frames), and takes back the controls of the keys pressed since.
 pub struct WindowThread {
     composites: Option<SyncSender<(Rgb8, String)>>,
     /// Composites the window has drawn, handed back to be filled again.
     spares: Receiver<Rgb8>,
-    actions: Receiver<Action>,
+    controls: Receiver<Control>,
     worker: Option<JoinHandle<Result<(), WindowError>>>,
 }
 
@@ -164,7 +140,7 @@ impl WindowThread {
     /// Opens the window (on its thread); an error is the window's own.
     pub fn open(title: &str, width: u32, height: u32) -> Result<WindowThread, WindowError> {
         let (composites, inbox) = sync_channel::<(Rgb8, String)>(1);
-        let (keys, actions) = channel();
+        let (keys, controls) = channel();
         let (spare, spares) = channel();
         let (opened_tx, opened) = sync_channel(1);
         let title = title.to_string();
@@ -185,7 +161,7 @@ impl WindowThread {
             Ok(Ok(())) => Ok(WindowThread {
                 composites: Some(composites),
                 spares,
-                actions,
+                controls,
                 worker: Some(worker),
             }),
             Ok(Err(error)) => Err(error),
@@ -194,8 +170,8 @@ impl WindowThread {
     }
 
     /// Hands `composite` (with `overlay` text) to the window, unless it is still drawing the
-    /// last one, and returns the actions of the keys pressed since the last call.
-    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Action>, WindowError> {
+    /// last one, and returns the controls of the keys pressed since the last call.
+    pub fn show(&mut self, composite: &Rgb8, overlay: &str) -> Result<Vec<Control>, WindowError> {
         if let Some(composites) = &self.composites {
             let mut picture = self.spares.try_recv().unwrap_or_default();
             copy_into(&mut picture, composite);
@@ -204,7 +180,7 @@ impl WindowThread {
                 Err(TrySendError::Disconnected(_)) => return Err(self.stop()),
             }
         }
-        Ok(self.actions.try_iter().collect())
+        Ok(self.controls.try_iter().collect())
     }
 
     /// The window's thread ended early: why.
@@ -231,20 +207,20 @@ impl Drop for WindowThread {
 fn draw(
     mut window: LiveWindow,
     composites: Receiver<(Rgb8, String)>,
-    keys: Sender<Action>,
+    keys: Sender<Control>,
     spare: Sender<Rgb8>,
 ) -> Result<(), WindowError> {
     loop {
-        let actions = match composites.recv_timeout(PUMP) {
+        let controls = match composites.recv_timeout(PUMP) {
             Ok((composite, overlay)) => {
-                let actions = window.show(&composite, &overlay)?;
+                let controls = window.show(&composite, &overlay)?;
                 let _ = spare.send(composite);
-                actions
+                controls
             }
             Err(RecvTimeoutError::Timeout) => window.pump(),
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        for action in actions {
+        for action in controls {
             if keys.send(action).is_err() {
                 return Ok(());
             }

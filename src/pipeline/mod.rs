@@ -9,6 +9,7 @@
 //! of its own, a frame ahead of the rest; [`crate::capture::Handoff`] lets a camera run on its own thread
 //! while processing always takes the newest frame. Composition lives in [`crate::output::compose`], recording in [`crate::video`].
 
+pub mod config;
 pub mod reenact;
 pub mod session;
 pub mod stages;
@@ -16,10 +17,12 @@ pub mod stylize;
 pub mod swap;
 pub mod target;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+pub use config::{RetargetConfig, RetargetMode, SessionConfig, SmoothTweaks};
 pub use reenact::{Reenactor, Retargeting};
-pub use session::{FrameTimes, Process, Processor, Session};
+pub use session::{Fault, FrameOutput, FrameTimes, Process, Session};
 pub use stages::Stages;
 pub use stylize::Stylizer;
 pub use swap::Swapper;
@@ -30,7 +33,7 @@ use crate::face::track::FaceTracker;
 use crate::face::{Face, FaceError, Landmarks};
 use crate::frame::change::FrameChange;
 use crate::frame::Rgb8;
-use crate::infer::InferError;
+use crate::infer::{InferError, ModelKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -40,8 +43,20 @@ pub enum PipelineError {
     Infer(#[from] InferError),
     #[error(transparent)]
     Reference(#[from] crate::face::reference::ReferenceError),
+    #[error(transparent)]
+    Profile(#[from] crate::reenact::calibrate::ProfileError),
     #[error("the frame path's threads failed: {0}")]
     Thread(String),
+    #[error("'{}' has no target neutral in its card (a model trained before retargeting): train it again with `mimic train pix2pix` on its dataset, which writes one (re-extract the dataset first with `mimic extract reenact` if it has no landmarks.json), or run it with --retarget none", .0.display())]
+    NoNeutral(PathBuf),
+    #[error("'{}' is a {kind:?} model, not a {mode:?} model: give --mode {} or a {mode:?} model (reenact: `mimic train pix2pix`; swap: `mimic train swap`)", model.display(), kind.name())]
+    WrongMode {
+        model: PathBuf,
+        kind: ModelKind,
+        mode: ModelKind,
+    },
+    #[error("'{}' takes the target's reference picture beside its input: it is a reenactment model, and runs with its card beside it ({})", model.display(), card.display())]
+    TakesReference { model: PathBuf, card: PathBuf },
 }
 
 /// What the tracking stage found in one frame, and how long it took.

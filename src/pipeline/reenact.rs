@@ -12,6 +12,7 @@ use crate::face::Landmarks;
 use crate::frame::{CropWindow, Rgb8};
 use crate::geometry::{FaceBox, Similarity};
 use crate::infer::Generator;
+use crate::output::Control;
 use crate::reenact::retarget::{
     AutoNeutral, DriverNeutral, Follow, Retarget, Shape, TargetNeutral,
 };
@@ -216,5 +217,18 @@ impl Process for Reenactor {
     fn panels(&self) -> (&Rgb8, &Rgb8) {
         let (sketch, generated) = self.outputs();
         (generated, sketch)
+    }
+
+    /// `c`: the driver's neutral face taken again from the next frames.
+    fn control(&mut self, control: Control) -> Option<String> {
+        match (control, &self.retargeting) {
+            (Control::Recalibrate, Some(_)) => {
+                self.recalibrate();
+                Some(
+                    "look at the camera with a neutral face: taking it from the next frames".into(),
+                )
+            }
+            _ => None,
+        }
     }
 }

@@ -1,16 +1,17 @@
 //! One frame through the whole frame path, timed stage by stage: tracking, then the
-//! processing side and the composer. What `mimic live` and `mimic bench` both run, so the
-//! benchmark measures the live loop itself; tracking can be taken to a thread of its own
-//! ([`super::Stages`]).
+//! processing side of the model's mode and the composer, handing back one [`FrameOutput`].
+//! What the live loop runs for `mimic live`, `bench` and `demo` alike; tracking can be taken
+//! to a thread of its own ([`super::Stages`]).
 
 use std::time::{Duration, Instant};
 
-use super::{PipelineError, Reenactor, StageTimes, Stylizer, Swapper, Tracked};
+use super::{PipelineError, StageTimes, Tracked};
 use crate::face::track::FaceTracker;
 use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
-use crate::infer::Generator;
-use crate::output::compose::{Composer, View};
+use crate::infer::{Generator, ModelKind};
+use crate::output::compose::{Composer, Panels, Picture};
+use crate::output::Control;
 
 /// Time spent in each stage of one frame, and from capture to the composed frame.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,64 +57,81 @@ pub trait Process {
     /// The frames start again from a new source (a camera reopened): forget the face's
     /// motion so far, so it is not carried across the break.
     fn restart(&mut self) {}
+    /// Acts on a control meant for this mode (the swap's mask and colours, the reenactment's
+    /// neutral face); what changed, for people.
+    fn control(&mut self, _control: Control) -> Option<String> {
+        None
+    }
 }
 
-/// The processing side of one mode (boxed: each keeps its buffers and faces inline, kilobytes
-/// apart in size); commands reach the mode's own controls through it.
-pub enum Processor {
-    Reenact(Box<Reenactor>),
-    Swap(Box<Swapper>),
-    Stylize(Box<Stylizer>),
+/// Why a frame went on without the model's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Finding the face failed (the face counts as lost; the tracker detects afresh).
+    Tracking(String),
+    /// The processing side failed (the generator, the blend).
+    Processing(String),
 }
 
-impl Processor {
-    fn process_side(&self) -> &dyn Process {
+impl Fault {
+    /// What failed, in a word: "tracking" or "processing".
+    pub fn kind(&self) -> &'static str {
         match self {
-            Processor::Reenact(r) => r.as_ref(),
-            Processor::Swap(s) => s.as_ref(),
-            Processor::Stylize(s) => s.as_ref(),
+            Fault::Tracking(_) => "tracking",
+            Fault::Processing(_) => "processing",
         }
     }
+}
 
-    fn process_side_mut(&mut self) -> &mut dyn Process {
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Processor::Reenact(r) => r.as_mut(),
-            Processor::Swap(s) => s.as_mut(),
-            Processor::Stylize(s) => s.as_mut(),
+            Fault::Tracking(why) | Fault::Processing(why) => f.write_str(why),
         }
-    }
-
-    pub fn generator(&self) -> &Generator {
-        self.process_side().generator()
     }
 }
 
-/// The tracker, the processing side and the composer, run frame after frame; while
-/// recording or streaming, composers of their own hold the recording's and the live outputs'
-/// views, so the window can change views meanwhile.
+/// One frame through the session: the composite and what it was made of, the driver's
+/// landmarks, each stage's time, and what happened.
+pub struct FrameOutput<'a> {
+    /// The composite in the session's view, with the panels for any other view.
+    pub picture: Picture<'a>,
+    /// The driver's steadied landmarks (frame pixels), when the frame showed a face.
+    pub landmarks: Option<&'a Landmarks>,
+    pub times: FrameTimes,
+    /// Whether the frame showed what the mode needs (a face; stylise always does).
+    pub face: bool,
+    /// Why the frame went on without the model's output, when it did: it is shown as it came.
+    pub fault: Option<Fault>,
+}
+
+/// The tracker, the processing side of the model's mode and the composer, run frame after
+/// frame.
 pub struct Session {
     /// The face modes' tracker (stylise mode has none); away while [`super::Stages`] runs it.
     tracker: Option<FaceTracker>,
-    processor: Processor,
+    processor: Box<dyn Process>,
     composer: Composer,
-    recording: Option<Composer>,
-    streaming: Option<Composer>,
+    mode: ModelKind,
+    /// What the user should know about how the session runs (a card-less model's defaults).
+    pub(super) note: Option<String>,
 }
 
 impl Session {
     /// Builds the session and warms the generator up.
     pub fn new(
         tracker: Option<FaceTracker>,
-        mut processor: Processor,
+        mut processor: Box<dyn Process>,
         composer: Composer,
+        mode: ModelKind,
     ) -> Result<Session, PipelineError> {
-        processor.process_side_mut().warm_up()?;
+        processor.warm_up()?;
         Ok(Session {
             tracker,
             processor,
             composer,
-            recording: None,
-            streaming: None,
+            mode,
+            note: None,
         })
     }
 
@@ -132,177 +150,108 @@ impl Session {
         self.tracker = tracker;
     }
 
-    pub fn processor(&self) -> &Processor {
-        &self.processor
+    pub fn generator(&self) -> &Generator {
+        self.processor.generator()
     }
 
-    pub fn processor_mut(&mut self) -> &mut Processor {
-        &mut self.processor
+    /// The mode the session runs in.
+    pub fn mode(&self) -> ModelKind {
+        self.mode
+    }
+
+    /// What the user should know about how the session runs, if anything.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 
     pub fn composer(&self) -> &Composer {
         &self.composer
     }
 
-    pub fn composer_mut(&mut self) -> &mut Composer {
-        &mut self.composer
-    }
-
-    /// Composes recording frames in `view` from now on (`None`: no recording).
-    pub fn record_view(&mut self, view: Option<View>) {
-        self.recording = view.map(|v| self.composer.for_view(v));
-    }
-
-    /// The size of a recording frame for a live frame of this size.
-    pub fn recording_size_for(&self, width: u32, height: u32) -> (u32, u32) {
-        self.recording
-            .as_ref()
-            .unwrap_or(&self.composer)
-            .size_for(width, height)
-    }
-
-    /// The last frame for the recording: its own composite, or the window's when they match.
-    pub fn recording(&self) -> &Rgb8 {
-        match &self.recording {
-            Some(r) if !shares_composite(&self.composer, r) => r.canvas(),
-            _ => self.composer.canvas(),
-        }
-    }
-
-    /// Composes frames for the live outputs in `view` from now on (`None`: no outputs).
-    pub fn stream_view(&mut self, view: Option<View>) {
-        self.streaming = view.map(|v| self.composer.for_view(v));
-    }
-
-    /// The size of a live output's frame for a live frame of this size.
-    pub fn streaming_size_for(&self, width: u32, height: u32) -> (u32, u32) {
-        self.streaming
-            .as_ref()
-            .unwrap_or(&self.composer)
-            .size_for(width, height)
-    }
-
-    /// The last frame for the live outputs: their own composite, or the recording's or the
-    /// window's when they match.
-    pub fn streamed(&self) -> &Rgb8 {
-        match (&self.streaming, &self.recording) {
-            (Some(s), Some(r)) if s.view() == r.view() => self.recording(),
-            (Some(s), _) if !shares_composite(&self.composer, s) => s.canvas(),
-            _ => self.composer.canvas(),
-        }
-    }
-
-    /// Tracks, processes and composes one frame; returns whether it showed a face, and its
-    /// times.
-    pub fn step(&mut self, frame: &Frame) -> Result<(bool, FrameTimes), PipelineError> {
+    /// Tracks, processes and composes one frame, on the caller's thread.
+    pub fn process<'a>(&'a mut self, frame: &'a Frame) -> FrameOutput<'a> {
         let tracked = track(self.tracker.as_mut(), &frame.image);
-        self.finish(frame, &tracked)
+        self.process_tracked(frame, &tracked)
     }
 
-    /// Processes and composes one frame already tracked.
-    pub fn finish(
-        &mut self,
-        frame: &Frame,
+    /// Processes and composes one frame already tracked. A frame that fails is a frame, not
+    /// the end of the run: it is composed as it came, and the output says why.
+    pub fn process_tracked<'a>(
+        &'a mut self,
+        frame: &'a Frame,
         tracked: &Tracked,
-    ) -> Result<(bool, FrameTimes), PipelineError> {
+    ) -> FrameOutput<'a> {
         let t = frame.t.as_secs_f64();
-        let face = self
-            .processor
-            .process_side_mut()
-            .process(&frame.image, tracked, t)?;
-        let side = self.processor.process_side();
+        let (face, fault) = match self.processor.process(&frame.image, tracked, t) {
+            Ok(face) => (face, tracked.fault.clone().map(Fault::Tracking)),
+            Err(error) => (false, Some(Fault::Processing(error.to_string()))),
+        };
+        let processed = !matches!(fault, Some(Fault::Processing(_)));
+        let side = self.processor.as_ref();
         let (stages, phases) = (side.times(), side.generator().timings());
         let started = Instant::now();
         let (main, second) = side.panels();
-        let main = (face || side.shows_frames_without_a_face()).then_some(main);
-        let second = face.then_some(second);
+        let panels = Panels {
+            live: &frame.image,
+            generated: (processed && (face || side.shows_frames_without_a_face())).then_some(main),
+            sketch: face.then_some(second),
+        };
         let landmarks = side.landmarks().filter(|_| face);
-        self.composer.compose(&frame.image, main, second, landmarks);
-        compose_beside(
-            &self.composer,
-            &mut self.recording,
-            &mut self.streaming,
-            (&frame.image, main, second),
-        );
+        self.composer
+            .compose(panels.live, panels.generated, panels.sketch, landmarks);
+        let ran = |d: Duration| if face { d } else { Duration::ZERO };
         let times = FrameTimes {
             detection: stages.detection,
             landmarks: stages.landmarks,
             prepare: stages.prepare,
-            preprocess: if face {
-                phases.preprocess
-            } else {
-                Duration::ZERO
-            },
-            generator: if face { phases.run } else { Duration::ZERO },
-            postprocess: if face {
-                phases.postprocess
-            } else {
-                Duration::ZERO
-            },
+            preprocess: ran(phases.preprocess),
+            generator: ran(phases.run),
+            postprocess: ran(phases.postprocess),
             blend: stages.blend,
             compose: started.elapsed(),
             latency: frame.captured_at.elapsed(),
         };
-        Ok((face, times))
+        FrameOutput {
+            picture: Picture {
+                index: frame.index,
+                t: frame.t,
+                composite: self.composer.canvas(),
+                view: self.composer.view(),
+                overlaid: self.composer.shows_landmarks(),
+                panels,
+            },
+            landmarks,
+            times,
+            face,
+            fault,
+        }
     }
 
-    /// Composes `frame` as it came, without the model's output (a frame that failed to
-    /// process: the loop shows it and goes on).
-    pub fn show_unprocessed(&mut self, frame: &Frame) {
-        self.composer.compose(&frame.image, None, None, None);
-        compose_beside(
-            &self.composer,
-            &mut self.recording,
-            &mut self.streaming,
-            (&frame.image, None, None),
-        );
+    /// Acts on a control that concerns the picture (the view, the overlay, the mode's own
+    /// settings); what changed, for people, if anything did.
+    pub fn control(&mut self, control: Control) -> Option<String> {
+        match control {
+            Control::CycleView => {
+                let next = self.composer.view().next();
+                self.composer.set_view(next);
+                None
+            }
+            Control::ToggleLandmarks => {
+                self.composer.toggle_landmarks();
+                None
+            }
+            other => self.processor.control(other),
+        }
     }
 
     /// Frames start again from a new source (a camera reopened): the face followed so far and
     /// its motion are forgotten. The tracker, when the caller holds it, restarts apart.
     pub fn restart(&mut self) {
-        self.processor.process_side_mut().restart();
+        self.processor.restart();
         if let Some(tracker) = &mut self.tracker {
             tracker.restart();
         }
     }
-
-    /// The composite of the last frame.
-    pub fn composite(&self) -> &Rgb8 {
-        self.composer.canvas()
-    }
-}
-
-/// The live frame and the panels beside it.
-type Panels<'a> = (&'a Rgb8, Option<&'a Rgb8>, Option<&'a Rgb8>);
-
-/// Composes the recording's and the live outputs' frames where the window's does not serve
-/// (and the outputs' where the recording's does not).
-fn compose_beside(
-    window: &Composer,
-    recording: &mut Option<Composer>,
-    streaming: &mut Option<Composer>,
-    (live, main, second): Panels,
-) {
-    if let Some(recording) = recording.as_mut() {
-        if !shares_composite(window, recording) {
-            recording.compose(live, main, second, None);
-        }
-    }
-    let by_recording = matches!(
-        (&*streaming, &*recording),
-        (Some(s), Some(r)) if s.view() == r.view()
-    );
-    if let Some(streaming) = streaming.as_mut() {
-        if !by_recording && !shares_composite(window, streaming) {
-            streaming.compose(live, main, second, None);
-        }
-    }
-}
-
-/// Whether the window's composite serves as the recording's too (same view, no overlay).
-fn shares_composite(window: &Composer, recording: &Composer) -> bool {
-    recording.view() == window.view() && !window.shows_landmarks()
 }
 
 /// The face `tracker` finds in `frame` (nothing to find without a tracker: stylise mode).

@@ -11,6 +11,7 @@ use crate::frame::change::FrameChange;
 use crate::frame::{copy_into, Rgb8};
 use crate::geometry::{Point, Similarity};
 use crate::infer::{Generator, InferError, ModelCard};
+use crate::output::Control;
 use crate::swap::blend::{Blend, BlendOptions};
 use crate::swap::detail::Detail;
 
@@ -180,5 +181,23 @@ impl Process for Swapper {
 
     fn shows_frames_without_a_face(&self) -> bool {
         true
+    }
+
+    /// `m`, `k`, `p` and `d`: the next mask or colour match, seamless or the target's detail
+    /// on or off.
+    fn control(&mut self, control: Control) -> Option<String> {
+        let mut options = self.blend.options();
+        match control {
+            Control::CycleMask => options.mask = options.mask.next(),
+            Control::CycleColor => options.color = options.color.next(),
+            Control::ToggleSeamless => options.seamless = !options.seamless,
+            Control::ToggleDetail => options.detail = !options.detail,
+            _ => return None,
+        }
+        self.blend.set_options(options);
+        Some(format!(
+            "mask {:?}, colour {:?}, seamless {}, detail {}",
+            options.mask, options.color, options.seamless, options.detail
+        ))
     }
 }

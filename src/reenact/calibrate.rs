@@ -212,6 +212,37 @@ fn off_canonical(shape: &Shape) -> f32 {
         / eyes
 }
 
+/// Where a calibration is in its time line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// Seconds left before the neutral face is taken.
+    Countdown(f64),
+    /// The share of the neutral face taken so far.
+    Taking(f64),
+}
+
+impl Phase {
+    /// The phase `elapsed` seconds in, with `countdown` seconds to get ready and `seconds` of
+    /// neutral face to take; `None` once it is all taken.
+    pub fn at(elapsed: f64, countdown: f64, seconds: f64) -> Option<Phase> {
+        if elapsed < countdown {
+            Some(Phase::Countdown(countdown - elapsed))
+        } else if elapsed < countdown + seconds {
+            Some(Phase::Taking((elapsed - countdown) / seconds))
+        } else {
+            None
+        }
+    }
+
+    /// What stderr says when the phase changes (headless runs).
+    pub fn announcement(self) -> String {
+        match self {
+            Phase::Countdown(left) => format!("{:.0}…", left.ceil()),
+            Phase::Taking(_) => "hold still with a relaxed, neutral face…".into(),
+        }
+    }
+}
+
 /// What one frame of a calibration showed, for the guide on screen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sighting {

@@ -31,6 +31,14 @@ pub enum Method {
 
 impl Method {
     pub const ALL: [Method; 2] = [Method::MinMax, Method::Percentile];
+
+    /// The method's name as the command line and the card write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::MinMax => "min-max",
+            Method::Percentile => "percentile",
+        }
+    }
 }
 
 /// The share of values a percentile range keeps (split between the two tails).
