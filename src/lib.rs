@@ -19,7 +19,7 @@ pub mod capture;
 
 // ONNX: the format and the runtime every network runs on (the face detector, the generators).
 pub mod onnx;
-pub mod runtime;
+pub use onnx::runtime;
 
 // Faces, and what reenactment and the swap make of them.
 pub mod face;
@@ -39,5 +39,6 @@ pub mod train;
 pub mod eval;
 pub mod demo;
 
-// The live loop, whole: source, session and sinks.
+// The live loop, whole: source, session and sinks; and what it needs, checked.
 pub mod live;
+pub mod doctor;

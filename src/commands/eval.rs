@@ -16,14 +16,19 @@ use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs
 /// now compares with those in docs/measurements.md, measured with it.
 const JUDGE: DetectorKind = DetectorKind::Hog;
 
+/// The judge, looking at each picture doubled `upsample` times.
+fn judge(upsample: u32) -> anyhow::Result<FaceAnalyzer> {
+    Ok(FaceAnalyzer::new(DetectOptions {
+        upsample,
+        detector: JUDGE,
+        ..Default::default()
+    })?)
+}
+
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: args.upsample,
-        detector: JUDGE,
-        ..Default::default()
-    })?;
+    let analyzer = judge(args.upsample)?;
     let retargeting = args.retargeting.config().for_model(&generator)?;
     let report = reenact::evaluate(
         generator,
@@ -55,11 +60,7 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
     let config = args.session.config();
     let generator = Generator::open(&config.model, config.device)?;
     let mut reenactor = config.reenactor(generator)?;
-    let judge = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        detector: JUDGE,
-        ..Default::default()
-    })?;
+    let judge = judge(0)?;
     let mut tracker = config.tracker(false)?;
     let report = drive::evaluate(
         &mut reenactor,
@@ -148,14 +149,7 @@ pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
         ImageSet::load(&domains.b, gather)?,
     );
     let analyzer = match args.faces {
-        true => Some(
-            FaceAnalyzer::new(DetectOptions {
-                upsample: 1,
-                detector: JUDGE,
-                ..Default::default()
-            })?
-            .with_descriptors()?,
-        ),
+        true => Some(judge(1)?.with_descriptors()?),
         false => None,
     };
     let report = translate::evaluate(

@@ -1,12 +1,14 @@
 //! ONNX model files as mimic writes and reads them: the few ONNX messages a feed-forward
 //! generator needs (model, graph, node, attribute, tensor, value info), a minimal protobuf
 //! encoder here and a decoder in [`read`], so the trainers can export and a generator from
-//! elsewhere can be read, rewritten and written back.
+//! elsewhere can be read, rewritten and written back; and [`runtime`], ONNX Runtime itself,
+//! which runs them.
 //!
 //! Field numbers follow `onnx.proto` (ONNX 1.14, IR version 8, opset 17 unless the model
 //! read said otherwise).
 
 pub mod read;
+pub mod runtime;
 pub mod simplify;
 
 /// ONNX IR version written (the one that goes with opset 17).
