@@ -5,7 +5,7 @@
 pub mod handoff;
 pub mod source;
 pub use handoff::Handoff;
-pub use source::{Generated, Next, Source, SourceSpec};
+pub use source::{CameraSpec, Generated, Next, Source, SourceSpec};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

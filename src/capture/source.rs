@@ -16,12 +16,7 @@ use crate::video::VideoReader;
 /// What to open: the source part of a live configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
-    /// A camera, at the size and rate asked for (the closest it offers).
-    Camera {
-        index: u32,
-        resolution: Option<(u32, u32)>,
-        fps: Option<u32>,
-    },
+    Camera(CameraSpec),
     /// A video file, a folder of pictures or a picture.
     File {
         path: PathBuf,
@@ -51,10 +46,18 @@ impl SourceSpec {
     /// What the source is, for people: "camera 0", "clip.mp4".
     pub fn name(&self) -> String {
         match self {
-            SourceSpec::Camera { index, .. } => format!("camera {index}"),
+            SourceSpec::Camera(camera) => format!("camera {}", camera.index),
             SourceSpec::File { path, .. } => path.display().to_string(),
         }
     }
+}
+
+/// A camera, at the size and rate asked for (the closest it offers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CameraSpec {
+    pub index: u32,
+    pub resolution: Option<(u32, u32)>,
+    pub fps: Option<u32>,
 }
 
 /// Pictures made on the fly, one a call, at a set rate (the demo's moving portrait).
@@ -118,15 +121,7 @@ impl Source {
                 silent_after: *simulate_loss,
                 unplugged: false,
             },
-            SourceSpec::Camera {
-                index,
-                resolution,
-                fps,
-            } => Origin::Camera {
-                index: *index,
-                resolution: *resolution,
-                fps: *fps,
-            },
+            SourceSpec::Camera(camera) => Origin::Camera(*camera),
         };
         LiveFrames::open(origin).map(|live| Source::Live(Box::new(live)))
     }
@@ -181,7 +176,7 @@ impl Source {
             Source::File(file) => file.reader.info().has_audio.then_some(file.path.as_path()),
             Source::Live(live) => match &live.origin {
                 Origin::File { path, .. } => Some(path),
-                Origin::Camera { .. } => None,
+                Origin::Camera(_) => None,
             },
             Source::Generated(_) => None,
         }
@@ -284,11 +279,7 @@ pub struct LiveFrames {
 
 /// What a threaded source plays.
 enum Origin {
-    Camera {
-        index: u32,
-        resolution: Option<(u32, u32)>,
-        fps: Option<u32>,
-    },
+    Camera(CameraSpec),
     /// A file at its own pace; with `silent_after`, the camera test double.
     File {
         path: PathBuf,
@@ -300,11 +291,7 @@ enum Origin {
 impl Origin {
     fn open(&mut self) -> Result<LiveSource, CaptureError> {
         match self {
-            Origin::Camera {
-                index,
-                resolution,
-                fps,
-            } => LiveSource::camera(*index, *resolution, *fps),
+            Origin::Camera(c) => LiveSource::camera(c.index, c.resolution, c.fps),
             Origin::File {
                 path,
                 silent_after,
@@ -324,7 +311,7 @@ impl Origin {
 
     fn name(&self) -> String {
         match self {
-            Origin::Camera { index, .. } => format!("camera {index}"),
+            Origin::Camera(c) => format!("camera {}", c.index),
             Origin::File { path, .. } => format!("{} (played as a camera)", path.display()),
         }
     }
@@ -342,7 +329,7 @@ impl LiveFrames {
 
     fn is_camera(&self) -> bool {
         match &self.origin {
-            Origin::Camera { .. } => true,
+            Origin::Camera(_) => true,
             Origin::File { silent_after, .. } => silent_after.is_some(),
         }
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use mimic::face::DEFAULT_IDENTITY_THRESHOLD;
 
-use super::live::{BlendFlags, RetargetFlags, SessionFlags, SmoothFlags};
+use super::live::{BlendFlags, RetargetFlags, SessionFlags, SmoothFlags, SteadyFlags};
 use super::train::DomainFlags;
 use super::values::{Calibration, Detector};
 use super::{DetectorFlag, JsonFlag};
@@ -218,11 +218,8 @@ pub struct EvalSwapArgs {
     pub preview: Option<PathBuf>,
     #[command(flatten)]
     pub blend: BlendFlags,
-    /// Use the tracker's landmarks as they are, without smoothing them over time.
-    #[arg(long)]
-    pub no_smooth: bool,
     #[command(flatten)]
-    pub smoothing: SmoothFlags,
+    pub steadying: SteadyFlags,
     #[command(flatten)]
     pub json: JsonFlag,
 }

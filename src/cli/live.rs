@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mimic::capture::SourceSpec;
+use mimic::capture::{CameraSpec, SourceSpec};
 use mimic::infer::Graph;
 use mimic::live::LiveConfig;
 use mimic::output::SinkOptions;
@@ -27,11 +27,8 @@ pub struct SessionFlags {
     pub mode: Option<Mode>,
     #[command(flatten)]
     pub blend: BlendFlags,
-    /// Use the tracker's landmarks as they are, without smoothing them over time.
-    #[arg(long)]
-    pub no_smooth: bool,
     #[command(flatten)]
-    pub smoothing: SmoothFlags,
+    pub steadying: SteadyFlags,
     #[command(flatten)]
     pub retargeting: RetargetFlags,
     /// Live | generated | sketch panels, or the generated frame alone.
@@ -231,6 +228,23 @@ pub struct BlendFlags {
     pub no_detail: bool,
 }
 
+/// Whether and how the landmarks are steadied over time.
+#[derive(Debug, Args)]
+pub struct SteadyFlags {
+    /// Use the tracker's landmarks as they are, without smoothing them over time.
+    #[arg(long)]
+    pub no_smooth: bool,
+    #[command(flatten)]
+    pub smoothing: SmoothFlags,
+}
+
+impl SteadyFlags {
+    /// The smoothing asked for (`None`: raw landmarks).
+    pub fn tweaks(&self) -> Option<SmoothTweaks> {
+        (!self.no_smooth).then(|| self.smoothing.tweaks())
+    }
+}
+
 /// How the landmarks are steadied (default: the model card's `[smoothing]`, else mimic's).
 #[derive(Debug, Args, Default)]
 pub struct SmoothFlags {
@@ -302,7 +316,7 @@ impl SessionFlags {
             detect_every: self.detect_every,
             face_index: self.face_index,
             blend: self.blend.options(),
-            smoothing: (!self.no_smooth).then(|| self.smoothing.tweaks()),
+            smoothing: self.steadying.tweaks(),
             retarget: self.retargeting.config(),
             view: self.view.into(),
             mark: true,
@@ -320,11 +334,11 @@ impl SourceFlags {
                 passes: 1,
                 simulate_loss: self.simulate_camera_loss,
             },
-            (None, Some(index)) => SourceSpec::Camera {
+            (None, Some(index)) => SourceSpec::Camera(CameraSpec {
                 index,
                 resolution: self.resolution,
                 fps: self.fps,
-            },
+            }),
             (None, None) => anyhow::bail!("give --camera N or --input VIDEO"),
         })
     }

@@ -96,7 +96,7 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
 pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
     let card_smoothing = generator.card().and_then(|c| c.smoothing);
-    let smoothing = (!args.no_smooth).then(|| args.smoothing.tweaks().over(card_smoothing));
+    let smoothing = args.steadying.tweaks().map(|t| t.over(card_smoothing));
     let options = DetectOptions {
         upsample: 0,
         detector: JUDGE,

@@ -124,29 +124,14 @@ mod tests {
 
     #[test]
     fn a_letterbox_keeps_the_frames_shape_and_centres_it() {
-        let wide = Letterbox::fit(640, 480, 256);
-        assert_eq!(
-            wide,
-            Letterbox {
-                offset: (0, 32),
-                size: (256, 192)
-            }
-        );
-        let tall = Letterbox::fit(480, 640, 256);
-        assert_eq!(
-            tall,
-            Letterbox {
-                offset: (32, 0),
-                size: (192, 256)
-            }
-        );
-        let square = Letterbox::fit(512, 512, 128);
-        assert_eq!(
-            square,
-            Letterbox {
-                offset: (0, 0),
-                size: (128, 128)
-            }
-        );
+        // (frame width, height, side) → (offset, size)
+        let cases = [
+            ((640, 480, 256), ((0, 32), (256, 192))),
+            ((480, 640, 256), ((32, 0), (192, 256))),
+            ((512, 512, 128), ((0, 0), (128, 128))),
+        ];
+        for ((w, h, side), (offset, size)) in cases {
+            assert_eq!(Letterbox::fit(w, h, side), Letterbox { offset, size });
+        }
     }
 }
