@@ -1,13 +1,14 @@
-//! The live frame path (DESIGN §2): capture → detect/track → landmarks → sketch (reenact) or
-//! alignment (swap) → generator → blend → compose → window / recorder; in stylise mode the
-//! whole frame goes to the generator.
+//! One frame through the session (DESIGN §2): detect/track → landmarks → smooth →
+//! (retarget) → sketch (reenact) or alignment (swap) → generator → blend → compose, handed
+//! back as one [`FrameOutput`]; in stylise mode the whole frame goes to the generator.
 //!
-//! Tracking comes first and gives a [`Tracked`] face; [`Reenactor`] runs the processing side
-//! of reenact mode (framing → [`Target`]: sketch and reference → generator), [`Swapper`]
-//! that of swap mode (align → generator → blend back), [`Stylizer`] that of stylise mode
-//! (letterbox → generator → back to the frame's size). [`Stages`] runs tracking on a thread
-//! of its own, a frame ahead of the rest; [`crate::capture::Handoff`] lets a camera run on its own thread
-//! while processing always takes the newest frame. Composition lives in [`crate::output::compose`], recording in [`crate::video`].
+//! Tracking comes first and gives a [`Tracked`] face; the processing side of the model's
+//! mode ([`Process`]) follows: [`Reenactor`] (framing → [`Target`]: sketch and reference →
+//! generator), [`Swapper`] (align → generator → blend back) or [`Stylizer`] (letterbox →
+//! generator → back to the frame's size). [`Session`] runs them and the composer, built from
+//! a plain [`SessionConfig`]; [`Stages`] runs tracking on a thread of its own, a frame ahead.
+//! Where frames come from is [`crate::capture`], where they go [`crate::output`], and the
+//! loop that joins the three [`crate::live`].
 
 pub mod config;
 pub mod reenact;
