@@ -4,6 +4,7 @@
 use candle_core::{DType, Tensor};
 
 use super::graph::OnnxGraph;
+pub use super::pad::Pad;
 use super::params::Params;
 use super::TrainError;
 use crate::onnx::{Attr, TensorData};
@@ -13,38 +14,6 @@ const INIT_STD: f32 = 0.02;
 const NORM_EPS: f64 = 1e-5;
 const BATCH_NORM_MOMENTUM: f64 = 0.1;
 
-/// Zero padding on each side of the two spatial axes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pad {
-    pub top: usize,
-    pub left: usize,
-    pub bottom: usize,
-    pub right: usize,
-}
-
-impl Pad {
-    pub const fn same(p: usize) -> Pad {
-        Pad {
-            top: p,
-            left: p,
-            bottom: p,
-            right: p,
-        }
-    }
-
-    /// Keras/TensorFlow "same" padding for a stride-1 kernel of size k: the extra pixel of
-    /// an even kernel goes after.
-    pub const fn keras_same(k: usize) -> Pad {
-        let total = k - 1;
-        Pad {
-            top: total / 2,
-            left: total / 2,
-            bottom: total - total / 2,
-            right: total - total / 2,
-        }
-    }
-}
-
 /// A 2-D convolution with bias.
 pub struct Conv {
     weight: Tensor,
@@ -53,51 +22,40 @@ pub struct Conv {
     pad: Pad,
 }
 
+/// How a convolution's weights and biases start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// As pix2pix does: weights from N(0, 0.02²), biases at 0.
+    Pix2Pix,
+    /// He: weights from N(0, 2/fan-in), biases at 0, for a network without normalisation, so
+    /// activations keep their scale through many layers.
+    He,
+    /// pix2pix's weights, the biases starting at this value.
+    Bias(f32),
+}
+
+impl Init {
+    /// The weights' standard deviation and the biases' value, for `fan_in` inputs to each
+    /// output.
+    fn std_and_bias(self, fan_in: usize) -> (f32, f32) {
+        match self {
+            Init::Pix2Pix => (INIT_STD, 0.0),
+            Init::He => ((2.0 / fan_in as f32).sqrt(), 0.0),
+            Init::Bias(bias) => (INIT_STD, bias),
+        }
+    }
+}
+
 impl Conv {
-    /// A convolution initialised as pix2pix does (N(0, 0.02²)).
+    /// A k×k convolution from `c_in` to `c_out` channels, initialised as `init` says.
     pub fn new(
         params: &mut Params,
         name: &str,
-        shape: (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
-    ) -> Result<Conv, TrainError> {
-        Self::initialised(params, name, shape, stride, pad, (INIT_STD, 0.0))
-    }
-
-    /// A convolution initialised for a network without normalisation (He: N(0, 2/fan-in)),
-    /// so activations keep their scale through many layers.
-    pub fn he(
-        params: &mut Params,
-        name: &str,
         (c_in, c_out, k): (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
+        (stride, pad): (usize, Pad),
+        init: Init,
     ) -> Result<Conv, TrainError> {
-        let std = (2.0 / (c_in * k * k) as f32).sqrt();
-        Self::initialised(params, name, (c_in, c_out, k), stride, pad, (std, 0.0))
-    }
-
-    /// A stride-1 convolution initialised as pix2pix does, its bias starting at `bias`.
-    pub fn with_bias(
-        params: &mut Params,
-        name: &str,
-        (c_in, c_out, k): (usize, usize, usize),
-        pad: Pad,
-        bias: f32,
-    ) -> Result<Conv, TrainError> {
-        Self::initialised(params, name, (c_in, c_out, k), 1, pad, (INIT_STD, bias))
-    }
-
-    /// Weights from N(0, std²), biases at `bias`.
-    fn initialised(
-        params: &mut Params,
-        name: &str,
-        (c_in, c_out, k): (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
-        (std, bias): (f32, f32),
-    ) -> Result<Conv, TrainError> {
+        let (std, bias) = init.std_and_bias(c_in * k * k);
         let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], std)?;
         let bias = params.constant(&format!("{name}.bias"), &[c_out], bias)?;
         Ok(Conv {

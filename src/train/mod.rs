@@ -14,6 +14,7 @@ pub mod fused;
 pub mod graph;
 pub mod images;
 pub mod layers;
+pub mod pad;
 pub mod params;
 pub mod pix2pix;
 pub mod report;
