@@ -15,6 +15,7 @@ pub mod graph;
 pub mod images;
 pub mod layers;
 pub mod pad;
+pub mod paired;
 pub mod params;
 pub mod pix2pix;
 pub mod report;
