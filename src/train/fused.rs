@@ -5,113 +5,12 @@
 //! a grouped convolution; on a small CPU each op is a pass over memory and an allocation,
 //! which costs more than the arithmetic. One pass each here.
 //!
-//! Each op is a kernel on contiguous slices ([`Kernel1`], [`Kernel2`], [`Kernel3`]); [`Fused`]
-//! takes candle's storages apart for all of them.
+//! Each op is a kernel on contiguous slices ([`super::kernel`]).
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu_slice;
-
-/// The CPU work of a one-input op on its contiguous values, `l` the input's layout.
-trait Kernel1: Send + Sync {
-    const NAME: &'static str;
-
-    fn cpu(&self, x: &[f32], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)>;
-
-    /// The input's gradient; an op that is itself a backward pass has none.
-    fn backward(&self, _x: &Tensor, _grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Err(candle_core::Error::BackwardNotSupported { op: Self::NAME })
-    }
-}
-
-/// The CPU work of a two-input op (a backward pass: it has no gradient of its own).
-trait Kernel2: Send + Sync {
-    const NAME: &'static str;
-
-    fn cpu(&self, x: [&[f32]; 2], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)>;
-}
-
-/// The gradients of a three-input op's inputs.
-type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
-
-/// The CPU work of a three-input op, `l` the first input's layout.
-trait Kernel3: Send + Sync {
-    const NAME: &'static str;
-
-    fn cpu(&self, x: [&[f32]; 3], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)>;
-
-    /// The inputs' gradients; an op that is itself a backward pass has none.
-    fn backward(&self, _x: [&Tensor; 3], _grad: &Tensor) -> candle_core::Result<Grads3> {
-        Err(candle_core::Error::BackwardNotSupported { op: Self::NAME })
-    }
-}
-
-/// A kernel as a candle op: the inputs' storages become slices here, once for every op.
-struct Fused<K>(K);
-
-impl<K: Kernel1> CustomOp1 for Fused<K> {
-    fn name(&self) -> &'static str {
-        K::NAME
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (y, shape) = self.0.cpu(cpu_slice(s, l)?, l)?;
-        Ok((CpuStorage::F32(y), shape))
-    }
-
-    fn bwd(&self, x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        self.0.backward(x, grad)
-    }
-}
-
-impl<K: Kernel2> CustomOp2 for Fused<K> {
-    fn name(&self) -> &'static str {
-        K::NAME
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (y, shape) = self.0.cpu([cpu_slice(s1, l1)?, cpu_slice(s2, l2)?], l1)?;
-        Ok((CpuStorage::F32(y), shape))
-    }
-}
-
-impl<K: Kernel3> CustomOp3 for Fused<K> {
-    fn name(&self) -> &'static str {
-        K::NAME
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = [cpu_slice(s1, l1)?, cpu_slice(s2, l2)?, cpu_slice(s3, l3)?];
-        let (y, shape) = self.0.cpu(x, l1)?;
-        Ok((CpuStorage::F32(y), shape))
-    }
-
-    fn bwd(
-        &self,
-        a: &Tensor,
-        b: &Tensor,
-        c: &Tensor,
-        _y: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<Grads3> {
-        self.0.backward([a, b, c], grad)
-    }
-}
+use super::kernel::{CpuOp, Grads3, Kernel1, Kernel2, Kernel3, Output};
 
 /// Planes smaller than this are not split across threads.
 const PAR_CHUNK: usize = 16 * 1024;
@@ -122,7 +21,7 @@ struct LeakyRelu(f32);
 impl Kernel1 for LeakyRelu {
     const NAME: &'static str = "mimic-leaky-relu";
 
-    fn cpu(&self, x: &[f32], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)> {
+    fn cpu(&self, x: &[f32], l: &Layout) -> Output {
         super::on_candle_threads(|| {
             let slope = self.0;
             let mut y = vec![0f32; x.len()];
@@ -140,7 +39,7 @@ impl Kernel1 for LeakyRelu {
     fn backward(&self, x: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(x.contiguous()?.apply_op2_no_bwd(
             &grad.contiguous()?,
-            &Fused(LeakyReluGrad(self.0)),
+            &CpuOp(LeakyReluGrad(self.0)),
         )?))
     }
 }
@@ -151,7 +50,7 @@ struct LeakyReluGrad(f32);
 impl Kernel2 for LeakyReluGrad {
     const NAME: &'static str = "mimic-leaky-relu-grad";
 
-    fn cpu(&self, [x, g]: [&[f32]; 2], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)> {
+    fn cpu(&self, [x, g]: [&[f32]; 2], l: &Layout) -> Output {
         let slope = self.0;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(PAR_CHUNK)
@@ -188,11 +87,7 @@ fn planes(l: &Layout) -> candle_core::Result<(usize, usize)> {
 impl Kernel3 for InstanceNorm {
     const NAME: &'static str = "mimic-instance-norm";
 
-    fn cpu(
-        &self,
-        [x, gamma, beta]: [&[f32]; 3],
-        l: &Layout,
-    ) -> candle_core::Result<(Vec<f32>, Shape)> {
+    fn cpu(&self, [x, gamma, beta]: [&[f32]; 3], l: &Layout) -> Output {
         let (c, hw) = planes(l)?;
         let mut y = vec![0f32; x.len()];
         super::on_candle_threads(|| {
@@ -218,7 +113,7 @@ impl Kernel3 for InstanceNorm {
         let grads = x.contiguous()?.apply_op3_no_bwd(
             gamma,
             &grad.contiguous()?,
-            &Fused(InstanceNormGrad(self.0)),
+            &CpuOp(InstanceNormGrad(self.0)),
         )?;
         let (n, c) = (x.elem_count(), gamma.elem_count());
         let dx = grads.narrow(0, 0, n)?.reshape(x.shape())?;
@@ -236,11 +131,7 @@ struct InstanceNormGrad(f32);
 impl Kernel3 for InstanceNormGrad {
     const NAME: &'static str = "mimic-instance-norm-grad";
 
-    fn cpu(
-        &self,
-        [x, gamma, grad]: [&[f32]; 3],
-        l: &Layout,
-    ) -> candle_core::Result<(Vec<f32>, Shape)> {
+    fn cpu(&self, [x, gamma, grad]: [&[f32]; 3], l: &Layout) -> Output {
         let (c, hw) = planes(l)?;
         let mut dx = vec![0f32; x.len()];
         // Per plane: (Σ grad · x̂, Σ grad), summed over images per channel afterwards.
@@ -277,6 +168,14 @@ impl Kernel3 for InstanceNormGrad {
     }
 }
 
+/// The four dimensions of an NCHW layout; `refusal` when it has another rank.
+fn nchw(l: &Layout, refusal: &str) -> candle_core::Result<[usize; 4]> {
+    match *l.dims() {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => candle_core::bail!("{refusal}"),
+    }
+}
+
 /// Nearest-neighbour ×2 upsampling of each plane of an NCHW tensor. candle's own backward for
 /// it is a grouped convolution; here it is a sum over each 2×2 block.
 struct Upsample2;
@@ -284,10 +183,8 @@ struct Upsample2;
 impl Kernel1 for Upsample2 {
     const NAME: &'static str = "mimic-upsample2";
 
-    fn cpu(&self, x: &[f32], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)> {
-        let [n, c, h, w] = *l.dims() else {
-            candle_core::bail!("upsampling takes NCHW tensors")
-        };
+    fn cpu(&self, x: &[f32], l: &Layout) -> Output {
+        let [n, c, h, w] = nchw(l, "upsampling takes NCHW tensors")?;
         let mut y = vec![0f32; x.len() * 4];
         y.par_chunks_mut(4 * h * w)
             .zip(x.par_chunks(h * w))
@@ -305,7 +202,7 @@ impl Kernel1 for Upsample2 {
 
     fn backward(&self, _x: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(
-            grad.contiguous()?.apply_op1_no_bwd(&Fused(SumBlocks2))?,
+            grad.contiguous()?.apply_op1_no_bwd(&CpuOp(SumBlocks2))?,
         ))
     }
 }
@@ -316,10 +213,8 @@ struct SumBlocks2;
 impl Kernel1 for SumBlocks2 {
     const NAME: &'static str = "mimic-sum-blocks2";
 
-    fn cpu(&self, g: &[f32], l: &Layout) -> candle_core::Result<(Vec<f32>, Shape)> {
-        let [n, c, h2, w2] = *l.dims() else {
-            candle_core::bail!("block sums take NCHW tensors")
-        };
+    fn cpu(&self, g: &[f32], l: &Layout) -> Output {
+        let [n, c, h2, w2] = nchw(l, "block sums take NCHW tensors")?;
         let (h, w) = (h2 / 2, w2 / 2);
         let mut out = vec![0f32; n * c * h * w];
         out.par_chunks_mut(h * w)
@@ -342,7 +237,7 @@ pub fn upsample2(x: &Tensor) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
         return x.upsample_nearest2d(2 * h, 2 * w);
     }
-    x.contiguous()?.apply_op1(Fused(Upsample2))
+    x.contiguous()?.apply_op1(CpuOp(Upsample2))
 }
 
 /// Leaky ReLU in one pass (candle's algebra on other devices).
@@ -350,7 +245,7 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
         return candle_nn::ops::leaky_relu(x, slope);
     }
-    x.contiguous()?.apply_op1(Fused(LeakyRelu(slope as f32)))
+    x.contiguous()?.apply_op1(CpuOp(LeakyRelu(slope as f32)))
 }
 
 /// Instance normalisation of an NCHW tensor with per-channel `gamma` and `beta`, one pass
@@ -367,7 +262,7 @@ pub fn instance_norm(
     x.contiguous()?.apply_op3(
         &gamma.contiguous()?,
         &beta.contiguous()?,
-        Fused(InstanceNorm(eps as f32)),
+        CpuOp(InstanceNorm(eps as f32)),
     )
 }
 

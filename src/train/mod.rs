@@ -13,6 +13,7 @@ pub mod export;
 pub mod fused;
 pub mod graph;
 pub mod images;
+mod kernel;
 pub mod layers;
 pub mod pad;
 pub mod paired;

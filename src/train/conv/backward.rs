@@ -3,12 +3,13 @@
 //! needs one, the input gradient (the weights' transpose times the output gradient, folded
 //! back by col2im; for a stride-1 layer, a convolution of the output gradient instead).
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape};
+use candle_core::{Layout, Shape};
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
 use super::matrix::{matmul, Mat};
-use crate::train::{cpu_slice, on_candle_threads};
+use crate::train::kernel::{Kernel3, Output};
+use crate::train::on_candle_threads;
 
 /// The backward op: (x, weight, grad_y) → [grad_x, grad_weight] flattened into one tensor
 /// (grad_x left out when `need_x` is false).
@@ -44,25 +45,14 @@ struct ImageGrads<'a> {
     fold_columns: bool,
 }
 
-impl CustomOp3 for ConvGrads {
-    fn name(&self) -> &'static str {
-        "mimic-conv2d-backward"
-    }
+impl Kernel3 for ConvGrads {
+    const NAME: &'static str = "mimic-conv2d-backward";
 
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        ws: &CpuStorage,
-        wl: &Layout,
-        gs: &CpuStorage,
-        gl: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, weight, grad_y) = (cpu_slice(xs, xl)?, cpu_slice(ws, wl)?, cpu_slice(gs, gl)?);
-        let n = xl.dims()[0];
+    fn cpu(&self, [x, weight, grad_y]: [&[f32]; 3], l: &Layout) -> Output {
+        let n = l.dims()[0];
         let out = on_candle_threads(|| self.grads(x, weight, grad_y, n));
         let len = out.len();
-        Ok((CpuStorage::F32(out), Shape::from(len)))
+        Ok((out, Shape::from(len)))
     }
 }
 

@@ -15,46 +15,36 @@ mod backward;
 mod geometry;
 mod matrix;
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{Layout, Shape, Tensor};
 
 use self::backward::ConvGrads;
 use self::geometry::Geometry;
+use super::kernel::{CpuOp, Grads2, Kernel2, Output};
+use super::on_candle_threads;
 use super::pad::Pad;
-use super::{cpu_slice, on_candle_threads};
 
 /// The forward op: (x, weight) → y.
 struct Conv(Geometry);
 
-impl CustomOp2 for Conv {
-    fn name(&self) -> &'static str {
-        "mimic-conv2d"
-    }
+impl Kernel2 for Conv {
+    const NAME: &'static str = "mimic-conv2d";
 
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        ws: &CpuStorage,
-        wl: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu(&self, [x, weight]: [&[f32]; 2], l: &Layout) -> Output {
         let g = self.0;
-        let (x, weight) = (cpu_slice(xs, xl)?, cpu_slice(ws, wl)?);
-        let n = xl.dims()[0];
+        let n = l.dims()[0];
         let y = on_candle_threads(|| g.forward(x, weight, n));
-        Ok((CpuStorage::F32(y), Shape::from((n, g.o, g.ho, g.wo))))
+        Ok((y, Shape::from((n, g.o, g.ho, g.wo))))
     }
 
-    fn bwd(
-        &self,
-        x: &Tensor,
-        weight: &Tensor,
-        _y: &Tensor,
-        grad_y: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn backward(&self, [x, weight]: [&Tensor; 2], grad_y: &Tensor) -> candle_core::Result<Grads2> {
         let g = self.0;
         // The first layer's input (a sketch, a detached image) needs no gradient: skip col2im.
         let need_x = x.track_op();
-        let grads = x.apply_op3_no_bwd(weight, &grad_y.contiguous()?, &ConvGrads { g, need_x })?;
+        let grads = x.apply_op3_no_bwd(
+            weight,
+            &grad_y.contiguous()?,
+            &CpuOp(ConvGrads { g, need_x }),
+        )?;
         let n = x.dim(0)?;
         let x_len = if need_x { n * g.in_plane() } else { 0 };
         let grad_w = grads
@@ -74,7 +64,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, stride: usize, pad: Pad) -> candle_co
     }
     let geometry = Geometry::new(x.dims(), weight.dims(), stride, pad)?;
     x.contiguous()?
-        .apply_op2(&weight.contiguous()?, Conv(geometry))
+        .apply_op2(&weight.contiguous()?, CpuOp(Conv(geometry)))
 }
 
 #[cfg(test)]
