@@ -118,16 +118,16 @@ pub enum NormKind {
 
 /// A normalisation layer with learned scale and shift.
 pub enum Norm {
-    Instance {
-        gamma: Tensor,
-        beta: Tensor,
-    },
-    Batch {
-        gamma: Tensor,
-        beta: Tensor,
-        mean: Tensor,
-        var: Tensor,
-    },
+    Instance { gamma: Tensor, beta: Tensor },
+    Batch(BatchNorm),
+}
+
+/// Batch normalisation: a learned scale and shift, and the running statistics inference uses.
+pub struct BatchNorm {
+    gamma: Tensor,
+    beta: Tensor,
+    mean: Tensor,
+    var: Tensor,
 }
 
 impl Norm {
@@ -147,54 +147,23 @@ impl Norm {
             .clone();
         Ok(match kind {
             NormKind::Instance => Norm::Instance { gamma, beta },
-            NormKind::Batch => Norm::Batch {
+            NormKind::Batch => Norm::Batch(BatchNorm {
                 gamma,
                 beta,
                 mean: Tensor::zeros(channels, DType::F32, params.device())?,
                 var: Tensor::ones(channels, DType::F32, params.device())?,
-            },
+            }),
         })
     }
 
     /// Normalises; batch norm uses (and updates) batch statistics when `train`.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
-        let (normalised, gamma, beta) = match self {
+        match self {
             Norm::Instance { gamma, beta } => {
-                return Ok(super::fused::instance_norm(x, gamma, beta, NORM_EPS)?);
+                Ok(super::fused::instance_norm(x, gamma, beta, NORM_EPS)?)
             }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } if train => {
-                let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
-                let keep = 1.0 - BATCH_NORM_MOMENTUM;
-                *mean = (mean.affine(keep, 0.0)?
-                    + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
-                .detach();
-                *var = (var.affine(keep, 0.0)?
-                    + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
-                .detach();
-                let y = x
-                    .broadcast_sub(&batch_mean)?
-                    .broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?;
-                (y, &*gamma, &*beta)
-            }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } => {
-                let m = mean.reshape((1, (), 1, 1))?;
-                let s = (var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
-                (x.broadcast_sub(&m)?.broadcast_div(&s)?, &*gamma, &*beta)
-            }
-        };
-        let g = gamma.reshape((1, (), 1, 1))?;
-        let b = beta.reshape((1, (), 1, 1))?;
-        Ok(normalised.broadcast_mul(&g)?.broadcast_add(&b)?)
+            Norm::Batch(norm) => norm.forward(x, train),
+        }
     }
 
     /// Instance norm as ONNX InstanceNormalization; batch norm folded into x·scale + shift.
@@ -209,36 +178,66 @@ impl Norm {
                     vec![("epsilon", Attr::Float(NORM_EPS as f32))],
                 ))
             }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } => {
-                let scale = gamma.div(&(var + NORM_EPS)?.sqrt()?)?;
-                let shift = beta.sub(&mean.mul(&scale)?)?;
-                let c = scale.dim(0)?;
-                let s = g.weight("bn_scale", &scale.reshape((1, c, 1, 1))?)?;
-                let b = g.weight("bn_shift", &shift.reshape((1, c, 1, 1))?)?;
-                let scaled = g.node("Mul", &[x, &s], vec![]);
-                Ok(g.node("Add", &[&scaled, &b], vec![]))
-            }
+            Norm::Batch(norm) => norm.export(g, x),
         }
     }
 
     /// The running statistics (batch norm only), for checkpoints.
     pub fn running_stats(&self) -> Option<(&Tensor, &Tensor)> {
         match self {
-            Norm::Batch { mean, var, .. } => Some((mean, var)),
+            Norm::Batch(norm) => Some((&norm.mean, &norm.var)),
             Norm::Instance { .. } => None,
         }
     }
 
     pub fn set_running_stats(&mut self, new_mean: Tensor, new_var: Tensor) {
-        if let Norm::Batch { mean, var, .. } = self {
-            *mean = new_mean;
-            *var = new_var;
+        if let Norm::Batch(norm) = self {
+            norm.mean = new_mean;
+            norm.var = new_var;
         }
+    }
+}
+
+impl BatchNorm {
+    /// Standardises by the batch's statistics when `train` (the running ones follow them),
+    /// else by the running ones; then scales and shifts.
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
+        let normalised = match train {
+            true => self.standardise_by_batch(x)?,
+            false => {
+                let m = self.mean.reshape((1, (), 1, 1))?;
+                let s = (self.var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
+                x.broadcast_sub(&m)?.broadcast_div(&s)?
+            }
+        };
+        let g = self.gamma.reshape((1, (), 1, 1))?;
+        let b = self.beta.reshape((1, (), 1, 1))?;
+        Ok(normalised.broadcast_mul(&g)?.broadcast_add(&b)?)
+    }
+
+    /// `x` standardised by its batch's statistics, which the running ones move toward.
+    fn standardise_by_batch(&mut self, x: &Tensor) -> Result<Tensor, TrainError> {
+        let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
+        let keep = 1.0 - BATCH_NORM_MOMENTUM;
+        self.mean = (self.mean.affine(keep, 0.0)?
+            + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+        .detach();
+        self.var = (self.var.affine(keep, 0.0)?
+            + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+        .detach();
+        Ok(x.broadcast_sub(&batch_mean)?
+            .broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?)
+    }
+
+    /// Folded into x·scale + shift.
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let scale = self.gamma.div(&(&self.var + NORM_EPS)?.sqrt()?)?;
+        let shift = self.beta.sub(&self.mean.mul(&scale)?)?;
+        let c = scale.dim(0)?;
+        let s = g.weight("bn_scale", &scale.reshape((1, c, 1, 1))?)?;
+        let b = g.weight("bn_shift", &shift.reshape((1, c, 1, 1))?)?;
+        let scaled = g.node("Mul", &[x, &s], vec![]);
+        Ok(g.node("Add", &[&scaled, &b], vec![]))
     }
 }
 
