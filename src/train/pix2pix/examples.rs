@@ -5,7 +5,6 @@
 
 use candle_core::{Device, Tensor};
 
-use super::trainer::Batch;
 use crate::data::dataset::{Dataset, Pair};
 use crate::data::imageset::PairedSet;
 use crate::face::reference::{Pick, Reference};
@@ -27,6 +26,14 @@ const BACKGROUND_WEIGHT: f32 = 1.0;
 const KEYFRAMES: usize = 32;
 /// Samples shown in each preview grid.
 const PREVIEW_ROWS: usize = 3;
+
+/// One step's tensors: the generator's input (the sketch, and the moved reference beside it
+/// for `warp`), the real frame and the L1 weights.
+pub struct Batch {
+    pub input: Tensor,
+    pub real: Tensor,
+    pub weight: Option<Tensor>,
+}
 
 /// One training example at the model's size: the generator's input pictures, the real frame
 /// and the loss weights (`None`: every pixel alike).

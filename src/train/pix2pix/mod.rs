@@ -26,11 +26,12 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::examples::Batch;
 use self::examples::TrainingSet;
 pub use self::files::{mean_frame_path, reference_path};
 use self::files::{model_card, pairs_card, write_mean_frame, write_reference};
 use self::model::Architecture;
-pub use self::trainer::{Batch, Losses, Pix2Pix};
+pub use self::trainer::{Losses, Pix2Pix};
 use super::driver::{self, RunOptions, Schedule};
 use super::layers::NormKind;
 use super::{run, TrainDevice, TrainError};

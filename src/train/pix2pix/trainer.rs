@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc};
 
 use candle_core::{Device, Tensor};
 
-use super::examples::{Example, TrainingSet};
+use super::examples::{Batch, Example, TrainingSet};
 use super::model::{self, Architecture};
 use super::L1_WEIGHT;
 use crate::train::adam::{Adam, AdamConfig};
@@ -45,14 +45,6 @@ pub struct Pix2Pix {
 
 /// The losses of one step: discriminator, generator's adversarial term, generator's L1.
 pub type Losses = [f32; 3];
-
-/// One step's tensors: the generator's input (the sketch, and the moved reference beside it
-/// for `warp`), the real frame and the L1 weights.
-pub struct Batch {
-    pub input: Tensor,
-    pub real: Tensor,
-    pub weight: Option<Tensor>,
-}
 
 impl Pix2Pix {
     pub fn new(arch: Architecture, device: &Device, seed: u64) -> Result<Pix2Pix, TrainError> {

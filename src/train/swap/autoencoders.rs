@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 
 use super::model::{Decoder, Encoder};
-use super::person::Person;
+use super::person::{Batch, Person};
 use super::{SwapLoss, SwapPreset};
 use crate::frame::Rgb8;
 use crate::train::adam::{Adam, AdamConfig};
@@ -139,13 +139,6 @@ impl Autoencoders {
             false => self.decoder_a.forward(&embedding),
         }
     }
-}
-
-/// Warped faces in [0, 1], their unwarped targets and the targets' loss weights.
-pub struct Batch {
-    pub input: Tensor,
-    pub target: Tensor,
-    pub weight: Tensor,
 }
 
 /// Mean absolute error of A→A and B→B on the held-out faces.

@@ -20,11 +20,12 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::autoencoders::Autoencoders;
 use self::autoencoders::{validation_mae, SwapRun};
-pub use self::autoencoders::{Autoencoders, Batch};
 use self::detail::{drawn_by, write_detail};
 use self::files::{dfm_card, dfm_forward, model_card};
 pub use self::files::{dfm_path, model_paths};
+pub use self::person::Batch;
 use self::person::Person;
 use super::driver::{self, Run, RunOptions};
 use super::export::{export_checked, export_checked_output};

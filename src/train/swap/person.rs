@@ -4,7 +4,6 @@
 
 use candle_core::{Device, Tensor};
 
-use super::autoencoders::Batch;
 use super::model_crop;
 use super::warp::{self, TrainingPair};
 use crate::data::faceset::FaceSet;
@@ -18,6 +17,13 @@ use crate::train::{run, weight, TrainError};
 
 /// How many of the target's faces a model keeps for the detail ([`crate::swap::detail`]).
 const DETAIL_KEYFRAMES: usize = 16;
+
+/// Warped faces in [0, 1], their unwarped targets and the targets' loss weights.
+pub struct Batch {
+    pub input: Tensor,
+    pub target: Tensor,
+    pub weight: Tensor,
+}
 
 /// One person's faces, as the model sees them.
 pub(super) struct Person {
