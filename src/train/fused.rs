@@ -5,7 +5,7 @@
 //! a grouped convolution; on a small CPU each op is a pass over memory and an allocation,
 //! which costs more than the arithmetic. One pass each here.
 //!
-//! Each op is a kernel on contiguous slices ([`super::kernel`]).
+//! Each op is a kernel on contiguous slices (`kernel.rs` turns it into a candle op).
 
 use candle_core::{Layout, Shape, Tensor};
 use rayon::prelude::*;
