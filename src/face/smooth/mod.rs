@@ -17,7 +17,8 @@
 //! repeated picture's pixels.
 //!
 //! Chosen by measurement with `mimic track --smooth` on the test clips (README, "Smoothing"):
-//! against One-Euro on every point, the head trails by at most one frame instead of up to 1.8.//!
+//! against One-Euro on every point, the head trails by at most one frame instead of up to 1.8.
+//!
 //! The filters are in `filters.rs`, the landmark smoother in `landmarks.rs`, and what the frame
 //! path keeps of a face in `steady.rs`.
 

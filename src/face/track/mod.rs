@@ -5,7 +5,8 @@
 //! On a 512×512 frame here a detection costs about 20 ms (MTCNN; HOG's 30) and a followed
 //! frame about 2 ms, so this is most of what keeps face analysis within a live frame's budget.
 //! Detecting on a scaled-down frame was tried and dropped: its boxes differ enough to double the
-//! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9, with HOG).//!
+//! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9, with HOG).
+//!
 //! The face followed between detections is in `follow.rs`, the detection thread in
 //! `background.rs`.
 

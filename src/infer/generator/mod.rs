@@ -1,6 +1,7 @@
 //! A generator session: image in, image out, with the tensor layout and value range its card
 //! (or, without one, its signature) gives. DeepFaceLive's `.dfm` face-swap models are ONNX
-//! with a signature of their own (DESIGN §4) and run here too.//!
+//! with a signature of their own (DESIGN §4) and run here too.
+//!
 //! Its parts: loading the graph (`load.rs`), reading its signature (`signature.rs`), and
 //! converting frames to and from its tensors (`tensor.rs`).
 

@@ -3,7 +3,8 @@
 //! convolution folded into its weights, and nearest ×2 upsampling followed by a convolution
 //! made one convolution on the small image whose output channels are the four pixel phases
 //! (`DepthToSpace` puts them in place). Each computes what the model computed, up to float
-//! rounding; mimic applies them when it loads a generator and before it quantises one.//!
+//! rounding; mimic applies them when it loads a generator and before it quantises one.
+//!
 //! The graph helpers are in `graph.rs`, the folding into convolutions in `fold.rs`, and the
 //! sub-pixel rewrite in `subpixel.rs`.
 

@@ -12,7 +12,8 @@
 //! and mouth ([`super::weight`], the swap trainer's map, with the rest of the frame counting
 //! as much as the face). Runs go through the one
 //! training loop ([`super::driver`]): on the CPU presets a 15-minute budget by default, the
-//! learning rate held for the first half and then brought down to nothing.//!
+//! learning rate held for the first half and then brought down to nothing.
+//!
 //! The networks are in `model.rs`, the trainer and its step in `trainer.rs`, the examples it
 //! learns from in `examples.rs`, and what a run writes beside the model in `files.rs`.
 
