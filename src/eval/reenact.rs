@@ -14,7 +14,7 @@ use super::metrics::{self, Quality};
 use super::{EvalError, FrameRange};
 use crate::data::dataset::Dataset;
 use crate::face::{parts, FaceAnalyzer, FaceRegion, Landmarks};
-use crate::frame::{read_image, CropWindow, Rgb8};
+use crate::frame::{read_image, CropWindow, Frame, Rgb8};
 use crate::infer::{Generator, ModelCard, ModelKind};
 use crate::pipeline::reenact::drawn_for_target;
 use crate::pipeline::{Retargeting, Target};
@@ -97,6 +97,14 @@ struct TargetCard {
 }
 
 impl TargetCard {
+    /// The card of `generator`, which must be a reenactment model's.
+    fn of(generator: &Generator) -> Result<TargetCard, EvalError> {
+        let card = generator
+            .card()
+            .ok_or_else(|| EvalError::NotReenact(generator.path().to_path_buf()))?;
+        TargetCard::from_card(card, generator.path())
+    }
+
     fn from_card(card: &ModelCard, model: &Path) -> Result<TargetCard, EvalError> {
         let not_reenact = || EvalError::NotReenact(model.to_path_buf());
         if card.kind != ModelKind::Reenact {
@@ -186,43 +194,21 @@ pub fn evaluate(
     retargeting: Option<Retargeting>,
     preview: Option<&Path>,
 ) -> Result<ReenactReport, EvalError> {
-    let card = generator
-        .card()
-        .cloned()
-        .ok_or_else(|| EvalError::NotReenact(generator.path().to_path_buf()))?;
-    let card = TargetCard::from_card(&card, generator.path())?;
+    let card = TargetCard::of(&generator)?;
     let range = range.unwrap_or_else(|| card.default_range(video));
     let (in_size, out_size) = (generator.input_size(), generator.output_size());
     // The driver is the target, framed as in training: the premise `none` draws by too.
     let mut retargeting =
         retargeting.map(|r| r.as_the_target(card.window.output_transform(in_size)));
-    let mean = crate::frame::square(card.mean_frame.clone(), out_size);
-    let library = match card.dataset.as_deref().map(Dataset::open) {
-        Some(Ok(dataset)) => Some(TrainingFrames::load(&dataset, out_size)?),
-        Some(Err(e)) => {
-            tracing::warn!("no nearest-frame baseline: {e}");
-            None
-        }
-        None => None,
-    };
+    let baselines = Baselines::load(&card, out_size)?;
     let mut target = Target::new(generator)?;
-    let (mut model, mut baseline, mut nearest) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut without_face, mut first, mut last) = (0, None, 0);
-    let mut rows: Vec<Vec<Rgb8>> = Vec::new();
+    let mut tally = Tally::default();
     let mut reader = VideoReader::open(video)?;
     while let Some(frame) = reader.next_frame()? {
         if !range.contains(frame.index) {
             continue;
         }
-        if !card.window.fits(&frame.image) {
-            let w = card.window;
-            return Err(EvalError::FrameSize {
-                got_w: frame.width(),
-                got_h: frame.height(),
-                want_w: w.source_width,
-                want_h: w.source_height,
-            });
-        }
+        check_frame_size(&card.window, &frame)?;
         let face = analyzer.faces(&frame.image)?.into_iter().next();
         let drawn = face.as_ref().and_then(|face| {
             drawn_for_target(
@@ -233,48 +219,135 @@ pub fn evaluate(
             )
         });
         let (Some(face), Some(drawn)) = (face, drawn) else {
-            without_face += 1;
+            tally.without_face += 1;
             continue;
         };
         target.show(&drawn)?;
-        let real = card.window.cut(&frame.image, out_size);
-        let own = face.landmarks.map(|p| card.window.to_output(p, out_size));
-        let regions = Regions::of(&own, out_size);
-        model.push(regions.judge(target.generated(), &real));
-        baseline.push(regions.judge(&mean, &real));
-        let closest = library.as_ref().and_then(|l| l.nearest(&own));
+        tally.add(
+            &target,
+            &frame,
+            &face.landmarks,
+            &baselines,
+            preview.is_some(),
+        );
+    }
+    let report = tally.report(retargeting.is_some(), video)?;
+    if let Some(path) = preview {
+        write_preview(&tally.rows, path)?;
+    }
+    Ok(report)
+}
+
+/// A frame of another size than the training video's cannot be cut as in training.
+fn check_frame_size(window: &CropWindow, frame: &Frame) -> Result<(), EvalError> {
+    if window.fits(&frame.image) {
+        return Ok(());
+    }
+    Err(EvalError::FrameSize {
+        got_w: frame.width(),
+        got_h: frame.height(),
+        want_w: window.source_width,
+        want_h: window.source_height,
+    })
+}
+
+/// What the model's pictures are compared with, at its output size: the real frame cut as in
+/// training, the mean training frame, and the nearest training frame when the training set is
+/// there.
+struct Baselines {
+    window: CropWindow,
+    size: u32,
+    mean: Rgb8,
+    library: Option<TrainingFrames>,
+}
+
+impl Baselines {
+    fn load(card: &TargetCard, size: u32) -> Result<Baselines, EvalError> {
+        let library = match card.dataset.as_deref().map(Dataset::open) {
+            Some(Ok(dataset)) => Some(TrainingFrames::load(&dataset, size)?),
+            Some(Err(e)) => {
+                tracing::warn!("no nearest-frame baseline: {e}");
+                None
+            }
+            None => None,
+        };
+        Ok(Baselines {
+            window: card.window,
+            size,
+            mean: crate::frame::square(card.mean_frame.clone(), size),
+            library,
+        })
+    }
+}
+
+/// What evaluation gathers frame by frame: the model's and the baselines' judgements, the
+/// frames without a face, the first and last frame judged, and the preview grid's rows.
+#[derive(Default)]
+struct Tally {
+    model: Vec<Judged>,
+    baseline: Vec<Judged>,
+    nearest: Vec<Judged>,
+    without_face: usize,
+    first: Option<u64>,
+    last: u64,
+    rows: Vec<Vec<Rgb8>>,
+}
+
+impl Tally {
+    /// Judges what `target` shows for `frame`, whose face has `landmarks`, beside the
+    /// baselines; with `keep_row`, keeps the pictures for the preview.
+    fn add(
+        &mut self,
+        target: &Target,
+        frame: &Frame,
+        landmarks: &Landmarks,
+        baselines: &Baselines,
+        keep_row: bool,
+    ) {
+        let (window, size) = (baselines.window, baselines.size);
+        let real = window.cut(&frame.image, size);
+        let own = landmarks.map(|p| window.to_output(p, size));
+        let regions = Regions::of(&own, size);
+        self.model.push(regions.judge(target.generated(), &real));
+        self.baseline.push(regions.judge(&baselines.mean, &real));
+        let closest = baselines.library.as_ref().and_then(|l| l.nearest(&own));
         if let Some(frame) = closest {
-            nearest.push(regions.judge(frame, &real));
+            self.nearest.push(regions.judge(frame, &real));
         }
-        if preview.is_some() {
-            let mut row = vec![target.sketch().clone(), mean.clone()];
+        if keep_row {
+            let mut row = vec![target.sketch().clone(), baselines.mean.clone()];
             row.extend(closest.cloned());
             row.extend([target.generated().clone(), real]);
-            rows.push(row);
+            self.rows.push(row);
         }
-        first.get_or_insert(frame.index);
-        last = frame.index;
+        self.first.get_or_insert(frame.index);
+        self.last = frame.index;
     }
-    let Some(first) = first else {
-        return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
-    };
-    if let Some(path) = preview {
-        let stride = rows.len().div_ceil(PREVIEW_ROWS).max(1);
-        let chosen: Vec<Vec<Rgb8>> = rows.into_iter().step_by(stride).collect();
-        let grid = crate::train::report::preview_grid(&chosen);
-        crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+
+    fn report(&self, retargeted: bool, video: &Path) -> Result<ReenactReport, EvalError> {
+        let Some(first) = self.first else {
+            return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
+        };
+        Ok(ReenactReport {
+            frames: self.model.len(),
+            frames_without_face: self.without_face,
+            range: (first, self.last),
+            retargeted,
+            model: summarise(&self.model),
+            baseline: summarise(&self.baseline),
+            nearest: (!self.nearest.is_empty()).then(|| summarise(&self.nearest)),
+        })
     }
-    Ok(ReenactReport {
-        frames: model.len(),
-        frames_without_face: without_face,
-        range: (first, last),
-        retargeted: retargeting.is_some(),
-        model: summarise(&model),
-        baseline: summarise(&baseline),
-        nearest: (!nearest.is_empty()).then(|| summarise(&nearest)),
+}
+
+/// A grid of [`PREVIEW_ROWS`] of `rows`, spread over them, written to `path`.
+fn write_preview(rows: &[Vec<Rgb8>], path: &Path) -> Result<(), EvalError> {
+    let stride = rows.len().div_ceil(PREVIEW_ROWS).max(1);
+    let chosen: Vec<&Vec<Rgb8>> = rows.iter().step_by(stride).collect();
+    let grid = crate::train::report::preview_grid(&chosen);
+    crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
     })
 }
 

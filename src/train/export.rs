@@ -1,6 +1,7 @@
 //! Writing a trained generator as ONNX (opset 17, NCHW, [-1, 1]) with its model card, and the
 //! parity check every export must pass: the file, run by ONNX Runtime, must agree with
-//! candle's forward pass on the same input to within [`PARITY_TOLERANCE`].
+//! candle's forward pass on the same input to within [`PARITY_TOLERANCE`]. Every trainer's
+//! card starts from [`trained_card`].
 
 use std::path::Path;
 
@@ -10,11 +11,33 @@ use ort::value::TensorRef;
 
 use super::params::Rng;
 use super::TrainError;
-use crate::infer::{runtime, InferError, ModelCard};
+use crate::infer::{runtime, ColorOrder, InferError, Layout, ModelCard, ModelKind, TensorSpec};
 use crate::onnx::Model;
 
 /// Largest allowed absolute difference between ONNX Runtime and candle.
 pub const PARITY_TOLERANCE: f32 = 1e-4;
+
+/// The card of a generator trained here: NCHW RGB pictures of `size` pixels, black and white
+/// at `range`, in and out; what it is and how it was trained. Trainers add what else their
+/// kind of model needs (framing, alignment…).
+pub fn trained_card(
+    kind: ModelKind,
+    (size, range): (u32, [f32; 2]),
+    description: String,
+    training: toml::Table,
+) -> ModelCard {
+    let spec = TensorSpec {
+        size,
+        layout: Layout::Nchw,
+        range,
+        color: ColorOrder::Rgb,
+    };
+    ModelCard {
+        description,
+        training: Some(training),
+        ..ModelCard::new(kind, spec)
+    }
+}
 
 /// Writes `model` and `card` beside it after the parity check against `forward` passes.
 /// Nothing is left at `path` when the check fails.

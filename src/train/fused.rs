@@ -4,9 +4,13 @@
 //! backward pass) and instance standardisation nine, and candle differentiates upsampling with
 //! a grouped convolution; on a small CPU each op is a pass over memory and an allocation,
 //! which costs more than the arithmetic. One pass each here.
+//!
+//! Each op is a kernel on contiguous slices (`kernel.rs` turns it into a candle op).
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{Layout, Shape, Tensor};
 use rayon::prelude::*;
+
+use super::kernel::{CpuOp, Grads3, Kernel1, Kernel2, Kernel3, Output};
 
 /// Planes smaller than this are not split across threads.
 const PAR_CHUNK: usize = 16 * 1024;
@@ -14,55 +18,39 @@ const PAR_CHUNK: usize = 16 * 1024;
 /// `max(x, 0) + slope · min(x, 0)`.
 struct LeakyRelu(f32);
 
-impl CustomOp1 for LeakyRelu {
-    fn name(&self) -> &'static str {
-        "mimic-leaky-relu"
+impl Kernel1 for LeakyRelu {
+    const NAME: &'static str = "mimic-leaky-relu";
+
+    fn cpu(&self, x: &[f32], l: &Layout) -> Output {
+        super::on_candle_threads(|| {
+            let slope = self.0;
+            let mut y = vec![0f32; x.len()];
+            y.par_chunks_mut(PAR_CHUNK)
+                .zip(x.par_chunks(PAR_CHUNK))
+                .for_each(|(y, x)| {
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = if x > 0.0 { x } else { slope * x };
+                    }
+                });
+            Ok((y, l.shape().clone()))
+        })
     }
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        super::on_candle_threads(|| self.forward(s, l))
-    }
-
-    fn bwd(&self, x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn backward(&self, x: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(x.contiguous()?.apply_op2_no_bwd(
             &grad.contiguous()?,
-            &LeakyReluGrad(self.0),
+            &CpuOp(LeakyReluGrad(self.0)),
         )?))
-    }
-}
-
-impl LeakyRelu {
-    fn forward(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = super::cpu_slice(s, l)?;
-        let slope = self.0;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(PAR_CHUNK)
-            .zip(x.par_chunks(PAR_CHUNK))
-            .for_each(|(y, x)| {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = if x > 0.0 { x } else { slope * x };
-                }
-            });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 }
 
 /// The leaky ReLU's backward: `grad · (1 if x > 0 else slope)`.
 struct LeakyReluGrad(f32);
 
-impl CustomOp2 for LeakyReluGrad {
-    fn name(&self) -> &'static str {
-        "mimic-leaky-relu-grad"
-    }
+impl Kernel2 for LeakyReluGrad {
+    const NAME: &'static str = "mimic-leaky-relu-grad";
 
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        gs: &CpuStorage,
-        gl: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, g) = (super::cpu_slice(xs, xl)?, super::cpu_slice(gs, gl)?);
+    fn cpu(&self, [x, g]: [&[f32]; 2], l: &Layout) -> Output {
         let slope = self.0;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(PAR_CHUNK)
@@ -72,7 +60,7 @@ impl CustomOp2 for LeakyReluGrad {
                     *o = if x > 0.0 { g } else { slope * g };
                 }
             });
-        Ok((CpuStorage::F32(out), xl.shape().clone()))
+        Ok((out, l.shape().clone()))
     }
 }
 
@@ -96,26 +84,11 @@ fn planes(l: &Layout) -> candle_core::Result<(usize, usize)> {
     }
 }
 
-impl CustomOp3 for InstanceNorm {
-    fn name(&self) -> &'static str {
-        "mimic-instance-norm"
-    }
+impl Kernel3 for InstanceNorm {
+    const NAME: &'static str = "mimic-instance-norm";
 
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        gs: &CpuStorage,
-        gl: &Layout,
-        bs: &CpuStorage,
-        bl: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, gamma, beta) = (
-            super::cpu_slice(xs, xl)?,
-            super::cpu_slice(gs, gl)?,
-            super::cpu_slice(bs, bl)?,
-        );
-        let (c, hw) = planes(xl)?;
+    fn cpu(&self, [x, gamma, beta]: [&[f32]; 3], l: &Layout) -> Output {
+        let (c, hw) = planes(l)?;
         let mut y = vec![0f32; x.len()];
         super::on_candle_threads(|| {
             y.par_chunks_mut(hw)
@@ -129,21 +102,18 @@ impl CustomOp3 for InstanceNorm {
                     }
                 })
         });
-        Ok((CpuStorage::F32(y), xl.shape().clone()))
+        Ok((y, l.shape().clone()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        x: &Tensor,
-        gamma: &Tensor,
-        beta: &Tensor,
-        _y: &Tensor,
+        [x, gamma, beta]: [&Tensor; 3],
         grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> candle_core::Result<Grads3> {
         let grads = x.contiguous()?.apply_op3_no_bwd(
             gamma,
             &grad.contiguous()?,
-            &InstanceNormGrad(self.0),
+            &CpuOp(InstanceNormGrad(self.0)),
         )?;
         let (n, c) = (x.elem_count(), gamma.elem_count());
         let dx = grads.narrow(0, 0, n)?.reshape(x.shape())?;
@@ -158,26 +128,11 @@ impl CustomOp3 for InstanceNorm {
 /// `dx = (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)) / std`, `dgamma = Σ grad · x̂`, `dbeta = Σ grad`.
 struct InstanceNormGrad(f32);
 
-impl CustomOp3 for InstanceNormGrad {
-    fn name(&self) -> &'static str {
-        "mimic-instance-norm-grad"
-    }
+impl Kernel3 for InstanceNormGrad {
+    const NAME: &'static str = "mimic-instance-norm-grad";
 
-    fn cpu_fwd(
-        &self,
-        xs: &CpuStorage,
-        xl: &Layout,
-        gs: &CpuStorage,
-        gl: &Layout,
-        ds: &CpuStorage,
-        dl: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, gamma, grad) = (
-            super::cpu_slice(xs, xl)?,
-            super::cpu_slice(gs, gl)?,
-            super::cpu_slice(ds, dl)?,
-        );
-        let (c, hw) = planes(xl)?;
+    fn cpu(&self, [x, gamma, grad]: [&[f32]; 3], l: &Layout) -> Output {
+        let (c, hw) = planes(l)?;
         let mut dx = vec![0f32; x.len()];
         // Per plane: (Σ grad · x̂, Σ grad), summed over images per channel afterwards.
         let sums: Vec<(f32, f32)> = super::on_candle_threads(|| {
@@ -209,7 +164,15 @@ impl CustomOp3 for InstanceNormGrad {
             out[x.len() + c + p % c] += g;
         }
         let len = out.len();
-        Ok((CpuStorage::F32(out), Shape::from(len)))
+        Ok((out, Shape::from(len)))
+    }
+}
+
+/// The four dimensions of an NCHW layout; `refusal` when it has another rank.
+fn nchw(l: &Layout, refusal: &str) -> candle_core::Result<[usize; 4]> {
+    match *l.dims() {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => candle_core::bail!("{refusal}"),
     }
 }
 
@@ -217,16 +180,11 @@ impl CustomOp3 for InstanceNormGrad {
 /// it is a grouped convolution; here it is a sum over each 2×2 block.
 struct Upsample2;
 
-impl CustomOp1 for Upsample2 {
-    fn name(&self) -> &'static str {
-        "mimic-upsample2"
-    }
+impl Kernel1 for Upsample2 {
+    const NAME: &'static str = "mimic-upsample2";
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = super::cpu_slice(s, l)?;
-        let [n, c, h, w] = *l.dims() else {
-            candle_core::bail!("upsampling takes NCHW tensors")
-        };
+    fn cpu(&self, x: &[f32], l: &Layout) -> Output {
+        let [n, c, h, w] = nchw(l, "upsampling takes NCHW tensors")?;
         let mut y = vec![0f32; x.len() * 4];
         y.par_chunks_mut(4 * h * w)
             .zip(x.par_chunks(h * w))
@@ -239,27 +197,24 @@ impl CustomOp1 for Upsample2 {
                     bottom.copy_from_slice(top);
                 }
             });
-        Ok((CpuStorage::F32(y), Shape::from((n, c, 2 * h, 2 * w))))
+        Ok((y, Shape::from((n, c, 2 * h, 2 * w))))
     }
 
-    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&SumBlocks2)?))
+    fn backward(&self, _x: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(
+            grad.contiguous()?.apply_op1_no_bwd(&CpuOp(SumBlocks2))?,
+        ))
     }
 }
 
 /// The upsampling's backward: each output is the sum of its 2×2 block.
 struct SumBlocks2;
 
-impl CustomOp1 for SumBlocks2 {
-    fn name(&self) -> &'static str {
-        "mimic-sum-blocks2"
-    }
+impl Kernel1 for SumBlocks2 {
+    const NAME: &'static str = "mimic-sum-blocks2";
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = super::cpu_slice(s, l)?;
-        let [n, c, h2, w2] = *l.dims() else {
-            candle_core::bail!("block sums take NCHW tensors")
-        };
+    fn cpu(&self, g: &[f32], l: &Layout) -> Output {
+        let [n, c, h2, w2] = nchw(l, "block sums take NCHW tensors")?;
         let (h, w) = (h2 / 2, w2 / 2);
         let mut out = vec![0f32; n * c * h * w];
         out.par_chunks_mut(h * w)
@@ -272,7 +227,7 @@ impl CustomOp1 for SumBlocks2 {
                     }
                 }
             });
-        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
+        Ok((out, Shape::from((n, c, h, w))))
     }
 }
 
@@ -282,7 +237,7 @@ pub fn upsample2(x: &Tensor) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
         return x.upsample_nearest2d(2 * h, 2 * w);
     }
-    x.contiguous()?.apply_op1(Upsample2)
+    x.contiguous()?.apply_op1(CpuOp(Upsample2))
 }
 
 /// Leaky ReLU in one pass (candle's algebra on other devices).
@@ -290,7 +245,7 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
         return candle_nn::ops::leaky_relu(x, slope);
     }
-    x.contiguous()?.apply_op1(LeakyRelu(slope as f32))
+    x.contiguous()?.apply_op1(CpuOp(LeakyRelu(slope as f32)))
 }
 
 /// Instance normalisation of an NCHW tensor with per-channel `gamma` and `beta`, one pass
@@ -302,24 +257,34 @@ pub fn instance_norm(
     eps: f64,
 ) -> candle_core::Result<Tensor> {
     if !x.device().is_cpu() {
-        let mean = x.mean_keepdim(&[2, 3][..])?;
-        let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(&[2, 3][..])?;
-        let y = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
-        return y
-            .broadcast_mul(&gamma.reshape((1, (), 1, 1))?)?
-            .broadcast_add(&beta.reshape((1, (), 1, 1))?);
+        return instance_norm_by_algebra(x, gamma, beta, eps);
     }
     x.contiguous()?.apply_op3(
         &gamma.contiguous()?,
         &beta.contiguous()?,
-        InstanceNorm(eps as f32),
+        CpuOp(InstanceNorm(eps as f32)),
     )
+}
+
+/// Instance normalisation in candle's tensor algebra, which differentiates it by itself.
+fn instance_norm_by_algebra(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> candle_core::Result<Tensor> {
+    let mean = x.mean_keepdim(&[2, 3][..])?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim(&[2, 3][..])?;
+    let y = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
+    y.broadcast_mul(&gamma.reshape((1, (), 1, 1))?)?
+        .broadcast_add(&beta.reshape((1, (), 1, 1))?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::backprop::GradStore;
     use candle_core::{Device, Var};
 
     fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -346,6 +311,12 @@ mod tests {
             .unwrap()
     }
 
+    /// The gradients of the sum of `y` weighted by `weight`: a fixed weighting of the
+    /// outputs, so every output's gradient differs.
+    fn weighted_grads(y: Tensor, weight: &Tensor) -> GradStore {
+        (y * weight).unwrap().sum_all().unwrap().backward().unwrap()
+    }
+
     /// Both ops and their gradients agree with candle's own algebra.
     #[test]
     fn fused_ops_match_candle_algebra() {
@@ -362,20 +333,8 @@ mod tests {
         for (ours, theirs) in cases {
             let (a, b) = (ours(&x), theirs(&x));
             assert!(max_diff(&a, &b) < 1e-5);
-            // A fixed weighting of the outputs, so every output's gradient differs.
             let weight = random(a.dims(), 2);
-            let ga = (a * &weight)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let gb = (b * &weight)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
+            let (ga, gb) = (weighted_grads(a, &weight), weighted_grads(b, &weight));
             assert!(max_diff(ga.get(&x).unwrap(), gb.get(&x).unwrap()) < 1e-4);
         }
     }
@@ -387,31 +346,13 @@ mod tests {
         let gamma = Var::from_tensor(&random(&[3], 4)).unwrap();
         let beta = Var::from_tensor(&random(&[3], 5)).unwrap();
         let ours = instance_norm(&x, &gamma, &beta, 1e-5).unwrap();
-        let mean = x.mean_keepdim(&[2, 3][..]).unwrap();
-        let c = x.broadcast_sub(&mean).unwrap();
-        let var = c.sqr().unwrap().mean_keepdim(&[2, 3][..]).unwrap();
-        let y = c
-            .broadcast_div(&(var + 1e-5).unwrap().sqrt().unwrap())
-            .unwrap();
-        let theirs = y
-            .broadcast_mul(&gamma.reshape((1, 3, 1, 1)).unwrap())
-            .unwrap()
-            .broadcast_add(&beta.reshape((1, 3, 1, 1)).unwrap())
-            .unwrap();
+        let theirs = instance_norm_by_algebra(&x, &gamma, &beta, 1e-5).unwrap();
         assert!(max_diff(&ours, &theirs) < 1e-4);
         let weight = random(ours.dims(), 6);
-        let ga = (ours * &weight)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let gb = (theirs * &weight)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
+        let (ga, gb) = (
+            weighted_grads(ours, &weight),
+            weighted_grads(theirs, &weight),
+        );
         for v in [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()] {
             assert!(max_diff(ga.get(v).unwrap(), gb.get(v).unwrap()) < 1e-3);
         }

@@ -4,6 +4,7 @@
 use candle_core::{DType, Tensor};
 
 use super::graph::OnnxGraph;
+pub use super::pad::Pad;
 use super::params::Params;
 use super::TrainError;
 use crate::onnx::{Attr, TensorData};
@@ -13,38 +14,6 @@ const INIT_STD: f32 = 0.02;
 const NORM_EPS: f64 = 1e-5;
 const BATCH_NORM_MOMENTUM: f64 = 0.1;
 
-/// Zero padding on each side of the two spatial axes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pad {
-    pub top: usize,
-    pub left: usize,
-    pub bottom: usize,
-    pub right: usize,
-}
-
-impl Pad {
-    pub const fn same(p: usize) -> Pad {
-        Pad {
-            top: p,
-            left: p,
-            bottom: p,
-            right: p,
-        }
-    }
-
-    /// Keras/TensorFlow "same" padding for a stride-1 kernel of size k: the extra pixel of
-    /// an even kernel goes after.
-    pub const fn keras_same(k: usize) -> Pad {
-        let total = k - 1;
-        Pad {
-            top: total / 2,
-            left: total / 2,
-            bottom: total - total / 2,
-            right: total - total / 2,
-        }
-    }
-}
-
 /// A 2-D convolution with bias.
 pub struct Conv {
     weight: Tensor,
@@ -53,51 +22,40 @@ pub struct Conv {
     pad: Pad,
 }
 
+/// How a convolution's weights and biases start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// As pix2pix does: weights from N(0, 0.02²), biases at 0.
+    Pix2Pix,
+    /// He: weights from N(0, 2/fan-in), biases at 0, for a network without normalisation, so
+    /// activations keep their scale through many layers.
+    He,
+    /// pix2pix's weights, the biases starting at this value.
+    Bias(f32),
+}
+
+impl Init {
+    /// The weights' standard deviation and the biases' value, for `fan_in` inputs to each
+    /// output.
+    fn std_and_bias(self, fan_in: usize) -> (f32, f32) {
+        match self {
+            Init::Pix2Pix => (INIT_STD, 0.0),
+            Init::He => ((2.0 / fan_in as f32).sqrt(), 0.0),
+            Init::Bias(bias) => (INIT_STD, bias),
+        }
+    }
+}
+
 impl Conv {
-    /// A convolution initialised as pix2pix does (N(0, 0.02²)).
+    /// A k×k convolution from `c_in` to `c_out` channels, initialised as `init` says.
     pub fn new(
         params: &mut Params,
         name: &str,
-        shape: (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
-    ) -> Result<Conv, TrainError> {
-        Self::initialised(params, name, shape, stride, pad, (INIT_STD, 0.0))
-    }
-
-    /// A convolution initialised for a network without normalisation (He: N(0, 2/fan-in)),
-    /// so activations keep their scale through many layers.
-    pub fn he(
-        params: &mut Params,
-        name: &str,
         (c_in, c_out, k): (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
+        (stride, pad): (usize, Pad),
+        init: Init,
     ) -> Result<Conv, TrainError> {
-        let std = (2.0 / (c_in * k * k) as f32).sqrt();
-        Self::initialised(params, name, (c_in, c_out, k), stride, pad, (std, 0.0))
-    }
-
-    /// A stride-1 convolution initialised as pix2pix does, its bias starting at `bias`.
-    pub fn with_bias(
-        params: &mut Params,
-        name: &str,
-        (c_in, c_out, k): (usize, usize, usize),
-        pad: Pad,
-        bias: f32,
-    ) -> Result<Conv, TrainError> {
-        Self::initialised(params, name, (c_in, c_out, k), 1, pad, (INIT_STD, bias))
-    }
-
-    /// Weights from N(0, std²), biases at `bias`.
-    fn initialised(
-        params: &mut Params,
-        name: &str,
-        (c_in, c_out, k): (usize, usize, usize),
-        stride: usize,
-        pad: Pad,
-        (std, bias): (f32, f32),
-    ) -> Result<Conv, TrainError> {
+        let (std, bias) = init.std_and_bias(c_in * k * k);
         let weight = params.normal(&format!("{name}.weight"), &[c_out, c_in, k, k], std)?;
         let bias = params.constant(&format!("{name}.bias"), &[c_out], bias)?;
         Ok(Conv {
@@ -160,16 +118,16 @@ pub enum NormKind {
 
 /// A normalisation layer with learned scale and shift.
 pub enum Norm {
-    Instance {
-        gamma: Tensor,
-        beta: Tensor,
-    },
-    Batch {
-        gamma: Tensor,
-        beta: Tensor,
-        mean: Tensor,
-        var: Tensor,
-    },
+    Instance { gamma: Tensor, beta: Tensor },
+    Batch(BatchNorm),
+}
+
+/// Batch normalisation: a learned scale and shift, and the running statistics inference uses.
+pub struct BatchNorm {
+    gamma: Tensor,
+    beta: Tensor,
+    mean: Tensor,
+    var: Tensor,
 }
 
 impl Norm {
@@ -189,54 +147,23 @@ impl Norm {
             .clone();
         Ok(match kind {
             NormKind::Instance => Norm::Instance { gamma, beta },
-            NormKind::Batch => Norm::Batch {
+            NormKind::Batch => Norm::Batch(BatchNorm {
                 gamma,
                 beta,
                 mean: Tensor::zeros(channels, DType::F32, params.device())?,
                 var: Tensor::ones(channels, DType::F32, params.device())?,
-            },
+            }),
         })
     }
 
     /// Normalises; batch norm uses (and updates) batch statistics when `train`.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
-        let (normalised, gamma, beta) = match self {
+        match self {
             Norm::Instance { gamma, beta } => {
-                return Ok(super::fused::instance_norm(x, gamma, beta, NORM_EPS)?);
+                Ok(super::fused::instance_norm(x, gamma, beta, NORM_EPS)?)
             }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } if train => {
-                let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
-                let keep = 1.0 - BATCH_NORM_MOMENTUM;
-                *mean = (mean.affine(keep, 0.0)?
-                    + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
-                .detach();
-                *var = (var.affine(keep, 0.0)?
-                    + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
-                .detach();
-                let y = x
-                    .broadcast_sub(&batch_mean)?
-                    .broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?;
-                (y, &*gamma, &*beta)
-            }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } => {
-                let m = mean.reshape((1, (), 1, 1))?;
-                let s = (var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
-                (x.broadcast_sub(&m)?.broadcast_div(&s)?, &*gamma, &*beta)
-            }
-        };
-        let g = gamma.reshape((1, (), 1, 1))?;
-        let b = beta.reshape((1, (), 1, 1))?;
-        Ok(normalised.broadcast_mul(&g)?.broadcast_add(&b)?)
+            Norm::Batch(norm) => norm.forward(x, train),
+        }
     }
 
     /// Instance norm as ONNX InstanceNormalization; batch norm folded into x·scale + shift.
@@ -251,36 +178,66 @@ impl Norm {
                     vec![("epsilon", Attr::Float(NORM_EPS as f32))],
                 ))
             }
-            Norm::Batch {
-                gamma,
-                beta,
-                mean,
-                var,
-            } => {
-                let scale = gamma.div(&(var + NORM_EPS)?.sqrt()?)?;
-                let shift = beta.sub(&mean.mul(&scale)?)?;
-                let c = scale.dim(0)?;
-                let s = g.weight("bn_scale", &scale.reshape((1, c, 1, 1))?)?;
-                let b = g.weight("bn_shift", &shift.reshape((1, c, 1, 1))?)?;
-                let scaled = g.node("Mul", &[x, &s], vec![]);
-                Ok(g.node("Add", &[&scaled, &b], vec![]))
-            }
+            Norm::Batch(norm) => norm.export(g, x),
         }
     }
 
     /// The running statistics (batch norm only), for checkpoints.
     pub fn running_stats(&self) -> Option<(&Tensor, &Tensor)> {
         match self {
-            Norm::Batch { mean, var, .. } => Some((mean, var)),
+            Norm::Batch(norm) => Some((&norm.mean, &norm.var)),
             Norm::Instance { .. } => None,
         }
     }
 
     pub fn set_running_stats(&mut self, new_mean: Tensor, new_var: Tensor) {
-        if let Norm::Batch { mean, var, .. } = self {
-            *mean = new_mean;
-            *var = new_var;
+        if let Norm::Batch(norm) = self {
+            norm.mean = new_mean;
+            norm.var = new_var;
         }
+    }
+}
+
+impl BatchNorm {
+    /// Standardises by the batch's statistics when `train` (the running ones follow them),
+    /// else by the running ones; then scales and shifts.
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
+        let normalised = match train {
+            true => self.standardise_by_batch(x)?,
+            false => {
+                let m = self.mean.reshape((1, (), 1, 1))?;
+                let s = (self.var.reshape((1, (), 1, 1))? + NORM_EPS)?.sqrt()?;
+                x.broadcast_sub(&m)?.broadcast_div(&s)?
+            }
+        };
+        let g = self.gamma.reshape((1, (), 1, 1))?;
+        let b = self.beta.reshape((1, (), 1, 1))?;
+        Ok(normalised.broadcast_mul(&g)?.broadcast_add(&b)?)
+    }
+
+    /// `x` standardised by its batch's statistics, which the running ones move toward.
+    fn standardise_by_batch(&mut self, x: &Tensor) -> Result<Tensor, TrainError> {
+        let (batch_mean, batch_var) = moments(x, &[0, 2, 3])?;
+        let keep = 1.0 - BATCH_NORM_MOMENTUM;
+        self.mean = (self.mean.affine(keep, 0.0)?
+            + batch_mean.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+        .detach();
+        self.var = (self.var.affine(keep, 0.0)?
+            + batch_var.flatten_all()?.affine(BATCH_NORM_MOMENTUM, 0.0)?)?
+        .detach();
+        Ok(x.broadcast_sub(&batch_mean)?
+            .broadcast_div(&(batch_var + NORM_EPS)?.sqrt()?)?)
+    }
+
+    /// Folded into x·scale + shift.
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> Result<String, TrainError> {
+        let scale = self.gamma.div(&(&self.var + NORM_EPS)?.sqrt()?)?;
+        let shift = self.beta.sub(&self.mean.mul(&scale)?)?;
+        let c = scale.dim(0)?;
+        let s = g.weight("bn_scale", &scale.reshape((1, c, 1, 1))?)?;
+        let b = g.weight("bn_shift", &shift.reshape((1, c, 1, 1))?)?;
+        let scaled = g.node("Mul", &[x, &s], vec![]);
+        Ok(g.node("Add", &[&scaled, &b], vec![]))
     }
 }
 

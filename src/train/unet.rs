@@ -16,7 +16,7 @@
 use candle_core::Tensor;
 
 use super::graph::OnnxGraph;
-use super::layers::{self, Conv, Norm, NormKind, Pad};
+use super::layers::{self, Conv, Init, Norm, NormKind, Pad};
 use super::params::Params;
 use super::TrainError;
 
@@ -154,8 +154,8 @@ impl UNet {
                 params,
                 &format!("{prefix}.down{i}"),
                 (c_in, c_out, KERNEL),
-                2,
-                Pad::same(1),
+                (2, Pad::same(1)),
+                Init::Pix2Pix,
             )?;
             let norm = (i > 0 && side > 1)
                 .then(|| Norm::new(params, &format!("{prefix}.down{i}.norm"), shape.norm, c_out))
@@ -174,8 +174,8 @@ impl UNet {
                 params,
                 &format!("{prefix}.up{i}"),
                 (c_in, c_out, KERNEL),
-                1,
-                Pad::keras_same(KERNEL),
+                (1, Pad::keras_same(KERNEL)),
+                Init::Pix2Pix,
             )?;
             let norm = Some(Norm::new(
                 params,
@@ -190,18 +190,18 @@ impl UNet {
             params,
             &format!("{prefix}.last"),
             (c_in, 3, KERNEL),
-            1,
-            Pad::keras_same(KERNEL),
+            (1, Pad::keras_same(KERNEL)),
+            Init::Pix2Pix,
         )?;
         let mask = shape
             .reference
             .then(|| {
-                Conv::with_bias(
+                Conv::new(
                     params,
                     &format!("{prefix}.mask"),
                     (c_in, 1, KERNEL),
-                    Pad::keras_same(KERNEL),
-                    MASK_BIAS,
+                    (1, Pad::keras_same(KERNEL)),
+                    Init::Bias(MASK_BIAS),
                 )
             })
             .transpose()?;
@@ -335,8 +335,8 @@ impl PatchGan {
                 params,
                 &format!("{prefix}.block{i}"),
                 (c_in, c_out, KERNEL),
-                2,
-                Pad::same(1),
+                (2, Pad::same(1)),
+                Init::Pix2Pix,
             )?;
             let norm = match norm {
                 Some(kind) if i > 0 => Some(Norm::new(
@@ -354,8 +354,8 @@ impl PatchGan {
             params,
             &format!("{prefix}.last"),
             (c_in, 1, KERNEL),
-            1,
-            Pad::keras_same(KERNEL),
+            (1, Pad::keras_same(KERNEL)),
+            Init::Pix2Pix,
         )?;
         Ok(PatchGan { blocks, last })
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::reader::{Picture, VideoInfo};
+use super::info::{Picture, VideoInfo};
 use super::VideoError;
 use crate::frame::{files_in, has_extension, read_image, Rgb8, PICTURE_EXTENSIONS};
 

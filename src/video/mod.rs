@@ -20,6 +20,7 @@ mod audio;
 mod encode;
 mod ffi;
 mod folder;
+mod info;
 mod range;
 mod reader;
 mod recorder;
@@ -32,8 +33,9 @@ use std::sync::Once;
 
 use thiserror::Error;
 
+pub use info::VideoInfo;
 pub use range::{BadFrameRange, FrameRange};
-pub use reader::{ReaderOptions, VideoInfo, VideoReader};
+pub use reader::{ReaderOptions, VideoReader};
 pub use recorder::Recorder;
 pub use status::ffmpeg_status;
 pub use stream::{Destination, StreamOptions, StreamWriter};

@@ -12,8 +12,9 @@ use ffmpeg_next::{codec, decoder, error::EAGAIN, format, frame, media, Packet, R
 
 use super::ffi::{self, Geometry, Scaler};
 use super::folder::FolderSource;
+use super::info::{Picture, VideoInfo};
 use super::{init_ffmpeg, VideoError};
-use crate::frame::{Frame, Rgb8};
+use crate::frame::Frame;
 
 /// Frame rate given to image folders and to files that do not state one.
 pub const DEFAULT_FPS: f64 = 25.0;
@@ -31,19 +32,6 @@ impl Default for ReaderOptions {
             folder_fps: DEFAULT_FPS,
         }
     }
-}
-
-/// What a video is, as known when it is opened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VideoInfo {
-    pub path: PathBuf,
-    /// Size of every frame the reader returns.
-    pub width: u32,
-    pub height: u32,
-    pub fps: f64,
-    /// The container's estimate of the number of frames (exact for image folders).
-    pub frame_count: Option<u64>,
-    pub has_audio: bool,
 }
 
 /// Reads a video file or an image folder frame by frame.
@@ -156,9 +144,6 @@ impl Iterator for VideoReader {
         self.next_frame().transpose()
     }
 }
-
-/// A picture and its presentation time from the first frame, when the source knows it.
-pub(super) type Picture = (Rgb8, Option<Duration>);
 
 fn valid_fps(fps: f64) -> f64 {
     if fps.is_finite() && fps > 0.0 {

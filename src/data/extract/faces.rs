@@ -94,7 +94,13 @@ pub fn extract_faces(
     let bar = progress(total_frames(inputs, options), "extracting faces");
     for input in inputs {
         if is_photo(input) {
-            run.frame(&read_image(input)?, input, 0, 0.0)?;
+            let image = read_image(input)?;
+            run.frame(&Shot {
+                image: &image,
+                source: input,
+                index: 0,
+                t: 0.0,
+            })?;
             bar.inc(1);
             continue;
         }
@@ -109,7 +115,12 @@ pub fn extract_faces(
                 break;
             }
             if options.frames.contains(frame.index) && frame.index % options.every == 0 {
-                run.video_frame(&frame.image, input, frame.index, frame.t.as_secs_f64())?;
+                run.video_frame(&Shot {
+                    image: &frame.image,
+                    source: input,
+                    index: frame.index,
+                    t: frame.t.as_secs_f64(),
+                })?;
                 bar.inc(1);
             }
         }
@@ -188,6 +199,14 @@ fn total_frames(inputs: &[PathBuf], options: &FacesOptions) -> Option<u64> {
         .sum()
 }
 
+/// A picture looked at, and where it came from: its file, its index in it and its time.
+struct Shot<'a> {
+    image: &'a Rgb8,
+    source: &'a Path,
+    index: u64,
+    t: f64,
+}
+
 /// An extraction under way.
 struct Run<'a> {
     out: &'a Path,
@@ -205,15 +224,10 @@ impl Run<'_> {
     /// One frame of a video: the face kept is followed from the frame before while it can be
     /// and a full analysis is not due; otherwise the frame is analysed in full, and the one face
     /// it keeps (if one) is followed from there.
-    fn video_frame(
-        &mut self,
-        image: &Rgb8,
-        source: &Path,
-        index: u64,
-        t: f64,
-    ) -> Result<(), ExtractError> {
+    fn video_frame(&mut self, shot: &Shot) -> Result<(), ExtractError> {
+        let image = shot.image;
         let Some(mut follower) = self.follower.take() else {
-            return self.frame(image, source, index, t);
+            return self.frame(shot);
         };
         let followed = match follower.since_full + 1 < FULL_EVERY {
             true => follower.tracker.follow_only(image)?,
@@ -223,7 +237,7 @@ impl Run<'_> {
             Some(face) => {
                 follower.since_full += 1;
                 self.manifest.frames += 1;
-                self.keep(image, &face, source, index, t, follower.distance)
+                self.keep(shot, &face, follower.distance)
             }
             None => {
                 follower.since_full = 0;
@@ -235,7 +249,7 @@ impl Run<'_> {
                     }
                     _ => follower.tracker.restart(),
                 }
-                kept.and_then(|kept| self.keep_all(image, kept, source, index, t))
+                kept.and_then(|kept| self.keep_all(shot, kept))
             }
         };
         self.follower = Some(follower);
@@ -244,27 +258,18 @@ impl Run<'_> {
 
     /// Looks at one frame: keeps the reference person's faces, or with no reference the one
     /// face a frame shows (a frame with several is skipped rather than guessed).
-    fn frame(
-        &mut self,
-        image: &Rgb8,
-        source: &Path,
-        index: u64,
-        t: f64,
-    ) -> Result<(), ExtractError> {
-        let kept = self.analyse(image)?;
-        self.keep_all(image, kept, source, index, t)
+    fn frame(&mut self, shot: &Shot) -> Result<(), ExtractError> {
+        let kept = self.analyse(shot.image)?;
+        self.keep_all(shot, kept)
     }
 
     fn keep_all(
         &mut self,
-        image: &Rgb8,
+        shot: &Shot,
         kept: Vec<(Face, Option<f32>)>,
-        source: &Path,
-        index: u64,
-        t: f64,
     ) -> Result<(), ExtractError> {
         for (face, distance) in kept {
-            self.keep(image, &face, source, index, t, distance)?;
+            self.keep(shot, &face, distance)?;
         }
         Ok(())
     }
@@ -307,11 +312,8 @@ impl Run<'_> {
     /// Aligns and saves one face.
     fn keep(
         &mut self,
-        image: &Rgb8,
+        shot: &Shot,
         face: &Face,
-        source: &Path,
-        index: u64,
-        t: f64,
         distance: Option<f32>,
     ) -> Result<(), ExtractError> {
         let Some(to_crop) = self.crop.transform(&face.landmarks) else {
@@ -319,7 +321,7 @@ impl Run<'_> {
         };
         let file = faceset::face_file(self.manifest.kept);
         let path = self.out.join(FACES_DIR).join(&file);
-        frame::save_png(&self.crop.warp(image, &to_crop), &path).map_err(|e| {
+        frame::save_png(&self.crop.warp(shot.image, &to_crop), &path).map_err(|e| {
             faceset::FaceSetError::Write {
                 path,
                 reason: e.to_string(),
@@ -327,9 +329,9 @@ impl Run<'_> {
         })?;
         self.entries.push(Entry {
             file,
-            source: source.to_path_buf(),
-            index,
-            t,
+            source: shot.source.to_path_buf(),
+            index: shot.index,
+            t: shot.t,
             landmarks: face.landmarks.map(|p| to_crop.apply(p)).points().to_vec(),
             to_crop,
             distance,

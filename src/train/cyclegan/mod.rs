@@ -15,14 +15,16 @@ use serde::{Deserialize, Serialize};
 
 pub use self::model::{Reconstruction, Translators, Variant, Widths};
 use super::driver::{self, RunOptions, Trainer};
+use super::export::trained_card;
 use super::images::{batch_to_tensor, tensor_to_image, TANH};
 use super::layers::l1;
+use super::paired::PairedRun;
 use super::params::Rng;
 use super::report::save_preview;
 use super::{run, TrainDevice, TrainError};
 use crate::data::imageset::{ImageSet, ImageSetReport};
 use crate::frame::Rgb8;
-use crate::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use crate::infer::{ModelCard, ModelKind};
 
 /// Pictures per domain in a preview grid.
 const PREVIEW_ROWS: usize = 3;
@@ -135,15 +137,7 @@ impl Domain {
 }
 
 /// A run: both translators, both domains and the latest held-out round-trip error.
-struct CycleRun {
-    net: Translators,
-    domains: (Domain, Domain),
-    validation: (Tensor, Tensor),
-    cycle: f32,
-    rng: Rng,
-    device: Device,
-    about: toml::Table,
-}
+type CycleRun = PairedRun<Translators, Domain>;
 
 impl Trainer<4> for CycleRun {
     const LOSSES: [&'static str; 4] = [
@@ -154,24 +148,24 @@ impl Trainer<4> for CycleRun {
     ];
 
     fn start(&mut self, step: u64, seed: u64) -> Result<(), TrainError> {
-        self.rng = Rng::new(seed ^ step.wrapping_mul(0x9E37_79B9));
+        self.restart_rng(seed, step);
         Ok(())
     }
 
     fn step(&mut self, lr_scale: f64) -> Result<[f32; 4], TrainError> {
         self.net.g_opt.set_lr_scale(lr_scale);
         self.net.d_opt.set_lr_scale(lr_scale);
-        let (a, b) = &self.domains;
+        let (a, b) = &self.sides;
         let (pa, pb) = (
             a.sample(&mut self.rng, &self.device)?,
             b.sample(&mut self.rng, &self.device)?,
         );
         let [d, g, rec, _identity] = self.net.step(&pa, &pb)?;
-        Ok([d, g, rec, self.cycle])
+        Ok([d, g, rec, self.measured])
     }
 
     fn preview(&mut self, dir: &Path, step: u64) -> Result<PathBuf, TrainError> {
-        self.cycle = validation_cycle(&mut self.net, &self.validation)?;
+        self.measured = validation_cycle(&mut self.net, &self.validation)?;
         write_preview(&mut self.net, &self.validation, dir, step)
     }
 
@@ -242,19 +236,13 @@ pub fn train(
     )?;
     let validation = (a.validation(&device)?, b.validation(&device)?);
     let cycle_start = validation_cycle(&mut net, &validation)?;
-    let mut trainer = CycleRun {
-        net,
-        domains: (a, b),
-        validation,
-        cycle: cycle_start,
-        rng: Rng::new(options.run.seed),
-        device,
-        about: toml::toml! {
-            variant = (options.variant.name())
-            preset = (options.preset.name())
-            size = (widths.size as i64)
-        },
+    let about = toml::toml! {
+        variant = (options.variant.name())
+        preset = (options.preset.name())
+        size = (widths.size as i64)
     };
+    let (domains, seed) = ((a, b), options.run.seed);
+    let mut trainer = PairedRun::new(net, domains, validation, cycle_start, seed, device, about);
     let dir = out.with_extension("train");
     let done = driver::drive(&mut trainer, &dir, &options.run, stop)?;
     let cycle = validation_cycle(&mut trainer.net, &trainer.validation)?;
@@ -342,12 +330,6 @@ fn model_card(
     to_b: bool,
     (a, b): (&ImageSetReport, &ImageSetReport),
 ) -> ModelCard {
-    let spec = TensorSpec {
-        size: widths.size as u32,
-        layout: Layout::Nchw,
-        range: [-1.0, 1.0],
-        color: ColorOrder::Rgb,
-    };
     let (from, to) = match to_b {
         true => ("A", "B"),
         false => ("B", "A"),
@@ -362,13 +344,11 @@ fn model_card(
         images_b = (b.images as i64)
         validation_cycle_l1 = (f64::from(cycle))
     };
-    ModelCard {
-        description: format!(
-            "{} ({} preset): pictures of domain {from} become pictures of domain {to}",
-            options.variant.name(),
-            options.preset.name()
-        ),
-        training: Some(training),
-        ..ModelCard::new(ModelKind::Stylize, spec)
-    }
+    let description = format!(
+        "{} ({} preset): pictures of domain {from} become pictures of domain {to}",
+        options.variant.name(),
+        options.preset.name()
+    );
+    let size = widths.size as u32;
+    trained_card(ModelKind::Stylize, (size, TANH), description, training)
 }

@@ -16,7 +16,7 @@
 use candle_core::Tensor;
 
 use super::super::graph::OnnxGraph;
-use super::super::layers::{self, Conv, Dense, Pad};
+use super::super::layers::{self, Conv, Dense, Init, Pad};
 use super::super::params::Params;
 use super::super::TrainError;
 
@@ -35,28 +35,29 @@ struct Block {
     upsample: bool,
 }
 
-impl Block {
-    fn down(
-        params: &mut Params,
-        name: &str,
-        c_in: usize,
-        c_out: usize,
-    ) -> Result<Block, TrainError> {
-        Ok(Block {
-            conv: Conv::he(params, name, (c_in, c_out, 5), 2, Pad::same(2))?,
-            upsample: false,
-        })
-    }
+/// What a block does to the picture's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Conv 5×5 stride 2: half the side.
+    Down,
+    /// Conv 3×3, then ×2 upsampling: twice the side.
+    Upscale,
+}
 
-    fn upscale(
+impl Block {
+    fn new(
         params: &mut Params,
         name: &str,
-        c_in: usize,
-        c_out: usize,
+        step: Step,
+        (c_in, c_out): (usize, usize),
     ) -> Result<Block, TrainError> {
+        let (k, stride, pad) = match step {
+            Step::Down => (5, 2, Pad::same(2)),
+            Step::Upscale => (3, 1, Pad::same(1)),
+        };
         Ok(Block {
-            conv: Conv::he(params, name, (c_in, c_out, 3), 1, Pad::same(1))?,
-            upsample: true,
+            conv: Conv::new(params, name, (c_in, c_out, k), (stride, pad), Init::He)?,
+            upsample: step == Step::Upscale,
         })
     }
 
@@ -95,7 +96,14 @@ impl Encoder {
         // 3 → f → 2f → 4f → 8f, then 8f for every further halving.
         let width = |i: usize| if i == 0 { 3 } else { f << (i - 1).min(3) };
         let down = (0..halvings(size))
-            .map(|i| Block::down(params, &format!("enc.down{i}"), width(i), width(i + 1)))
+            .map(|i| {
+                Block::new(
+                    params,
+                    &format!("enc.down{i}"),
+                    Step::Down,
+                    (width(i), width(i + 1)),
+                )
+            })
             .collect::<Result<_, _>>()?;
         let flat = 8 * f * BOTTLENECK * BOTTLENECK;
         Ok(Encoder {
@@ -104,7 +112,7 @@ impl Encoder {
             down,
             dense_in: Dense::new(params, "enc.dense_in", (flat, 8 * f))?,
             dense_out: Dense::new(params, "enc.dense_out", (8 * f, flat))?,
-            up: Block::upscale(params, "enc.up", 8 * f, 4 * f)?,
+            up: Block::new(params, "enc.up", Step::Upscale, (8 * f, 4 * f))?,
         })
     }
 
@@ -162,16 +170,23 @@ impl Decoder {
         let widths = [4 * f, 8 * f, 4 * f, 2 * f, f];
         let ups = halvings(size) - 1;
         let up = (0..ups)
-            .map(|i| Block::upscale(params, &format!("{name}.up{i}"), widths[i], widths[i + 1]))
+            .map(|i| {
+                Block::new(
+                    params,
+                    &format!("{name}.up{i}"),
+                    Step::Upscale,
+                    (widths[i], widths[i + 1]),
+                )
+            })
             .collect::<Result<_, _>>()?;
         Ok(Decoder {
             up,
-            out: Conv::he(
+            out: Conv::new(
                 params,
                 &format!("{name}.out"),
                 (widths[ups], 3, 5),
-                1,
-                Pad::same(2),
+                (1, Pad::same(2)),
+                Init::He,
             )?,
         })
     }

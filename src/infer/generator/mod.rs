@@ -1,31 +1,33 @@
 //! A generator session: image in, image out, with the tensor layout and value range its card
 //! (or, without one, its signature) gives. DeepFaceLive's `.dfm` face-swap models are ONNX
 //! with a signature of their own (DESIGN §4) and run here too.
+//!
+//! Its parts: loading the graph (`load.rs`), reading its signature (`signature.rs`), and
+//! converting frames to and from its tensors (`tensor.rs`).
+
+mod load;
+mod signature;
+mod tensor;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use image::Rgb;
-use ndarray::{Array4, ArrayViewD, Axis};
+use ndarray::Array4;
 use ort::session::Session;
-use ort::value::{TensorRef, ValueType};
+use ort::value::TensorRef;
 
-use super::card::{AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
+use self::load::{load_failure, simplified};
+use self::signature::Signature;
+pub use self::signature::{DFM_FACE, DFM_INPUT, REFERENCE_INPUT};
+use self::tensor::{fill_tensor, read_tensor};
+use super::card::{AlignmentSpec, Layout, ModelCard, ModelKind, TensorSpec};
 use super::InferError;
-use crate::frame::{Rgb8, ValueRange};
+use crate::frame::Rgb8;
 use crate::runtime::{choose_provider, runtime, DevicePreference, Provider};
 
-/// The input that names a DeepFaceLive model (`in_face:0`, NHWC, BGR, [0, 1]).
-pub const DFM_INPUT: &str = "in_face:0";
-/// The output of a DeepFaceLive model that holds the swapped face (the others are masks).
-pub const DFM_FACE: &str = "out_celeb_face:0";
-/// The second input of DeepFaceLive's morphable (AMP) models, and the value DeepFaceLive
-/// feeds it by default: how far the face moves toward the target.
-const DFM_MORPH_INPUT: &str = "morph_value:0";
+/// The value DeepFaceLive feeds a morphable model's morph input by default: how far the face
+/// moves toward the target.
 const DFM_MORPH: f32 = 0.75;
-/// The second input of a reenactment model that takes the target's reference picture moved
-/// onto the drawn landmarks (the `warp` architecture).
-pub const REFERENCE_INPUT: &str = "reference";
 /// The aligned crop assumed for a `.dfm` without a card: DeepFaceLive's default face coverage
 /// of 2.2 (the landmark template fills 1/2.2 of the crop). A card beside the model overrides it.
 pub const DFM_PADDING: f32 = (1.0 - 1.0 / 2.2) / 2.0;
@@ -57,21 +59,6 @@ impl Default for Loading {
             spin: true,
         }
     }
-}
-
-/// The model's graph simplified, or `None` (then it runs as the file has it) when mimic's
-/// reader cannot read it or there is nothing to simplify.
-fn simplified(model: &Path) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(model).ok()?;
-    let read = match crate::onnx::read::decode(&bytes) {
-        Ok(read) => read,
-        Err(e) => {
-            tracing::debug!("running '{}' as it is: {e}", model.display());
-            return None;
-        }
-    };
-    let simplified = crate::onnx::simplify::simplify(read.clone());
-    (simplified != read).then(|| simplified.encode())
 }
 
 /// An image-to-image model ready to run, its input tensor allocated once.
@@ -341,242 +328,4 @@ pub struct GeneratorTimings {
     pub preprocess: Duration,
     pub run: Duration,
     pub postprocess: Duration,
-}
-
-/// Image → tensor: pixel values mapped linearly from [0, 255] onto the spec's range.
-/// Why ONNX Runtime could not load a model, for a person: without the C++ source location it
-/// comes with, and with what to do where that is known.
-fn load_failure(message: &str) -> String {
-    let reason = without_source_location(message);
-    let number_after = |key: &str| -> Option<u32> {
-        let at = reason.find(key)? + key.len();
-        let digits: String = reason[at..]
-            .chars()
-            .skip_while(|c| c.is_whitespace())
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
-    };
-    match (number_after("Opset"), number_after("is till opset")) {
-        (Some(used), Some(supported)) => format!(
-            "it uses ONNX opset {used}, and this ONNX Runtime supports up to opset {supported}: export it again with opset {supported} or lower"
-        ),
-        _ => format!("{reason} (is it a complete ONNX file?)"),
-    }
-}
-
-/// `…failed:/onnxruntime_src/path.h:46 void f(args) reason` → `reason`.
-fn without_source_location(message: &str) -> &str {
-    let Some(at) = message.find("/onnxruntime_src/") else {
-        return message.trim();
-    };
-    let rest = &message[at..];
-    let Some(open) = rest.find('(') else {
-        return message.trim();
-    };
-    let mut depth = 0;
-    for (i, c) in rest[open..].char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth == 1 => return rest[open + i + 1..].trim(),
-            ')' => depth -= 1,
-            _ => {}
-        }
-    }
-    message.trim()
-}
-
-fn fill_tensor(tensor: &mut Array4<f32>, image: &Rgb8, spec: &TensorSpec) {
-    let range = ValueRange::new(spec.range);
-    for (x, y, Rgb(rgb)) in image.enumerate_pixels() {
-        let (x, y) = (x as usize, y as usize);
-        for c in 0..3 {
-            let value = range.value(rgb[channel(spec.color, c)]);
-            match spec.layout {
-                Layout::Nchw => tensor[[0, c, y, x]] = value,
-                Layout::Nhwc => tensor[[0, y, x, c]] = value,
-            }
-        }
-    }
-}
-
-/// Tensor → image, clamping values outside the range.
-fn read_tensor(
-    array: &ArrayViewD<f32>,
-    spec: &TensorSpec,
-    out: &mut Rgb8,
-) -> Result<(), InferError> {
-    let view = array
-        .view()
-        .into_dimensionality::<ndarray::Ix4>()
-        .map_err(|e| InferError::Run(format!("output is not a 4-d tensor: {e}")))?;
-    let view = view.index_axis(Axis(0), 0);
-    let (h, w) = match spec.layout {
-        Layout::Nchw => (view.shape()[1], view.shape()[2]),
-        Layout::Nhwc => (view.shape()[0], view.shape()[1]),
-    };
-    if out.dimensions() != (w as u32, h as u32) {
-        *out = Rgb8::new(w as u32, h as u32);
-    }
-    let range = ValueRange::new(spec.range);
-    for (x, y, pixel) in out.enumerate_pixels_mut() {
-        let (x, y) = (x as usize, y as usize);
-        for c in 0..3 {
-            let value = match spec.layout {
-                Layout::Nchw => view[[c, y, x]],
-                Layout::Nhwc => view[[y, x, c]],
-            };
-            pixel[channel(spec.color, c)] = range.level(value);
-        }
-    }
-    Ok(())
-}
-
-/// Tensor channel `c` holds image channel `channel(order, c)`.
-fn channel(order: ColorOrder, c: usize) -> usize {
-    match order {
-        ColorOrder::Rgb => c,
-        ColorOrder::Bgr => 2 - c,
-    }
-}
-
-/// The shapes a session declares for its image input and output.
-struct Signature {
-    input: Vec<i64>,
-    output: Vec<i64>,
-    output_index: usize,
-    /// DeepFaceLive's signature: the input is `in_face:0`.
-    dfm: bool,
-    /// A DeepFaceLive model with a `morph_value:0` input.
-    morph: bool,
-    /// A model with a second image input for the target's reference picture.
-    reference: bool,
-}
-
-impl Signature {
-    fn read(session: &Session, path: &Path) -> Result<Signature, InferError> {
-        let bad = |reason: String| InferError::Signature {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let (input, morph, reference) = match session.inputs() {
-            [input] => (input, false, false),
-            [input, morph] if morph.name() == DFM_MORPH_INPUT => (input, true, false),
-            [input, reference] if reference.name() == REFERENCE_INPUT => (input, false, true),
-            inputs => {
-                return Err(bad(format!(
-                    "it has {} inputs; an image generator has one (a morphable DeepFaceLive model: {DFM_INPUT} and {DFM_MORPH_INPUT}; a reenactment model with a reference picture: input and {REFERENCE_INPUT})",
-                    inputs.len()
-                )))
-            }
-        };
-        let dfm = input.name() == DFM_INPUT;
-        let input = float_shape(input.dtype())
-            .ok_or_else(|| bad("its input is not a float32 tensor of rank 4".into()))?;
-        // DeepFaceLive models have several outputs; the image is the one named like a face or
-        // the first with three channels.
-        let outputs: Vec<(usize, Vec<i64>, &str)> = session
-            .outputs()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| float_shape(o.dtype()).map(|s| (i, s, o.name())))
-            .collect();
-        let (output_index, output, _) = outputs
-            .iter()
-            .find(|(_, _, name)| *name == DFM_FACE)
-            .or_else(|| outputs.iter().find(|(_, s, _)| s[1] == 3 || s[3] == 3))
-            .cloned()
-            .ok_or_else(|| bad("no output is a 3-channel float32 image tensor".into()))?;
-        Ok(Signature {
-            input,
-            output,
-            output_index,
-            dfm,
-            morph,
-            reference,
-        })
-    }
-
-    /// Input and output specs: the card's, checked against the signature, or inferred.
-    fn specs(
-        &self,
-        card: Option<&ModelCard>,
-        path: &Path,
-    ) -> Result<(TensorSpec, TensorSpec), InferError> {
-        let bad = |reason: String| InferError::Signature {
-            path: path.to_path_buf(),
-            reason,
-        };
-        match card {
-            Some(card) => {
-                check_against(&self.input, &card.input).map_err(|r| bad(format!("input {r}")))?;
-                check_against(&self.output, &card.output)
-                    .map_err(|r| bad(format!("output {r}")))?;
-                Ok((card.input, card.output))
-            }
-            None => {
-                let color = match self.dfm {
-                    true => ColorOrder::Bgr,
-                    false => ColorOrder::Rgb,
-                };
-                let input =
-                    infer_spec(&self.input, color).map_err(|r| bad(format!("input {r}")))?;
-                let output =
-                    infer_spec(&self.output, color).map_err(|r| bad(format!("output {r}")))?;
-                Ok((input, output))
-            }
-        }
-    }
-}
-
-fn float_shape(dtype: &ValueType) -> Option<Vec<i64>> {
-    match dtype {
-        ValueType::Tensor {
-            ty: ort::value::TensorElementType::Float32,
-            shape,
-            ..
-        } if shape.len() == 4 => Some(shape.iter().copied().collect()),
-        _ => None,
-    }
-}
-
-/// A dimension the model fixes must equal the card's; a dynamic one (-1) accepts anything.
-fn check_against(shape: &[i64], spec: &TensorSpec) -> Result<(), String> {
-    let s = i64::from(spec.size);
-    let expected = match spec.layout {
-        Layout::Nchw => [1, 3, s, s],
-        Layout::Nhwc => [1, s, s, 3],
-    };
-    let fits = shape.iter().zip(expected).all(|(&d, e)| d < 0 || d == e);
-    if fits {
-        Ok(())
-    } else {
-        Err(format!(
-            "shape {shape:?} does not match the card's {expected:?} ({:?})",
-            spec.layout
-        ))
-    }
-}
-
-/// Without a card: NCHW with 3 channels in [-1, 1] (tanh generators), or NHWC in [0, 1]
-/// (DeepFaceLive, whose colours are BGR); the size must be fixed in the model.
-fn infer_spec(shape: &[i64], color: ColorOrder) -> Result<TensorSpec, String> {
-    let (layout, h, w, range) = if shape[1] == 3 {
-        (Layout::Nchw, shape[2], shape[3], [-1.0, 1.0])
-    } else if shape[3] == 3 {
-        (Layout::Nhwc, shape[1], shape[2], [0.0, 1.0])
-    } else {
-        return Err(format!("shape {shape:?} has no 3-channel axis"));
-    };
-    if h <= 0 || h != w {
-        return Err(format!(
-            "shape {shape:?} is not a fixed square image; give the model a card"
-        ));
-    }
-    Ok(TensorSpec {
-        size: h as u32,
-        layout,
-        range,
-        color,
-    })
 }

@@ -6,17 +6,22 @@
 //! frame about 2 ms, so this is most of what keeps face analysis within a live frame's budget.
 //! Detecting on a scaled-down frame was tried and dropped: its boxes differ enough to double the
 //! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9, with HOG).
+//!
+//! The face followed between detections is in `follow.rs`, the detection thread in
+//! `background.rs`.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
-use std::thread::JoinHandle;
+mod background;
+mod follow;
+
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use self::background::Background;
+use self::follow::{fast, in_view, motion, BoxFit, Followed};
 use crate::face::{Face, FaceAnalyzer, FaceError, Landmarks};
 use crate::frame::change::{ChangeCheck, FrameChange};
 use crate::frame::Rgb8;
-use crate::geometry::{FaceBox, Point};
 
 /// A prediction whose eyes and nose land within this fraction of the face box of where its box
 /// put them is settled: the box it was predicted in is where the detector would have put it.
@@ -35,10 +40,6 @@ const LOST_SHIFT: f32 = 0.08;
 /// than this (NME) shows the tracker drifted: it detects again in the frame at hand. On d12.mp4
 /// (fast head motion) this keeps the track within 2 % of per-frame detection.
 const DRIFTED: f32 = 0.03;
-
-/// A face whose eyes and nose moved by more than this fraction of its box in one frame moves
-/// fast: its due detection runs inside the frame even when detections run beside the frames.
-const FAST: f32 = 0.03;
 
 /// How often, and where, to detect.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,90 +61,6 @@ impl Default for TrackOptions {
             background: false,
             face_index: 0,
         }
-    }
-}
-
-/// The mean of the nose and eye points (27–47), which keep their shape when the mouth and jaw
-/// move.
-fn anchor(landmarks: &Landmarks) -> Point {
-    let points = landmarks.part(27..48);
-    let n = points.len() as f32;
-    let (x, y) = points
-        .iter()
-        .fold((0.0, 0.0), |(x, y), p| (x + p.x, y + p.y));
-    Point::new(x / n, y / n)
-}
-
-/// Whether the face moved so fast in the last frame that a due detection cannot wait for the
-/// detection thread: following fails mostly in fast motion.
-fn fast(followed: &Followed) -> bool {
-    followed.velocity.x.hypot(followed.velocity.y) > FAST * followed.fit.width
-}
-
-/// How far the anchor of `to` lies from that of `from`.
-fn motion(from: &Landmarks, to: &Landmarks) -> Point {
-    let (a, b) = (anchor(from), anchor(to));
-    Point::new(b.x - a.x, b.y - a.y)
-}
-
-/// Where the detector's box sits relative to the face, learnt at each detection: its size, and
-/// its centre's offset from the anchor. Carried over, it looks to the shape predictor
-/// like the box the detector would have given.
-#[derive(Debug, Clone, Copy)]
-struct BoxFit {
-    width: f32,
-    height: f32,
-    dx: f32,
-    dy: f32,
-}
-
-impl BoxFit {
-    fn learn(bbox: &FaceBox, landmarks: &Landmarks) -> BoxFit {
-        let a = anchor(landmarks);
-        let c = bbox.center();
-        BoxFit {
-            width: bbox.width(),
-            height: bbox.height(),
-            dx: c.x - a.x,
-            dy: c.y - a.y,
-        }
-    }
-
-    fn apply(&self, landmarks: &Landmarks) -> FaceBox {
-        let a = anchor(landmarks);
-        let (cx, cy) = (a.x + self.dx, a.y + self.dy);
-        let (hw, hh) = (self.width / 2.0, self.height / 2.0);
-        FaceBox {
-            left: cx - hw,
-            top: cy - hh,
-            right: cx + hw,
-            bottom: cy + hh,
-        }
-    }
-}
-
-/// The face as last followed: its landmarks, its box fit, and how far its anchor moved since the
-/// frame before, so the next box is placed where the face is heading (constant velocity).
-#[derive(Debug, Clone)]
-struct Followed {
-    landmarks: Landmarks,
-    fit: BoxFit,
-    velocity: Point,
-}
-
-impl Followed {
-    fn new(landmarks: Landmarks, fit: BoxFit) -> Followed {
-        Followed {
-            landmarks,
-            fit,
-            velocity: Point::new(0.0, 0.0),
-        }
-    }
-
-    /// The previous landmarks moved on by one frame's motion: where the next search starts.
-    fn predicted(&self) -> Landmarks {
-        let v = self.velocity;
-        self.landmarks.map(|p| Point::new(p.x + v.x, p.y + v.y))
     }
 }
 
@@ -391,135 +308,4 @@ impl FaceTracker {
             points: None,
         }))
     }
-}
-
-/// A detection made beside the frames: the face found (if any), the landmarks the tracker had
-/// followed on that frame, and how long the detection took.
-struct Finished {
-    face: Option<Face>,
-    followed: Landmarks,
-    took: Duration,
-}
-
-/// The detection thread: one frame at a time in, its main face out. It runs at a lower
-/// priority, so on a machine with few cores the frame loop and the generator come first.
-struct Background {
-    frames: Option<SyncSender<Rgb8>>,
-    results: Receiver<(Option<Face>, Duration)>,
-    in_flight: Option<Landmarks>,
-    /// The detection in flight looks at a shot that has been cut away from.
-    stale: bool,
-    worker: Option<JoinHandle<()>>,
-}
-
-impl Background {
-    fn start(analyzer: FaceAnalyzer, face_index: usize) -> Background {
-        let (frames, inbox) = mpsc::sync_channel::<Rgb8>(1);
-        let (outbox, results) = mpsc::channel();
-        let worker = std::thread::Builder::new()
-            .name("mimic-detect".into())
-            .spawn(move || {
-                lower_priority();
-                for frame in inbox {
-                    let started = Instant::now();
-                    let face = match analyzer.faces(&frame) {
-                        Ok(faces) => faces.into_iter().nth(face_index),
-                        Err(e) => {
-                            tracing::warn!("background face detection failed: {e}");
-                            None
-                        }
-                    };
-                    if outbox.send((face, started.elapsed())).is_err() {
-                        break;
-                    }
-                }
-            })
-            .ok();
-        if worker.is_none() {
-            tracing::warn!("no thread for background detection: detecting inside the frames");
-        }
-        Background {
-            frames: worker.as_ref().map(|_| frames),
-            results,
-            in_flight: None,
-            stale: false,
-            worker,
-        }
-    }
-
-    /// Sends a copy of `frame` unless a detection is in flight; whether it was sent.
-    fn send(&mut self, frame: &Rgb8, followed: &Landmarks) -> bool {
-        let Some(frames) = &self.frames else {
-            return false;
-        };
-        if self.in_flight.is_some() {
-            return false;
-        }
-        match frames.try_send(frame.clone()) {
-            Ok(()) => {
-                self.in_flight = Some(followed.clone());
-                true
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-        }
-    }
-
-    /// Drops the detection in flight when it finishes.
-    fn forget(&mut self) {
-        self.stale = self.in_flight.is_some();
-    }
-
-    fn finished(&mut self) -> Option<Finished> {
-        match self.results.try_recv() {
-            Ok((face, took)) => {
-                let followed = self.in_flight.take()?;
-                (!std::mem::take(&mut self.stale)).then_some(Finished {
-                    face,
-                    followed,
-                    took,
-                })
-            }
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                self.frames = None;
-                self.in_flight = None;
-                self.stale = false;
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread after its current detection.
-        self.frames = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-    }
-}
-
-/// Lowers the calling thread's scheduling priority (Linux: nice 10 for this thread alone).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread's own id; failure only leaves the
-    // priority as it was.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
-}
-
-/// Whether the face is still in view: its eyes and nose inside the frame. The chin or an ear
-/// past the edge is normal when someone sits close, and the predictor still follows the face.
-fn in_view(landmarks: &Landmarks, frame: &Rgb8) -> bool {
-    let (w, h) = (frame.width() as f32, frame.height() as f32);
-    let spread = landmarks.bounds();
-    spread.width() > 4.0
-        && spread.height() > 4.0
-        && landmarks
-            .part(27..48)
-            .iter()
-            .all(|p| p.x >= 0.0 && p.y >= 0.0 && p.x < w && p.y < h)
 }
