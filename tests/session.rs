@@ -124,7 +124,7 @@ fn the_library_loop_runs_a_file_into_a_recording_frame_by_frame() {
         (0..30).collect::<Vec<_>>(),
         "in order, none dropped"
     );
-    assert_eq!(report.recordings, [out.clone()]);
+    assert_eq!(report.recordings, std::slice::from_ref(&out));
     let mut reader = VideoReader::open(&out).unwrap();
     let mut frames = 0;
     while reader.next_frame().unwrap().is_some() {

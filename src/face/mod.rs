@@ -63,7 +63,7 @@ pub enum FaceError {
 /// annotated faces in 20 ms a 512×512 frame (68 landmarks included), where HOG without
 /// upsampling finds 12 in 30 ms (README "Face detectors, measured"). Only HOG with upsampling
 /// finds more (44), at 140 ms, so `detect` on photos keeps that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DetectorKind {
     /// HOG + linear SVM: frontal faces; small ones only with upsampling.

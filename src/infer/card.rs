@@ -14,7 +14,7 @@ use crate::reenact::sketch::SketchStyle;
 use crate::swap::detail::DetailSpec;
 
 /// What a model does, which picks the live loop's mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Landmark sketch → frame of the target person (pix2pix).

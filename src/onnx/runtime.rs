@@ -85,7 +85,7 @@ fn library_version(path: &std::path::Path) -> Result<String, String> {
 }
 
 /// Which execution provider a session should use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DevicePreference {
     /// CUDA when built with `--features cuda` and a GPU is usable, else the CPU.
     #[default]

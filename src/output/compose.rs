@@ -29,7 +29,7 @@ pub fn synthetic_metadata() -> Vec<(String, String)> {
 }
 
 /// What the window shows and the recording holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
     /// Live frame | generated frame | sketch, side by side.

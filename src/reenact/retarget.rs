@@ -230,7 +230,7 @@ pub fn rest_pose(frames: &[Landmarks]) -> Option<Similarity> {
 }
 
 /// How far the target follows the driver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Follow {
     /// The driver's head motion and expression, each held within what the target showed in

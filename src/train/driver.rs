@@ -55,7 +55,7 @@ impl RunOptions {
 }
 
 /// The learning rate's course over a run, as a share of the trainer's base rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Schedule {
     /// The base rate throughout (the book's).

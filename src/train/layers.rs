@@ -105,9 +105,7 @@ impl Conv {
 }
 
 /// Which normalisation follows a block.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NormKind {
     /// Per image and channel: the same at training and inference, so export is exact.

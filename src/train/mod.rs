@@ -111,7 +111,7 @@ pub(crate) fn cpu_slice<'a>(
 }
 
 /// Where training runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TrainDevice {
     #[default]
     Cpu,

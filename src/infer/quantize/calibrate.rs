@@ -20,7 +20,7 @@ pub type Feed = Vec<(String, ArrayD<f32>)>;
 const BINS: usize = 2048;
 
 /// How a value's range is chosen from what calibration saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Everything seen: no value clips, the rare extremes stretch the steps.

@@ -21,7 +21,7 @@ use crate::frame::Rgb8;
 use crate::geometry::{Point, Similarity};
 
 /// Which part of the generated crop replaces the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MaskKind {
     /// The whole crop.
@@ -44,7 +44,7 @@ impl MaskKind {
 }
 
 /// How the generated face's colours are matched to the face it replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorMatch {
     None,

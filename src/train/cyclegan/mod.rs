@@ -31,7 +31,7 @@ const PREVIEW_ROWS: usize = 3;
 
 /// Network size presets: `base` is the book's (128 px, generators f = 32, discriminators
 /// f = 64); the smaller ones train on a CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// 64 px, f = 16 / 32.

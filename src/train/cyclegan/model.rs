@@ -20,7 +20,7 @@ use super::super::unet::{PatchGan, UNet, UNetShape};
 use super::super::TrainError;
 
 /// Which unpaired method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     Cyclegan,
@@ -63,7 +63,7 @@ impl Variant {
 }
 
 /// DiscoGAN's reconstruction loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reconstruction {
     /// Mean squared error.

@@ -47,7 +47,7 @@ pub const L1_WEIGHT: f64 = 100.0;
 pub const DEFAULT_EPOCHS: u64 = 20;
 
 /// Network size presets (DESIGN §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// 128 px, f = 8 (≈0.75 M): small enough to ship inside mimic (the demo model).
@@ -107,7 +107,7 @@ impl Preset {
 }
 
 /// The generator: the book's U-Net, or the same U-Net given the target's reference picture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     /// The U-Net also sees the target's reference picture moved onto the sketch's landmarks

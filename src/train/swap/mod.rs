@@ -41,7 +41,7 @@ use crate::swap::detail::DetailSpec;
 pub const MODEL_PADDING: f32 = 0.1;
 
 /// Network size presets (DESIGN §5): `base` is the book's network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SwapPreset {
     /// 64 px, f = 16 (≈1.2 M parameters), batch 16, Adam 5e-4: trains on a CPU within the hour.
@@ -103,7 +103,7 @@ impl SwapPreset {
 
 /// What the autoencoders learn to bring down, each term weighted to the face (eyes and mouth
 /// most, [`weight`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SwapLoss {
     /// Mean absolute error plus structural dissimilarity (DSSIM), as DeepFaceLab and faceswap
