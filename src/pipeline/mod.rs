@@ -8,7 +8,7 @@
 //! generator → back to the frame's size). [`Session`] runs them and the composer, built from
 //! a plain [`SessionConfig`]; [`Stages`] runs tracking on a thread of its own, a frame ahead.
 //! Where frames come from is [`crate::capture`], where they go [`crate::output`], and the
-//! loop that joins the three [`crate::live`].
+//! loop that joins the three is the `live` module, above this one.
 
 pub mod config;
 pub mod reenact;
