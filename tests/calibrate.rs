@@ -7,8 +7,15 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{arg, mimic, mimic_json, scratch, testdata};
+use common::live::LiveRun;
+use common::{arg, mimic, mimic_json, refusal, scratch, testdata};
 use mimic::reenact::calibrate::{Profile, ProfileError, MAX_NOD, MAX_TURN};
+
+/// `calibrate --input INPUT --out OUT` and then `more`.
+fn calibrate<'a>(input: &'a Path, out: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let args = ["calibrate", "--input", arg(input), "--out", arg(out)];
+    [&args[..], more].concat()
+}
 
 /// A folder that plays `photo` as a video of `frames` frames.
 fn still_video(name: &str, photo: &str, frames: usize) -> PathBuf {
@@ -25,13 +32,7 @@ fn still_video(name: &str, photo: &str, frames: usize) -> PathBuf {
 /// `expected`, and no profile left behind.
 fn refused(input: &Path, extra: &[&str], expected: &str) {
     let out = scratch("calibrate-refused").join("p.toml");
-    let run = mimic(
-        &[
-            &["calibrate", "--input", arg(input), "--out", arg(&out)],
-            extra,
-        ]
-        .concat(),
-    );
+    let run = mimic(&calibrate(input, &out, extra));
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{input:?}: {err}");
     assert!(err.contains(expected), "{input:?}: {err}");
@@ -42,13 +43,8 @@ fn refused(input: &Path, extra: &[&str], expected: &str) {
 fn a_still_frontal_face_makes_a_profile_that_reads_back_as_written() {
     let dir = scratch("calibrate-d9");
     let path = dir.join("calibration").join("d9.toml");
-    let report = mimic_json(&[
-        "calibrate",
-        "--input",
-        arg(&testdata("video/d9.mp4")),
-        "--out",
-        arg(&path),
-    ]);
+    let d9 = testdata("video/d9.mp4");
+    let report = mimic_json(&calibrate(&d9, &path, &[]));
     // Two seconds at 30 fps, every frame with d9's face.
     assert_eq!(report["frames"], 60);
     let profile = Profile::load(&path).unwrap();
@@ -66,15 +62,8 @@ fn a_still_frontal_face_makes_a_profile_that_reads_back_as_written() {
     assert_eq!(Profile::load(&again).unwrap(), profile);
     assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
     // An existing profile is kept unless --force.
-    let run = mimic(&[
-        "calibrate",
-        "--input",
-        arg(&testdata("video/d9.mp4")),
-        "--out",
-        arg(&path),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("--force"));
+    let run = mimic(&calibrate(&d9, &path, &[]));
+    assert!(refusal(&run).contains("--force"));
 }
 
 /// Under Xvfb the guide shows: the oval to sit in (white), the landmarks in green while the
@@ -87,17 +76,9 @@ fn the_window_shows_the_guide_under_xvfb() {
         screen.pixels().filter(|p| p.0 == colour).count()
     };
     // Green landmarks, and the white oval and countdown, in one screenshot while it runs.
-    common::screen_when(
-        &[
-            "calibrate",
-            "--input",
-            arg(&testdata("video/d9.mp4")),
-            "--realtime",
-            "--countdown",
-            "2",
-            "--out",
-            arg(&out),
-        ],
+    let d9 = testdata("video/d9.mp4");
+    common::window::screen_when(
+        &calibrate(&d9, &out, &["--realtime", "--countdown", "2"]),
         |screen| count(screen, [64, 230, 64]) > 200 && count(screen, [255, 255, 255]) > 200,
         &shot,
     );
@@ -137,15 +118,8 @@ fn no_face_several_faces_and_a_face_that_turns_or_moves_are_refused() {
 fn files_that_are_not_profiles_are_refused_with_what_to_do() {
     let dir = scratch("calibrate-files");
     let good = dir.join("good.toml");
-    mimic_json(&[
-        "calibrate",
-        "--input",
-        arg(&testdata("video/d9.mp4")),
-        "--seconds",
-        "0.5",
-        "--out",
-        arg(&good),
-    ]);
+    let d9 = testdata("video/d9.mp4");
+    mimic_json(&calibrate(&d9, &good, &["--seconds", "0.5"]));
     let text = std::fs::read_to_string(&good).unwrap();
     let parse = |t: &str| Profile::parse(t, Path::new("p.toml"));
     assert!(parse(&text).is_ok());
@@ -187,20 +161,13 @@ fn files_that_are_not_profiles_are_refused_with_what_to_do() {
     ));
 
     // The command line says the same: a model card given as a profile.
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx")),
-        "--input",
-        arg(&testdata("video/d9.mp4")),
-        "--headless",
-        "--max-frames",
-        "2",
-        "--calibration",
-        arg(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.toml")),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
+    let run = LiveRun::new(&demo, &d9)
+        .headless()
+        .max_frames(2)
+        .flag("--calibration", arg(&demo.with_extension("toml")))
+        .run();
+    let err = refusal(&run);
     assert!(
         err.contains("is a model card, not a calibration profile"),
         "{err}"

@@ -5,56 +5,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
-use common::{arg, mimic, mimic_json, scratch, testdata};
+use common::live::{bench, LiveRun};
+use common::models::{tiny_d0_model, train_reenact};
+use common::{decoded, refusal, scratch, testdata};
 use mimic::data::dataset::Dataset;
-use mimic::data::extract::{extract_reenact, ReenactOptions};
-use mimic::face::{DetectOptions, FaceAnalyzer};
-use mimic::reenact::sketch::SketchStyle;
-use mimic::train::pix2pix::{self, Arch, Options, Preset};
+use mimic::train::pix2pix::{Arch, Options, Preset};
 use mimic::video::VideoReader;
 
-/// A tiny reenactment model of d0's person, made once for this file (untrained: these tests
-/// are about the loop, not the likeness).
-fn tiny_model() -> &'static Path {
-    static MODEL: OnceLock<PathBuf> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let dir = scratch("live-model");
-        let analyzer = FaceAnalyzer::new(DetectOptions {
-            upsample: 0,
-            ..Default::default()
-        })
-        .unwrap();
-        let options = ReenactOptions {
-            size: 128,
-            holdout: 0.1,
-            sketch: SketchStyle::default(),
-        };
-        extract_reenact(
-            &testdata("video/d0.mp4"),
-            &dir.join("data"),
-            &analyzer,
-            &options,
-        )
-        .unwrap();
-        let dataset = Dataset::open(&dir.join("data")).unwrap();
-        let model = dir.join("d0.onnx");
-        let options = Options::new(Preset::Tiny, Some(0));
-        pix2pix::train(
-            pix2pix::Source::Reenact(&dataset),
-            &model,
-            &options,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
-        model
-    })
-}
-
-/// The book's U-Net exported untrained from tiny_model's data, without its card: by itself a
-/// style model. Made once for this file.
+/// The book's U-Net exported untrained from tiny_d0_model's data, without its card: by itself
+/// a style model. Made once for this file.
 fn cardless_book_model() -> &'static Path {
     static MODEL: OnceLock<PathBuf> = OnceLock::new();
     MODEL.get_or_init(|| {
@@ -64,18 +25,17 @@ fn cardless_book_model() -> &'static Path {
             arch: Some(Arch::Book),
             ..Options::new(Preset::Tiny, Some(0))
         };
-        let data = Dataset::open(&tiny_model().with_file_name("data")).unwrap();
-        pix2pix::train(
-            pix2pix::Source::Reenact(&data),
-            &trained,
-            &options,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let data = Dataset::open(&tiny_d0_model().with_file_name("data")).unwrap();
+        train_reenact(&data, &trained, &options);
         let model = dir.join("cardless.onnx");
         std::fs::copy(&trained, &model).unwrap();
         model
     })
+}
+
+/// `live` on d0 through the tiny model of d0, headless.
+fn headless_d0() -> LiveRun {
+    LiveRun::new(tiny_d0_model(), &testdata("video/d0.mp4")).headless()
 }
 
 /// The mark: bright letters on a dark box in the bottom-right corner of a 256-high frame.
@@ -91,17 +51,7 @@ fn has_mark(image: &image::RgbImage) -> bool {
 #[test]
 fn headless_live_records_every_frame_with_panels_mark_and_tag() {
     let out = scratch("live").join("out.mp4");
-    let d0 = testdata("video/d0.mp4");
-    let report = mimic_json(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--headless",
-        "--record",
-        arg(&out),
-    ]);
+    let report = headless_d0().record(&out).report();
     assert_eq!(report["frames"], 78);
     assert_eq!(report["frames_with_face"], 78);
 
@@ -133,21 +83,11 @@ fn headless_live_records_every_frame_with_panels_mark_and_tag() {
 #[test]
 fn the_recording_can_hold_the_generated_frame_alone() {
     let out = scratch("live-output-view").join("out.mp4");
-    let d0 = testdata("video/d0.mp4");
-    let report = mimic_json(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--headless",
-        "--max-frames",
-        "12",
-        "--record",
-        arg(&out),
-        "--record-view",
-        "output",
-    ]);
+    let report = headless_d0()
+        .max_frames(12)
+        .record(&out)
+        .flag("--record-view", "output")
+        .report();
     assert_eq!(report["frames"], 12);
     let mut reader = VideoReader::open(&out).unwrap();
     assert_eq!((reader.info().width, reader.info().height), (256, 256));
@@ -164,32 +104,13 @@ fn the_recording_can_hold_the_generated_frame_alone() {
 #[test]
 fn the_pipelined_loop_records_what_the_serial_loop_records() {
     let dir = scratch("live-pipelined");
-    let d0 = testdata("video/d0.mp4");
     let record = |name: &str, serial: bool| {
         let out = dir.join(name);
-        let mut args = vec![
-            "live",
-            "--model",
-            arg(tiny_model()),
-            "--input",
-            arg(&d0),
-            "--headless",
-            "--max-frames",
-            "40",
-            "--record",
-            arg(&out),
-        ];
-        if serial {
-            args.push("--serial");
-        }
-        let report = mimic_json(&args);
+        let run = headless_d0().max_frames(40).record(&out);
+        let run = if serial { run.with(&["--serial"]) } else { run };
+        let report = run.report();
         assert_eq!(report["frames"], 40);
-        let mut reader = VideoReader::open(&out).unwrap();
-        let mut frames = Vec::new();
-        while let Some(frame) = reader.next_frame().unwrap() {
-            frames.push(frame.image);
-        }
-        frames
+        decoded(&out)
     };
     let (pipelined, serial) = (record("pipelined.mp4", false), record("serial.mp4", true));
     assert_eq!(pipelined.len(), 40);
@@ -204,7 +125,7 @@ fn the_pipelined_loop_records_what_the_serial_loop_records() {
 /// the overlay's yellow figures.
 #[test]
 fn the_window_shows_the_composite_under_xvfb() {
-    let model = tiny_model();
+    let model = tiny_d0_model();
     let shot = scratch("window").join("screen.png");
     let video = testdata("video/d3.mp4");
     let count = |screen: &image::RgbImage, f: &dyn Fn(&image::Rgb<u8>) -> bool| {
@@ -213,15 +134,8 @@ fn the_window_shows_the_composite_under_xvfb() {
     let photo = |p: &image::Rgb<u8>| p[0] > 60 && p[0] < 250 && p[1] > 40 && p[2] > 20;
     let yellow = |p: &image::Rgb<u8>| p.0 == [255, 255, 0];
     // Played at the clip's pace, so the window is up for seconds whatever the host's speed.
-    let screen = common::screen_when(
-        &[
-            "live",
-            "--model",
-            arg(model),
-            "--input",
-            arg(&video),
-            "--realtime",
-        ],
+    let screen = common::window::screen_when(
+        &LiveRun::new(model, &video).realtime().args(),
         |screen| count(screen, &photo) > 20_000 && count(screen, &yellow) > 50,
         &shot,
     );
@@ -240,25 +154,18 @@ fn the_window_shows_the_composite_under_xvfb() {
 #[test]
 fn the_window_keys_save_switch_views_and_quit() {
     let dir = scratch("window-keys");
+    let live = LiveRun::new(tiny_d0_model(), &testdata("video/d3.mp4"))
+        .realtime()
+        .json();
     let script = format!(
-        "{bin} live --model {model} --input {video} --realtime --json > report.json & pid=$!; \
+        "{bin} {args} > report.json & pid=$!; \
          w=$(timeout 90 xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
          for key in s v s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
          wait $pid",
         bin = env!("CARGO_BIN_EXE_mimic"),
-        model = tiny_model().display(),
-        video = testdata("video/d3.mp4").display(),
+        args = live.args().join(" "),
     );
-    let run = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
-        .current_dir(&dir)
-        .output()
-        .expect("xvfb-run is installed by setup.sh");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    common::window::under_xvfb(&script, Some(&dir));
     let mut saved: Vec<(u32, u32)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -278,18 +185,7 @@ fn the_window_keys_save_switch_views_and_quit() {
 #[test]
 fn realtime_input_drops_late_frames_and_the_recording_keeps_its_length() {
     let out = scratch("realtime").join("out.mp4");
-    let d0 = testdata("video/d0.mp4");
-    let report = mimic_json(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--realtime",
-        "--headless",
-        "--record",
-        arg(&out),
-    ]);
+    let report = headless_d0().realtime().record(&out).report();
     let (frames, dropped) = (
         report["frames"].as_u64().unwrap(),
         report["dropped"].as_u64().unwrap(),
@@ -310,35 +206,18 @@ fn an_input_cut_short_keeps_what_was_recorded_under_a_partial_name() {
     let dir = scratch("live-cut-short");
     // A fragmented MP4 of d0 (mimic's own recording) cut at 60 % of its bytes.
     let whole = dir.join("whole.mp4");
-    let d0 = testdata("video/d0.mp4");
-    let made = mimic(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--headless",
-        "--record",
-        arg(&whole),
-    ]);
+    let made = headless_d0().record(&whole).run();
     assert!(made.status.success());
     let bytes = std::fs::read(&whole).unwrap();
     let cut = dir.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
 
     let out = dir.join("out.mp4");
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&cut),
-        "--headless",
-        "--record",
-        arg(&out),
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let run = LiveRun::new(tiny_d0_model(), &cut)
+        .headless()
+        .record(&out)
+        .run();
+    let stderr = refusal(&run);
     let partial = dir.join("out.partial.mp4");
     assert!(stderr.contains("out.partial.mp4"), "{stderr}");
     assert!(
@@ -359,15 +238,7 @@ fn an_input_cut_short_keeps_what_was_recorded_under_a_partial_name() {
 #[test]
 fn a_clip_played_five_times_keeps_memory_flat() {
     let d0 = testdata("video/d0.mp4");
-    let report = mimic_json(&[
-        "bench",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--loop",
-        "5",
-    ]);
+    let report = bench(tiny_d0_model(), &d0, &["--loop", "5"]);
     assert_eq!(report["frames"], 5 * 78);
     assert_eq!(report["detector"], "mtcnn", "the default detector, named");
     let passes = report["passes"].as_array().unwrap();
@@ -389,27 +260,15 @@ fn a_clip_played_five_times_keeps_memory_flat() {
 #[test]
 fn a_cardless_generator_runs_in_the_mode_given() {
     let model = cardless_book_model();
-    let d0 = testdata("video/d0.mp4");
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(model),
-        "--mode",
-        "reenact",
-        "--input",
-        arg(&d0),
-        "--headless",
-        "--max-frames",
-        "20",
-        "--json",
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
+    let (report, stderr) = LiveRun::new(model, &testdata("video/d0.mp4"))
+        .mode("reenact")
+        .headless()
+        .max_frames(20)
+        .report_and_stderr();
     assert!(
         stderr.contains("has no card: running it in reenact mode with defaults"),
         "{stderr}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["frames"], 20);
     assert_eq!(report["frames_with_face"], 20);
 }
@@ -427,22 +286,13 @@ fn frames_in(path: &Path) -> u64 {
 /// `live` on d0 played as a camera that goes silent after 30 frames (the one test double:
 /// there is no camera here), recording into `dir/out.mp4`, with `more` flags.
 fn live_with_a_camera_lost(dir: &Path, more: &[&str]) -> std::process::Output {
-    let out = dir.join("out.mp4");
-    let d0 = testdata("video/d0.mp4");
-    let args = [
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--simulate-camera-loss",
-        "30",
-        "--headless",
-        "--record",
-        arg(&out),
-        "--json",
-    ];
-    mimic(&[&args[..], more].concat())
+    LiveRun::new(tiny_d0_model(), &testdata("video/d0.mp4"))
+        .flag("--simulate-camera-loss", "30")
+        .headless()
+        .record(&dir.join("out.mp4"))
+        .json()
+        .with(more)
+        .run()
 }
 
 /// A camera that stops delivering ends the run after a few seconds with one sentence; what
@@ -452,8 +302,7 @@ fn live_with_a_camera_lost(dir: &Path, more: &[&str]) -> std::process::Output {
 fn a_camera_that_stops_delivering_ends_the_run_and_keeps_the_recording() {
     let dir = scratch("live-camera-lost");
     let run = live_with_a_camera_lost(&dir, &[]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let stderr = refusal(&run);
     assert!(
         stderr.contains("delivered no frame for 5 s") && stderr.contains("out.mp4"),
         "{stderr}"
@@ -495,18 +344,15 @@ fn a_camera_that_comes_back_goes_on_into_a_second_recording() {
 fn a_recording_that_fills_its_disk_is_kept_under_a_partial_name() {
     let dir = scratch("live-disk-full");
     let out = dir.join("out.mp4");
-    let d0 = testdata("video/d0.mp4");
     let run = Command::new("bash")
         .arg("-c")
         .arg(r#"trap "" XFSZ; ulimit -f 48; exec "$@""#)
         .arg("bash")
         .arg(env!("CARGO_BIN_EXE_mimic"))
-        .args(["live", "--model", arg(tiny_model()), "--input", arg(&d0)])
-        .args(["--headless", "--record", arg(&out)])
+        .args(headless_d0().record(&out).args())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let stderr = refusal(&run);
     assert!(
         stderr.contains("File too large") && stderr.contains("out.partial.mp4"),
         "{stderr}"
@@ -539,21 +385,11 @@ fn a_damaged_middle_is_skipped_and_said_once() {
     let damaged = dir.join("damaged.mp4");
     std::fs::write(&damaged, &bytes).unwrap();
     let out = dir.join("out.mp4");
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&damaged),
-        "--headless",
-        "--record",
-        arg(&out),
-        "--json",
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
+    let (report, stderr) = LiveRun::new(tiny_d0_model(), &damaged)
+        .headless()
+        .record(&out)
+        .report_and_stderr();
     assert_eq!(stderr.matches("damaged packet").count(), 1, "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let frames = report["frames"].as_u64().unwrap();
     assert!((560..587).contains(&frames), "{frames} of 587 frames");
     assert_eq!(frames_in(&out), frames);
@@ -584,16 +420,10 @@ fn a_video_of_two_by_two_pixels_is_frames_without_a_face() {
     }
     writer.finish().unwrap();
     let out = dir.join("out.mp4");
-    let report = mimic_json(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&tiny),
-        "--headless",
-        "--record",
-        arg(&out),
-    ]);
+    let report = LiveRun::new(tiny_d0_model(), &tiny)
+        .headless()
+        .record(&out)
+        .report();
     assert_eq!(report["frames"], 10, "{report}");
     assert_eq!(report["frames_with_face"], 0, "{report}");
     let reader = VideoReader::open(&out).unwrap();
@@ -608,20 +438,9 @@ fn a_recording_that_cannot_be_created_is_refused_before_any_frame() {
     let dir = scratch("live-unwritable");
     let file = dir.join("file.txt");
     std::fs::write(&file, "x").unwrap();
-    let d0 = testdata("video/d0.mp4");
     for out in [dir.join("no/such/folder/out.mp4"), file.join("out.mp4")] {
-        let run = mimic(&[
-            "live",
-            "--model",
-            arg(tiny_model()),
-            "--input",
-            arg(&d0),
-            "--headless",
-            "--record",
-            arg(&out),
-        ]);
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        let run = headless_d0().record(&out).run();
+        let stderr = refusal(&run);
         assert!(stderr.contains("cannot create video"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!out.exists());
@@ -634,25 +453,11 @@ fn an_existing_recording_is_kept_unless_forced() {
     let dir = scratch("live-existing");
     let out = dir.join("out.mp4");
     std::fs::write(&out, b"an earlier recording").unwrap();
-    let d0 = testdata("video/d0.mp4");
-    let args = [
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--headless",
-        "--max-frames",
-        "5",
-        "--record",
-        arg(&out),
-    ];
-    let run = mimic(&args);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let live = headless_d0().max_frames(5).record(&out);
+    let stderr = refusal(&live.run());
     assert!(stderr.contains("give --force"), "{stderr}");
     assert_eq!(std::fs::read(&out).unwrap(), b"an earlier recording");
-    let forced = mimic(&[&args[..], &["--force"]].concat());
+    let forced = live.with(&["--force"]).run();
     assert!(forced.status.success());
     assert_eq!(frames_in(&out), 5);
 }
@@ -666,8 +471,14 @@ fn sigint_and_sigterm_while_recording_keep_a_playable_recording() {
     for signal in ["INT", "TERM"] {
         let out = dir.join(format!("{signal}.mp4"));
         let child = Command::new(env!("CARGO_BIN_EXE_mimic"))
-            .args(["live", "--model", arg(tiny_model()), "--input", arg(&d9)])
-            .args(["--realtime", "--headless", "--json", "--record", arg(&out)])
+            .args(
+                LiveRun::new(tiny_d0_model(), &d9)
+                    .realtime()
+                    .headless()
+                    .json()
+                    .record(&out)
+                    .args(),
+            )
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -741,22 +552,11 @@ fn a_generator_that_fails_on_some_frames_leaves_every_frame_recorded() {
     assert!(means[2] - means[3] > 0.005, "{:?}", &means[..5]);
     let model = failing_model(&dir, ((means[2] + means[3]) / 2.0) as f32);
     let out = dir.join("out.mp4");
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(&model),
-        "--mode",
-        "stylize",
-        "--input",
-        arg(&d12),
-        "--headless",
-        "--record",
-        arg(&out),
-        "--json",
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (report, stderr) = LiveRun::new(&model, &d12)
+        .mode("stylize")
+        .headless()
+        .record(&out)
+        .report_and_stderr();
     assert_eq!(report["frames"], 183, "{report}");
     assert_eq!(report["failed_frames"], 3, "{report}");
     assert_eq!(
@@ -770,16 +570,7 @@ fn a_generator_that_fails_on_some_frames_leaves_every_frame_recorded() {
 /// No camera here: asking for one is a clear error, not a hang.
 #[test]
 fn a_missing_camera_is_a_clear_error() {
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(tiny_model()),
-        "--camera",
-        "7",
-        "--headless",
-    ]);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{err}");
+    let err = refusal(&LiveRun::camera(tiny_d0_model(), 7).headless().run());
     assert!(
         err.contains("cannot open camera 7") && err.contains("mimic devices"),
         "{err}"
@@ -790,16 +581,7 @@ fn a_missing_camera_is_a_clear_error() {
 #[test]
 fn bench_reports_every_field_of_the_contract() {
     let d0 = testdata("video/d0.mp4");
-    let json = mimic_json(&[
-        "bench",
-        "--model",
-        arg(tiny_model()),
-        "--input",
-        arg(&d0),
-        "--frames",
-        "40",
-        "--record",
-    ]);
+    let json = bench(tiny_d0_model(), &d0, &["--frames", "40", "--record"]);
     assert_eq!(json["frames"], 40);
     assert_eq!(json["frames_with_face"], 40);
     assert!(json["fps"].as_f64().unwrap() > 0.0);
@@ -839,20 +621,12 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
     let model = cardless_book_model();
     let out = dir.join("styled.mp4");
     let d9 = testdata("video/d9.mp4");
-    let report = mimic_json(&[
-        "live",
-        "--model",
-        arg(model),
-        "--input",
-        arg(&d9),
-        "--headless",
-        "--max-frames",
-        "30",
-        "--view",
-        "output",
-        "--record",
-        arg(&out),
-    ]);
+    let report = LiveRun::new(model, &d9)
+        .headless()
+        .max_frames(30)
+        .view("output")
+        .record(&out)
+        .report();
     assert_eq!(report["frames"], 30);
     let mut styled = VideoReader::open(&out).unwrap();
     let mut source = VideoReader::open(&d9).unwrap();
@@ -874,15 +648,7 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
         frames += 1;
     }
     assert_eq!(frames, 30);
-    let json = mimic_json(&[
-        "bench",
-        "--model",
-        arg(model),
-        "--input",
-        arg(&d9),
-        "--frames",
-        "20",
-    ]);
+    let json = bench(model, &d9, &["--frames", "20"]);
     let stages = &json["stages_ms"];
     assert!(
         stages["letterbox"]["p50"].as_f64().unwrap() > 0.0,
@@ -904,19 +670,12 @@ fn stylize_mode_records_every_frame_at_the_frames_size() {
 fn a_warp_model_without_its_card_is_refused_with_what_to_do() {
     let dir = scratch("live-warp-cardless");
     let model = dir.join("warp.onnx");
-    std::fs::copy(tiny_model(), &model).unwrap();
-    let out = mimic(&[
-        "live",
-        "--model",
-        arg(&model),
-        "--input",
-        arg(&testdata("video/d9.mp4")),
-        "--headless",
-        "--max-frames",
-        "2",
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    std::fs::copy(tiny_d0_model(), &model).unwrap();
+    let out = LiveRun::new(&model, &testdata("video/d9.mp4"))
+        .headless()
+        .max_frames(2)
+        .run();
+    let err = refusal(&out);
     assert!(err.contains("it is a reenactment model"), "{err}");
 }
 
@@ -926,7 +685,7 @@ fn a_warp_model_without_its_card_is_refused_with_what_to_do() {
 /// model whose card has no target neutral refuses `--retarget auto` with a sentence.
 #[test]
 fn retargeting_draws_the_driver_at_the_targets_framing() {
-    let card = mimic::infer::ModelCard::read_beside(tiny_model())
+    let card = mimic::infer::ModelCard::read_beside(tiny_d0_model())
         .unwrap()
         .unwrap();
     let neutral = card
@@ -944,20 +703,12 @@ fn retargeting_draws_the_driver_at_the_targets_framing() {
     let d3 = testdata("video/d3.mp4");
     let sketch_box = |retarget: &str| {
         let out = scratch(&format!("live-retarget-{retarget}")).join("out.mp4");
-        mimic_json(&[
-            "live",
-            "--model",
-            arg(tiny_model()),
-            "--input",
-            arg(&d3),
-            "--headless",
-            "--max-frames",
-            "30",
-            "--retarget",
-            retarget,
-            "--record",
-            arg(&out),
-        ]);
+        LiveRun::new(tiny_d0_model(), &d3)
+            .headless()
+            .max_frames(30)
+            .flag("--retarget", retarget)
+            .record(&out)
+            .report();
         let mut reader = VideoReader::open(&out).unwrap();
         let frame = (0..30)
             .filter_map(|_| reader.next_frame().unwrap())
@@ -1010,23 +761,15 @@ fn retargeting_draws_the_driver_at_the_targets_framing() {
     );
 
     // A card written before retargeting: no [neutral].
-    let old_model = common::copy_model(tiny_model(), &scratch("live-no-neutral"));
+    let old_model = common::copy_model(tiny_d0_model(), &scratch("live-no-neutral"));
     common::edit_card(&old_model, |card| {
         card.remove("neutral");
     });
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(&old_model),
-        "--input",
-        arg(&d3),
-        "--headless",
-        "--max-frames",
-        "2",
-        "--retarget",
-        "auto",
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let run = LiveRun::new(&old_model, &d3)
+        .headless()
+        .max_frames(2)
+        .flag("--retarget", "auto")
+        .run();
+    let err = refusal(&run);
     assert!(err.contains("has no target neutral in its card"), "{err}");
 }

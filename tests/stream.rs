@@ -4,9 +4,11 @@
 mod common;
 
 use std::net::UdpSocket;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{arg, mimic, negation, scratch, testdata};
+use common::live::LiveRun;
+use common::{negation, scratch, testdata};
 use image::imageops::{self, FilterType};
 use mimic::frame::Rgb8;
 use mimic::video::{Destination, StreamOptions, StreamWriter, VideoError, VideoReader};
@@ -27,7 +29,7 @@ fn d0_small() -> Vec<Rgb8> {
 
 /// Reads `url` until nothing arrives for the timeout given in it: the pictures decoded,
 /// which must have come without a damaged packet.
-fn receive(url: String) -> std::thread::JoinHandle<Vec<Rgb8>> {
+fn receive(url: String) -> JoinHandle<Vec<Rgb8>> {
     std::thread::spawn(move || {
         let Ok(mut reader) = VideoReader::open_url(&url) else {
             return Vec::new();
@@ -39,6 +41,38 @@ fn receive(url: String) -> std::thread::JoinHandle<Vec<Rgb8>> {
         assert_eq!(reader.damaged(), 0, "the stream decodes without errors");
         pictures
     })
+}
+
+/// A free port and a receiver of UDP on it (three seconds without a packet end it), given
+/// 0.3 s to start listening.
+fn udp_receiver() -> (u16, JoinHandle<Vec<Rgb8>>) {
+    let port = free_udp_port();
+    let receiver = receive(format!("udp://127.0.0.1:{port}?timeout=3000000"));
+    std::thread::sleep(Duration::from_millis(300));
+    (port, receiver)
+}
+
+/// Square pictures of `side` pixels at 30 fps.
+fn square(side: u32, metadata: Vec<(String, String)>) -> StreamOptions {
+    StreamOptions {
+        width: side,
+        height: side,
+        fps: 30.0,
+        metadata,
+    }
+}
+
+/// Sends `frames` to `destination` at 30 fps, at the capture's pace as the live loop sends,
+/// and finishes the stream.
+fn send_paced(destination: &Destination, options: &StreamOptions, frames: &[Rgb8]) {
+    let mut stream = StreamWriter::open(destination, options).unwrap();
+    let started = Instant::now();
+    for (i, frame) in frames.iter().enumerate() {
+        let t = Duration::from_secs_f64(i as f64 / 30.0);
+        std::thread::sleep(t.saturating_sub(started.elapsed()));
+        stream.send(frame, t).unwrap();
+    }
+    stream.finish().unwrap();
 }
 
 fn psnr(a: &Rgb8, b: &Rgb8) -> f64 {
@@ -54,26 +88,11 @@ fn psnr(a: &Rgb8, b: &Rgb8) -> f64 {
 
 #[test]
 fn a_udp_stream_arrives_whole_at_a_real_receiver() {
-    let port = free_udp_port();
-    let receiver = receive(format!("udp://127.0.0.1:{port}?timeout=3000000"));
-    std::thread::sleep(Duration::from_millis(300));
-    let destination = Destination::parse(&format!("udp://127.0.0.1:{port}"));
-    let options = StreamOptions {
-        width: 256,
-        height: 256,
-        fps: 30.0,
-        metadata: vec![("comment".into(), "synthetic media".into())],
-    };
-    let mut stream = StreamWriter::open(&destination, &options).unwrap();
     let frames = d0_small();
-    let started = Instant::now();
-    for (i, frame) in frames.iter().enumerate() {
-        let t = Duration::from_secs_f64(i as f64 / 30.0);
-        // At the capture's pace, as the live loop sends.
-        std::thread::sleep(t.saturating_sub(started.elapsed()));
-        stream.send(frame, t).unwrap();
-    }
-    stream.finish().unwrap();
+    let (port, receiver) = udp_receiver();
+    let destination = Destination::parse(&format!("udp://127.0.0.1:{port}"));
+    let metadata = vec![("comment".into(), "synthetic media".into())];
+    send_paced(&destination, &square(256, metadata), &frames);
     let received = receiver.join().unwrap();
     assert!(
         received.len() >= frames.len() - 2,
@@ -94,27 +113,14 @@ fn a_udp_stream_arrives_whole_at_a_real_receiver() {
 /// a caller.
 #[test]
 fn an_srt_stream_arrives_at_a_listener() {
+    let frames = d0_small();
     let port = free_udp_port();
     let receiver = receive(format!(
         "srt://127.0.0.1:{port}?mode=listener&timeout=3000000"
     ));
     std::thread::sleep(Duration::from_millis(500));
     let destination = Destination::parse(&format!("srt://127.0.0.1:{port}"));
-    let options = StreamOptions {
-        width: 256,
-        height: 256,
-        fps: 30.0,
-        metadata: vec![],
-    };
-    let mut stream = StreamWriter::open(&destination, &options).unwrap();
-    let frames = d0_small();
-    let started = Instant::now();
-    for (i, frame) in frames.iter().take(30).enumerate() {
-        let t = Duration::from_secs_f64(i as f64 / 30.0);
-        std::thread::sleep(t.saturating_sub(started.elapsed()));
-        stream.send(frame, t).unwrap();
-    }
-    stream.finish().unwrap();
+    send_paced(&destination, &square(256, vec![]), &frames[..30]);
     let received = receiver.join().unwrap();
     assert!(
         received.len() >= 28,
@@ -125,12 +131,7 @@ fn an_srt_stream_arrives_at_a_listener() {
 
 #[test]
 fn a_missing_device_or_an_address_ffmpeg_cannot_place_is_a_sentence() {
-    let options = StreamOptions {
-        width: 64,
-        height: 64,
-        fps: 30.0,
-        metadata: vec![],
-    };
+    let options = square(64, vec![]);
     let camera = Destination::parse("v4l2:/dev/video-mimic-none");
     let error = StreamWriter::open(&camera, &options).err().unwrap();
     assert!(matches!(error, VideoError::OutputOpen { .. }), "{error}");
@@ -182,24 +183,12 @@ fn shows_mark(picture: &Rgb8) -> bool {
 /// to `url`, headless; its JSON report and stderr.
 fn live_to(dir: &std::path::Path, url: &str) -> (serde_json::Value, String) {
     let model = negation(dir, "negative", vec![1, 3, 256, 256]);
-    let d0 = testdata("video/d0.mp4");
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(&model),
-        "--mode",
-        "stylize",
-        "--input",
-        arg(&d0),
-        "--realtime",
-        "--headless",
-        "--output",
-        url,
-        "--json",
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    assert!(run.status.success(), "{stderr}");
-    (serde_json::from_slice(&run.stdout).unwrap(), stderr)
+    LiveRun::new(&model, &testdata("video/d0.mp4"))
+        .mode("stylize")
+        .realtime()
+        .headless()
+        .flag("--output", url)
+        .report_and_stderr()
 }
 
 /// The whole live path into UDP, read by a real receiver: the pictures arrive at the
@@ -207,9 +196,7 @@ fn live_to(dir: &std::path::Path, url: &str) -> (serde_json::Value, String) {
 #[test]
 fn live_sends_marked_pictures_that_a_receiver_decodes() {
     let dir = scratch("stream-live");
-    let port = free_udp_port();
-    let receiver = receive(format!("udp://127.0.0.1:{port}?timeout=3000000"));
-    std::thread::sleep(Duration::from_millis(300));
+    let (port, receiver) = udp_receiver();
     let (report, stderr) = live_to(&dir, &format!("udp://127.0.0.1:{port}"));
     let output = &report["outputs"][0];
     assert_eq!(output["url"], format!("udp://127.0.0.1:{port}"), "{report}");
@@ -290,12 +277,7 @@ fn a_virtual_camera_takes_pictures_where_there_is_one() {
         eprintln!("skipped: no v4l2loopback device here (`modprobe v4l2loopback` makes one)");
         return;
     };
-    let options = StreamOptions {
-        width: 256,
-        height: 256,
-        fps: 30.0,
-        metadata: vec![],
-    };
+    let options = square(256, vec![]);
     let mut camera = StreamWriter::open(&Destination::Camera(device.path), &options).unwrap();
     for (i, frame) in d0_small().iter().enumerate() {
         camera

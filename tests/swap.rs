@@ -7,8 +7,36 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{arg, mimic, mimic_json, scratch, testdata};
+use common::live::LiveRun;
+use common::{arg, decoded, mimic, mimic_json, refusal, scratch, testdata};
 use mimic::infer::{ModelCard, ModelKind};
+
+/// `extract faces` from the testdata clip `video/VIDEO` into `out`, with `more` flags: its
+/// report.
+fn extract_faces(video: &str, out: &Path, more: &[&str]) -> serde_json::Value {
+    let video = testdata(&format!("video/{video}"));
+    let args = [
+        &["extract", "faces", arg(&video)][..],
+        more,
+        &["--out", arg(out)],
+    ];
+    mimic_json(&args.concat())
+}
+
+/// `train swap --a A --b B --out OUT` and then `more`.
+fn train_swap<'a>(a: &'a Path, b: &'a Path, out: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let args = [
+        "train",
+        "swap",
+        "--a",
+        arg(a),
+        "--b",
+        arg(b),
+        "--out",
+        arg(out),
+    ];
+    [&args[..], more].concat()
+}
 
 /// Face sets of A and B (every 4th frame, 88 px), made once for this file.
 fn face_sets() -> &'static (PathBuf, PathBuf) {
@@ -17,19 +45,9 @@ fn face_sets() -> &'static (PathBuf, PathBuf) {
         let dir = scratch("swap-sets");
         let extract = |video: &str, name: &str| {
             let out = dir.join(name);
-            let json = mimic_json(&[
-                "extract",
-                "faces",
-                arg(&testdata(&format!("video/{video}"))),
-                "--every",
-                "4",
-                // The tiny preset's 64-pixel crop is tighter than a set's (padding 0.1 against
-                // 0.2): 86 pixels or more keep it from being enlarged.
-                "--size",
-                "88",
-                "--out",
-                arg(&out),
-            ]);
+            // The tiny preset's 64-pixel crop is tighter than a set's (padding 0.1 against
+            // 0.2): 86 pixels or more keep it from being enlarged.
+            let json = extract_faces(video, &out, &["--every", "4", "--size", "88"]);
             assert!(json["kept"].as_u64().unwrap() >= 45, "{json}");
             out
         };
@@ -47,16 +65,8 @@ fn trained() -> &'static (serde_json::Value, PathBuf) {
     RUN.get_or_init(|| {
         let (a, b) = face_sets();
         let out = scratch("swap-train").join("ab");
-        let json = mimic_json(&[
-            "train",
-            "swap",
-            "--a",
-            arg(a),
-            "--b",
-            arg(b),
-            "--out",
-            arg(&out),
-            // The 64-pixel network with the absolute error: the quickest to train here.
+        // The 64-pixel network with the absolute error: the quickest to train here.
+        let more = [
             "--preset",
             "tiny",
             "--loss",
@@ -67,7 +77,8 @@ fn trained() -> &'static (serde_json::Value, PathBuf) {
             "30",
             "--format",
             "dfm",
-        ]);
+        ];
+        let json = mimic_json(&train_swap(a, b, &out, &more));
         (json, out)
     })
 }
@@ -115,18 +126,11 @@ fn refuse_in_reenact_mode(swap_model: &Path) {
             "is a Reenact model, not a Swap model",
         ),
     ] {
-        let run = mimic(&[
-            "live",
-            "--model",
-            arg(model),
-            "--mode",
-            mode,
-            "--input",
-            arg(&testdata("video/d0.mp4")),
-            "--headless",
-        ]);
-        assert_eq!(run.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&run.stderr);
+        let run = LiveRun::new(model, &testdata("video/d0.mp4"))
+            .mode(mode)
+            .headless()
+            .run();
+        let err = refusal(&run);
         assert!(err.contains(says), "{err}");
     }
 }
@@ -144,18 +148,11 @@ fn a_card_for_another_crop_size_is_refused() {
     card.alignment.as_mut().unwrap().size = 128;
     card.detail = None;
     card.write_beside(&model).unwrap();
-    let run = mimic(&[
-        "live",
-        "--model",
-        arg(&model),
-        "--input",
-        arg(&testdata("video/d0.mp4")),
-        "--headless",
-        "--max-frames",
-        "3",
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let run = LiveRun::new(&model, &testdata("video/d0.mp4"))
+        .headless()
+        .max_frames(3)
+        .run();
+    let err = refusal(&run);
     assert!(
         err.contains("aligned crop is 128×128") && err.contains("takes 64×64 faces"),
         "{err}"
@@ -169,16 +166,10 @@ fn a_swapped_recording_keeps_every_frame_and_the_background() {
     let (_, out) = trained();
     let recording = scratch("swap-live").join("swapped.mp4");
     let video = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
-    let json = mimic_json(&[
-        "live",
-        "--model",
-        arg(&out.with_file_name("ab_a2b.onnx")),
-        "--input",
-        arg(&video),
-        "--headless",
-        "--record",
-        arg(&recording),
-    ]);
+    let json = LiveRun::new(&out.with_file_name("ab_a2b.onnx"), &video)
+        .headless()
+        .record(&recording)
+        .report();
     assert_eq!(json["frames"], 200);
     assert!(json["frames_with_face"].as_u64().unwrap() >= 195, "{json}");
     let mut reader = mimic::video::VideoReader::open(&recording).unwrap();
@@ -312,32 +303,10 @@ fn sharpness_and_seam_measure_what_they_say() {
 fn face_sets_of_different_sizes_are_refused() {
     let (a, _) = face_sets();
     let other = scratch("swap-other-size").join("b");
-    mimic_json(&[
-        "extract",
-        "faces",
-        arg(&testdata("video/WDA_KatieHill_000.mp4")),
-        "--every",
-        "20",
-        "--size",
-        "96",
-        "--out",
-        arg(&other),
-    ]);
+    let more = ["--every", "20", "--size", "96"];
+    extract_faces("WDA_KatieHill_000.mp4", &other, &more);
     let out = scratch("swap-refused").join("ab");
-    let run = mimic(&[
-        "train",
-        "swap",
-        "--a",
-        arg(a),
-        "--b",
-        arg(&other),
-        "--out",
-        arg(&out),
-        "--steps",
-        "1",
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let err = refusal(&mimic(&train_swap(a, &other, &out, &["--steps", "1"])));
     assert!(
         err.contains("cut differently") && err.contains("96×96"),
         "{err}"
@@ -356,27 +325,14 @@ fn the_dfm_export_runs_live_like_the_onnx_model() {
     assert_eq!(card.input.layout, mimic::infer::Layout::Nhwc);
     let swap_frames = |model: &Path, name: &str| {
         let recording = scratch("swap-dfm").join(name);
-        let json = mimic_json(&[
-            "live",
-            "--model",
-            arg(model),
-            "--input",
-            arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
-            "--headless",
-            "--view",
-            "output",
-            "--max-frames",
-            "20",
-            "--record",
-            arg(&recording),
-        ]);
+        let json = LiveRun::new(model, &testdata("video/WDA_AlexandriaOcasioCortez_000.mp4"))
+            .headless()
+            .view("output")
+            .max_frames(20)
+            .record(&recording)
+            .report();
         assert_eq!(json["frames_with_face"], 20, "{json}");
-        let mut reader = mimic::video::VideoReader::open(&recording).unwrap();
-        let mut frames = Vec::new();
-        while let Some(frame) = reader.next_frame().unwrap() {
-            frames.push(frame.image);
-        }
-        frames
+        decoded(&recording)
     };
     let mean_diff = |a: &[mimic::frame::Rgb8], b: &[mimic::frame::Rgb8]| {
         let (mut sum, mut n) = (0u64, 0u64);
@@ -621,17 +577,7 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     let dir = scratch("swap-128");
     let extract = |video: &str, name: &str| {
         let out = dir.join(name);
-        mimic_json(&[
-            "extract",
-            "faces",
-            arg(&testdata(&format!("video/{video}"))),
-            "--every",
-            "10",
-            "--size",
-            "176",
-            "--out",
-            arg(&out),
-        ]);
+        extract_faces(video, &out, &["--every", "10", "--size", "176"]);
         out
     };
     let (a, b) = (
@@ -640,15 +586,7 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     );
     let out = dir.join("ab");
     let train = |a: &Path, b: &Path| {
-        mimic(&[
-            "train",
-            "swap",
-            "--a",
-            arg(a),
-            "--b",
-            arg(b),
-            "--out",
-            arg(&out),
+        let more = [
             "--preset",
             "tiny128",
             "--loss",
@@ -658,7 +596,8 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
             "--preview-every",
             "4",
             "--json",
-        ])
+        ];
+        mimic(&train_swap(a, b, &out, &more))
     };
     let run = train(&a, &b);
     assert!(
@@ -692,22 +631,13 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     );
     let swapped = |extra: &[&str]| {
         let record = dir.join(format!("live{}.mp4", extra.len()));
-        let mut args = vec![
-            "live",
-            "--model",
-            arg(&a2b),
-            "--input",
-            arg(&clip),
-            "--headless",
-            "--view",
-            "output",
-            "--max-frames",
-            "3",
-            "--record",
-            arg(&record),
-        ];
-        args.extend_from_slice(extra);
-        mimic_json(&args);
+        LiveRun::new(&a2b, &clip)
+            .headless()
+            .view("output")
+            .max_frames(3)
+            .record(&record)
+            .with(extra)
+            .report();
         let mut reader = mimic::video::VideoReader::open(&record).unwrap();
         reader.next_frame().unwrap().unwrap().image
     };
@@ -720,9 +650,7 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
     assert!(changed > 2000, "the detail changed only {changed} pixels");
 
     let (small_a, small_b) = face_sets();
-    let refused = train(small_a, small_b);
-    assert_eq!(refused.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = refusal(&train(small_a, small_b));
     assert!(err.contains("88×88") && err.contains("--size 171"), "{err}");
 }
 
@@ -731,17 +659,8 @@ fn the_128_pixel_preset_trains_exports_and_refuses_small_sets() {
 #[test]
 fn extraction_takes_only_the_frames_asked_for() {
     let out = scratch("swap-frames").join("a");
-    let json = mimic_json(&[
-        "extract",
-        "faces",
-        arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
-        "--frames",
-        "190..",
-        "--size",
-        "64",
-        "--out",
-        arg(&out),
-    ]);
+    let more = ["--frames", "190..", "--size", "64"];
+    let json = extract_faces("WDA_AlexandriaOcasioCortez_000.mp4", &out, &more);
     assert_eq!(json["frames"].as_u64(), Some(10), "{json}");
     let faces: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("faces.json")).unwrap()).unwrap();

@@ -6,13 +6,12 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use candle_core::Device;
+use common::models::{reenact_dataset, train_reenact};
 use common::{mimic, scratch, testdata};
 use mimic::data::dataset::Dataset;
-use mimic::data::extract::{extract_reenact, ReenactOptions};
 use mimic::eval::reenact;
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::{read_image, Rgb8};
@@ -20,31 +19,16 @@ use mimic::infer::{
     ColorOrder, DevicePreference, Generator, Graph, Layout, Loading, ModelCard, ModelKind,
     TensorSpec,
 };
-use mimic::reenact::sketch::SketchStyle;
 use mimic::train::driver::{RunOptions, Schedule};
 use mimic::train::export::export_checked;
 use mimic::train::pix2pix::model::Architecture;
-use mimic::train::pix2pix::{self, Batch, Options, Pix2Pix, Preset};
+use mimic::train::pix2pix::{Batch, Options, Pix2Pix, Preset};
 use mimic::train::NormKind;
 
 /// d9.mp4 extracted once at 128 px for every test in this file.
 fn d9_dataset() -> &'static Dataset {
     static DATASET: OnceLock<Dataset> = OnceLock::new();
-    DATASET.get_or_init(|| {
-        let out = scratch("d9-128");
-        let analyzer = FaceAnalyzer::new(DetectOptions {
-            upsample: 0,
-            ..Default::default()
-        })
-        .unwrap();
-        let options = ReenactOptions {
-            size: 128,
-            holdout: 0.1,
-            sketch: SketchStyle::default(),
-        };
-        extract_reenact(&testdata("video/d9.mp4"), &out, &analyzer, &options).unwrap();
-        Dataset::open(&out).unwrap()
-    })
+    DATASET.get_or_init(|| reenact_dataset("video/d9.mp4", &scratch("d9-128")))
 }
 
 fn options(steps: u64) -> Options {
@@ -208,13 +192,7 @@ fn trained_d9() -> &'static Path {
     static MODEL: OnceLock<std::path::PathBuf> = OnceLock::new();
     MODEL.get_or_init(|| {
         let trained = scratch("short-run-model").join("trained.onnx");
-        let summary = pix2pix::train(
-            pix2pix::Source::Reenact(d9_dataset()),
-            &trained,
-            &options(300),
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let summary = train_reenact(d9_dataset(), &trained, &options(300));
         assert_eq!(summary.steps, 300);
         trained
     })
@@ -222,11 +200,7 @@ fn trained_d9() -> &'static Path {
 
 /// `model` judged on d9's held-out frames, as `mimic eval reenact` judges it.
 fn evaluate_held_out(model: &Path) -> reenact::ReenactReport {
-    let analyzer = FaceAnalyzer::new(DetectOptions {
-        upsample: 0,
-        ..Default::default()
-    })
-    .unwrap();
+    let analyzer = common::models::analyzer();
     let generator = Generator::open(model, DevicePreference::Cpu).unwrap();
     let video = testdata("video/d9.mp4");
     reenact::evaluate(generator, &analyzer, &video, None, None, None).unwrap()
@@ -236,15 +210,8 @@ fn evaluate_held_out(model: &Path) -> reenact::ReenactReport {
 fn a_short_run_beats_the_untrained_model_and_the_mean_frame() {
     let dataset = d9_dataset();
     let dir = scratch("short-run");
-    let stop = AtomicBool::new(false);
     let untrained = dir.join("untrained.onnx");
-    pix2pix::train(
-        pix2pix::Source::Reenact(dataset),
-        &untrained,
-        &options(0),
-        &stop,
-    )
-    .unwrap();
+    train_reenact(dataset, &untrained, &options(0));
     let trained = trained_d9();
     let train_dir = trained.with_extension("train");
     assert!(train_dir.join("losses.csv").is_file() && train_dir.join("losses.png").is_file());
@@ -353,7 +320,6 @@ fn losses(dir: &Path, name: &str) -> Vec<String> {
 fn a_seed_gives_the_same_run_and_resume_continues_it() {
     let dataset = d9_dataset();
     let dir = scratch("determinism");
-    let stop = AtomicBool::new(false);
     // A held learning rate: a schedule over the step count would differ between a 4-step run
     // and the first four steps of an 8-step one.
     let options = |steps| {
@@ -361,40 +327,16 @@ fn a_seed_gives_the_same_run_and_resume_continues_it() {
         o.run.schedule = Schedule::Constant;
         o
     };
-    pix2pix::train(
-        pix2pix::Source::Reenact(dataset),
-        &dir.join("a.onnx"),
-        &options(8),
-        &stop,
-    )
-    .unwrap();
-    pix2pix::train(
-        pix2pix::Source::Reenact(dataset),
-        &dir.join("b.onnx"),
-        &options(8),
-        &stop,
-    )
-    .unwrap();
+    train_reenact(dataset, &dir.join("a.onnx"), &options(8));
+    train_reenact(dataset, &dir.join("b.onnx"), &options(8));
     assert_eq!(losses(&dir, "a"), losses(&dir, "b"));
 
     let mut half = options(4);
     half.run.checkpoint_every = 4;
-    pix2pix::train(
-        pix2pix::Source::Reenact(dataset),
-        &dir.join("c.onnx"),
-        &half,
-        &stop,
-    )
-    .unwrap();
+    train_reenact(dataset, &dir.join("c.onnx"), &half);
     let mut rest = options(8);
     rest.run.resume = true;
-    pix2pix::train(
-        pix2pix::Source::Reenact(dataset),
-        &dir.join("c.onnx"),
-        &rest,
-        &stop,
-    )
-    .unwrap();
+    train_reenact(dataset, &dir.join("c.onnx"), &rest);
     assert_eq!(
         losses(&dir, "c"),
         losses(&dir, "a"),
@@ -833,15 +775,7 @@ fn an_int8_copy_stays_within_a_third_of_a_decibel_of_its_parent() {
     );
     assert!((float.model.face_psnr - quantised.model.face_psnr).abs() <= 0.3);
 
-    let bench = common::mimic_json(&[
-        "bench",
-        "--model",
-        common::arg(&int8),
-        "--input",
-        common::arg(&testdata("video/d9.mp4")),
-        "--frames",
-        "20",
-    ]);
+    let bench = common::live::bench(&int8, &testdata("video/d9.mp4"), &["--frames", "20"]);
     assert_eq!(bench["precision"], "int8");
     assert!(
         bench.get("int8_kernels").is_some(),

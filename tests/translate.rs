@@ -7,8 +7,19 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{arg, mimic, mimic_json, scratch, testdata};
+use common::{arg, mimic, mimic_json, refusal, scratch, testdata};
 use mimic::infer::{ModelCard, ModelKind};
+
+/// `train cyclegan --a d0.mp4 --b B… --out OUT` and then `more`: d0's frames are domain A of
+/// every run here.
+fn cyclegan(b: &[&Path], out: &Path, more: &[&str]) -> Vec<String> {
+    let d0 = testdata("video/d0.mp4");
+    let mut args = vec!["train", "cyclegan", "--a", arg(&d0), "--b"];
+    args.extend(b.iter().map(|p| arg(p)));
+    args.extend(["--out", arg(out)]);
+    args.extend(more);
+    args.into_iter().map(String::from).collect()
+}
 
 /// Trains `variant` (or CycleGAN for any other name, in its own folder) for `steps` on d0's
 /// frames (A) and dlib's photos (B).
@@ -18,15 +29,7 @@ fn train(variant: &str, b: &Path, steps: &str) -> (serde_json::Value, PathBuf) {
         "discogan" | "dualgan" => variant,
         _ => "cyclegan",
     };
-    let json = mimic_json(&[
-        "train",
-        "cyclegan",
-        "--a",
-        arg(&testdata("video/d0.mp4")),
-        "--b",
-        arg(b),
-        "--out",
-        arg(&out),
+    let more = [
         "--variant",
         variant,
         "--frames-per-video",
@@ -35,7 +38,8 @@ fn train(variant: &str, b: &Path, steps: &str) -> (serde_json::Value, PathBuf) {
         steps,
         "--preview-every",
         "40",
-    ]);
+    ];
+    let json = mimic_json(&cyclegan(&[b], &out, &more));
     (json, out)
 }
 
@@ -92,19 +96,7 @@ fn pictures_of_other_sizes_grey_and_rgba_are_converted_and_said() {
     let astronaut = image::open(testdata("faces/misc/astronaut.png")).unwrap();
     astronaut.to_rgba8().save(dir.join("rgba.png")).unwrap();
     let out = scratch.join("ab");
-    let run = mimic(&[
-        "train",
-        "cyclegan",
-        "--a",
-        arg(&testdata("video/d0.mp4")),
-        "--b",
-        arg(&dir),
-        "--out",
-        arg(&out),
-        "--steps",
-        "2",
-        "--json",
-    ]);
+    let run = mimic(&cyclegan(&[&dir], &out, &["--steps", "2", "--json"]));
     assert!(
         run.status.success(),
         "{}",
@@ -127,38 +119,18 @@ fn pictures_of_other_sizes_grey_and_rgba_are_converted_and_said() {
 #[test]
 fn a_domain_with_too_few_pictures_is_refused_with_its_count() {
     let out = scratch("translate-few").join("ab");
-    let run = mimic(&[
-        "train",
-        "cyclegan",
-        "--a",
-        arg(&testdata("video/d0.mp4")),
-        "--b",
-        arg(&testdata("faces/misc/obama.jpg")),
-        arg(&testdata("faces/misc/biden.jpg")),
-        "--out",
-        arg(&out),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let (obama, biden) = (
+        testdata("faces/misc/obama.jpg"),
+        testdata("faces/misc/biden.jpg"),
+    );
+    let err = refusal(&mimic(&cyclegan(&[&obama, &biden], &out, &[])));
     assert!(
         err.contains("hold 2 pictures; a domain needs at least 10"),
         "{err}"
     );
     assert!(!out.with_file_name("ab_a2b.onnx").exists());
-    let run = mimic(&[
-        "train",
-        "cyclegan",
-        "--a",
-        arg(&testdata("video/d0.mp4")),
-        "--b",
-        arg(&testdata("faces/dlib")),
-        "--out",
-        arg(&out),
-        "--size",
-        "100",
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let dlib = testdata("faces/dlib");
+    let err = refusal(&mimic(&cyclegan(&[&dlib], &out, &["--size", "100"])));
     assert!(err.contains("--size 100 does not suit"), "{err}");
 }
 
@@ -288,8 +260,7 @@ fn unmatched_pair_names_are_listed() {
         "--out",
         arg(&dir.join("m.onnx")),
     ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    let err = refusal(&run);
     assert!(
         err.contains("a': cats;") && err.contains("b': dogs"),
         "{err}"
@@ -300,24 +271,12 @@ fn unmatched_pair_names_are_listed() {
 #[test]
 fn an_unpaired_run_resumes_from_its_checkpoint() {
     let out = scratch("translate-resume").join("ab");
-    let (a, b) = (testdata("video/d0.mp4"), testdata("faces/dlib"));
+    let b = testdata("faces/dlib");
     let run = |steps: &str, resume: bool| {
-        let mut args = vec![
-            "train",
-            "cyclegan",
-            "--a",
-            arg(&a),
-            "--b",
-            arg(&b),
-            "--frames-per-video",
-            "20",
-            "--out",
-            arg(&out),
-            "--steps",
-            steps,
-        ];
+        let more = ["--frames-per-video", "20", "--steps", steps];
+        let mut args = cyclegan(&[&b], &out, &more);
         if resume {
-            args.push("--resume");
+            args.push("--resume".into());
         }
         mimic_json(&args)
     };

@@ -1,11 +1,14 @@
 //! Reading and writing video on the real clips of `../shared/testdata/video`.
 
+mod common;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::live::LiveRun;
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::imageops::{self, FilterType};
 use image::{Delay, DynamicImage};
@@ -411,16 +414,11 @@ fn a_file_with_sound_and_no_picture_is_refused() {
     assert!(matches!(err, VideoError::NoVideoStream { .. }), "{err}");
 
     let out = dir.path().join("out.mp4");
-    let run = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args(["live", "--model", "unused.onnx", "--input"])
-        .arg(&sound)
-        .arg("--record")
-        .arg(&out)
-        .arg("--headless")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let run = LiveRun::new(Path::new("unused.onnx"), &sound)
+        .record(&out)
+        .headless()
+        .run();
+    let stderr = common::refusal(&run);
     assert!(stderr.contains("has no video stream"), "{stderr}");
     assert!(!out.exists());
 }

@@ -1,8 +1,16 @@
 //! Shared helpers for the integration tests: where the test data lives and how its
-//! annotation files read.
+//! annotation files read; `mimic live` command lines ([`live`]), the models trained for the
+//! tests ([`models`]) and mimic's window under Xvfb ([`window`]).
+//!
+//! Every test binary compiles this module for itself and uses only some of it.
 
 #![allow(dead_code)]
 
+pub mod live;
+pub mod models;
+pub mod window;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,16 +34,25 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// Runs the `mimic` binary.
-pub fn mimic(args: &[&str]) -> Output {
+pub fn mimic(args: &[impl AsRef<OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mimic"))
         .args(args)
         .output()
         .expect("mimic runs")
 }
 
+/// The stderr of a run that must have been refused: exit status 2.
+pub fn refusal(run: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 /// Runs `mimic … --json`, which must succeed, and returns its report.
-pub fn mimic_json(args: &[&str]) -> serde_json::Value {
-    let out = mimic(&[args, &["--json"]].concat());
+pub fn mimic_json(args: &[impl AsRef<str>]) -> serde_json::Value {
+    let mut args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    args.push("--json");
+    let out = mimic(&args);
     assert!(
         out.status.success(),
         "mimic {args:?}: {}",
@@ -44,66 +61,14 @@ pub fn mimic_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
-/// Longest wait for mimic's window to appear: a slow CI host takes seconds to open it.
-const WINDOW_WAIT_S: u32 = 90;
-/// Screenshots taken at most while the command runs (one every quarter second or so).
-const MAX_SHOTS: u32 = 120;
-
-/// Runs `mimic ARGS…` under Xvfb and returns the first screenshot of the running window that
-/// `drawn` accepts (written to `shot`); the command must then finish successfully.
-///
-/// Nothing here assumes a fast machine: the script waits for the window to exist (`xdotool
-/// search --sync`, capped), then screenshots the screen over and over while mimic runs, and
-/// the test looks through them in order. A host that opens the window late only shifts which
-/// screenshot shows it.
-pub fn screen_when(
-    args: &[&str],
-    drawn: impl Fn(&image::RgbImage) -> bool,
-    shot: &Path,
-) -> image::RgbImage {
-    let dir = shot.with_extension("shots");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the screenshot folder is made");
-    let script = format!(
-        "{bin} {args} & pid=$!; \
-         timeout {WINDOW_WAIT_S} xdotool search --sync --name mimic > /dev/null; i=0; \
-         while kill -0 $pid 2>/dev/null && [ $i -lt {MAX_SHOTS} ]; do \
-           import -window root {dir}/$(printf %04d $i).png 2>/dev/null; i=$((i+1)); sleep 0.2; \
-         done; wait $pid",
-        bin = env!("CARGO_BIN_EXE_mimic"),
-        args = args.join(" "),
-        dir = dir.display(),
-    );
-    let run = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x600x24", "sh", "-c", &script])
-        .output()
-        .expect("xvfb-run is installed by setup.sh");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let mut shots: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("the screenshot folder is readable")
-        .filter_map(|e| Some(e.ok()?.path()))
-        .collect();
-    shots.sort();
-    assert!(!shots.is_empty(), "no screenshot was taken while mimic ran");
-    let count = shots.len();
-    // A screenshot cut short by the program ending is unreadable: skip it.
-    let screens = shots
-        .iter()
-        .filter_map(|p| Some((p, image::open(p).ok()?.to_rgb8())));
-    for (path, screen) in screens {
-        if drawn(&screen) {
-            std::fs::copy(path, shot).expect("the screenshot is kept");
-            return screen;
-        }
+/// Every picture of a video file, decoded to the end.
+pub fn decoded(path: &Path) -> Vec<mimic::frame::Rgb8> {
+    let mut reader = mimic::video::VideoReader::open(path).unwrap();
+    let mut frames = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        frames.push(frame.image);
     }
-    panic!(
-        "none of the {count} screenshots in {} shows the window drawn",
-        dir.display()
-    );
+    frames
 }
 
 /// Copies a model with everything beside it (card, mean frame, reference picture) into
