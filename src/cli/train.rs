@@ -168,9 +168,13 @@ pub struct RunFlags {
     /// Checkpoint every N steps.
     #[arg(long, default_value_t = 500)]
     pub checkpoint_every: u64,
-    /// Continue from the checkpoint in NAME.train/.
+    /// Continue from the checkpoint in NAME.train/ (its models are written anew).
     #[arg(long)]
     pub resume: bool,
+    /// Replace models and cards already at --out (without it, or --resume, they are kept
+    /// and the run is refused before it starts).
+    #[arg(long)]
+    pub force: bool,
     /// The learning rate's course: constant, or linear-decay (held for the first half of the
     /// run, then down to nothing; pix2pix's default).
     #[arg(long, value_enum)]
@@ -188,6 +192,7 @@ impl RunFlags {
             preview_every: self.preview_every.max(1),
             checkpoint_every: self.checkpoint_every.max(1),
             resume: self.resume,
+            replace: self.force,
             schedule: self.schedule.map_or(schedule, Schedule::from),
         }
     }

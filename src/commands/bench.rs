@@ -1,6 +1,7 @@
 //! `mimic bench`: the live loop's per-stage and end-to-end latency on a video, measured on
 //! the loop `mimic live` runs (faces found beside the frames, as from a camera), with
-//! decoding and, with `--record`, encoding around it.
+//! decoding and, with `--record`, encoding around it; with `--realtime`, the frames a camera
+//! at the video's rate would have lost.
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let passes = args.r#loop.max(1);
     let source = Source::open(&SourceSpec::File {
         path: args.input.clone(),
-        realtime: false,
+        realtime: args.realtime,
         passes,
         simulate_loss: None,
     })?;

@@ -53,7 +53,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let model = unpack(scratch.path())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output folder '{}'", args.out.display()))?;
-    let video = args.out.join("demo.mp4");
+    // Each run's video beside the last ones, unless --force replaces demo.mp4.
+    let video = match args.force {
+        true => args.out.join("demo.mp4"),
+        false => mimic::files::free_path(&args.out.join("demo.mp4")),
+    };
     let window = super::window_wanted(args.headless);
     let config = LiveConfig {
         session: SessionConfig {
@@ -63,9 +67,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sinks: SinkOptions {
             window: window.then(|| "mimic demo".to_string()),
             record: Some(video.clone()),
+            replace: args.force,
             ..args.outputs.sinks()
         },
-        replace: true,
         background_detection: Some(false),
         label: Some("DEMO".into()),
         ..LiveConfig::default()

@@ -34,6 +34,11 @@ pub fn detect_options(flags: &DetectionFlags) -> DetectOptions {
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let analyzer = FaceAnalyzer::new(detect_options(&args.detection))?;
+    if let Some(out) = &args.annotate {
+        for i in 0..args.images.len() {
+            mimic::files::refuse_existing(&annotation_path(out, i, args.images.len()), args.force)?;
+        }
+    }
     let mut report = Report { images: Vec::new() };
     for (i, path) in args.images.iter().enumerate() {
         let image = read_image(path)?;

@@ -16,6 +16,14 @@ use crate::cli::{EvalDriveArgs, EvalReenactArgs, EvalSwapArgs, EvalTranslateArgs
 /// now compares with those in docs/measurements.md, measured with it.
 const JUDGE: DetectorKind = DetectorKind::Hog;
 
+/// A preview already there is kept unless `force`: refused before any frame is judged.
+fn check_preview(preview: Option<&std::path::Path>, force: bool) -> anyhow::Result<()> {
+    match preview {
+        Some(path) => Ok(mimic::files::refuse_existing(path, force)?),
+        None => Ok(()),
+    }
+}
+
 /// The judge, looking at each picture doubled `upsample` times.
 fn judge(upsample: u32) -> anyhow::Result<FaceAnalyzer> {
     Ok(FaceAnalyzer::new(DetectOptions {
@@ -26,6 +34,7 @@ fn judge(upsample: u32) -> anyhow::Result<FaceAnalyzer> {
 }
 
 pub fn reenact(args: EvalReenactArgs) -> anyhow::Result<ExitCode> {
+    check_preview(args.preview.as_deref(), args.force)?;
     let range = args.frames.as_deref().map(FrameRange::parse).transpose()?;
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
     let analyzer = judge(args.upsample)?;
@@ -94,6 +103,7 @@ pub fn drive(args: EvalDriveArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
+    check_preview(args.preview.as_deref(), args.force)?;
     let generator = Generator::open(&args.model, DevicePreference::Auto)?;
     let card_smoothing = generator.card().and_then(|c| c.smoothing);
     let smoothing = args.steadying.tweaks().map(|t| t.over(card_smoothing));
@@ -137,7 +147,7 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
 
 pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
     let mut a2b = Generator::open(&args.model, DevicePreference::Auto)?;
-    let back_path = back_model(&args.model);
+    let back_path = translate::back_model(&args.model);
     let mut b2a = match &back_path {
         Some(path) => Some(Generator::open(path, DevicePreference::Auto)?),
         None => None,
@@ -182,16 +192,4 @@ pub fn translate(args: EvalTranslateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The other direction beside the model (`NAME_b2a.onnx` beside `NAME_a2b.onnx`, and the
-/// reverse), when it is there.
-fn back_model(model: &std::path::Path) -> Option<std::path::PathBuf> {
-    let name = model.file_name()?.to_str()?;
-    let back = match name.strip_suffix("_a2b.onnx") {
-        Some(stem) => format!("{stem}_b2a.onnx"),
-        None => format!("{}_a2b.onnx", name.strip_suffix("_b2a.onnx")?),
-    };
-    let back = model.with_file_name(back);
-    back.is_file().then_some(back)
 }

@@ -14,6 +14,7 @@ pub fn run(args: QuantizeArgs) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         frames: args.frames,
         method: args.method.map(Into::into),
+        replace: args.force,
     })?;
     match args.json.json {
         true => super::print_json(&report)?,

@@ -12,7 +12,7 @@ use mimic::train::swap;
 use mimic::data::imageset::{ImageSet, PairedSet};
 use mimic::train::cyclegan::{self, Domain};
 
-use crate::cli::{SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
+use crate::cli::{RunFlags, SwapFormat, TrainCycleganArgs, TrainPix2PixArgs, TrainSwapArgs};
 use mimic::live::int8;
 
 pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
@@ -54,7 +54,7 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("give a dataset folder, or --pairs DIR_A DIR_B"),
     };
     let int8 = match args.int8 {
-        true => vec![int8_copy(&summary.model, calibration)?],
+        true => vec![int8_copy(&summary.model, calibration, &args.run)?],
         false => Vec::new(),
     };
     if args.json.json {
@@ -85,8 +85,11 @@ pub fn pix2pix(args: TrainPix2PixArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The INT8 copy of a model just trained, calibrated on its training data.
-fn int8_copy(model: &Path, calibration: &Path) -> anyhow::Result<int8::Report> {
-    Ok(int8::int8_copy(&int8::Job::defaults(model, calibration))?)
+fn int8_copy(model: &Path, calibration: &Path, run: &RunFlags) -> anyhow::Result<int8::Report> {
+    Ok(int8::int8_copy(&int8::Job {
+        replace: run.force || run.resume,
+        ..int8::Job::defaults(model, calibration)
+    })?)
 }
 
 /// Says what the INT8 copies are; on stderr beside a JSON summary, which stays one object.
@@ -116,8 +119,8 @@ pub fn swap(args: TrainSwapArgs) -> anyhow::Result<ExitCode> {
     let summary = swap::train(&a, &b, &args.out, &options, &stop)?;
     let int8 = match args.int8 {
         true => vec![
-            int8_copy(&summary.a2b, &args.a)?,
-            int8_copy(&summary.b2a, &args.b)?,
+            int8_copy(&summary.a2b, &args.a, &args.run)?,
+            int8_copy(&summary.b2a, &args.b, &args.run)?,
         ],
         false => Vec::new(),
     };

@@ -21,6 +21,20 @@ pub const MANIFEST: &str = "faceset.toml";
 pub const ENTRIES: &str = "faces.json";
 pub const FACES_DIR: &str = "faces";
 
+/// The largest face side a set may say it holds (`extract faces --size` goes up to 1024; a
+/// set claiming more is damaged, and its size would be allocated per face).
+pub const MAX_FACE_SIZE: u32 = 4096;
+
+/// Whether `name` names a file inside one folder: not empty, no separator, not `.` or `..`
+/// (an entry like `../../x.png` would read outside the set).
+fn is_plain_file_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(n)), None) if n == name
+    ) && !name.contains(['/', '\\'])
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FaceSetError {
     #[error("'{0}' is not a mimic face set (no faceset.toml): make one with `mimic extract faces INPUT... --out DIR`")]
@@ -33,6 +47,10 @@ pub enum FaceSetError {
     Landmarks { file: String, count: usize },
     #[error("face set '{0}' holds no faces")]
     Empty(PathBuf),
+    #[error("'{}' names the face '{file}', which is not a plain file name in its faces/ folder: extract the set again with `mimic extract faces`", ENTRIES)]
+    FileName { file: String },
+    #[error("'{path}' says faces are {size} pixels; mimic's faces are 16 to {MAX_FACE_SIZE} pixels: extract the set again with `mimic extract faces`")]
+    Size { path: PathBuf, size: u32 },
     #[error("face image '{path}' is {got}×{got} but the face set says {expected}×{expected}")]
     FaceSize {
         path: PathBuf,
@@ -116,6 +134,17 @@ impl FaceSet {
             })?;
         if entries.is_empty() {
             return Err(FaceSetError::Empty(dir.to_path_buf()));
+        }
+        if let Some(entry) = entries.iter().find(|e| !is_plain_file_name(&e.file)) {
+            return Err(FaceSetError::FileName {
+                file: entry.file.clone(),
+            });
+        }
+        if !(16..=MAX_FACE_SIZE).contains(&manifest.size) {
+            return Err(FaceSetError::Size {
+                path: dir.join(MANIFEST),
+                size: manifest.size,
+            });
         }
         Ok(FaceSet {
             dir: dir.to_path_buf(),

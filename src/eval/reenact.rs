@@ -345,10 +345,11 @@ fn write_preview(rows: &[Vec<Rgb8>], path: &Path) -> Result<(), EvalError> {
     let stride = rows.len().div_ceil(PREVIEW_ROWS).max(1);
     let chosen: Vec<&Vec<Rgb8>> = rows.iter().step_by(stride).collect();
     let grid = crate::train::report::preview_grid(&chosen);
-    crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    crate::frame::save_png_with_text(&grid, path, &crate::output::compose::SYNTHETIC_PNG_TEXT)
+        .map_err(|e| EvalError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 fn summarise(items: &[Judged]) -> Figures {

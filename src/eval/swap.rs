@@ -197,10 +197,11 @@ fn write_preview(shown: Vec<[Rgb8; 2]>, path: &Path) -> Result<(), EvalError> {
     let stride = shown.len().div_ceil(PREVIEW_ROWS).max(1);
     let rows: Vec<[Rgb8; 2]> = shown.into_iter().step_by(stride).collect();
     let grid = crate::train::report::preview_grid(&rows);
-    crate::frame::save_png(&grid, path).map_err(|e| EvalError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    crate::frame::save_png_with_text(&grid, path, &crate::output::compose::SYNTHETIC_PNG_TEXT)
+        .map_err(|e| EvalError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 /// How real one swapped frame looks.

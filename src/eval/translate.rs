@@ -5,6 +5,8 @@
 //! statistics (mean and spread of L, a and b): a translation that works moves A toward B. With
 //! faces, the share of outputs whose identity (dlib's descriptor) is nearer B's than A's.
 
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use super::EvalError;
@@ -264,6 +266,18 @@ fn identity_shift(
         closer_to_b,
         inputs_closer_to_b,
     })
+}
+
+/// The other direction beside the model (`NAME_b2a.onnx` beside `NAME_a2b.onnx`, and the
+/// reverse), when it is there.
+pub fn back_model(model: &Path) -> Option<PathBuf> {
+    let name = model.file_name()?.to_str()?;
+    let back = match name.strip_suffix("_a2b.onnx") {
+        Some(stem) => format!("{stem}_b2a.onnx"),
+        None => format!("{}_a2b.onnx", name.strip_suffix("_b2a.onnx")?),
+    };
+    let back = model.with_file_name(back);
+    back.is_file().then_some(back)
 }
 
 #[cfg(test)]

@@ -84,16 +84,34 @@ impl ValueRange {
 
 /// Saves an image as PNG, atomically.
 pub fn save_png(image: &Rgb8, path: &Path) -> Result<(), crate::files::FileError> {
+    save_png_with_text(image, path, &[])
+}
+
+/// Saves an image as PNG, atomically, with `(keyword, text)` chunks (`tEXt`): what a
+/// picture of synthetic media says it is, as a recording's metadata does.
+pub fn save_png_with_text(
+    image: &Rgb8,
+    path: &Path,
+    text: &[(&str, &str)],
+) -> Result<(), crate::files::FileError> {
+    let fail = |reason: String| crate::files::FileError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| crate::files::FileError::Write {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    let mut encoder = png::Encoder::new(&mut bytes, image.width(), image.height());
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    for (keyword, value) in text {
+        encoder
+            .add_text_chunk(keyword.to_string(), value.to_string())
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
+    writer
+        .write_image_data(image.as_raw())
+        .and_then(|()| writer.finish())
+        .map_err(|e| fail(e.to_string()))?;
     crate::files::write_atomically(path, &bytes)
 }
 

@@ -204,15 +204,22 @@ impl ModelCard {
 
     /// Writes the card beside `model`.
     pub fn write_beside(&self, model: &Path) -> Result<PathBuf, InferError> {
+        self.write_with(model, None)
+    }
+
+    /// Writes this card beside `model` and, when given, the model's bytes too: both whole
+    /// under temporary names before either is put in place, the card first (a model that is
+    /// there runs as its card says). The card's path.
+    pub fn write_with(&self, model: &Path, bytes: Option<&[u8]>) -> Result<PathBuf, InferError> {
         let path = Self::path_for(model);
-        let text = toml::to_string_pretty(self).map_err(|e| InferError::Card {
+        let fail = |reason: String| InferError::Card {
             path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        std::fs::write(&path, text).map_err(|e| InferError::Card {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let text = toml::to_string_pretty(self).map_err(|e| fail(e.to_string()))?;
+        let mut files = vec![(path.as_path(), text.as_bytes())];
+        files.extend(bytes.map(|b| (model, b)));
+        crate::files::write_all_atomically(&files).map_err(|e| fail(e.to_string()))?;
         Ok(path)
     }
 }

@@ -83,6 +83,8 @@ pub struct Job<'a> {
     pub frames: usize,
     /// Default: each tried, the closer to the parent kept.
     pub method: Option<Method>,
+    /// Replace an INT8 model (and card) already at the output path.
+    pub replace: bool,
 }
 
 impl Job<'_> {
@@ -94,6 +96,7 @@ impl Job<'_> {
             out: None,
             frames: DEFAULT_FRAMES,
             method: None,
+            replace: false,
         }
     }
 }
@@ -111,6 +114,8 @@ pub fn int8_copy(job: &Job) -> Result<Report> {
     if job.frames < 2 {
         return Err(Int8Error::TooFewFrames);
     }
+    files::refuse_existing(&out, job.replace)?;
+    files::refuse_existing(&ModelCard::path_for(&out), job.replace)?;
     let unreadable = |reason: String| Int8Error::Unreadable {
         model: job.model.to_path_buf(),
         reason,
@@ -137,20 +142,19 @@ pub fn int8_copy(job: &Job) -> Result<Report> {
             methods: &methods,
         },
     )?;
-    // The card (and the pictures it names) first: a model that is there runs as its card says.
-    let card = match ModelCard::read_beside(job.model)? {
-        Some(card) => Some(write_card(
-            card,
-            job,
-            &out,
-            &quantized,
-            calibration.len(),
-            held.len(),
-        )?),
-        None => None,
-    };
+    // The pictures the card names first, then the card with the model: a model that is there
+    // runs as its card says.
     let encoded = quantized.model.encode();
-    files::write_atomically(&out, &encoded)?;
+    let card = match ModelCard::read_beside(job.model)? {
+        Some(card) => {
+            let card = int8_card(card, job, &out, &quantized, calibration.len(), held.len())?;
+            Some(card.write_with(&out, Some(&encoded))?)
+        }
+        None => {
+            files::write_atomically(&out, &encoded)?;
+            None
+        }
+    };
     let report = Report {
         model: out,
         card,
@@ -257,26 +261,23 @@ fn calibration_config(model: &Path) -> SessionConfig {
     }
 }
 
-/// The parent's card with the quantisation said, beside the INT8 model; the pictures it
-/// names are copied along when the model goes to another folder.
-fn write_card(
+/// The parent's card with the quantisation said, for the INT8 model; the pictures it names
+/// are copied along when the model goes to another folder.
+fn int8_card(
     mut card: ModelCard,
     job: &Job,
     out: &Path,
     quantized: &Quantized,
     frames: usize,
     held_out: usize,
-) -> Result<PathBuf> {
+) -> Result<ModelCard> {
     card.quantization = Some(QuantizationSpec {
         precision: "int8".into(),
         parent: file_name(job.model),
         calibration: job.calibration.display().to_string(),
         frames,
         held_out,
-        method: serde_json::to_value(quantized.method)?
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        method: quantized.method.name().to_string(),
         psnr_db: best(quantized),
     });
     let pictures = [
@@ -295,7 +296,7 @@ fn write_card(
             })?;
         }
     }
-    Ok(card.write_beside(out)?)
+    Ok(card)
 }
 
 fn file_name(path: &Path) -> String {

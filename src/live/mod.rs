@@ -27,8 +27,6 @@ use crate::pipeline::{FrameOutput, Session, SessionConfig};
 pub struct LiveConfig {
     pub session: SessionConfig,
     pub sinks: SinkOptions,
-    /// Replace an existing recording (without it, an existing file is never written over).
-    pub replace: bool,
     /// Stop after this many frames.
     pub max_frames: Option<u64>,
     /// When the camera stops delivering, finish the recording and wait for it to come back,
@@ -43,15 +41,10 @@ pub struct LiveConfig {
 }
 
 impl LiveConfig {
-    /// What can be refused before anything is opened: an existing recording not to be
-    /// replaced.
+    /// What can be refused before anything is opened: an existing recording or output file
+    /// not to be replaced, an output into a pipe.
     pub fn check(&self) -> Result<(), LiveError> {
-        match &self.sinks.record {
-            Some(path) if path.exists() && !self.replace => {
-                Err(LiveError::RecordingExists(path.clone()))
-            }
-            _ => Ok(()),
-        }
+        Ok(self.sinks.check()?)
     }
 }
 

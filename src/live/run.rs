@@ -16,8 +16,6 @@ use crate::pipeline::{PipelineError, Session, Stages, Tracked};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    #[error("'{}' already exists: give --force to replace it, or another --record", .0.display())]
-    RecordingExists(PathBuf),
     #[error(transparent)]
     Capture(#[from] CaptureError),
     #[error(transparent)]

@@ -21,6 +21,11 @@ pub const MARK_TEXT: &str = "SYNTHETIC";
 pub const SYNTHETIC_TAG: &str =
     "synthetic media: made with mimic (face reenactment); not a real recording";
 
+/// The text chunks a picture of synthetic media is saved with (a snapshot, a preview of
+/// generated faces): PNG's own keywords for a comment and a description.
+pub const SYNTHETIC_PNG_TEXT: [(&str, &str); 2] =
+    [("Comment", SYNTHETIC_TAG), ("Description", SYNTHETIC_TAG)];
+
 /// The metadata pairs a recording is written with (MP4 keeps `comment` and `description`).
 pub fn synthetic_metadata() -> Vec<(String, String)> {
     ["comment", "description"]

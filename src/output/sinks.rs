@@ -7,15 +7,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::compose::{synthetic_metadata, Composer, Picture, View};
+use super::compose::{synthetic_metadata, Composer, Picture, View, SYNTHETIC_PNG_TEXT};
 use super::recording::{Finished, Recording};
 use super::stream::{LiveOutput, OutputReport};
 use super::window::{WindowError, WindowThread};
 use super::Control;
 use crate::capture::SourceInfo;
 use crate::files::FileError;
+use crate::files::{continued_path, free_path};
 use crate::frame::Rgb8;
-use crate::video::{continued_path, Destination, StreamOptions, VideoError};
+use crate::video::{Destination, LocalOutput, StreamOptions, VideoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -25,6 +26,28 @@ pub enum SinkError {
     Window(#[from] WindowError),
     #[error(transparent)]
     File(#[from] FileError),
+    #[error("'{0}' would send the pictures to another program's input: give a file, a device (v4l2:/dev/videoN) or a network address")]
+    Pipe(String),
+}
+
+impl SinkOptions {
+    /// What can be refused before anything is opened: a recording or a local output file
+    /// that is already there (unless `replace`), an output into a pipe.
+    pub fn check(&self) -> Result<(), SinkError> {
+        if let Some(path) = &self.record {
+            crate::files::refuse_existing(path, self.replace)?;
+        }
+        for url in &self.outputs {
+            match Destination::parse(url).local() {
+                Some(LocalOutput::Pipe) => return Err(SinkError::Pipe(url.clone())),
+                Some(LocalOutput::File(path)) => {
+                    crate::files::refuse_existing(&path, self.replace)?
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which sinks to open, and in what views.
@@ -32,13 +55,18 @@ pub enum SinkError {
 pub struct SinkOptions {
     /// A window with this title (`None`: headless).
     pub window: Option<String>,
-    /// A recording of the whole run (its file must not exist, or may be replaced).
+    /// A recording of the whole run.
     pub record: Option<PathBuf>,
+    /// Replace the recording's file, or a live output's local file, when it is already there
+    /// (without it, an existing file is never written over).
+    pub replace: bool,
     /// The view recordings hold (default: the window's when each starts).
     pub record_view: Option<View>,
     /// Live output addresses (`v4l2:/dev/videoN`, `udp://…`, any FFmpeg URL).
     pub outputs: Vec<String>,
     pub output_view: View,
+    /// Where snapshots (`s`) and recordings started with `r` go (default: the working folder).
+    pub folder: PathBuf,
 }
 
 /// What one delivered frame cost and asked for.
@@ -195,8 +223,13 @@ impl Sinks {
         match control {
             Control::ToggleRecording => self.toggle_recording(index).map(Some),
             Control::Snapshot => {
-                let path = PathBuf::from(format!("mimic-frame-{index:06}.png"));
-                crate::frame::save_png(composite, &path)?;
+                let path = free_path(
+                    &self
+                        .options
+                        .folder
+                        .join(format!("mimic-frame-{index:06}.png")),
+                );
+                crate::frame::save_png_with_text(composite, &path, &SYNTHETIC_PNG_TEXT)?;
                 Ok(Some(format!("saved {}", path.display())))
             }
             _ => Ok(None),
@@ -213,11 +246,12 @@ impl Sinks {
         }
         // A recording started mid-run has no sound: the source's would start from its
         // beginning, out of step. An earlier run's recording is never replaced.
-        let path = PathBuf::from(format!("mimic-recording-{index:06}.mp4"));
-        let path = match path.exists() {
-            true => continued_path(&path),
-            false => path,
-        };
+        let path = free_path(
+            &self
+                .options
+                .folder
+                .join(format!("mimic-recording-{index:06}.mp4")),
+        );
         let view = self.options.record_view.unwrap_or(self.view);
         self.recording = Some(self.start_recording(&path, view, None, index + 1)?);
         Ok(format!("recording to {}", path.display()))

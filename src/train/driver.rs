@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub checkpoint_every: u64,
     /// Continue from the checkpoint in the run's folder.
     pub resume: bool,
+    /// Replace models (and cards) already at the run's output paths.
+    pub replace: bool,
     pub schedule: Schedule,
 }
 
@@ -39,6 +41,7 @@ impl RunOptions {
             preview_every: 100,
             checkpoint_every: 500,
             resume: false,
+            replace: false,
             schedule: Schedule::Constant,
         }
     }

@@ -82,11 +82,7 @@ pub fn export_checked_output(
             allowed: PARITY_TOLERANCE,
         });
     }
-    crate::files::write_atomically(path, &bytes).map_err(|e| TrainError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    card.write_beside(path)?;
+    card.write_with(path, Some(&bytes))?;
     Ok(diff)
 }
 

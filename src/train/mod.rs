@@ -41,6 +41,8 @@ pub enum TrainError {
     Checkpoint { path: PathBuf, reason: String },
     #[error("cannot write '{path}': {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("'{}' already exists: give --force to replace it, --resume to continue its run, or another --out", .0.display())]
+    Exists(PathBuf),
     #[error(
         "the dataset has no training pairs (all are held out): extract with a smaller --holdout"
     )]

@@ -39,7 +39,12 @@ pub fn save_preview<R: AsRef<[Rgb8]>>(
     step: u64,
 ) -> Result<PathBuf, TrainError> {
     let path = dir.join(format!("preview_{step:06}.png"));
-    crate::frame::save_png(&preview_grid(rows), &path).map_err(|e| write_error(&path, e))?;
+    crate::frame::save_png_with_text(
+        &preview_grid(rows),
+        &path,
+        &crate::output::compose::SYNTHETIC_PNG_TEXT,
+    )
+    .map_err(|e| write_error(&path, e))?;
     Ok(path)
 }
 

@@ -2,11 +2,12 @@
 //! written last so a checkpoint counts only once it is complete and read back by `--resume`,
 //! and the checks and errors around writing a run's files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::driver::RunOptions;
 use super::TrainError;
 
 /// The state file inside a checkpoint folder.
@@ -62,6 +63,24 @@ pub fn check_output_folder(model: &Path) -> Result<(), TrainError> {
             reason: format!("folder '{}' does not exist", folder.display()),
         })
     }
+}
+
+/// The models a run will write (and their cards) must not replace what is there unless the
+/// run replaces or resumes: checked before hours of training, as is their folder.
+pub fn check_outputs(models: &[PathBuf], run: &RunOptions) -> Result<(), TrainError> {
+    for model in models {
+        check_output_folder(model)?;
+        if run.replace || run.resume {
+            continue;
+        }
+        let card = crate::infer::ModelCard::path_for(model);
+        for there in [model, &card] {
+            if there.exists() {
+                return Err(TrainError::Exists(there.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates a run's folder.

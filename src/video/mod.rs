@@ -38,8 +38,8 @@ pub use range::{BadFrameRange, FrameRange};
 pub use reader::{ReaderOptions, VideoReader};
 pub use recorder::Recorder;
 pub use status::ffmpeg_status;
-pub use stream::{Destination, StreamOptions, StreamWriter};
-pub use writer::{continued_path, VideoWriter, WriterOptions, WriterSummary};
+pub use stream::{Destination, LocalOutput, StreamOptions, StreamWriter};
+pub use writer::{VideoWriter, WriterOptions, WriterSummary};
 
 /// Everything that can go wrong reading or writing a video. Each message is a sentence that
 /// names the file and, where there is one, what to do about it.

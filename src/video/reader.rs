@@ -61,7 +61,7 @@ impl VideoReader {
             let (folder, info) = FolderSource::open(path, valid_fps(options.folder_fps))?;
             (Source::Folder(folder), info)
         } else if path.exists() {
-            let (file, info) = FileSource::open(path)?;
+            let (file, info) = FileSource::open(path, true)?;
             (Source::File(Box::new(file)), info)
         } else {
             return Err(VideoError::NotFound { path: path.into() });
@@ -77,7 +77,7 @@ impl VideoReader {
     /// Opens a stream FFmpeg reads from an address (`udp://…`, `srt://…`, `rtsp://…`): a
     /// receiver of what [`super::StreamWriter`] sends, or a network camera.
     pub fn open_url(url: &str) -> Result<Self, VideoError> {
-        let (file, info) = FileSource::open(Path::new(url))?;
+        let (file, info) = FileSource::open(Path::new(url), false)?;
         Ok(Self {
             info,
             source: Source::File(Box::new(file)),
@@ -172,8 +172,17 @@ struct FileSource {
     damaged: u64,
 }
 
+/// The demuxers a local video (or picture) is read with: the containers and picture formats
+/// people record and keep videos in. Playlists (HLS, DASH, concat) are left out: they are not
+/// videos but lists of other files and addresses, which a file handed to mimic must not make it
+/// open; and FFmpeg reads only files for a local input (`protocol_whitelist`).
+const LOCAL_FORMATS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,gif,mpeg,mpegts,asf,flv,\
+    ogg,yuv4mpegpipe,h264,hevc,m4v,mjpeg,image2,png_pipe,jpeg_pipe,bmp_pipe,webp_pipe,tiff_pipe";
+
 impl FileSource {
-    fn open(path: &Path) -> Result<(Self, VideoInfo), VideoError> {
+    /// Opens a local file (`local`: read as a file, by the demuxers of [`LOCAL_FORMATS`]
+    /// only) or an address FFmpeg reads from.
+    fn open(path: &Path, local: bool) -> Result<(Self, VideoInfo), VideoError> {
         init_ffmpeg();
         let open_error = |reason: String| VideoError::Open {
             path: path.into(),
@@ -181,7 +190,16 @@ impl FileSource {
         };
         let ffmpeg_path =
             super::ffmpeg_path(path).ok_or_else(|| open_error(super::BAD_PATH.into()))?;
-        let input = format::input(ffmpeg_path).map_err(|e| match e {
+        let opened = match local {
+            true => {
+                let mut options = ffmpeg_next::Dictionary::new();
+                options.set("protocol_whitelist", "file");
+                options.set("format_whitelist", LOCAL_FORMATS);
+                format::input_with_dictionary(&format!("file:{ffmpeg_path}"), options)
+            }
+            false => format::input(ffmpeg_path),
+        };
+        let input = opened.map_err(|e| match e {
             ffmpeg_next::Error::InvalidData => open_error(format!(
                 "{e}; it is not a video FFmpeg can read, or it is damaged"
             )),

@@ -35,6 +35,14 @@ pub enum Destination {
     Other(String),
 }
 
+/// Where a local output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalOutput {
+    File(PathBuf),
+    /// Another program's standard input or output.
+    Pipe,
+}
+
 impl Destination {
     /// What `url` names. Nothing is opened here.
     pub fn parse(url: &str) -> Destination {
@@ -47,6 +55,23 @@ impl Destination {
             Some("rtmp" | "rtmps") => Destination::Server(url.to_string()),
             _ => Destination::Other(url.to_string()),
         }
+    }
+
+    /// What a destination of no known kind writes to on this machine: a file (a path, or
+    /// `file:` and a path) or another program's input (`pipe:`); `None` for an address
+    /// (`scheme://…`) or a known kind.
+    pub fn local(&self) -> Option<LocalOutput> {
+        let Destination::Other(url) = self else {
+            return None;
+        };
+        if url.contains("://") {
+            return None;
+        }
+        if url.to_ascii_lowercase().starts_with("pipe:") {
+            return Some(LocalOutput::Pipe);
+        }
+        let path = url.strip_prefix("file:").unwrap_or(url);
+        Some(LocalOutput::File(PathBuf::from(path)))
     }
 
     /// The address FFmpeg opens.

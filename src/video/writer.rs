@@ -139,7 +139,7 @@ impl VideoWriter {
     pub fn finish_partial(self) -> Result<(PathBuf, WriterSummary), VideoError> {
         let path = self.path.clone();
         let finished = self.finish();
-        let partial = partial_path(&path);
+        let partial = crate::files::kept_partial_path(&path);
         std::fs::rename(&path, &partial).map_err(|e| VideoError::Encode {
             path: path.clone(),
             reason: format!(
@@ -204,37 +204,6 @@ fn validate(options: &WriterOptions) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// `out.mp4` → `out.partial.mp4`, or the first of `out.partial-2.mp4`, … that is free.
-fn partial_path(path: &Path) -> PathBuf {
-    first_free(path, |stem, n| match n {
-        1 => format!("{stem}.partial"),
-        n => format!("{stem}.partial-{n}"),
-    })
-}
-
-/// Where a recording continues after a break (a camera that came back): `out.mp4` → the first
-/// of `out-2.mp4`, `out-3.mp4`, … that is free, so nothing recorded is replaced.
-pub fn continued_path(path: &Path) -> PathBuf {
-    first_free(path, |stem, n| format!("{stem}-{}", n + 1))
-}
-
-/// The first name `name(stem, n)` (n = 1, 2, …, with the extension kept) that no file has.
-fn first_free(path: &Path, name: impl Fn(&str, u32) -> String) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let named = |n| path.with_file_name(format!("{}{ext}", name(&stem, n)));
-    (1..)
-        .map(&named)
-        .find(|candidate| !candidate.exists())
-        .unwrap_or_else(|| named(1))
 }
 
 fn remove_quietly(path: &Path) {

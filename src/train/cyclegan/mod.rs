@@ -223,7 +223,8 @@ pub fn train(
     options: &Options,
     stop: &AtomicBool,
 ) -> Result<TranslateSummary, TrainError> {
-    run::check_output_folder(out)?;
+    let (a2b, b2a) = super::swap::model_paths(out);
+    run::check_outputs(&[a2b, b2a], &options.run)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let widths = options.widths();

@@ -234,7 +234,7 @@ pub fn train(
 ) -> Result<TrainSummary, TrainError> {
     let size = options.preset.size();
     let arch_kind = options.arch(&source)?;
-    run::check_output_folder(model)?;
+    run::check_outputs(&[model.to_path_buf()], &options.run)?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let arch = Architecture {

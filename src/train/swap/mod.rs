@@ -183,7 +183,10 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<SwapSummary, TrainError> {
     check_sets(a, b, options.preset)?;
-    run::check_output_folder(out)?;
+    let (a2b, b2a) = model_paths(out);
+    let dfm = options.dfm.then(|| dfm_path(out));
+    let outputs: Vec<_> = [Some(a2b), Some(b2a), dfm].into_iter().flatten().collect();
+    run::check_outputs(&outputs, &options.run)?;
     super::init_cpu_threads();
     let mut trainer = start_run(a, b, options)?;
     let validation_mae_start = trainer.measured;
