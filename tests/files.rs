@@ -27,7 +27,7 @@ fn existing(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn named_outputs_that_are_there_are_refused_untouched_unless_forced() {
     let dir = scratch("files-refused");
     let d0 = testdata("video/d0.mp4");
-    let photo = testdata("faces/2007_007763.jpg");
+    let photo = testdata("faces/dlib/Tom_Cruise_avp_2014_4.jpg");
     let annotated = existing(&dir, "annotated.png", b"mine");
     // Quantising writes beside the model by default: a copy, with an INT8 copy already there.
     let model = common::copy_model(&demo_model(), &dir.join("model"));
@@ -98,7 +98,11 @@ fn a_training_run_refuses_a_model_that_is_there_before_it_starts() {
     let (a, b) = (dir.join("a"), dir.join("b"));
     for folder in [&a, &b] {
         std::fs::create_dir_all(folder).unwrap();
-        std::fs::copy(testdata("faces/2007_007763.jpg"), folder.join("1.jpg")).unwrap();
+        // A domain needs ten pictures.
+        for n in 0..10 {
+            let photo = testdata("faces/dlib/Tom_Cruise_avp_2014_4.jpg");
+            std::fs::copy(photo, folder.join(format!("{n}.jpg"))).unwrap();
+        }
     }
     let model = existing(&dir, "model.onnx", b"mine");
     let started = std::time::Instant::now();
@@ -198,20 +202,22 @@ fn a_face_set_naming_a_file_outside_it_is_refused() {
 #[test]
 fn a_playlist_posing_as_a_video_is_not_followed() {
     let dir = scratch("files-playlist");
-    // An HLS playlist naming a real video: FFmpeg would play d0 through it.
-    let playlist = existing(
-        &dir,
-        "clip.mp4",
-        format!(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:3.0,\n{}\n#EXT-X-ENDLIST\n",
-            testdata("video/d0.mp4").display()
-        )
-        .as_bytes(),
-    );
-    let err = refusal(&mimic(&["track", arg(&playlist), "--json"]));
-    assert!(err.contains("clip.mp4"), "{err}");
+    // An HLS playlist and an FFmpeg concat list, each naming a real video beside it: FFmpeg
+    // plays d0 through the concat list whatever the file is called (mimic 0.1 tracked its 78
+    // frames under the name clip.mp4).
+    std::fs::copy(testdata("video/d0.mp4"), dir.join("d0.mp4")).unwrap();
+    let hls = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:3.0,\nd0.mp4\n#EXT-X-ENDLIST\n";
+    let concat = "ffconcat version 1.0\nfile 'd0.mp4'\n";
+    for (name, text) in [("clip.m3u8", hls), ("clip.mp4", concat)] {
+        let playlist = existing(&dir, name, text.as_bytes());
+        let err = refusal(&mimic(&["track", arg(&playlist), "--json"]));
+        assert!(err.contains(name) && err.contains("not a video"), "{err}");
+    }
     // A real video and a picture still open.
-    for input in [testdata("video/d0.mp4"), testdata("faces/2007_007763.jpg")] {
+    for input in [
+        testdata("video/d0.mp4"),
+        testdata("faces/dlib/Tom_Cruise_avp_2014_4.jpg"),
+    ] {
         assert!(
             mimic::video::VideoReader::open(&input).is_ok(),
             "{}",

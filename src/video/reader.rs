@@ -203,6 +203,10 @@ impl FileSource {
             ffmpeg_next::Error::InvalidData => open_error(format!(
                 "{e}; it is not a video FFmpeg can read, or it is damaged"
             )),
+            // What a local input's whitelists refuse: a playlist, a list of other files.
+            ffmpeg_next::Error::Other { errno: libc::EINVAL } if local => open_error(format!(
+                "{e}; it is not a video or a picture (a playlist or a list of other files is not read), or it is damaged"
+            )),
             e => open_error(e.to_string()),
         })?;
         let stream = input
