@@ -1,9 +1,9 @@
 //! Reading and editing a graph for the rewrites: a node's attributes by name, the initializers
 //! by name, how many nodes read a value, renaming a value, and dropping what no node reads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use crate::onnx::{Attr, Initializer, Model, Node, TensorData};
+use crate::onnx::{Attr, Model, Node, TensorData};
 
 pub fn int_attr(node: &Node, name: &str) -> Option<i64> {
     node.attributes.iter().find_map(|(n, v)| match (n, v) {
@@ -63,20 +63,39 @@ pub(super) fn rename_value(model: &mut Model, from: &str, to: &str) {
     }
 }
 
-pub(super) fn initializers(model: &Model) -> HashMap<&str, &Initializer> {
-    model
-        .initializers
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect()
-}
-
-/// The float values of initializer `name`, if it is one.
-pub(super) fn float_values(model: &Model, name: &str) -> Option<Vec<f32>> {
-    match &model.initializers.iter().find(|i| i.name == name)?.data {
-        TensorData::Float(v) => Some(v.clone()),
+/// Initializer `name` and its values, if it is a float constant whose values its dimensions
+/// describe.
+pub(super) fn float_constant<'a>(model: &'a Model, name: &str) -> Option<(&'a [i64], &'a [f32])> {
+    let init = model.initializers.iter().find(|i| i.name == name)?;
+    match &init.data {
+        TensorData::Float(v) if init.is_whole() => Some((&init.dims, v)),
         _ => None,
     }
+}
+
+/// `base`, or `base` with a number after it, whichever no value of `model` is named yet: a
+/// rewrite's new constant must not take the name of another (two convolutions that share a
+/// weight are folded into two new ones).
+pub(super) fn fresh_name(model: &Model, base: &str) -> String {
+    let taken = |name: &str| {
+        model.initializers.iter().any(|i| i.name == name)
+            || model
+                .inputs
+                .iter()
+                .chain(&model.outputs)
+                .any(|io| io.name == name)
+            || model
+                .nodes
+                .iter()
+                .any(|n| n.inputs.iter().chain(&n.outputs).any(|v| v == name))
+    };
+    let mut name = base.to_string();
+    let mut n = 1;
+    while taken(&name) {
+        n += 1;
+        name = format!("{base}#{n}");
+    }
+    name
 }
 
 /// Removes initializers no node reads.
