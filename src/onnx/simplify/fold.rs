@@ -7,9 +7,7 @@
 //! that is not one value per channel, or a constant that does not broadcast per channel leaves
 //! the convolution as it is.
 
-use super::graph::{
-    consumers, drop_unused_initializers, float_attr, float_constant, fresh_name, int_attr,
-};
+use super::graph::{drop_unused_initializers, float_attr, int_attr, rebuilt, Index};
 use crate::onnx::{Initializer, Model, TensorData};
 
 /// A per-output-channel affine `y = a·x + b` that follows a convolution.
@@ -35,19 +33,33 @@ struct Fold {
 /// Folds each batch norm, and each `Mul`/`Add` by per-channel constants, that is the only
 /// consumer of a convolution's output into the convolution.
 pub(super) fn fold_into_convolutions(model: &mut Model) {
-    // Each fold removes a node, so this ends.
-    while let Some(found) = (0..model.nodes.len()).find_map(|i| foldable(model, i)) {
-        fold(model, found);
+    // One pass: the nodes a fold removes are only marked, so the index stays good, and a
+    // convolution takes each affine of a chain after it in turn (its output is then its
+    // follower's, whose readers the index knows). A fold changes only its convolution, the
+    // node it removes and new constants, so no other convolution's fold changes.
+    let mut index = Index::of(model);
+    let mut removed = vec![false; model.nodes.len()];
+    for conv in 0..model.nodes.len() {
+        // Each fold removes a node, so this ends.
+        while let Some(found) = foldable(model, &index, conv) {
+            removed[found.follower] = true;
+            fold(model, &mut index, found);
+        }
+    }
+    if removed.contains(&true) {
+        let nodes = std::mem::take(&mut model.nodes);
+        model.nodes = rebuilt(nodes, &removed, Vec::new());
+        drop_unused_initializers(model);
     }
 }
 
-fn foldable(model: &Model, conv: usize) -> Option<Fold> {
+fn foldable(model: &Model, index: &Index, conv: usize) -> Option<Fold> {
     let node = &model.nodes[conv];
     if node.op_type != "Conv" {
         return None;
     }
     let weight_name = node.inputs.get(1)?;
-    let (weight_dims, weight) = float_constant(model, weight_name)?;
+    let (weight_dims, weight) = index.float_constant(model, weight_name)?;
     // A negative or zero channel count is no convolution weight (and a negative one cast to
     // usize would ask for a vector of 2⁶⁴ values below).
     let channels = usize::try_from(*weight_dims.first()?)
@@ -55,16 +67,19 @@ fn foldable(model: &Model, conv: usize) -> Option<Fold> {
         .filter(|&c| c > 0)?;
     let bias = match node.inputs.get(2).filter(|b| !b.is_empty()) {
         Some(name) => {
-            let (_, bias) = float_constant(model, name)?;
+            let (_, bias) = index.float_constant(model, name)?;
             (bias.len() == channels).then(|| bias.to_vec())?
         }
         None => vec![0.0; channels],
     };
     let out = node.outputs.first().filter(|o| !o.is_empty())?;
-    if consumers(model, out) != 1 || model.outputs.iter().any(|o| &o.name == out) {
+    let [follower] = index.readers(out) else {
+        return None;
+    };
+    let follower = *follower;
+    if index.is_output(out) || follower == conv {
         return None;
     }
-    let follower = model.nodes.iter().position(|n| n.inputs.contains(out))?;
     let next = &model.nodes[follower];
     let output = next.outputs.first().filter(|o| !o.is_empty())?;
     if next.outputs.len() != 1 {
@@ -74,7 +89,7 @@ fn foldable(model: &Model, conv: usize) -> Option<Fold> {
         "BatchNormalization" if next.inputs.first() == Some(out) && batch_norm_at_rest(next) => {
             // Scale, bias, mean and variance: one value per channel each.
             let per_channel = |i: usize| -> Option<&[f32]> {
-                let (_, v) = float_constant(model, next.inputs.get(i)?)?;
+                let (_, v) = index.float_constant(model, next.inputs.get(i)?)?;
                 (v.len() == channels).then_some(v)
             };
             let (gamma, beta) = (per_channel(1)?, per_channel(2)?);
@@ -90,7 +105,7 @@ fn foldable(model: &Model, conv: usize) -> Option<Fold> {
         }
         "Mul" | "Add" if next.inputs.len() == 2 => {
             let other = usize::from(next.inputs.first() == Some(out));
-            let (dims, v) = float_constant(model, &next.inputs[other])?;
+            let (dims, v) = index.float_constant(model, &next.inputs[other])?;
             let v = broadcast_per_channel(dims, v, channels, weight_dims.len())?;
             match next.op_type.as_str() {
                 "Mul" => Affine {
@@ -149,10 +164,10 @@ fn broadcast_per_channel(
     per_channel.then(|| v.to_vec())
 }
 
-fn fold(model: &mut Model, fold: Fold) {
+fn fold(model: &mut Model, index: &mut Index, fold: Fold) {
     let Fold {
         conv,
-        follower,
+        follower: _,
         weight_name,
         weight_dims,
         weight,
@@ -172,25 +187,26 @@ fn fold(model: &mut Model, fold: Fold) {
     let shifted = (0..channels)
         .map(|c| bias[c] * affine.scale[c] + affine.shift[c])
         .collect();
-    let new_weight = fresh_name(model, &format!("{weight_name}/folded"));
-    model.initializers.push(Initializer {
-        name: new_weight.clone(),
-        dims: weight_dims,
-        data: TensorData::Float(scaled),
-    });
-    let new_bias = fresh_name(model, &format!("{weight_name}/bias"));
-    model.initializers.push(Initializer {
-        name: new_bias.clone(),
-        dims: vec![channels as i64],
-        data: TensorData::Float(shifted),
-    });
+    let constant = |dims, values| Initializer {
+        name: String::new(),
+        dims,
+        data: TensorData::Float(values),
+    };
+    let new_weight = index.add_constant(
+        model,
+        &format!("{weight_name}/folded"),
+        constant(weight_dims, scaled),
+    );
+    let new_bias = index.add_constant(
+        model,
+        &format!("{weight_name}/bias"),
+        constant(vec![channels as i64], shifted),
+    );
     let node = &mut model.nodes[conv];
     node.inputs.truncate(1);
     node.inputs.push(new_weight);
     node.inputs.push(new_bias);
     node.outputs[0] = output;
-    model.nodes.remove(follower);
-    drop_unused_initializers(model);
 }
 
 #[cfg(test)]

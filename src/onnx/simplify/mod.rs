@@ -27,8 +27,21 @@ use super::{Attr, Initializer, Model};
 /// The first opset with `DepthToSpace`'s `mode`.
 const DEPTH_TO_SPACE_MODE: i64 = 11;
 
-/// `model` with every exact rewrite applied; as it is when it is not well formed.
+/// The most nodes a graph may have to be simplified. The rewrites look a value's readers up
+/// by going through the graph, so their time grows with the square of its size: a second
+/// or so at this size, where generators have hundreds. A larger graph is left as it is.
+const MAX_NODES: usize = 10_000;
+
+/// `model` with every exact rewrite applied; as it is when it is not well formed or larger
+/// than [`MAX_NODES`].
 pub fn simplify(mut model: Model) -> Model {
+    if model.nodes.len() > MAX_NODES {
+        tracing::debug!(
+            "the graph is left as it is: {} nodes, more than the {MAX_NODES} simplified",
+            model.nodes.len()
+        );
+        return model;
+    }
     if let Err(reason) = well_formed(&model) {
         tracing::debug!("the graph is left as it is: {reason}");
         return model;

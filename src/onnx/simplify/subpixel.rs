@@ -4,16 +4,28 @@
 //! input pixels). The upsampled image is never made, a 4×4 kernel becomes 3×3, and the Resize,
 //! slow on bytes in ONNX Runtime, is gone.
 
-use super::graph::{
-    consumers, drop_unused_initializers, float_constant, fresh_name, group, ints_attr, str_attr,
-};
+use super::graph::{drop_unused_initializers, group, ints_attr, rebuilt, str_attr, Index};
 use crate::onnx::{Attr, Initializer, Model, Node, TensorData};
 
 /// Rewrites each nearest-neighbour ×2 upsampling followed by a "same" convolution.
 pub(super) fn subpixel_upsampling(model: &mut Model) {
-    // Each rewrite removes a Resize and adds none, so this ends.
-    while let Some(plan) = (0..model.nodes.len()).find_map(|i| subpixel_candidate(model, i)) {
-        apply_subpixel(model, plan);
+    // One pass: a rewrite puts the phased convolution in its convolution's place, marks the
+    // Resize removed and the DepthToSpace to go after it, all made at the end, so the index
+    // stays good. No rewrite changes what another looks at (its Resize and convolution).
+    let mut index = Index::of(model);
+    let mut removed = vec![false; model.nodes.len()];
+    let mut inserted: Vec<Option<Node>> = vec![None; model.nodes.len()];
+    for resize in 0..model.nodes.len() {
+        if let Some(plan) = subpixel_candidate(model, &index, resize) {
+            removed[plan.resize] = true;
+            let conv = plan.conv;
+            inserted[conv] = Some(apply_subpixel(model, &mut index, plan));
+        }
+    }
+    if removed.contains(&true) {
+        let nodes = std::mem::take(&mut model.nodes);
+        model.nodes = rebuilt(nodes, &removed, inserted);
+        drop_unused_initializers(model);
     }
 }
 
@@ -73,24 +85,24 @@ struct SubpixelPlan {
     cols: PhaseTaps,
 }
 
-fn subpixel_candidate(model: &Model, resize: usize) -> Option<SubpixelPlan> {
+fn subpixel_candidate(model: &Model, index: &Index, resize: usize) -> Option<SubpixelPlan> {
     let node = &model.nodes[resize];
-    if node.op_type != "Resize" || !nearest_doubling(model, node) {
+    if node.op_type != "Resize" || !nearest_doubling(model, index, node) {
         return None;
     }
     let small = node.inputs.first().filter(|s| !s.is_empty())?;
     let up = node.outputs.first().filter(|u| !u.is_empty())?;
-    if consumers(model, up) != 1 || model.outputs.iter().any(|o| &o.name == up) {
+    let [conv] = index.readers(up) else {
+        return None;
+    };
+    let conv = *conv;
+    if index.is_output(up) || conv == resize || model.nodes[conv].inputs.first() != Some(up) {
         return None;
     }
-    let conv = model
-        .nodes
-        .iter()
-        .position(|n| n.inputs.first() == Some(up))?;
     let c = &model.nodes[conv];
     // A convolution without an output (the file can say so) has nothing to rewrite.
     let out = c.outputs.first().filter(|o| !o.is_empty())?;
-    let (dims, weight) = float_constant(model, c.inputs.get(1)?)?;
+    let (dims, weight) = index.float_constant(model, c.inputs.get(1)?)?;
     let plain = c.op_type == "Conv"
         && c.outputs.len() == 1
         && group(c) == 1
@@ -111,7 +123,7 @@ fn subpixel_candidate(model: &Model, resize: usize) -> Option<SubpixelPlan> {
     }
     let bias = match c.inputs.get(2).filter(|b| !b.is_empty()) {
         Some(name) => {
-            let (_, bias) = float_constant(model, name)?;
+            let (_, bias) = index.float_constant(model, name)?;
             (bias.len() == shape[0]).then(|| bias.to_vec())?
         }
         None => vec![0.0; shape[0]],
@@ -142,7 +154,7 @@ fn subpixel_candidate(model: &Model, resize: usize) -> Option<SubpixelPlan> {
 
 /// Whether `node` (a Resize) doubles height and width by copying each pixel, which is
 /// what nearest-neighbour with these coordinate modes does at scale 2.
-fn nearest_doubling(model: &Model, node: &Node) -> bool {
+fn nearest_doubling(model: &Model, index: &Index, node: &Node) -> bool {
     let mode = str_attr(node, "mode").unwrap_or("nearest");
     let coordinates = str_attr(node, "coordinate_transformation_mode").unwrap_or("half_pixel");
     let rounding = str_attr(node, "nearest_mode").unwrap_or("round_prefer_floor");
@@ -155,45 +167,43 @@ fn nearest_doubling(model: &Model, node: &Node) -> bool {
     let scales = node
         .inputs
         .get(2)
-        .and_then(|name| model.initializers.iter().find(|i| &i.name == name));
-    let doubled = matches!(scales, Some(Initializer { data: TensorData::Float(v), .. }) if v == &[1.0, 1.0, 2.0, 2.0]);
+        .and_then(|name| index.float_constant(model, name));
+    let doubled = matches!(scales, Some((_, v)) if v == [1.0, 1.0, 2.0, 2.0]);
     copies && doubled && node.inputs.get(3).is_none_or(|s| s.is_empty())
 }
 
-/// Replaces the Resize and the convolution after it by the phased convolution and the
-/// `DepthToSpace` that interleaves its phases.
-fn apply_subpixel(model: &mut Model, plan: SubpixelPlan) {
+/// Puts the phased convolution in the place of the plan's convolution; the `DepthToSpace`
+/// that interleaves its phases, to go after it.
+fn apply_subpixel(model: &mut Model, index: &mut Index, plan: SubpixelPlan) -> Node {
     let phased = phased_weights(&plan.weight, plan.shape, &plan);
     let o = plan.shape[0];
     let out = &plan.out;
-    let weight = fresh_name(model, &format!("{out}/phased_weight"));
-    model.initializers.push(Initializer {
-        name: weight.clone(),
-        dims: vec![
-            4 * o as i64,
-            plan.shape[1] as i64,
-            plan.rows.size as i64,
-            plan.cols.size as i64,
-        ],
-        data: TensorData::Float(phased),
-    });
-    let bias_name = fresh_name(model, &format!("{out}/phased_bias"));
-    model.initializers.push(Initializer {
-        name: bias_name.clone(),
-        dims: vec![4 * o as i64],
-        data: TensorData::Float(plan.bias.repeat(4)),
-    });
-    let (convolution, shuffle) = phased_nodes([&plan.small, &weight, &bias_name], out, &plan);
-    model.nodes[plan.conv] = shuffle;
-    model.nodes.insert(plan.conv, convolution);
-    // The Resize moved one place on if it came after the convolution (a graph out of
-    // order: ONNX Runtime sorts it).
-    let resize = match plan.resize > plan.conv {
-        true => plan.resize + 1,
-        false => plan.resize,
+    let constant = |dims, values| Initializer {
+        name: String::new(),
+        dims,
+        data: TensorData::Float(values),
     };
-    model.nodes.remove(resize);
-    drop_unused_initializers(model);
+    let weight_dims = vec![
+        4 * o as i64,
+        plan.shape[1] as i64,
+        plan.rows.size as i64,
+        plan.cols.size as i64,
+    ];
+    let weight = index.add_constant(
+        model,
+        &format!("{out}/phased_weight"),
+        constant(weight_dims, phased),
+    );
+    let bias_name = index.add_constant(
+        model,
+        &format!("{out}/phased_bias"),
+        constant(vec![4 * o as i64], plan.bias.repeat(4)),
+    );
+    let phases = index.fresh(&format!("{out}/phases"));
+    let inputs = [plan.small.as_str(), &weight, &bias_name];
+    let (convolution, shuffle) = phased_nodes(inputs, &phases, out, &plan);
+    model.nodes[plan.conv] = convolution;
+    shuffle
 }
 
 /// The old kernel `w` (`[o, i, kh, kw]`) as the four phases' kernels, phase-major
@@ -220,14 +230,18 @@ fn phased_weights(w: &[f32], [o, i, kh, kw]: [usize; 4], plan: &SubpixelPlan) ->
 
 /// The phased convolution of `small` (with `weight` and `bias`) and the `DepthToSpace` that
 /// makes `out` of its phases.
-fn phased_nodes([small, weight, bias]: [&str; 3], out: &str, plan: &SubpixelPlan) -> (Node, Node) {
-    let phases = format!("{out}/phases");
+fn phased_nodes(
+    [small, weight, bias]: [&str; 3],
+    phases: &str,
+    out: &str,
+    plan: &SubpixelPlan,
+) -> (Node, Node) {
     let (nh, nw) = (plan.rows.size, plan.cols.size);
     let convolution = Node::new(
         "Conv",
         &format!("{out}/phased"),
         &[small, weight, bias],
-        &[&phases],
+        &[phases],
     )
     .attr("kernel_shape", Attr::Ints(vec![nh as i64, nw as i64]))
     .attr(
@@ -242,7 +256,7 @@ fn phased_nodes([small, weight, bias]: [&str; 3], out: &str, plan: &SubpixelPlan
     let shuffle = Node::new(
         "DepthToSpace",
         &format!("{out}/interleave"),
-        &[&phases],
+        &[phases],
         &[out],
     )
     .attr("blocksize", Attr::Int(2))
