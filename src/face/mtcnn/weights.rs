@@ -94,8 +94,18 @@ pub fn parse(bytes: &[u8]) -> Result<HashMap<String, Weights>, String> {
 
 fn unpickle(mut bytes: &[u8]) -> Result<Object, String> {
     let mut stack = Stack::empty();
-    stack.read_loop(&mut bytes).map_err(|e| e.to_string())?;
-    stack.finalize().map_err(|e| e.to_string())
+    stack.read_loop(&mut bytes).map_err(reason)?;
+    stack.finalize().map_err(reason)
+}
+
+/// candle's error as one phrase, without the backtrace it carries when `RUST_BACKTRACE` is
+/// set: a refusal is one sentence, and printing a backtrace loads the binary's debug
+/// information (about 100 MB).
+fn reason(e: candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => reason(*inner),
+        other => other.to_string(),
+    }
 }
 
 /// One storage: its element count (little-endian u64), then as many float32s, taken from
