@@ -23,7 +23,7 @@ use common::{arg, onnx_model, testdata};
 use mimic::infer::{ColorOrder, Layout, ModelCard, ModelKind, TensorSpec};
 use mimic::onnx::{Attr, Initializer, Model, Node, TensorData};
 
-/// The side of the crafted models' pictures (no card: a style model of that size).
+/// The side of the crafted models' pictures (their cards make them style models of it).
 const SIDE: i64 = 64;
 
 fn tensor(name: &str, dims: Vec<i64>, data: Vec<f32>) -> Initializer {
@@ -97,16 +97,18 @@ fn refused_in_one_sentence(run: &Output, what: &str) -> String {
 }
 
 /// The crafted models, each with what it says that is wrong, and a card beside it (a style
-/// model of [`SIDE`] pixels) so that nothing but the refusal is said.
+/// model of its input's side) so that nothing but the refusal is said.
 fn crafted(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     let models = crafted_models(dir);
-    let spec = TensorSpec {
-        size: SIDE as u32,
-        layout: Layout::Nchw,
-        range: [-1.0, 1.0],
-        color: ColorOrder::Rgb,
-    };
     for (_, model) in &models {
+        let read = mimic::onnx::read::decode(&std::fs::read(model).unwrap());
+        let side = read.map_or(SIDE, |m| m.inputs[0].dims[3]);
+        let spec = TensorSpec {
+            size: side as u32,
+            layout: Layout::Nchw,
+            range: [-1.0, 1.0],
+            color: ColorOrder::Rgb,
+        };
         ModelCard::new(ModelKind::Stylize, spec)
             .write_beside(model)
             .unwrap();
@@ -170,6 +172,32 @@ fn crafted_models(dir: &Path) -> Vec<(&'static str, PathBuf)> {
             vec![scales, w],
         ),
     ));
+    // An output of one channel where the card says three, its channel count made of the
+    // picture's values (0 × its brightest + 1) so that ONNX Runtime cannot work it out, in
+    // pictures 3 pixels wide: the output is declared [1, ?, 3, 3], which passes the signature
+    // check (3 channels last, as NHWC has them) and the card's [1, 3, 3, 3], and the frame's
+    // conversion indexed channels 1 and 2.
+    let int64 = |name: &str, v: i64| Initializer {
+        name: name.into(),
+        dims: vec![1],
+        data: TensorData::Int64(vec![v]),
+    };
+    let nodes = vec![
+        Node::new("ReduceMax", "brightest", &["input"], &["max"]).attr("keepdims", Attr::Int(0)),
+        Node::new("Mul", "none", &["max", "nought"], &["nothing"]),
+        Node::new("Cast", "count", &["nothing"], &["zero_count"]).attr("to", Attr::Int(7)),
+        Node::new("Add", "plus", &["zero_count", "one"], &["end"]),
+        Node::new(
+            "Slice",
+            "slice",
+            &["input", "zero", "end", "one"],
+            &["output"],
+        ),
+    ];
+    let mut constants = vec![int64("zero", 0), int64("one", 1)];
+    constants.push(tensor("nought", vec![], vec![0.0]));
+    let path = onnx_model(dir, "one_channel", vec![1, 3, 3, 3], nodes, constants);
+    models.push(("an output of one channel", path));
     models
 }
 
