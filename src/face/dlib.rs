@@ -1,7 +1,8 @@
 //! The edge where mimic talks to dlib: image conversion, detectors, the shape predictor and
 //! the descriptor network. Nothing outside this file sees a dlib type.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use dlib_face_recognition::{
     FaceDetector as HogNet, FaceDetectorCnn as CnnNet, FaceDetectorTrait, FaceEncoderNetwork,
@@ -49,7 +50,7 @@ impl DetectorNet {
 
     fn cnn_from(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "CNN face detector")?;
-        CnnNet::open(path)
+        loading(path, |p| CnnNet::open(p))
             .map(|net| Self::Cnn(Box::new(net)))
             .map_err(|_| FaceError::ModelCorrupt(path.to_path_buf()))
     }
@@ -70,7 +71,7 @@ pub struct ShapePredictor(LandmarkPredictor);
 impl ShapePredictor {
     pub fn open(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "68-point landmark model")?;
-        LandmarkPredictor::open(path)
+        loading(path, |p| LandmarkPredictor::open(p))
             .map(Self)
             .map_err(|_| FaceError::ModelCorrupt(path.to_path_buf()))
     }
@@ -96,7 +97,7 @@ pub struct DescriptorNet(FaceEncoderNetwork);
 impl DescriptorNet {
     pub fn open(path: &Path) -> Result<Self, FaceError> {
         let path = checked_model_path(path, "face-descriptor network")?;
-        FaceEncoderNetwork::open(path)
+        loading(path, |p| FaceEncoderNetwork::open(p))
             .map(Self)
             .map_err(|_| FaceError::ModelCorrupt(path.to_path_buf()))
     }
@@ -132,6 +133,66 @@ fn rectangle(b: &FaceBox) -> Rectangle {
         top: b.top.round() as _,
         right: b.right.round() as _,
         bottom: b.bottom.round() as _,
+    }
+}
+
+/// The dlib model being read, for [`on_terminate`]'s sentence.
+static LOADING: Mutex<Option<PathBuf>> = Mutex::new(None);
+/// The terminate handler there was before [`on_terminate`].
+static PREVIOUS: OnceLock<Option<TerminateHandler>> = OnceLock::new();
+
+type TerminateHandler = extern "C" fn();
+
+extern "C" {
+    /// `std::set_terminate` (libstdc++, which dlib links): the handler `std::terminate` calls.
+    #[link_name = "_ZSt13set_terminatePFvvE"]
+    fn set_terminate(handler: Option<TerminateHandler>) -> Option<TerminateHandler>;
+}
+
+/// `open(path)` with [`on_terminate`] in place. The wrapper catches only `dlib::error`; a size
+/// read from a damaged file that `new[]` cannot allocate throws `std::bad_alloc` or
+/// `std::bad_array_new_length` instead, which no Rust code can catch: C++ then terminates the
+/// process, by default with an abort (a crash, and a core).
+fn loading<T, E>(path: &Path, open: impl FnOnce(&Path) -> Result<T, E>) -> Result<T, E> {
+    PREVIOUS.get_or_init(|| {
+        // SAFETY: `set_terminate` only swaps a function pointer; `on_terminate` neither
+        // unwinds nor returns.
+        unsafe { set_terminate(Some(on_terminate)) }
+    });
+    let set = |value| match LOADING.lock() {
+        Ok(mut guard) => *guard = value,
+        Err(poisoned) => *poisoned.into_inner() = value,
+    };
+    set(Some(path.to_path_buf()));
+    let opened = open(path);
+    set(None);
+    opened
+}
+
+/// Called by `std::terminate`: while a dlib model is being read, says which in the sentence a
+/// damaged model gets anyway and exits with status 2, as a refusal does; otherwise hands over
+/// to the handler there was.
+extern "C" fn on_terminate() {
+    use std::os::unix::ffi::OsStrExt;
+    if let Ok(guard) = LOADING.try_lock() {
+        if let Some(path) = guard.as_ref() {
+            // Written piece by piece: the heap may be what failed.
+            let parts: [&[u8]; 3] = [
+                b"mimic: cannot load dlib model '",
+                path.as_os_str().as_bytes(),
+                b"': the file is damaged or is not a dlib model; run ./setup.sh again to restore it\n",
+            ];
+            for part in parts {
+                // SAFETY: writes `part`, a live slice, to stderr.
+                unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+            }
+            // SAFETY: ends the process at once, as the abort would have.
+            unsafe { libc::_exit(2) };
+        }
+    }
+    match PREVIOUS.get().copied().flatten() {
+        Some(previous) => previous(),
+        None => std::process::abort(),
     }
 }
 

@@ -65,14 +65,19 @@ pub struct TensorSpec {
     pub color: ColorOrder,
 }
 
+/// The largest picture side a generator may take or make. Its input tensor is allocated
+/// once at that size (4096² × 3 floats: 192 MiB), so a card or a model that says more is
+/// refused rather than trusted; generators run live are 128 to 1024 pixels.
+pub const MAX_MODEL_SIDE: u32 = 4096;
+
 impl TensorSpec {
     /// Whether the values make sense: a side of at least one pixel, and a range whose black
     /// lies below its white.
     fn check(&self) -> Result<(), String> {
         let [black, white] = self.range;
-        if self.size == 0 || self.size > crate::frame::MAX_IMAGE_SIDE {
+        if self.size == 0 || self.size > MAX_MODEL_SIDE {
             return Err(format!(
-                "size = {} is not a picture side; give the model's input/output side in pixels",
+                "size = {} is not a picture side; give the model's input/output side in pixels (1 to {MAX_MODEL_SIDE})",
                 self.size
             ));
         }
@@ -186,20 +191,64 @@ impl ModelCard {
         }
     }
 
+    /// The card in `text` (read from `path`), its numbers checked: a card is a file a person
+    /// can edit, and a number that makes no sense is refused here, saying which, rather than
+    /// met later as a picture of no pixels or a NaN landmark.
     pub fn parse(text: &str, path: &Path) -> Result<ModelCard, InferError> {
-        let card: ModelCard = toml::from_str(text).map_err(|e| InferError::Card {
-            path: path.to_path_buf(),
-            reason: e.message().to_string(),
-        })?;
         let nonsense = |reason: String| InferError::Card {
             path: path.to_path_buf(),
             reason,
         };
-        for (name, spec) in [("input", &card.input), ("output", &card.output)] {
-            spec.check()
-                .map_err(|e| nonsense(format!("[{name}] {e}")))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| nonsense(e.message().into()))?;
+        let card = ModelCard::deserialize(toml::Value::Table(table.clone()))
+            .map_err(|e| nonsense(e.message().into()))?;
+        // What the run made is recorded as it came (a diverged loss is NaN, an INT8 model
+        // that matches its parent exactly has an infinite PSNR); everything else is used.
+        for (key, value) in table
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "training" | "quantization"))
+        {
+            finite(key, value).map_err(&nonsense)?;
         }
+        card.check().map_err(nonsense)?;
         Ok(card)
+    }
+
+    /// Whether the numbers the runtime uses make sense; which does not, otherwise.
+    fn check(&self) -> Result<(), String> {
+        for (name, spec) in [("input", &self.input), ("output", &self.output)] {
+            spec.check().map_err(|e| format!("[{name}] {e}"))?;
+        }
+        if let Some(alignment) = &self.alignment {
+            // The template fills the crop less the padding on each side: less than half.
+            if alignment.size == 0 || alignment.size > MAX_MODEL_SIDE {
+                return Err(format!(
+                    "[alignment] size = {} is not a crop side; give the aligned crop's side in pixels (1 to {MAX_MODEL_SIDE})",
+                    alignment.size
+                ));
+            }
+            if !(0.0..0.5).contains(&alignment.padding) {
+                return Err(format!(
+                    "[alignment] padding = {} must be a share of the crop from 0 up to (not including) 0.5",
+                    alignment.padding
+                ));
+            }
+        }
+        if let Some(sketch) = &self.sketch {
+            let width = sketch.line_width_at_256;
+            if !(width > 0.0 && width <= 256.0) {
+                return Err(format!(
+                    "[sketch] line_width_at_256 = {width} must be a line width in pixels above 0, at most 256"
+                ));
+            }
+        }
+        if let Some(window) = &self.framing {
+            window_inside(window)?;
+        }
+        if let Some(smoothing) = &self.smoothing {
+            smoothing_makes_sense(smoothing)?;
+        }
+        Ok(())
     }
 
     /// Writes the card beside `model`.
@@ -222,6 +271,70 @@ impl ModelCard {
         crate::files::write_all_atomically(&files).map_err(|e| fail(e.to_string()))?;
         Ok(path)
     }
+}
+
+/// `value` (at `key`) and every number inside it finite; which is not, otherwise.
+fn finite(key: &str, value: &toml::Value) -> Result<(), String> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Err(format!(
+            "{key} = {f} is not a number mimic can use: give a finite one"
+        )),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| finite(&format!("{key}[{i}]"), item)),
+        toml::Value::Table(table) => table
+            .iter()
+            .try_for_each(|(k, item)| finite(&format!("{key}.{k}"), item)),
+        _ => Ok(()),
+    }
+}
+
+/// A framing window of at least a pixel that lies inside its source frame, which is no larger
+/// than a picture mimic reads.
+fn window_inside(w: &CropWindow) -> Result<(), String> {
+    let fits = |start: u32, extent: u32| start.checked_add(w.side).is_some_and(|end| end <= extent);
+    let source = w.source_width.max(w.source_height);
+    if w.side == 0 || source > crate::frame::MAX_IMAGE_SIDE {
+        return Err(format!(
+            "[framing] side = {} of a {}×{} frame is not a window mimic can cut: give a side of at least one pixel in a frame of at most {} pixels a side",
+            w.side,
+            w.source_width,
+            w.source_height,
+            crate::frame::MAX_IMAGE_SIDE
+        ));
+    }
+    if !fits(w.left, w.source_width) || !fits(w.top, w.source_height) {
+        return Err(format!(
+            "[framing] the window at ({}, {}) of side {} does not lie inside its {}×{} frame: use the card written with the model",
+            w.left, w.top, w.side, w.source_width, w.source_height
+        ));
+    }
+    Ok(())
+}
+
+/// Smoothing gains that steady rather than amplify: shares from 0 to 1, and One-Euro
+/// cut-offs above 0 Hz (a cut-off of 0 divides by zero).
+fn smoothing_makes_sense(s: &SmoothSettings) -> Result<(), String> {
+    for (name, gains) in [("position", &s.position), ("turn", &s.turn)] {
+        for (key, v) in [("alpha", gains.alpha), ("beta", gains.beta)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!(
+                    "[smoothing.{name}] {key} = {v} must be a share from 0 to 1"
+                ));
+            }
+        }
+    }
+    for (name, e) in [("expression", &s.expression), ("shape", &s.shape)] {
+        let cutoffs = e.min_cutoff > 0.0 && e.d_cutoff > 0.0;
+        if !cutoffs || e.beta < 0.0 {
+            return Err(format!(
+                "[smoothing.{name}] min_cutoff = {}, d_cutoff = {} must be above 0 Hz and beta = {} at least 0",
+                e.min_cutoff, e.d_cutoff, e.beta
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -275,18 +388,66 @@ mod tests {
 
     #[test]
     fn nonsense_sizes_and_ranges_are_refused_with_what_to_give() {
-        let card = |size: u32, range: &str| {
+        let card = |size: u64, range: &str| {
             format!("kind = \"stylize\"\n[input]\nsize={size}\nlayout=\"nchw\"\nrange={range}\n[output]\nsize=64\nlayout=\"nchw\"\nrange=[0.0,1.0]\n")
         };
         assert!(ModelCard::parse(&card(64, "[-1.0, 1.0]"), Path::new("x.toml")).is_ok());
         for (size, range, says) in [
             (64, "[1.0, -1.0]", "range"),
             (64, "[0.5, 0.5]", "range"),
+            (64, "[0.0, nan]", "range"),
             (0, "[0.0, 1.0]", "size"),
+            (4_000_000_000, "[0.0, 1.0]", "size"),
         ] {
             let error = ModelCard::parse(&card(size, range), Path::new("x.toml")).unwrap_err();
             let text = error.to_string();
-            assert!(text.contains("[input]") && text.contains(says), "{text}");
+            assert!(text.contains("input") && text.contains(says), "{text}");
         }
+        // Too large for the field itself, or negative: refused by the parser, with the value.
+        for size in ["-64", "99999999999"] {
+            let text = card(64, "[0.0, 1.0]").replace("size=64", &format!("size={size}"));
+            let error = ModelCard::parse(&text, Path::new("x.toml")).unwrap_err();
+            assert!(error.to_string().contains("x.toml"), "{error}");
+        }
+    }
+
+    #[test]
+    fn every_number_the_runtime_uses_is_checked() {
+        let base = "kind = \"reenact\"\n[input]\nsize=64\nlayout=\"nchw\"\nrange=[0.0,1.0]\n[output]\nsize=64\nlayout=\"nchw\"\nrange=[0.0,1.0]\n";
+        for (extra, says) in [
+            ("[alignment]\nsize=0\npadding=0.2\n", "[alignment] size"),
+            ("[alignment]\nsize=64\npadding=0.5\n", "[alignment] padding"),
+            ("[alignment]\nsize=64\npadding=nan\n", "alignment.padding"),
+            ("[sketch]\nline_width_at_256=-1.0\n", "[sketch]"),
+            (
+                "[sketch]\nline_width_at_256=inf\n",
+                "sketch.line_width_at_256",
+            ),
+            (
+                "[framing]\nleft=500\ntop=0\nside=100\nsource_width=512\nsource_height=512\n",
+                "does not lie inside",
+            ),
+            (
+                "[framing]\nleft=4294967295\ntop=0\nside=2\nsource_width=512\nsource_height=512\n",
+                "does not lie inside",
+            ),
+            (
+                "[framing]\nleft=0\ntop=0\nside=0\nsource_width=512\nsource_height=512\n",
+                "side = 0",
+            ),
+            (
+                "[smoothing.expression]\nmin_cutoff=0.0\nbeta=1.0\n",
+                "[smoothing.expression]",
+            ),
+            ("[smoothing.position]\nalpha=7.0\nbeta=0.1\n", "alpha = 7"),
+        ] {
+            let error = ModelCard::parse(&format!("{base}{extra}"), Path::new("x.toml"))
+                .expect_err(extra)
+                .to_string();
+            assert!(error.contains(says), "{extra}: {error}");
+        }
+        // What the run that made the model measured is kept as it came.
+        let measured = format!("{base}[training]\nfinal_d_loss=nan\n");
+        assert!(ModelCard::parse(&measured, Path::new("x.toml")).is_ok());
     }
 }

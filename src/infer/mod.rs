@@ -15,6 +15,7 @@ pub use crate::runtime::{
 };
 pub use card::{
     AlignmentSpec, ColorOrder, Layout, ModelCard, ModelKind, QuantizationSpec, TensorSpec,
+    MAX_MODEL_SIDE,
 };
 pub use generator::{
     Generator, GeneratorTimings, Graph, Loading, DFM_FACE, DFM_INPUT, DFM_PADDING, REFERENCE_INPUT,
@@ -40,6 +41,6 @@ pub enum InferError {
     },
     #[error("model '{0}' takes the target's reference picture as a second input, but none was given: run it through mimic's reenactment path (live, eval reenact), with its card beside it")]
     ReferenceNeeded(PathBuf),
-    #[error("the generator failed on a frame: {0}")]
-    Run(String),
+    #[error("model '{path}' failed on a frame: {reason}")]
+    Run { path: PathBuf, reason: String },
 }

@@ -76,11 +76,45 @@ pub enum TensorData {
     Uint8(Vec<u8>),
 }
 
+impl TensorData {
+    /// How many values it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::Float(v) => v.len(),
+            TensorData::Int64(v) => v.len(),
+            TensorData::Int32(v) => v.len(),
+            TensorData::Int8(v) => v.len(),
+            TensorData::Uint8(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Initializer {
     pub name: String,
     pub dims: Vec<i64>,
     pub data: TensorData,
+}
+
+impl Initializer {
+    /// Whether its data holds exactly the values its dimensions describe: what every rewrite
+    /// that indexes a tensor by its dimensions relies on. A file can say anything, so a
+    /// negative dimension or a product past `usize` counts as a mismatch.
+    pub fn is_whole(&self) -> bool {
+        element_count(&self.dims) == Some(self.data.len())
+    }
+}
+
+/// How many values a tensor of `dims` holds; `None` for a negative dimension or a count that
+/// does not fit in `usize`.
+pub fn element_count(dims: &[i64]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |count, &d| {
+        count.checked_mul(usize::try_from(d).ok()?)
+    })
 }
 
 /// A graph input or output: a float tensor, its dimensions fixed or (−1) named, as a batch

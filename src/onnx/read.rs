@@ -15,6 +15,12 @@ pub enum ReadError {
     Unsupported(String),
     #[error("the model has no graph: it is not an ONNX model")]
     NoGraph,
+    #[error("tensor '{name}' has dimensions {dims:?} but holds {values} values: the file is damaged or was written wrongly")]
+    Inconsistent {
+        name: String,
+        dims: Vec<i64>,
+        values: usize,
+    },
 }
 
 /// The model serialized in `bytes` (a `ModelProto`).
@@ -209,7 +215,17 @@ fn read_tensor(bytes: &[u8]) -> Result<Initializer, ReadError> {
             )))
         }
     };
-    Ok(Initializer { name, dims, data })
+    let tensor = Initializer { name, dims, data };
+    // Checked here, once, so that nothing downstream (the rewrites, quantisation) indexes
+    // a tensor past its values.
+    if !tensor.is_whole() {
+        return Err(ReadError::Inconsistent {
+            values: tensor.data.len(),
+            name: tensor.name,
+            dims: tensor.dims,
+        });
+    }
+    Ok(tensor)
 }
 
 /// A graph input or output: its name and shape (a named dimension as −1); only float
@@ -439,5 +455,31 @@ mod tests {
             read_node(&foreign.0),
             Err(ReadError::Unsupported(s)) if s.contains("com.microsoft")
         ));
+    }
+
+    #[test]
+    fn a_tensor_whose_dimensions_do_not_describe_its_values_is_refused() {
+        let with = |dims: Vec<i64>, values: Vec<f32>| Model {
+            initializers: vec![Initializer {
+                name: "w".into(),
+                dims,
+                data: TensorData::Float(values),
+            }],
+            ..Default::default()
+        };
+        for (dims, values) in [
+            (vec![2, 3], vec![0.0; 5]),
+            (vec![-1], vec![]),
+            (vec![-2, -3], vec![0.0; 6]),
+            (vec![1 << 40, 1 << 40, 1 << 40], vec![]),
+        ] {
+            let error = decode(&with(dims.clone(), values).encode()).unwrap_err();
+            assert!(
+                matches!(&error, ReadError::Inconsistent { name, .. } if name == "w"),
+                "{dims:?}: {error}"
+            );
+        }
+        assert!(decode(&with(vec![2, 0], vec![]).encode()).is_ok());
+        assert!(decode(&with(vec![], vec![1.0]).encode()).is_ok());
     }
 }

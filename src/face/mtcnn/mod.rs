@@ -5,7 +5,8 @@
 //! its boxes are the reference's; the networks run in ONNX Runtime ([`nets`]).
 
 mod nets;
-mod weights;
+mod pickle;
+pub mod weights;
 
 use std::path::{Path, PathBuf};
 

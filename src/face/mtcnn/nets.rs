@@ -6,7 +6,7 @@
 //! judges 48×48 crops and places the five points.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ndarray::Array4;
@@ -24,14 +24,16 @@ pub struct Outputs(pub Vec<(Vec<usize>, Vec<f32>)>);
 /// One network, open in ONNX Runtime.
 pub struct Net {
     session: Mutex<Session>,
-    outputs: usize,
+    /// The channels of each output (the second dimension), which the cascade indexes.
+    channels: &'static [usize],
+    path: PathBuf,
 }
 
 impl Net {
     /// P-Net: fully convolutional over a picture of any size; per 12×12 window (stride 2)
     /// the box's regression (4 channels) and the face probability (2).
     pub fn pnet(path: &Path) -> Result<Net, MtcnnError> {
-        Self::build(path, "pnet", &[1, 3, -1, -1], |g| {
+        Self::build(path, "pnet", &[1, 3, -1, -1], &[4, 2], |g| {
             let x = g.conv_prelu("input", "conv1", "prelu1")?;
             let x = g.pool(&x, 2, 2);
             let x = g.conv_prelu(&x, "conv2", "prelu2")?;
@@ -45,7 +47,7 @@ impl Net {
 
     /// R-Net: 24×24 crops; the box's regression and the face probability.
     pub fn rnet(path: &Path) -> Result<Net, MtcnnError> {
-        Self::build(path, "rnet", &[-1, 3, 24, 24], |g| {
+        Self::build(path, "rnet", &[-1, 3, 24, 24], &[4, 2], |g| {
             let x = g.conv_prelu("input", "conv1", "prelu1")?;
             let x = g.pool(&x, 3, 2);
             let x = g.conv_prelu(&x, "conv2", "prelu2")?;
@@ -63,7 +65,7 @@ impl Net {
     /// O-Net: 48×48 crops; the box's regression, the five points (five x then five y, as
     /// shares of the box) and the face probability.
     pub fn onet(path: &Path) -> Result<Net, MtcnnError> {
-        Self::build(path, "onet", &[-1, 3, 48, 48], |g| {
+        Self::build(path, "onet", &[-1, 3, 48, 48], &[4, 10, 2], |g| {
             let x = g.conv_prelu("input", "conv1", "prelu1")?;
             let x = g.pool(&x, 3, 2);
             let x = g.conv_prelu(&x, "conv2", "prelu2")?;
@@ -81,11 +83,13 @@ impl Net {
         })
     }
 
-    /// Reads the weights, writes the graph `layers` makes of them, opens it.
+    /// Reads the weights, writes the graph `layers` makes of them, opens it; its outputs
+    /// have `channels`.
     fn build(
         path: &Path,
         name: &str,
         input: &[i64],
+        channels: &'static [usize],
         layers: impl FnOnce(&mut Graph) -> Result<Vec<String>, String>,
     ) -> Result<Net, MtcnnError> {
         let bad = |reason: String| MtcnnError::weights(path, reason);
@@ -125,7 +129,8 @@ impl Net {
             .map_err(|e| cannot(e.to_string()))?;
         Ok(Net {
             session: Mutex::new(session),
-            outputs: outputs.len(),
+            channels,
+            path: path.to_path_buf(),
         })
     }
 
@@ -140,10 +145,19 @@ impl Net {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let outputs = session.run(ort::inputs![tensor]).map_err(failed)?;
-        let mut all = Vec::with_capacity(self.outputs);
-        for i in 0..self.outputs {
+        let mut all = Vec::with_capacity(self.channels.len());
+        for (i, &channels) in self.channels.iter().enumerate() {
             let array = outputs[i].try_extract_array::<f32>().map_err(failed)?;
-            all.push((array.shape().to_vec(), array.iter().copied().collect()));
+            let shape = array.shape().to_vec();
+            // Weights of other shapes than MTCNN's still make a graph ONNX Runtime runs;
+            // the cascade indexes each output by its channels, so they are checked here.
+            if shape.len() < 2 || shape[0] != input.shape()[0] || shape[1] != channels {
+                return Err(MtcnnError::weights(
+                    &self.path,
+                    format!("its output {i} has the shape {shape:?}, not {channels} channels for each of {} pictures: these are not MTCNN's weights", input.shape()[0]),
+                ));
+            }
+            all.push((shape, array.iter().copied().collect()));
         }
         Ok(Outputs(all))
     }

@@ -266,7 +266,12 @@ impl Generator {
             (None, _) => {}
         }
         let filled = Instant::now();
-        let run_error = |e: ort::Error| InferError::Run(e.to_string());
+        let path = &self.path;
+        let failed = |reason: String| InferError::Run {
+            path: path.clone(),
+            reason,
+        };
+        let run_error = |e: ort::Error| failed(e.to_string());
         let tensor = TensorRef::from_array_view(&self.input).map_err(run_error)?;
         let outputs = match (&self.morph, &self.reference) {
             (Some(morph), _) => {
@@ -283,8 +288,8 @@ impl Generator {
         let ran = Instant::now();
         let array = outputs[self.output_index]
             .try_extract_array::<f32>()
-            .map_err(|e| InferError::Run(e.to_string()))?;
-        read_tensor(&array, &self.output_spec, output)?;
+            .map_err(run_error)?;
+        read_tensor(&array, &self.output_spec, output).map_err(failed)?;
         self.timings = GeneratorTimings {
             preprocess: filled - started,
             run: ran - filled,

@@ -8,6 +8,7 @@ use std::path::Path;
 use ort::session::Session;
 use ort::value::ValueType;
 
+use crate::infer::card::MAX_MODEL_SIDE;
 use crate::infer::{ColorOrder, InferError, Layout, ModelCard, TensorSpec};
 
 /// The input that names a DeepFaceLive model (`in_face:0`, NHWC, BGR, [0, 1]).
@@ -153,8 +154,14 @@ fn infer_spec(shape: &[i64], color: ColorOrder) -> Result<TensorSpec, String> {
             "shape {shape:?} is not a fixed square image; give the model a card"
         ));
     }
+    let size = u32::try_from(h)
+        .ok()
+        .filter(|&s| s <= MAX_MODEL_SIDE)
+        .ok_or_else(|| {
+            format!("shape {shape:?} is larger than the {MAX_MODEL_SIDE}-pixel pictures mimic runs")
+        })?;
     Ok(TensorSpec {
-        size: h as u32,
+        size,
         layout,
         range,
         color,

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use super::graph::{role, Role};
 use super::QuantizeError;
 use crate::onnx::simplify::drop_unused_initializers;
-use crate::onnx::{Attr, Initializer, Model, Node, TensorData};
+use crate::onnx::{element_count, Attr, Initializer, Model, Node, TensorData};
 
 /// The largest magnitude of a symmetric int8 weight (−127…127: the product of two
 /// −128s cannot overflow the kernels' 16-bit pair sums).
@@ -243,16 +243,16 @@ fn quantise_weights(
     input_scale: f32,
 ) -> Result<(), QuantizeError> {
     let weight = float_initializer(model, &node.inputs[1])?;
-    let dims: Vec<usize> = weight.dims.iter().map(|&d| d.max(0) as usize).collect();
-    let whole = dims.len() > axis && dims.iter().product::<usize>() == weight.values.len();
-    if !whole || dims[axis] == 0 {
+    // Counted with checked products: the dimensions come from the file.
+    let whole = element_count(&weight.dims) == Some(weight.values.len());
+    let channels = weight.dims.get(axis).and_then(|&d| usize::try_from(d).ok());
+    let inner = weight.dims.get(axis + 1..).and_then(element_count);
+    let (true, Some(channels @ 1..), Some(inner)) = (whole, channels, inner) else {
         return Err(QuantizeError::Internal(format!(
             "the weights of '{}' do not match their shape {:?}",
             node.name, weight.dims
         )));
-    }
-    let channels = dims[axis];
-    let inner: usize = dims[axis + 1..].iter().product();
+    };
     let channel_of = |i: usize| (i / inner) % channels;
     let mut peak = vec![0f32; channels];
     for (i, v) in weight.values.iter().enumerate() {

@@ -63,20 +63,126 @@ pub(super) fn rename_value(model: &mut Model, from: &str, to: &str) {
     }
 }
 
-pub(super) fn initializers(model: &Model) -> HashMap<&str, &Initializer> {
-    model
-        .initializers
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect()
+/// Where a pass of rewrites looks things up, made once for the pass so that a graph of
+/// thousands of nodes is not gone through once a rewrite: the nodes that read each value (a
+/// node once for each time it reads it), the constants by name, the graph's outputs, and
+/// every name in use. A pass changes nodes in place and removes them only at its end, so the
+/// indices stay good; what it changes is noted here as it goes.
+pub(super) struct Index {
+    readers: HashMap<String, Vec<usize>>,
+    constants: HashMap<String, usize>,
+    outputs: HashSet<String>,
+    names: HashSet<String>,
 }
 
-/// The float values of initializer `name`, if it is one.
-pub(super) fn float_values(model: &Model, name: &str) -> Option<Vec<f32>> {
-    match &model.initializers.iter().find(|i| i.name == name)?.data {
-        TensorData::Float(v) => Some(v.clone()),
-        _ => None,
+impl Index {
+    pub(super) fn of(model: &Model) -> Index {
+        let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, node) in model.nodes.iter().enumerate() {
+            for input in &node.inputs {
+                readers.entry(input.clone()).or_default().push(i);
+            }
+        }
+        let constants = model
+            .initializers
+            .iter()
+            .enumerate()
+            .map(|(i, init)| (init.name.clone(), i))
+            .collect();
+        let outputs = model.outputs.iter().map(|o| o.name.clone()).collect();
+        let names = model
+            .initializers
+            .iter()
+            .map(|i| &i.name)
+            .chain(model.inputs.iter().chain(&model.outputs).map(|io| &io.name))
+            .chain(
+                model
+                    .nodes
+                    .iter()
+                    .flat_map(|n| n.inputs.iter().chain(&n.outputs)),
+            )
+            .cloned()
+            .collect();
+        Index {
+            readers,
+            constants,
+            outputs,
+            names,
+        }
     }
+
+    /// The nodes that read `value`, once for each time they read it.
+    pub(super) fn readers(&self, value: &str) -> &[usize] {
+        self.readers.get(value).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `value` is an output of the graph.
+    pub(super) fn is_output(&self, value: &str) -> bool {
+        self.outputs.contains(value)
+    }
+
+    /// Constant `name` and its values, if it is a float constant whose values its dimensions
+    /// describe.
+    pub(super) fn float_constant<'m>(
+        &self,
+        model: &'m Model,
+        name: &str,
+    ) -> Option<(&'m [i64], &'m [f32])> {
+        let init = model.initializers.get(*self.constants.get(name)?)?;
+        match &init.data {
+            TensorData::Float(v) if init.is_whole() => Some((&init.dims, v)),
+            _ => None,
+        }
+    }
+
+    /// `base`, or `base` with a number after it, whichever no value has yet; taken from now.
+    pub(super) fn fresh(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut n = 1;
+        while self.names.contains(&name) {
+            n += 1;
+            name = format!("{base}#{n}");
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    /// Adds `init` to `model` as a new constant named `base`, or `base` with a number after
+    /// it, whichever is free (two convolutions that share a weight are folded into two new
+    /// ones, which must not share a name); its name.
+    pub(super) fn add_constant(
+        &mut self,
+        model: &mut Model,
+        base: &str,
+        init: Initializer,
+    ) -> String {
+        let name = self.fresh(base);
+        self.constants
+            .insert(name.clone(), model.initializers.len());
+        model.initializers.push(Initializer {
+            name: name.clone(),
+            ..init
+        });
+        name
+    }
+}
+
+/// `nodes` less those `removed` marks, with `inserted[i]` put after node `i`.
+pub(super) fn rebuilt(
+    nodes: Vec<Node>,
+    removed: &[bool],
+    mut inserted: Vec<Option<Node>>,
+) -> Vec<Node> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for (i, node) in nodes.into_iter().enumerate() {
+        if !removed.get(i).copied().unwrap_or(false) {
+            out.push(node);
+        }
+        if let Some(after) = inserted.get_mut(i).and_then(Option::take) {
+            out.push(after);
+        }
+    }
+    out
 }
 
 /// Removes initializers no node reads.

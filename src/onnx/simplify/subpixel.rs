@@ -4,17 +4,28 @@
 //! input pixels). The upsampled image is never made, a 4×4 kernel becomes 3×3, and the Resize,
 //! slow on bytes in ONNX Runtime, is gone.
 
-use super::graph::{
-    consumers, drop_unused_initializers, float_values, group, initializers, ints_attr, str_attr,
-};
+use super::graph::{drop_unused_initializers, group, ints_attr, rebuilt, str_attr, Index};
 use crate::onnx::{Attr, Initializer, Model, Node, TensorData};
 
 /// Rewrites each nearest-neighbour ×2 upsampling followed by a "same" convolution.
 pub(super) fn subpixel_upsampling(model: &mut Model) {
-    while let Some((resize, conv, plan)) =
-        (0..model.nodes.len()).find_map(|i| subpixel_candidate(model, i))
-    {
-        apply_subpixel(model, resize, conv, plan);
+    // One pass: a rewrite puts the phased convolution in its convolution's place, marks the
+    // Resize removed and the DepthToSpace to go after it, all made at the end, so the index
+    // stays good. No rewrite changes what another looks at (its Resize and convolution).
+    let mut index = Index::of(model);
+    let mut removed = vec![false; model.nodes.len()];
+    let mut inserted: Vec<Option<Node>> = vec![None; model.nodes.len()];
+    for resize in 0..model.nodes.len() {
+        if let Some(plan) = subpixel_candidate(model, &index, resize) {
+            removed[plan.resize] = true;
+            let conv = plan.conv;
+            inserted[conv] = Some(apply_subpixel(model, &mut index, plan));
+        }
+    }
+    if removed.contains(&true) {
+        let nodes = std::mem::take(&mut model.nodes);
+        model.nodes = rebuilt(nodes, &removed, inserted);
+        drop_unused_initializers(model);
     }
 }
 
@@ -32,65 +43,118 @@ impl PhaseTaps {
     /// For a kernel of `k` taps padded `before`/`after` on the upsampled axis, where
     /// output pixel `2m + r` reads input pixel `m + floor((r + tap − before) / 2)`.
     fn of(k: i64, before: i64, after: i64) -> Option<PhaseTaps> {
-        if k < 1 || before + after != k - 1 || before < 0 || after < 0 {
-            return None; // only "same" convolutions keep the ×2 size the phases assume
+        // Only "same" convolutions keep the ×2 size the phases assume; checked sums, since
+        // the pads come from the file.
+        let same = before.checked_add(after) == k.checked_sub(1);
+        if k < 1 || !same || before < 0 || after < 0 {
+            return None;
         }
+        // With 0 ≤ before < k, every offset below lies within (−k, k): no overflow.
         let offset = |r: i64, tap: i64| (r + tap - before).div_euclid(2);
         let (lo, hi) = (offset(0, 0), offset(1, k - 1));
-        let taps = [0, 1].map(|r| (0..k).map(|t| (offset(r, t) - lo) as usize).collect());
+        let taps = [0, 1].map(|r| {
+            (0..k)
+                .map(|t| usize::try_from(offset(r, t) - lo))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let [Ok(even), Ok(odd)] = taps else {
+            return None;
+        };
         Some(PhaseTaps {
-            taps,
-            size: (hi - lo + 1) as usize,
+            taps: [even, odd],
+            size: usize::try_from(hi - lo + 1).ok()?,
             pads: (-lo, hi),
         })
     }
 }
 
+/// One rewrite, checked: everything it needs, read before the graph is touched.
 struct SubpixelPlan {
+    resize: usize,
+    conv: usize,
+    /// The Resize's input, the image before upsampling.
+    small: String,
+    /// The convolution's output, which the `DepthToSpace` takes over.
+    out: String,
+    /// `[o, i, kh, kw]`.
+    shape: [usize; 4],
+    weight: Vec<f32>,
+    /// One value per output channel (zeros when the convolution has none).
+    bias: Vec<f32>,
     rows: PhaseTaps,
     cols: PhaseTaps,
 }
 
-fn subpixel_candidate(model: &Model, resize: usize) -> Option<(usize, usize, SubpixelPlan)> {
+fn subpixel_candidate(model: &Model, index: &Index, resize: usize) -> Option<SubpixelPlan> {
     let node = &model.nodes[resize];
-    if node.op_type != "Resize" || !nearest_doubling(model, node) {
+    if node.op_type != "Resize" || !nearest_doubling(model, index, node) {
         return None;
     }
-    let up = node.outputs.first()?;
-    if consumers(model, up) != 1 || model.outputs.iter().any(|o| &o.name == up) {
+    let small = node.inputs.first().filter(|s| !s.is_empty())?;
+    let up = node.outputs.first().filter(|u| !u.is_empty())?;
+    let [conv] = index.readers(up) else {
+        return None;
+    };
+    let conv = *conv;
+    if index.is_output(up) || conv == resize || model.nodes[conv].inputs.first() != Some(up) {
         return None;
     }
-    let conv = model
-        .nodes
-        .iter()
-        .position(|n| n.inputs.first() == Some(up))?;
     let c = &model.nodes[conv];
-    let init = initializers(model);
-    let weight = init.get(c.inputs.get(1)?.as_str())?;
+    // A convolution without an output (the file can say so) has nothing to rewrite.
+    let out = c.outputs.first().filter(|o| !o.is_empty())?;
+    let (dims, weight) = index.float_constant(model, c.inputs.get(1)?)?;
     let plain = c.op_type == "Conv"
+        && c.outputs.len() == 1
         && group(c) == 1
         && ints_attr(c, "strides").is_none_or(|s| s.iter().all(|&v| v == 1))
         && ints_attr(c, "dilations").is_none_or(|d| d.iter().all(|&v| v == 1))
-        && str_attr(c, "auto_pad").is_none_or(|a| a == "NOTSET")
-        && weight.dims.len() == 4
-        && weight.dims.iter().all(|&d| d > 0)
-        && matches!(&weight.data, TensorData::Float(v) if v.len() as i64 == weight.dims.iter().product::<i64>());
+        && str_attr(c, "auto_pad").is_none_or(|a| a == "NOTSET");
     if !plain {
         return None;
     }
-    let pads = ints_attr(c, "pads").unwrap_or(vec![0; 4]);
-    if pads.len() != 4 {
+    // `float_constant` checked that the values are the product of the dimensions, so each
+    // dimension fits in usize.
+    let [o, i, kh, kw] = dims else {
+        return None;
+    };
+    let shape = [*o, *i, *kh, *kw].map(|d| usize::try_from(d).unwrap_or(0));
+    if shape.contains(&0) {
         return None;
     }
-    let (kh, kw) = (weight.dims[2], weight.dims[3]);
-    let rows = PhaseTaps::of(kh, pads[0], pads[2])?;
-    let cols = PhaseTaps::of(kw, pads[1], pads[3])?;
-    Some((resize, conv, SubpixelPlan { rows, cols }))
+    let bias = match c.inputs.get(2).filter(|b| !b.is_empty()) {
+        Some(name) => {
+            let (_, bias) = index.float_constant(model, name)?;
+            (bias.len() == shape[0]).then(|| bias.to_vec())?
+        }
+        None => vec![0.0; shape[0]],
+    };
+    let pads = ints_attr(c, "pads").unwrap_or(vec![0; 4]);
+    let [top, left, bottom, right] = pads[..] else {
+        return None;
+    };
+    let rows = PhaseTaps::of(*kh, top, bottom)?;
+    let cols = PhaseTaps::of(*kw, left, right)?;
+    // The phased kernel holds 4 · o · i · nh · nw values; nh ≤ kh + 1, so it is at most 16
+    // times the old one, but the product is checked rather than trusted.
+    [4, shape[0], shape[1], rows.size, cols.size]
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    Some(SubpixelPlan {
+        resize,
+        conv,
+        small: small.clone(),
+        out: out.clone(),
+        shape,
+        weight: weight.to_vec(),
+        bias,
+        rows,
+        cols,
+    })
 }
 
 /// Whether `node` (a Resize) doubles height and width by copying each pixel, which is
 /// what nearest-neighbour with these coordinate modes does at scale 2.
-fn nearest_doubling(model: &Model, node: &Node) -> bool {
+fn nearest_doubling(model: &Model, index: &Index, node: &Node) -> bool {
     let mode = str_attr(node, "mode").unwrap_or("nearest");
     let coordinates = str_attr(node, "coordinate_transformation_mode").unwrap_or("half_pixel");
     let rounding = str_attr(node, "nearest_mode").unwrap_or("round_prefer_floor");
@@ -103,58 +167,43 @@ fn nearest_doubling(model: &Model, node: &Node) -> bool {
     let scales = node
         .inputs
         .get(2)
-        .and_then(|name| model.initializers.iter().find(|i| &i.name == name));
-    let doubled = matches!(scales, Some(Initializer { data: TensorData::Float(v), .. }) if v == &[1.0, 1.0, 2.0, 2.0]);
+        .and_then(|name| index.float_constant(model, name));
+    let doubled = matches!(scales, Some((_, v)) if v == [1.0, 1.0, 2.0, 2.0]);
     copies && doubled && node.inputs.get(3).is_none_or(|s| s.is_empty())
 }
 
-/// Replaces the Resize at `resize` and the convolution at `conv` after it by the phased
-/// convolution and the `DepthToSpace` that interleaves its phases.
-fn apply_subpixel(model: &mut Model, resize: usize, conv: usize, plan: SubpixelPlan) {
-    let c = model.nodes[conv].clone();
-    let Some(Initializer {
+/// Puts the phased convolution in the place of the plan's convolution; the `DepthToSpace`
+/// that interleaves its phases, to go after it.
+fn apply_subpixel(model: &mut Model, index: &mut Index, plan: SubpixelPlan) -> Node {
+    let phased = phased_weights(&plan.weight, plan.shape, &plan);
+    let o = plan.shape[0];
+    let out = &plan.out;
+    let constant = |dims, values| Initializer {
+        name: String::new(),
         dims,
-        data: TensorData::Float(w),
-        ..
-    }) = model
-        .initializers
-        .iter()
-        .find(|i| i.name == c.inputs[1])
-        .cloned()
-    else {
-        return;
+        data: TensorData::Float(values),
     };
-    let shape: [usize; 4] = std::array::from_fn(|k| dims[k] as usize);
-    let phased = phased_weights(&w, shape, &plan);
-    let o = shape[0];
-    let bias = c
-        .inputs
-        .get(2)
-        .and_then(|b| float_values(model, b))
-        .unwrap_or_else(|| vec![0.0; o]);
-    let out = c.outputs[0].clone();
-    let (weight, bias_name) = (format!("{out}/phased_weight"), format!("{out}/phased_bias"));
-    model.initializers.push(Initializer {
-        name: weight.clone(),
-        dims: vec![
-            4 * o as i64,
-            shape[1] as i64,
-            plan.rows.size as i64,
-            plan.cols.size as i64,
-        ],
-        data: TensorData::Float(phased),
-    });
-    model.initializers.push(Initializer {
-        name: bias_name.clone(),
-        dims: vec![4 * o as i64],
-        data: TensorData::Float(bias.repeat(4)),
-    });
-    let small = model.nodes[resize].inputs[0].clone();
-    let (convolution, shuffle) = phased_nodes([&small, &weight, &bias_name], &out, &plan);
-    model.nodes[conv] = shuffle;
-    model.nodes.insert(conv, convolution);
-    model.nodes.remove(resize);
-    drop_unused_initializers(model);
+    let weight_dims = vec![
+        4 * o as i64,
+        plan.shape[1] as i64,
+        plan.rows.size as i64,
+        plan.cols.size as i64,
+    ];
+    let weight = index.add_constant(
+        model,
+        &format!("{out}/phased_weight"),
+        constant(weight_dims, phased),
+    );
+    let bias_name = index.add_constant(
+        model,
+        &format!("{out}/phased_bias"),
+        constant(vec![4 * o as i64], plan.bias.repeat(4)),
+    );
+    let phases = index.fresh(&format!("{out}/phases"));
+    let inputs = [plan.small.as_str(), &weight, &bias_name];
+    let (convolution, shuffle) = phased_nodes(inputs, &phases, out, &plan);
+    model.nodes[plan.conv] = convolution;
+    shuffle
 }
 
 /// The old kernel `w` (`[o, i, kh, kw]`) as the four phases' kernels, phase-major
@@ -181,14 +230,18 @@ fn phased_weights(w: &[f32], [o, i, kh, kw]: [usize; 4], plan: &SubpixelPlan) ->
 
 /// The phased convolution of `small` (with `weight` and `bias`) and the `DepthToSpace` that
 /// makes `out` of its phases.
-fn phased_nodes([small, weight, bias]: [&str; 3], out: &str, plan: &SubpixelPlan) -> (Node, Node) {
-    let phases = format!("{out}/phases");
+fn phased_nodes(
+    [small, weight, bias]: [&str; 3],
+    phases: &str,
+    out: &str,
+    plan: &SubpixelPlan,
+) -> (Node, Node) {
     let (nh, nw) = (plan.rows.size, plan.cols.size);
     let convolution = Node::new(
         "Conv",
         &format!("{out}/phased"),
         &[small, weight, bias],
-        &[&phases],
+        &[phases],
     )
     .attr("kernel_shape", Attr::Ints(vec![nh as i64, nw as i64]))
     .attr(
@@ -203,7 +256,7 @@ fn phased_nodes([small, weight, bias]: [&str; 3], out: &str, plan: &SubpixelPlan
     let shuffle = Node::new(
         "DepthToSpace",
         &format!("{out}/interleave"),
-        &[&phases],
+        &[phases],
         &[out],
     )
     .attr("blocksize", Attr::Int(2))
