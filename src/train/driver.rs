@@ -32,6 +32,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// Whether the run may write over the models at its output paths.
+    pub fn may_replace(&self) -> bool {
+        self.replace || self.resume
+    }
+
     /// A run of `steps` steps, previews every 100 and checkpoints every 500, seed 0.
     pub fn steps(steps: u64) -> RunOptions {
         RunOptions {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::driver::RunOptions;
 use super::TrainError;
 
 /// The state file inside a checkpoint folder.
@@ -66,11 +65,12 @@ pub fn check_output_folder(model: &Path) -> Result<(), TrainError> {
 }
 
 /// The models a run will write (and their cards) must not replace what is there unless the
-/// run replaces or resumes: checked before hours of training, as is their folder.
-pub fn check_outputs(models: &[PathBuf], run: &RunOptions) -> Result<(), TrainError> {
+/// run may (it replaces them, or resumes the run that wrote them): checked before hours of
+/// training, as is their folder.
+pub fn check_outputs(models: &[PathBuf], may_replace: bool) -> Result<(), TrainError> {
     for model in models {
         check_output_folder(model)?;
-        if run.replace || run.resume {
+        if may_replace {
             continue;
         }
         let card = crate::infer::ModelCard::path_for(model);

@@ -154,17 +154,51 @@ impl Cursor<'_> {
 /// checked that candle can read it within `budget` and without nesting past [`MAX_DEPTH`];
 /// why not otherwise.
 pub fn checked_length(bytes: &[u8], budget: &mut Budget) -> Result<usize, String> {
-    let mut at = Cursor { bytes, at: 0 };
-    let mut stack = Stack(Vec::new());
-    let mut memo: HashMap<u32, Item> = HashMap::new();
+    let mut scan = Scan {
+        at: Cursor { bytes, at: 0 },
+        stack: Stack(Vec::new()),
+        memo: HashMap::new(),
+    };
     loop {
-        let op = at.byte()?;
+        let op = scan.at.byte()?;
         let made = match op {
-            // PROTO and the numbers: a byte count each.
-            0x80 => {
-                at.take(1)?;
+            b'.' => return Ok(scan.at.at),
+            b'h' | b'j' | b'q' | b'r' => {
+                scan.memo_op(op, budget)?;
                 None
             }
+            _ => match scan.value(op)? {
+                Some(made) => made,
+                None => scan.structure(op)?,
+            },
+        };
+        if let Some((item, new_bytes)) = made {
+            budget.spend(new_bytes)?;
+            scan.stack.push(item)?;
+        }
+    }
+}
+
+/// A pickle being scanned: where in its bytes, its simulated stack and memo.
+struct Scan<'a> {
+    at: Cursor<'a>,
+    stack: Stack,
+    memo: HashMap<u32, Item>,
+}
+
+/// An object an op-code makes, and the bytes newly allocated for it; or nothing made.
+type Made = Option<(Item, usize)>;
+
+impl Scan<'_> {
+    /// The op-codes that read a value from the bytes (`None`: not one of them).
+    fn value(&mut self, op: u8) -> Result<Option<Made>, String> {
+        let made = match op {
+            // PROTO: its version byte.
+            0x80 => {
+                self.at.take(1)?;
+                None
+            }
+            // The numbers: a byte count each.
             b'K' | b'M' | b'J' | b'G' => {
                 let len = match op {
                     b'K' => 1,
@@ -172,29 +206,38 @@ pub fn checked_length(bytes: &[u8], budget: &mut Budget) -> Result<usize, String
                     b'J' => 4,
                     _ => 8,
                 };
-                at.take(len)?;
+                self.at.take(len)?;
                 leaf(0)
             }
             // LONG1: candle shifts each byte into an i64, so more than 8 overflow it.
             0x8a => {
-                let n = usize::from(at.byte()?);
+                let n = usize::from(self.at.byte()?);
                 if n > 8 {
                     return Err(format!("its pickle has an integer of {n} bytes"));
                 }
-                at.take(n)?;
+                self.at.take(n)?;
                 leaf(0)
             }
             // BINUNICODE: its length is checked against what is left before candle allocates it.
             b'X' => {
-                let len = at.u32()? as usize;
-                at.take(len)?;
+                let len = self.at.u32()? as usize;
+                self.at.take(len)?;
                 leaf(len)
             }
             b'c' => {
-                let len = at.line() + at.line();
+                let len = self.at.line() + self.at.line();
                 leaf(len)
             }
             b')' | b']' | b'}' | b'd' | b'N' | 0x88 | 0x89 => leaf(0),
+            _ => return Ok(None),
+        };
+        Ok(Some(made))
+    }
+
+    /// The op-codes that build objects from what is on the stack.
+    fn structure(&mut self, op: u8) -> Result<Made, String> {
+        let stack = &mut self.stack;
+        Ok(match op {
             b'(' => {
                 stack.0.push(None);
                 None
@@ -202,10 +245,7 @@ pub fn checked_length(bytes: &[u8], budget: &mut Budget) -> Result<usize, String
             b't' => holding(&stack.pop_to_mark()?),
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(stack.pop()?);
-                }
+                let items = (0..n).map(|_| stack.pop()).collect::<Result<Vec<_>, _>>()?;
                 holding(&items)
             }
             // BINPERSID wraps one object; REDUCE, NEWOBJ and BUILD make one of two.
@@ -226,41 +266,34 @@ pub fn checked_length(bytes: &[u8], budget: &mut Budget) -> Result<usize, String
                 stack.add_to_last(&items)?;
                 None
             }
-            // BINGET copies a memo entry whole; BINPUT copies the top object into the memo.
-            b'h' | b'j' => {
-                let id = match op {
-                    b'h' => u32::from(at.byte()?),
-                    _ => at.u32()?,
-                };
-                let item = *memo
-                    .get(&id)
-                    .ok_or_else(|| format!("its pickle reads memo entry {id}, never written"))?;
-                budget.spend(item.cost)?;
-                stack.push(item)?;
-                None
-            }
-            b'q' | b'r' => {
-                let id = match op {
-                    b'q' => u32::from(at.byte()?),
-                    _ => at.u32()?,
-                };
-                let item = stack
-                    .0
-                    .last()
-                    .copied()
-                    .flatten()
-                    .ok_or("its pickle memoises an object that is not there")?;
-                budget.spend(item.cost)?;
-                memo.insert(id, item);
-                None
-            }
-            b'.' => return Ok(at.at),
             other => return Err(format!("its pickle has the unknown op-code {other}")),
+        })
+    }
+
+    /// BINGET copies a memo entry whole; BINPUT copies the top object into the memo.
+    fn memo_op(&mut self, op: u8, budget: &mut Budget) -> Result<(), String> {
+        let id = match op {
+            b'h' | b'q' => u32::from(self.at.byte()?),
+            _ => self.at.u32()?,
         };
-        if let Some((item, new_bytes)) = made {
-            budget.spend(new_bytes)?;
-            stack.push(item)?;
+        if let b'h' | b'j' = op {
+            let item = *self
+                .memo
+                .get(&id)
+                .ok_or_else(|| format!("its pickle reads memo entry {id}, never written"))?;
+            budget.spend(item.cost)?;
+            return self.stack.push(item);
         }
+        let item = self
+            .stack
+            .0
+            .last()
+            .copied()
+            .flatten()
+            .ok_or("its pickle memoises an object that is not there")?;
+        budget.spend(item.cost)?;
+        self.memo.insert(id, item);
+        Ok(())
     }
 }
 

@@ -224,7 +224,7 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<TranslateSummary, TrainError> {
     let (a2b, b2a) = super::swap::model_paths(out);
-    run::check_outputs(&[a2b, b2a], &options.run)?;
+    run::check_outputs(&[a2b, b2a], options.run.may_replace())?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let widths = options.widths();

@@ -234,7 +234,7 @@ pub fn train(
 ) -> Result<TrainSummary, TrainError> {
     let size = options.preset.size();
     let arch_kind = options.arch(&source)?;
-    run::check_outputs(&[model.to_path_buf()], &options.run)?;
+    run::check_outputs(&[model.to_path_buf()], options.run.may_replace())?;
     super::init_cpu_threads();
     let device = options.device.device()?;
     let arch = Architecture {

@@ -186,7 +186,7 @@ pub fn train(
     let (a2b, b2a) = model_paths(out);
     let dfm = options.dfm.then(|| dfm_path(out));
     let outputs: Vec<_> = [Some(a2b), Some(b2a), dfm].into_iter().flatten().collect();
-    run::check_outputs(&outputs, &options.run)?;
+    run::check_outputs(&outputs, options.run.may_replace())?;
     super::init_cpu_threads();
     let mut trainer = start_run(a, b, options)?;
     let validation_mae_start = trainer.measured;
