@@ -62,8 +62,7 @@ impl Mouth {
         for y in first(lo.y)..=last(hi.y) {
             let row = &mut self.weights[(y * self.side) as usize..][..self.side as usize];
             for x in first(lo.x)..=last(hi.x) {
-                let depth = hull.depth(Point::new(x as f32, y as f32));
-                row[x as usize] = (1.0 + depth / feather).clamp(0.0, 1.0);
+                row[x as usize] = hull.weight(Point::new(x as f32, y as f32), feather);
             }
         }
         self.pasted.clear();
@@ -142,17 +141,17 @@ impl Hull {
         (0..self.len).map(move |i| (points[i], points[(i + 1) % points.len()]))
     }
 
-    /// How far `p` lies inside the hull: its distance to the nearest edge, negative outside.
-    fn depth(&self, p: Point) -> f32 {
+    /// The weight at `p`: 1 inside the hull, falling to 0 over `feather` outside it (the
+    /// distance to its nearest edge is only worked out there).
+    fn weight(&self, p: Point, feather: f32) -> f32 {
+        if self.len >= 3 && self.edges().all(|(a, b)| cross(a, b, p) >= 0.0) {
+            return 1.0;
+        }
         let distance = self
             .edges()
             .map(|(a, b)| p.distance_to_segment(a, b))
             .fold(f32::INFINITY, f32::min);
-        let inside = self.len >= 3 && self.edges().all(|(a, b)| cross(a, b, p) >= 0.0);
-        match inside {
-            true => distance,
-            false => -distance,
-        }
+        (1.0 - distance / feather).max(0.0)
     }
 
     /// The hull's box, corners low and high.
