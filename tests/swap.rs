@@ -796,7 +796,7 @@ fn the_mouth_mask_keeps_the_drivers_own_mouth() {
                 feathered += 1;
             }
         }
-        // The mouth is some 80 pixels wide in A's 512-pixel frames.
+        // The mouth is some 95 pixels wide in A's 512-pixel frames.
         assert!(kept > 2000, "frame {index}: {kept} pixels kept");
         assert!(
             feathered > kept / 4,
