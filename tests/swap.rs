@@ -949,3 +949,57 @@ fn the_mouth_mask_reaches_recordings_outputs_and_bench() {
     // Measured: 48.9 at best, 61.6 on average.
     assert!(best(&recorded_without) > 30.0, "{recorded_without:?}");
 }
+
+/// The `o` key in the window under Xvfb, pressed with xdotool between two snapshots (`s`):
+/// before it the snapshot's mouth is the model's, after it the camera frame's (a PNG, so
+/// exactly but for the feather's reach).
+#[test]
+fn the_o_key_turns_the_mouth_mask_on_in_the_window() {
+    use mimic::face::{DetectOptions, DetectorKind, FaceAnalyzer};
+
+    let (_, out) = trained();
+    let dir = scratch("swap-mouth-key");
+    let clip = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
+    let live = LiveRun::new(&out.with_file_name("ab_a2b.onnx"), &clip)
+        .realtime()
+        .view("output")
+        .json();
+    let script = format!(
+        "{bin} {args} > report.json & pid=$!; \
+         w=$(timeout 90 xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
+         for key in s o s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
+         wait $pid",
+        bin = env!("CARGO_BIN_EXE_mimic"),
+        args = live.args().join(" "),
+    );
+    common::window::under_xvfb(&script, Some(&dir));
+    // mimic-frame-INDEX.png: the frame each shows.
+    let mut saved: Vec<(usize, std::path::PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_str()?.strip_prefix("mimic-frame-")?;
+            Some((stem.parse().ok()?, p))
+        })
+        .collect();
+    saved.sort();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    let input = frames_of_a();
+    let analyzer = FaceAnalyzer::new(DetectOptions {
+        detector: DetectorKind::Hog,
+        ..DetectOptions::default()
+    })
+    .unwrap();
+    let off: Vec<f64> = saved
+        .iter()
+        .map(|(index, path)| {
+            let shown = image::open(path).unwrap().to_rgb8();
+            let mouth = analyzer.faces(&input[*index]).unwrap().remove(0).landmarks;
+            off_in_the_mouth(&shown, &input[*index], &mouth)
+        })
+        .collect();
+    eprintln!("off in the mouth: {off:?} (frames {saved:?})");
+    assert!(off[0] > 30.0, "before o, the model's mouth: {off:?}");
+    // Measured: 74.7 before, 0.0 after.
+    assert!(off[1] < 3.0, "after o, the camera's: {off:?}");
+}
