@@ -942,8 +942,8 @@ fn the_mouth_mask_reaches_recordings_outputs_and_bench() {
         ("streamed", &streamed),
         ("benched", &benched),
     ] {
-        // The encoders (4:2:0 colour on red lips) leave up to 9 levels (measured: 7.4 in the
-        // recording, 8.8 and 9.0 in the streams; 4.5–6.2 on average).
+        // The encoders (4:2:0 colour on red lips) leave some levels (measured: 5.1 in the
+        // recording, 7.5 and 7.2 in the streams at worst; 4.4–6.0 on average).
         assert!(!offs.is_empty() && worst(offs) < 12.0, "{what}: {offs:?}");
     }
     // Measured: 48.9 at best, 61.6 on average.
@@ -1000,6 +1000,6 @@ fn the_o_key_turns_the_mouth_mask_on_in_the_window() {
         .collect();
     eprintln!("off in the mouth: {off:?} (frames {saved:?})");
     assert!(off[0] > 30.0, "before o, the model's mouth: {off:?}");
-    // Measured: 74.7 before, 0.0 after.
+    // Measured: 55–75 before (the frames vary), 0.0 after.
     assert!(off[1] < 3.0, "after o, the camera's: {off:?}");
 }

@@ -446,6 +446,8 @@ mod tests {
         }
         let below = Point::new(p[57].x, p[57].y + 0.1 * width);
         assert_eq!(blend.mouth_weight(below), 1.0, "just below the lower lip");
+        let above = Point::new(p[51].x, p[51].y - 0.03 * width);
+        assert_eq!(blend.mouth_weight(above), 1.0, "just above the upper lip");
         for (name, far) in [("an eye", p[37]), ("the nose", p[30]), ("the chin", p[8])] {
             assert_eq!(blend.mouth_weight(far), 0.0, "{name}");
         }

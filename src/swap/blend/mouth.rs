@@ -5,7 +5,8 @@
 //! viewer watches when someone speaks.
 //!
 //! The region is the hull of the outer lip (points 48–59) widened sideways and down, so the
-//! corners and what the open jaw shows below the lower lip are covered, at weight 1, fading to
+//! corners and what the open jaw shows below the lower lip are covered, and raised a little
+//! (the steadied landmarks trail a fast-moving lip by a few pixels), at weight 1, fading to
 //! 0 over a feather sized to the crop (so to the face) outside it. It is worked out at the
 //! crop's size once per frame from the steadied landmarks, in buffers kept from frame to frame;
 //! the paste then weighs the generated face by the face mask less the mouth, so inside the
@@ -17,8 +18,11 @@ use crate::geometry::Point;
 
 /// Each mouth corner is moved out by this share of the mouth's width (corner to corner)…
 const SIDEWAYS: f32 = 0.1;
-/// …and the lower lip down by this share: the teeth and tongue below it as the jaw opens.
+/// …the lower lip down by this share: the teeth and tongue below it as the jaw opens…
 const DOWN: f32 = 0.15;
+/// …and the upper lip up by this share, so its edge is kept whole when the steadied landmarks
+/// trail it.
+const UP: f32 = 0.05;
 /// The mask fades from 1 at the widened hull's edge to 0 this share of the crop's side outside
 /// it (3.8 pixels in a 64-pixel crop, a sixth of the mouth's width).
 pub const MOUTH_FEATHER: f32 = 0.06;
@@ -88,8 +92,9 @@ struct Hull {
 
 impl Hull {
     /// The outer lip of `in_crop`, its corners moved out by [`SIDEWAYS`] of the mouth's width
-    /// (the points between in proportion) and its lower half down by [`DOWN`] of it. The crop
-    /// is upright (the face aligned to the template), so down is towards the chin.
+    /// (the points between in proportion), its lower half down by [`DOWN`] of it and its upper
+    /// half up by [`UP`]. The crop is upright (the face aligned to the template), so down is
+    /// towards the chin.
     fn of_mouth(in_crop: &Landmarks) -> Hull {
         let lip = in_crop.part(parts::OUTER_LIP);
         let n = lip.len() as f32;
@@ -101,8 +106,12 @@ impl Hull {
         let widen = 1.0 + 2.0 * SIDEWAYS;
         let mut widened = [Point::new(0.0, 0.0); LIP_POINTS];
         for (i, (w, p)) in widened.iter_mut().zip(lip).enumerate() {
-            // 55–59: the lower lip between the corners.
-            let drop = if i > 6 { DOWN * width } else { 0.0 };
+            // 49–53: the upper lip between the corners; 55–59: the lower.
+            let drop = match i {
+                1..=5 => -UP * width,
+                7.. => DOWN * width,
+                _ => 0.0,
+            };
             *w = Point::new(centre.x + (p.x - centre.x) * widen, p.y + drop);
         }
         Hull::around(widened)
