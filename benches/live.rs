@@ -80,7 +80,8 @@ fn tracking(c: &mut Criterion) {
 
 /// The swap's blend stage on a 512×512 frame of WDA_AlexandriaOcasioCortez_000.mp4 with a
 /// 128-pixel face (the `tiny128` preset): the mask and the colour match, the target's detail
-/// (one keyframe), the paste, and all of it as the live path runs it.
+/// (one keyframe), the paste, all of it as the live path runs it, and what the mouth mask adds
+/// (shaping the mouth and its paste weights).
 fn swap_blend(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata/video/WDA_AlexandriaOcasioCortez_000.mp4");
@@ -124,6 +125,13 @@ fn swap_blend(c: &mut Criterion) {
             out
         })
     });
+    let with_mouth = BlendOptions {
+        mouth: true,
+        ..BlendOptions::default()
+    };
+    let mut mouth = Blend::new(with_mouth, 128);
+    mouth.shape(&in_crop);
+    group.bench_function("mouth_mask", |b| b.iter(|| mouth.shape_mouth(&in_crop)));
     group.bench_function("blend_stage", |b| {
         b.iter(|| {
             let (mut g, mut out) = (generated.clone(), frame.clone());

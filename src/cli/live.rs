@@ -112,7 +112,8 @@ pub struct LiveArgs {
     pub record_view: Option<ViewChoice>,
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
     /// quit, r start/stop recording, v next view, l landmarks on the live panel, s save the
-    /// frame as a PNG; in swap mode m next mask, k next colour match.
+    /// frame as a PNG; in swap mode m next mask, k next colour match, p seamless, d the
+    /// target's detail, o the mouth mask.
     #[arg(long)]
     pub headless: bool,
     /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).
@@ -233,6 +234,10 @@ pub struct BlendFlags {
     /// generated face as the model drew it.
     #[arg(long)]
     pub no_detail: bool,
+    /// Keep the driver's own mouth (lips, teeth, a hand or microphone in front of it) from the
+    /// frame over the swapped face, feathered in (`o` in the window switches it).
+    #[arg(long)]
+    pub mouth_mask: bool,
 }
 
 /// Whether and how the landmarks are steadied over time.
@@ -394,6 +399,7 @@ impl BlendFlags {
             color: self.color.into(),
             seamless: self.seamless,
             detail: !self.no_detail,
+            mouth: self.mouth_mask,
         }
     }
 }

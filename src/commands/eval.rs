@@ -132,12 +132,15 @@ pub fn swap(args: EvalSwapArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&report)?;
     } else {
         println!(
-            "{} frames ({} without a face in or out): id_success {:.3}, mean distance to the target {:.3}, expression NME {:.4}; sharpness ratio {:.2}, seam ΔE {:.2}",
+            "{} frames ({} without a face in or out): id_success {:.3}, mean distance to the target {:.3}, expression NME {:.4} ({:.4} with the mouth mask, {:.4} without, on {} frames); sharpness ratio {:.2}, seam ΔE {:.2}",
             report.frames,
             report.frames_without_face,
             report.id_success,
             report.id_distance_mean,
             report.expression_nme,
+            report.expression_nme_mouth_mask,
+            report.expression_nme_no_mouth_mask,
+            report.mouth_mask_frames,
             report.sharpness_ratio,
             report.seam_delta_e
         );

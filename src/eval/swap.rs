@@ -3,7 +3,8 @@
 //! landmarks. `id_success`: the share of frames whose output face is closer to the target's
 //! reference than to the source frame's own face, and within the identity threshold of the
 //! target. `expression_nme`: how far the output face's landmarks moved from the input's (the
-//! swap must keep expression and pose). And how real it looks ([`super::realism`]):
+//! swap must keep expression and pose), and the same with and without the mouth mask, each
+//! frame pasted both ways from one generated face. And how real it looks ([`super::realism`]):
 //! `sharpness_ratio`, the output's inner face's focus measure over the input's (both aligned
 //! alike at 128 pixels), and `seam_delta_e`, the colour step across the mask's edge in the
 //! output less the one the input frame already had there.
@@ -35,6 +36,13 @@ pub struct SwapReport {
     pub id_success: f64,
     pub id_distance_mean: f64,
     pub expression_nme: f64,
+    /// `expression_nme` with the mouth mask (the driver's own mouth kept over the swapped
+    /// face)…
+    pub expression_nme_mouth_mask: f64,
+    /// …and without it: each frame's generated face pasted both ways, on the frames where both
+    /// outputs show a face (`mouth_mask_frames`), whichever way the blend options chose.
+    pub expression_nme_no_mouth_mask: f64,
+    pub mouth_mask_frames: u64,
     /// Mean over frames of the inner face's sharpness (variance of the Laplacian) in the
     /// output over the same in the input, both faces aligned alike at [`SHARPNESS_SIDE`]
     /// pixels: 1 as sharp as the face it replaced.
@@ -85,6 +93,8 @@ pub fn evaluate(
     let bar = progress(reader.info().frame_count, "evaluating");
     let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
     let mut shown = Vec::new();
+    // The frame pasted the other way (mouth mask on or off), and the NME both ways.
+    let (mut other_way, mut both_ways) = (Rgb8::new(0, 0), Vec::new());
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
         if range.is_past(frame.index) {
@@ -107,6 +117,15 @@ pub fn evaluate(
         let (swapped, _) = swapper.outputs();
         match judge(analyzer, &frame.image, swapped, &reference)? {
             Some(j) => {
+                if swapper.swap_again(&frame.image, !blend.mouth, &mut other_way) {
+                    if let Some(after) = analyzer.faces(&other_way)?.into_iter().next() {
+                        let other = after.landmarks.nme(&j.input);
+                        both_ways.push(match blend.mouth {
+                            true => (j.nme, other),
+                            false => (other, j.nme),
+                        });
+                    }
+                }
                 judged.push(j);
                 looks.push(look(&swapper, &frame.image));
                 if preview.is_some() {
@@ -129,6 +148,11 @@ pub fn evaluate(
         id_success: judged.iter().filter(|j| j.success).count() as f64 / n,
         id_distance_mean: judged.iter().map(|j| f64::from(j.to_target)).sum::<f64>() / n,
         expression_nme: judged.iter().map(|j| f64::from(j.nme)).sum::<f64>() / n,
+        expression_nme_mouth_mask: mean(both_ways.iter().map(|&(with, _)| f64::from(with))),
+        expression_nme_no_mouth_mask: mean(
+            both_ways.iter().map(|&(_, without)| f64::from(without)),
+        ),
+        mouth_mask_frames: both_ways.len() as u64,
         sharpness_ratio: mean(looks.iter().filter_map(|l| l.sharpness_ratio)),
         seam_delta_e: mean(looks.iter().filter_map(|l| l.seam_delta_e)),
         frames_without_face: missing,
@@ -277,6 +301,8 @@ struct Judged {
     success: bool,
     to_target: f32,
     nme: f32,
+    /// The input face's landmarks, that the output's are measured against.
+    input: Landmarks,
 }
 
 /// The output's main face against the target and against the input's own face.
@@ -300,5 +326,6 @@ fn judge(
         success: to_target < to_source && to_target <= DEFAULT_IDENTITY_THRESHOLD,
         to_target,
         nme: after.landmarks.nme(&before.landmarks),
+        input: before.landmarks,
     }))
 }

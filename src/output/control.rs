@@ -23,6 +23,8 @@ pub enum Control {
     ToggleSeamless,
     /// `d`: the target's fine detail on the swapped face, on or off.
     ToggleDetail,
+    /// `o`: the mouth mask (the driver's own mouth kept over the swapped face), on or off.
+    ToggleMouth,
     /// `c`: take the driver's neutral face again (retargeting).
     Recalibrate,
 }

@@ -115,6 +115,7 @@ impl LiveWindow {
                 Key::K => Some(Control::CycleColor),
                 Key::P => Some(Control::ToggleSeamless),
                 Key::D => Some(Control::ToggleDetail),
+                Key::O => Some(Control::ToggleMouth),
                 Key::C => Some(Control::Recalibrate),
                 _ => None,
             })

@@ -1,6 +1,7 @@
 //! Face swap, one frame at a time: the tracked face's landmarks steadied over time,
 //! aligned to the template exactly as the training faces were ([`AlignedCrop`] with the model card's size and padding), turned into
-//! the other person's face by the generator, and blended back through the inverse transform.
+//! the other person's face by the generator, and blended back through the inverse transform
+//! (with the mouth mask, the driver's own mouth kept from the frame over it).
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,8 @@ pub struct Swapper {
     swapped: Rgb8,
     /// Frame → crop for the last frame's face.
     to_crop: Option<Similarity>,
+    /// The last frame's face's (steadied) landmarks in the crop.
+    in_crop: Option<Landmarks>,
     times: StageTimes,
 }
 
@@ -73,6 +76,7 @@ impl Swapper {
             generated: Rgb8::new(out, out),
             swapped: Rgb8::new(0, 0),
             to_crop: None,
+            in_crop: None,
             times: StageTimes::default(),
         })
     }
@@ -102,6 +106,7 @@ impl Swapper {
             landmarks.and_then(|l| self.crop.transform(&l).map(|to_crop| (l, to_crop)))
         else {
             self.to_crop = None;
+            self.in_crop = None;
             self.forget_face();
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
@@ -124,6 +129,7 @@ impl Swapper {
         self.blend
             .paste(&self.generated, &self.crop, &to_crop, &mut self.swapped);
         self.to_crop = Some(to_crop);
+        self.in_crop = Some(in_crop);
         self.times.blend = generated.elapsed();
         Ok(true)
     }
@@ -140,6 +146,30 @@ impl Swapper {
     pub fn mask_weight(&self, p: Point) -> f32 {
         self.to_crop
             .map_or(0.0, |to_crop| self.blend.weight(to_crop.apply(p)))
+    }
+
+    /// The mouth mask's weight at frame pixel `p` in the last frame: 1 where the frame's own
+    /// mouth was kept whole, 0 where none was kept (or the mouth mask is off).
+    pub fn mouth_weight(&self, p: Point) -> f32 {
+        self.to_crop
+            .map_or(0.0, |to_crop| self.blend.mouth_weight(to_crop.apply(p)))
+    }
+
+    /// The last frame, `frame`, swapped again into `out` with the mouth mask on or off
+    /// whatever the options say, from the same generated face (its colours and detail as they
+    /// were): the two compared on the same frames (`eval swap`). `false` when the last frame
+    /// showed no face (`out` is left as it was).
+    pub fn swap_again(&mut self, frame: &Rgb8, mouth: bool, out: &mut Rgb8) -> bool {
+        let (Some(to_crop), Some(in_crop)) = (self.to_crop, self.in_crop.as_ref()) else {
+            return false;
+        };
+        copy_into(out, frame);
+        if mouth {
+            self.blend.shape_mouth(in_crop);
+        }
+        self.blend
+            .paste_as(mouth, &self.generated, &self.crop, &to_crop, out);
+        true
     }
 
     /// The last swapped frame and generated face.
@@ -183,8 +213,8 @@ impl Process for Swapper {
         true
     }
 
-    /// `m`, `k`, `p` and `d`: the next mask or colour match, seamless or the target's detail
-    /// on or off.
+    /// `m`, `k`, `p`, `d` and `o`: the next mask or colour match, seamless, the target's
+    /// detail or the mouth mask on or off.
     fn control(&mut self, control: Control) -> Option<String> {
         let mut options = self.blend.options();
         match control {
@@ -192,12 +222,13 @@ impl Process for Swapper {
             Control::CycleColor => options.color = options.color.next(),
             Control::ToggleSeamless => options.seamless = !options.seamless,
             Control::ToggleDetail => options.detail = !options.detail,
+            Control::ToggleMouth => options.mouth = !options.mouth,
             _ => return None,
         }
         self.blend.set_options(options);
         Some(format!(
-            "mask {:?}, colour {:?}, seamless {}, detail {}",
-            options.mask, options.color, options.seamless, options.detail
+            "mask {:?}, colour {:?}, seamless {}, detail {}, mouth {}",
+            options.mask, options.color, options.seamless, options.detail, options.mouth
         ))
     }
 }

@@ -192,16 +192,22 @@ impl Mask {
 
     /// The mask at a crop point (bilinear; 0 outside the crop).
     pub(super) fn weight(&self, p: Point) -> f32 {
-        let max = (self.side - 1) as f32;
-        if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= max && p.y <= max) {
-            return 0.0;
-        }
-        let (x0, y0) = (p.x.floor() as usize, p.y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(max as usize), (y0 + 1).min(max as usize));
-        let (fx, fy) = (p.x - x0 as f32, p.y - y0 as f32);
-        let at = |x: usize, y: usize| self.weights[y * self.side as usize + x];
-        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
-        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
-        top * (1.0 - fy) + bottom * fy
+        sample(&self.weights, self.side, p)
     }
+}
+
+/// Weights kept row-major at a crop of `side` pixels, at a crop point (bilinear; 0 outside the
+/// crop).
+pub(super) fn sample(weights: &[f32], side: u32, p: Point) -> f32 {
+    let max = (side - 1) as f32;
+    if !(p.x >= 0.0 && p.y >= 0.0 && p.x <= max && p.y <= max) {
+        return 0.0;
+    }
+    let (x0, y0) = (p.x.floor() as usize, p.y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(max as usize), (y0 + 1).min(max as usize));
+    let (fx, fy) = (p.x - x0 as f32, p.y - y0 as f32);
+    let at = |x: usize, y: usize| weights[y * side as usize + x];
+    let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+    let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+    top * (1.0 - fy) + bottom * fy
 }

@@ -1,19 +1,23 @@
 //! Putting a generated face back into the frame (face swap): a soft mask in the model's crop,
 //! the generated face's colours matched to the face it replaces (optionally also a seamless,
-//! Poisson, correction), and the blend through the inverse of the alignment. Pixels outside
-//! the mask's footprint are never touched.
+//! Poisson, correction), and the blend through the inverse of the alignment, optionally with
+//! the driver's own mouth kept over it. Pixels outside the mask's footprint are never touched.
 //!
 //! The mask and the skin it measures are in `mask.rs`, the colour match in `colour.rs`, the
-//! seamless correction in `seamless.rs`; [`Blend`] runs them for one face, frame after frame.
+//! seamless correction in `seamless.rs`, the mouth mask in `mouth.rs`; [`Blend`] runs them for
+//! one face, frame after frame.
 
 mod colour;
 mod mask;
+mod mouth;
 mod seamless;
 
 use serde::Serialize;
 
 use self::colour::ColourFollow;
 use self::mask::Mask;
+use self::mouth::Mouth;
+pub use self::mouth::MOUTH_FEATHER;
 pub use self::seamless::SEAMLESS_GRID;
 use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::sample::Bordered;
@@ -80,6 +84,9 @@ pub struct BlendOptions {
     /// The target's fine detail from its keyframes, where the model's card keeps them
     /// ([`crate::swap::detail`]).
     pub detail: bool,
+    /// The mouth mask: the driver's own mouth (lips, teeth, what is in front of it) kept from
+    /// the frame over the swapped face, feathered in (`mouth.rs`).
+    pub mouth: bool,
 }
 
 impl Default for BlendOptions {
@@ -91,6 +98,7 @@ impl Default for BlendOptions {
             color: ColorMatch::Rct,
             seamless: false,
             detail: true,
+            mouth: false,
         }
     }
 }
@@ -99,6 +107,8 @@ impl Default for BlendOptions {
 pub struct Blend {
     options: BlendOptions,
     mask: Mask,
+    /// The mouth kept from the frame, shaped when the options (or a caller) ask for it.
+    mouth: Mouth,
     /// The generated face as the paste samples it, kept from frame to frame.
     paste_source: Bordered,
     colour: ColourFollow,
@@ -109,6 +119,7 @@ impl Blend {
         Blend {
             options,
             mask: Mask::new(side),
+            mouth: Mouth::new(side),
             paste_source: Bordered::default(),
             colour: ColourFollow::default(),
         }
@@ -129,9 +140,18 @@ impl Blend {
     }
 
     /// The mask for a face whose landmarks are `in_crop` (crop pixels): 0 outside, rising to 1
-    /// over the blur width inside the eroded region.
+    /// over the blur width inside the eroded region; and its mouth, when the options keep it.
     pub fn shape(&mut self, in_crop: &Landmarks) {
         self.mask.shape(in_crop, &self.options);
+        if self.options.mouth {
+            self.shape_mouth(in_crop);
+        }
+    }
+
+    /// The mouth of the face last shaped, whose landmarks are `in_crop`, whatever the options
+    /// say (for [`Self::paste_as`]).
+    pub fn shape_mouth(&mut self, in_crop: &Landmarks) {
+        self.mouth.shape(in_crop, &self.mask.weights);
     }
 
     /// The mask's weights, row-major at the crop's size.
@@ -142,6 +162,15 @@ impl Blend {
     /// The mask at a crop point (bilinear; 0 outside the crop).
     pub fn weight(&self, p: Point) -> f32 {
         self.mask.weight(p)
+    }
+
+    /// The mouth mask at a crop point (bilinear): 1 where the frame's own mouth is kept
+    /// whole, 0 outside the crop, where the feather ends, or when the mouth mask is off.
+    pub fn mouth_weight(&self, p: Point) -> f32 {
+        match self.options.mouth {
+            true => self.mouth.weight(p),
+            false => 0.0,
+        }
     }
 
     /// Matches `generated`'s colours to `original`'s (both crops) inside the mask.
@@ -166,9 +195,23 @@ impl Blend {
     }
 
     /// Blends the generated crop into `frame` through the inverse of `to_crop`, weighted by
-    /// the mask.
+    /// the mask (less the mouth, with the mouth mask).
     pub fn paste(
         &mut self,
+        generated: &Rgb8,
+        crop: &AlignedCrop,
+        to_crop: &Similarity,
+        frame: &mut Rgb8,
+    ) {
+        self.paste_as(self.options.mouth, generated, crop, to_crop, frame);
+    }
+
+    /// [`Self::paste`] with the mouth mask on or off whatever the options say (on: the mouth
+    /// shaped for this face, by [`Self::shape`] or [`Self::shape_mouth`]): the same face
+    /// pasted both ways, to compare them.
+    pub fn paste_as(
+        &mut self,
+        mouth: bool,
         generated: &Rgb8,
         crop: &AlignedCrop,
         to_crop: &Similarity,
@@ -177,13 +220,18 @@ impl Blend {
         if self.mask.extent.0.x > self.mask.extent.1.x {
             return; // an empty mask
         }
+        // The mouth only takes weight away, so the mask's extent still bounds the paste.
+        let weights = match mouth && !self.mouth.pasted.is_empty() {
+            true => &self.mouth.pasted,
+            false => &self.mask.weights,
+        };
         let source = &mut self.paste_source;
         crop.unwarp_within(
             generated,
             to_crop,
             frame,
             self.mask.extent,
-            Some(&self.mask.weights),
+            Some(weights),
             source,
         );
     }
@@ -351,5 +399,134 @@ mod tests {
             generated.get_pixel(31, 40).0[0],
         );
         assert!(mid > left, "{left} → {mid}");
+    }
+
+    /// A face in a crop of `side` pixels: the template's points 17–67 where the alignment puts
+    /// them (padding 0.1), and a jaw on an arc from beside the eyes down round the chin.
+    fn template_face(side: u32) -> Landmarks {
+        let crop = AlignedCrop::new(side, 0.1);
+        let s = side as f32;
+        let jaw = (0..17).map(|i| {
+            let angle = std::f32::consts::PI * (1.0 - i as f32 / 16.0);
+            Point::new(
+                s / 2.0 + 0.4 * s * angle.cos(),
+                0.3 * s + 0.68 * s * angle.sin(),
+            )
+        });
+        let points: Vec<Point> = jaw.chain(crop.template_points()).collect();
+        Landmarks::from_slice(&points).unwrap()
+    }
+
+    fn mean_of(points: &[Point]) -> Point {
+        let n = points.len() as f32;
+        points.iter().fold(Point::new(0.0, 0.0), |c, p| {
+            Point::new(c.x + p.x / n, c.y + p.y / n)
+        })
+    }
+
+    fn with_mouth() -> BlendOptions {
+        BlendOptions {
+            mouth: true,
+            ..BlendOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_mouth_mask_covers_the_lips_and_fades_out_over_its_feather() {
+        let side = 128;
+        let face = template_face(side);
+        let mut blend = Blend::new(with_mouth(), side);
+        blend.shape(&face);
+        let p = face.points();
+        let mouth = mean_of(face.part(crate::face::parts::INNER_LIP));
+        let width = p[48].distance(p[54]);
+        assert_eq!(blend.mouth_weight(mouth), 1.0, "the mouth itself");
+        for corner in [p[48], p[54]] {
+            assert_eq!(blend.mouth_weight(corner), 1.0, "the corners: {corner:?}");
+        }
+        let below = Point::new(p[57].x, p[57].y + 0.1 * width);
+        assert_eq!(blend.mouth_weight(below), 1.0, "just below the lower lip");
+        let above = Point::new(p[51].x, p[51].y - 0.03 * width);
+        assert_eq!(blend.mouth_weight(above), 1.0, "just above the upper lip");
+        for (name, far) in [("an eye", p[37]), ("the nose", p[30]), ("the chin", p[8])] {
+            assert_eq!(blend.mouth_weight(far), 0.0, "{name}");
+        }
+        // Down from the lower lip the weight stays 1 a while, then falls to 0, gradually,
+        // over the feather (the hull's lower edge is level there).
+        let step = 0.25;
+        let along: Vec<f32> = (0..120)
+            .map(|k| blend.mouth_weight(Point::new(p[57].x, p[57].y + k as f32 * step)))
+            .collect();
+        assert!(along.windows(2).all(|w| w[1] <= w[0]), "{along:?}");
+        let count = |keep: fn(f32) -> bool| along.iter().filter(|&&w| keep(w)).count() as f32;
+        let (full, feathered) = (
+            count(|w| w == 1.0) * step,
+            count(|w| w > 0.0 && w < 1.0) * step,
+        );
+        let feather = MOUTH_FEATHER * side as f32;
+        assert!(
+            (feathered - feather).abs() <= 1.0,
+            "{feathered} px of feather, {feather} expected"
+        );
+        assert!(
+            (full - 0.15 * width).abs() <= 1.0,
+            "full for {full} px below the lip, the mouth {width} px wide"
+        );
+    }
+
+    #[test]
+    fn with_the_mouth_mask_the_frame_keeps_its_mouth_and_without_it_nothing_changes() {
+        let side = 64;
+        let face = template_face(side);
+        let frame = Rgb8::from_fn(200, 160, |x, y| Rgb([x as u8, y as u8, 77]));
+        // The crop sits at (50, 40) in the frame, at half scale.
+        let to_crop = Similarity {
+            a: 0.5,
+            b: 0.0,
+            tx: -25.0,
+            ty: -20.0,
+        };
+        let red = Rgb8::from_pixel(side, side, Rgb([255, 0, 0]));
+        let crop = AlignedCrop::new(side, 0.1);
+        let pasted = |options: BlendOptions| {
+            let mut blend = Blend::new(options, side);
+            blend.shape(&face);
+            let mut out = frame.clone();
+            blend.paste(&red, &crop, &to_crop, &mut out);
+            (blend, out)
+        };
+        let (off, without) = pasted(BlendOptions::default());
+        assert!(off.mouth.weights.is_empty(), "off, no mouth is drawn");
+        let (on, with) = pasted(with_mouth());
+        let (mut kept, mut feathered) = (0, 0);
+        for (x, y, p) in with.enumerate_pixels() {
+            let q = to_crop.apply(Point::new(x as f32, y as f32));
+            assert_eq!(off.mouth_weight(q), 0.0);
+            let (mouth, face) = (on.mouth_weight(q), on.weight(q));
+            if mouth == 1.0 {
+                kept += 1;
+                assert_eq!(p, frame.get_pixel(x, y), "({x}, {y}) in the mouth");
+                if face == 1.0 {
+                    assert_eq!(without.get_pixel(x, y).0, [255, 0, 0], "without, swapped");
+                }
+            } else if mouth == 0.0 {
+                // Catmull-Rom reaches a pixel past the mouth's edge: a level or two.
+                let w = without.get_pixel(x, y);
+                let off = (0..3).map(|c| p[c].abs_diff(w[c])).max().unwrap();
+                assert!(off <= 2, "({x}, {y}) away from the mouth: {p:?} vs {w:?}");
+            } else if face == 1.0 {
+                feathered += 1;
+                let r = i32::from(p[0]);
+                let (lo, hi) = (i32::from(frame.get_pixel(x, y)[0]), 255);
+                assert!(
+                    r >= lo - 1 && r <= hi,
+                    "({x}, {y}): {r} outside {lo}..={hi}"
+                );
+            }
+        }
+        assert!(
+            kept > 40 && feathered > 40,
+            "{kept} kept, {feathered} feathered"
+        );
     }
 }
