@@ -91,10 +91,10 @@ pub fn evaluate(
     let mut swapper = Swapper::new(generator, blend, smoothing).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
     let bar = progress(reader.info().frame_count, "evaluating");
-    let (mut judged, mut missing, mut looks) = (Vec::new(), 0, Vec::new());
-    let mut shown = Vec::new();
-    // The frame pasted the other way (mouth mask on or off), and the NME both ways.
-    let (mut other_way, mut both_ways) = (Rgb8::new(0, 0), Vec::new());
+    let mut tally = Tally {
+        keep_faces: preview.is_some(),
+        ..Tally::default()
+    };
     while let Some(frame) = reader.next_frame()? {
         bar.inc(1);
         if range.is_past(frame.index) {
@@ -103,60 +103,91 @@ pub fn evaluate(
         if !range.contains(frame.index) {
             continue;
         }
-        if !swapper
-            .process(
-                &frame.image,
-                &Tracked::by(&mut tracker, &frame.image),
-                frame.t.as_secs_f64(),
-            )
+        let tracked = Tracked::by(&mut tracker, &frame.image);
+        let t = frame.t.as_secs_f64();
+        match swapper
+            .process(&frame.image, &tracked, t)
             .map_err(pipeline)?
         {
-            missing += 1;
-            continue;
-        }
-        let (swapped, _) = swapper.outputs();
-        match judge(analyzer, &frame.image, swapped, &reference)? {
-            Some(j) => {
-                if swapper.swap_again(&frame.image, !blend.mouth, &mut other_way) {
-                    if let Some(after) = analyzer.faces(&other_way)?.into_iter().next() {
-                        let other = after.landmarks.nme(&j.input);
-                        both_ways.push(match blend.mouth {
-                            true => (j.nme, other),
-                            false => (other, j.nme),
-                        });
-                    }
-                }
-                judged.push(j);
-                looks.push(look(&swapper, &frame.image));
-                if preview.is_some() {
-                    shown.extend(face_crops(&swapper, &frame.image));
-                }
-            }
-            None => missing += 1,
+            true => tally.judge(&mut swapper, analyzer, &frame.image, &reference)?,
+            false => tally.missing += 1,
         }
     }
     bar.finish_and_clear();
-    if judged.is_empty() {
+    if tally.judged.is_empty() {
         return Err(EvalError::NothingToEvaluate(video.to_path_buf()));
     }
     if let Some(path) = preview {
-        write_preview(shown, path)?;
+        write_preview(std::mem::take(&mut tally.shown), path)?;
     }
-    let n = judged.len() as f64;
-    Ok(SwapReport {
-        frames: judged.len() as u64,
-        id_success: judged.iter().filter(|j| j.success).count() as f64 / n,
-        id_distance_mean: judged.iter().map(|j| f64::from(j.to_target)).sum::<f64>() / n,
-        expression_nme: judged.iter().map(|j| f64::from(j.nme)).sum::<f64>() / n,
-        expression_nme_mouth_mask: mean(both_ways.iter().map(|&(with, _)| f64::from(with))),
-        expression_nme_no_mouth_mask: mean(
-            both_ways.iter().map(|&(_, without)| f64::from(without)),
-        ),
-        mouth_mask_frames: both_ways.len() as u64,
-        sharpness_ratio: mean(looks.iter().filter_map(|l| l.sharpness_ratio)),
-        seam_delta_e: mean(looks.iter().filter_map(|l| l.seam_delta_e)),
-        frames_without_face: missing,
-    })
+    Ok(tally.report())
+}
+
+/// What the evaluation has judged so far.
+#[derive(Default)]
+struct Tally {
+    judged: Vec<Judged>,
+    looks: Vec<Look>,
+    /// Frames without a face to judge (in the input, or in the output).
+    missing: u64,
+    /// Faces kept for the preview (when one is asked for).
+    keep_faces: bool,
+    shown: Vec<[Rgb8; 2]>,
+    /// The frame pasted the other way (mouth mask on or off), and the NME (with, without).
+    other_way: Rgb8,
+    both_ways: Vec<(f32, f32)>,
+}
+
+impl Tally {
+    /// Judges the frame `swapper` just swapped: identity, expression (with and without the
+    /// mouth mask), looks.
+    fn judge(
+        &mut self,
+        swapper: &mut Swapper,
+        analyzer: &FaceAnalyzer,
+        frame: &Rgb8,
+        reference: &Descriptor,
+    ) -> Result<(), EvalError> {
+        let (swapped, _) = swapper.outputs();
+        let Some(j) = judge(analyzer, frame, swapped, reference)? else {
+            self.missing += 1;
+            return Ok(());
+        };
+        let mouth = swapper.blend_mut().options().mouth;
+        if swapper.swap_again(frame, !mouth, &mut self.other_way) {
+            if let Some(after) = analyzer.faces(&self.other_way)?.into_iter().next() {
+                let other = after.landmarks.nme(&j.input);
+                self.both_ways.push(match mouth {
+                    true => (j.nme, other),
+                    false => (other, j.nme),
+                });
+            }
+        }
+        self.judged.push(j);
+        self.looks.push(look(swapper, frame));
+        if self.keep_faces {
+            self.shown.extend(face_crops(swapper, frame));
+        }
+        Ok(())
+    }
+
+    fn report(self) -> SwapReport {
+        let judged = &self.judged;
+        let n = judged.len() as f64;
+        let both = &self.both_ways;
+        SwapReport {
+            frames: judged.len() as u64,
+            id_success: judged.iter().filter(|j| j.success).count() as f64 / n,
+            id_distance_mean: judged.iter().map(|j| f64::from(j.to_target)).sum::<f64>() / n,
+            expression_nme: judged.iter().map(|j| f64::from(j.nme)).sum::<f64>() / n,
+            expression_nme_mouth_mask: mean(both.iter().map(|&(with, _)| f64::from(with))),
+            expression_nme_no_mouth_mask: mean(both.iter().map(|&(_, no)| f64::from(no))),
+            mouth_mask_frames: both.len() as u64,
+            sharpness_ratio: mean(self.looks.iter().filter_map(|l| l.sharpness_ratio)),
+            seam_delta_e: mean(self.looks.iter().filter_map(|l| l.seam_delta_e)),
+            frames_without_face: self.missing,
+        }
+    }
 }
 
 fn pipeline(e: PipelineError) -> EvalError {

@@ -4,104 +4,25 @@
 //! the driver's own mouth kept over it. Pixels outside the mask's footprint are never touched.
 //!
 //! The mask and the skin it measures are in `mask.rs`, the colour match in `colour.rs`, the
-//! seamless correction in `seamless.rs`, the mouth mask in `mouth.rs`; [`Blend`] runs them for
-//! one face, frame after frame.
+//! seamless correction in `seamless.rs`, the mouth mask in `mouth.rs`, what can be asked of
+//! them in `options.rs`; [`Blend`] runs them for one face, frame after frame.
 
 mod colour;
 mod mask;
 mod mouth;
+mod options;
 mod seamless;
-
-use serde::Serialize;
 
 use self::colour::ColourFollow;
 use self::mask::Mask;
 use self::mouth::Mouth;
 pub use self::mouth::MOUTH_FEATHER;
+pub use self::options::{BlendOptions, ColorMatch, MaskKind};
 pub use self::seamless::SEAMLESS_GRID;
 use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::sample::Bordered;
 use crate::frame::Rgb8;
 use crate::geometry::{Point, Similarity};
-
-/// Which part of the generated crop replaces the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MaskKind {
-    /// The whole crop.
-    Rect,
-    /// The convex hull of the face's landmarks and its forehead.
-    Hull,
-    /// The hull, kept inside the crop (the default).
-    #[default]
-    HullRect,
-}
-
-impl MaskKind {
-    pub fn next(self) -> MaskKind {
-        match self {
-            MaskKind::Rect => MaskKind::Hull,
-            MaskKind::Hull => MaskKind::HullRect,
-            MaskKind::HullRect => MaskKind::Rect,
-        }
-    }
-}
-
-/// How the generated face's colours are matched to the face it replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColorMatch {
-    None,
-    /// Each channel's mean inside the mask moved to the original's (the book's adjustment).
-    Mean,
-    /// Reinhard colour transfer: mean and spread of each Lab channel matched.
-    #[default]
-    Rct,
-}
-
-impl ColorMatch {
-    pub fn next(self) -> ColorMatch {
-        match self {
-            ColorMatch::None => ColorMatch::Mean,
-            ColorMatch::Mean => ColorMatch::Rct,
-            ColorMatch::Rct => ColorMatch::None,
-        }
-    }
-}
-
-/// Mask and colour settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BlendOptions {
-    pub mask: MaskKind,
-    /// The mask is shrunk by this share of the crop's side…
-    pub erode: f32,
-    /// …and fades in over this share, so the seam is soft.
-    pub blur: f32,
-    pub color: ColorMatch,
-    /// Poisson blending: the generated face keeps its gradients and takes its edge values
-    /// from the frame (after the colour match).
-    pub seamless: bool,
-    /// The target's fine detail from its keyframes, where the model's card keeps them
-    /// ([`crate::swap::detail`]).
-    pub detail: bool,
-    /// The mouth mask: the driver's own mouth (lips, teeth, what is in front of it) kept from
-    /// the frame over the swapped face, feathered in (`mouth.rs`).
-    pub mouth: bool,
-}
-
-impl Default for BlendOptions {
-    fn default() -> Self {
-        Self {
-            mask: MaskKind::HullRect,
-            erode: 0.03,
-            blur: 0.08,
-            color: ColorMatch::Rct,
-            seamless: false,
-            detail: true,
-            mouth: false,
-        }
-    }
-}
 
 /// The blend of one face, its mask worked out once per frame at the crop's size.
 pub struct Blend {
