@@ -337,3 +337,103 @@ fn a_cut_starts_the_track_and_its_smoothing_afresh() {
         );
     }
 }
+
+/// Two talking people side by side (A | B), who swap places after 40 frames (B | A): the
+/// two clips of testdata composed into one 1024×512 stream.
+fn two_people(frames: usize) -> Vec<Rgb8> {
+    let read = |clip: &str| -> Vec<Rgb8> {
+        VideoReader::open(&testdata(clip))
+            .unwrap()
+            .take(frames)
+            .map(|f| f.unwrap().image)
+            .collect()
+    };
+    let a = read("video/WDA_AlexandriaOcasioCortez_000.mp4");
+    let b = read("video/WDA_KatieHill_000.mp4");
+    (0..frames)
+        .map(|i| {
+            let (left, right) = match i < frames / 2 {
+                true => (&a[i], &b[i]),
+                false => (&b[i], &a[i]),
+            };
+            let mut both = Rgb8::new(1024, 512);
+            image::imageops::replace(&mut both, left, 0, 0);
+            image::imageops::replace(&mut both, right, 512, 0);
+            both
+        })
+        .collect()
+}
+
+/// Issue 31: `--swap-only` follows the person who looks like the reference, whichever side
+/// of the frame they are on, and stays with them when the two change places; detection
+/// beside the frames (the live loop's) keeps to them too.
+#[test]
+fn the_tracker_follows_only_the_person_given_even_when_two_change_places() {
+    let frames = two_people(80);
+    for (person, starts_right) in [
+        ("video/WDA_KatieHill_000.mp4", true),
+        ("video/WDA_AlexandriaOcasioCortez_000.mp4", false),
+    ] {
+        for background in [false, true] {
+            let analyzer = FaceAnalyzer::new(DetectOptions::default())
+                .unwrap()
+                .with_descriptors()
+                .unwrap();
+            let filter = analyzer.identity_of(&testdata(person), 0.6).unwrap();
+            let options = TrackOptions {
+                background,
+                ..TrackOptions::default()
+            };
+            let mut tracker = FaceTracker::new(analyzer, options)
+                .unwrap()
+                .only(filter)
+                .unwrap();
+            let mut wrong = Vec::new();
+            for (i, frame) in frames.iter().enumerate() {
+                let face = tracker
+                    .track(frame)
+                    .unwrap()
+                    .expect("the person is in every frame");
+                let right = face.bbox.center().x > 512.0;
+                if right != (starts_right == (i < frames.len() / 2)) {
+                    wrong.push(i);
+                }
+            }
+            assert!(
+                wrong.is_empty(),
+                "{person}, background {background}: frames {wrong:?} followed the other person"
+            );
+        }
+    }
+}
+
+#[test]
+fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_one() {
+    let dir = scratch("swap-only");
+    let clip = dir.join("two.mp4");
+    let mut writer = VideoWriter::create(&clip, WriterOptions::new(1024, 512, 25.0)).unwrap();
+    for frame in two_people(16) {
+        writer.write(&frame).unwrap();
+    }
+    writer.finish().unwrap();
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
+    let kh = testdata("video/WDA_KatieHill_000.mp4");
+    let run = |person: &std::path::Path| {
+        mimic(&[
+            "live",
+            "--model",
+            arg(&model),
+            "--input",
+            arg(&clip),
+            "--headless",
+            "--swap-only",
+            arg(person),
+            "--json",
+        ])
+    };
+    let report: serde_json::Value = serde_json::from_slice(&run(&kh).stdout).unwrap();
+    assert_eq!(report["frames_with_face"], 16, "{report}");
+    let dogs = run(&testdata("faces/dlib/dogs.jpg"));
+    assert_eq!(dogs.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&dogs.stderr).contains("shows no face"));
+}

@@ -40,6 +40,10 @@ pub struct SessionFlags {
     /// Which face drives, by size: 0 the largest, 1 the next, and so on.
     #[arg(long, default_value_t = 0)]
     pub face_index: usize,
+    /// Only the person in this photo (or a video whose first frame shows them alone) is
+    /// swapped or drives; everyone else in the frame is left as they are.
+    #[arg(long, value_name = "REF.png", conflicts_with = "face_index")]
+    pub swap_only: Option<PathBuf>,
     /// Where the generator runs.
     #[arg(long, value_enum, default_value_t = Device::Auto)]
     pub device: Device,
@@ -327,6 +331,7 @@ impl SessionFlags {
             detector: self.detection.detector.into(),
             detect_every: self.detect_every,
             face_index: self.face_index,
+            only: self.swap_only.clone(),
             blend: self.blend.options(),
             smoothing: self.steadying.tweaks(),
             retarget: self.retargeting.config(),

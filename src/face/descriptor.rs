@@ -54,6 +54,11 @@ impl IdentityFilter {
         self.reference.distance(candidate)
     }
 
+    /// The largest distance a face of this person is within.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
     pub fn matches(&self, candidate: &Descriptor) -> bool {
         self.distance(candidate) <= self.threshold
     }

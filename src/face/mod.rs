@@ -45,6 +45,12 @@ pub const MAX_DETECTION_PIXELS: u64 = 36_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaceError {
+    #[error("cannot read the reference photo '{}': {reason}", path.display())]
+    Reference { path: PathBuf, reason: String },
+    #[error("the reference photo '{0}' shows no face: give a photo of the person")]
+    ReferenceWithoutFace(PathBuf),
+    #[error("the reference photo '{path}' shows {faces} faces: give a photo of the person alone")]
+    ReferenceWithSeveralFaces { path: PathBuf, faces: usize },
     #[error("dlib's {what} is missing at '{path}': run ./setup.sh in the mimic checkout")]
     ModelMissing { what: &'static str, path: PathBuf },
     #[error("cannot load dlib model '{0}': the file is damaged or is not a dlib model; run ./setup.sh again to restore it")]
@@ -254,6 +260,34 @@ impl FaceAnalyzer {
     }
 
     /// All faces with their identity descriptors, largest first (needs [`Self::with_descriptors`]).
+    /// The identity of the one face in the photo at `path` (its first frame, for a video), as
+    /// a filter keeping faces within `threshold` of it (needs [`Self::with_descriptors`]).
+    pub fn identity_of(
+        &self,
+        path: &std::path::Path,
+        threshold: f32,
+    ) -> Result<IdentityFilter, FaceError> {
+        let picture = match crate::frame::read_image(path) {
+            Ok(picture) => picture,
+            Err(image_error) => crate::video::VideoReader::open(path)
+                .ok()
+                .and_then(|mut video| video.next_frame().ok().flatten())
+                .map(|frame| frame.image)
+                .ok_or_else(|| FaceError::Reference {
+                    path: path.to_path_buf(),
+                    reason: image_error.to_string(),
+                })?,
+        };
+        match self.faces_with_descriptors(&picture)?.as_slice() {
+            [(_, Some(descriptor))] => Ok(IdentityFilter::new(descriptor.clone(), threshold)),
+            [] | [(_, None)] => Err(FaceError::ReferenceWithoutFace(path.to_path_buf())),
+            several => Err(FaceError::ReferenceWithSeveralFaces {
+                path: path.to_path_buf(),
+                faces: several.len(),
+            }),
+        }
+    }
+
     pub fn faces_with_descriptors(
         &self,
         image: &Rgb8,

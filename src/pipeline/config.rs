@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{PipelineError, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use crate::face::smooth::SmoothSettings;
 use crate::face::track::{FaceTracker, TrackOptions};
-use crate::face::{DetectOptions, DetectorKind, FaceAnalyzer};
+use crate::face::{DetectOptions, DetectorKind, FaceAnalyzer, DEFAULT_IDENTITY_THRESHOLD};
 use crate::infer::{DevicePreference, Generator, Graph, Loading, ModelCard, ModelKind};
 use crate::output::compose::{Composer, View};
 use crate::reenact::calibrate::Profile;
@@ -32,6 +32,9 @@ pub struct SessionConfig {
     pub detect_every: u32,
     /// Which face drives, by size: 0 the largest.
     pub face_index: usize,
+    /// Only the person in this photo (or a video's first frame) drives or is swapped: other
+    /// faces are left as they are.
+    pub only: Option<PathBuf>,
     pub blend: BlendOptions,
     /// How the landmarks are steadied (`None`: raw).
     pub smoothing: Option<SmoothTweaks>,
@@ -52,6 +55,7 @@ impl Default for SessionConfig {
             detector: DetectorKind::default(),
             detect_every: 4,
             face_index: 0,
+            only: None,
             blend: BlendOptions::default(),
             smoothing: Some(SmoothTweaks::default()),
             retarget: RetargetConfig::default(),
@@ -174,7 +178,12 @@ impl SessionConfig {
             background,
             face_index: self.face_index,
         };
-        Ok(FaceTracker::new(analyzer, options)?)
+        let Some(person) = &self.only else {
+            return Ok(FaceTracker::new(analyzer, options)?);
+        };
+        let analyzer = analyzer.with_descriptors()?;
+        let filter = analyzer.identity_of(person, DEFAULT_IDENTITY_THRESHOLD)?;
+        Ok(FaceTracker::new(analyzer, options)?.only(filter)?)
     }
 
     /// The landmark smoothing for `generator`'s session (`None`: raw).

@@ -65,7 +65,7 @@ pub fn extract_faces(
 ) -> Result<FacesSummary, ExtractError> {
     check(options)?;
     let filter = match &options.reference {
-        Some(path) => Some(reference_identity(analyzer, path, options.threshold)?),
+        Some(path) => Some(analyzer.identity_of(path, options.threshold)?),
         None => None,
     };
     create_dirs(out, &[FACES_DIR])?;
@@ -164,23 +164,6 @@ fn check(options: &FacesOptions) -> Result<(), ExtractError> {
         return Err(ExtractError::BadEvery);
     }
     Ok(())
-}
-
-/// The identity of the one face in the reference photo.
-fn reference_identity(
-    analyzer: &FaceAnalyzer,
-    path: &Path,
-    threshold: f32,
-) -> Result<IdentityFilter, ExtractError> {
-    let faces = analyzer.faces_with_descriptors(&read_image(path)?)?;
-    match faces.as_slice() {
-        [(_, Some(descriptor))] => Ok(IdentityFilter::new(descriptor.clone(), threshold)),
-        [] | [(_, None)] => Err(ExtractError::ReferenceWithoutFace(path.to_path_buf())),
-        several => Err(ExtractError::ReferenceWithSeveralFaces {
-            path: path.to_path_buf(),
-            faces: several.len(),
-        }),
-    }
 }
 
 /// Frames to look at, when every input says how many it has.

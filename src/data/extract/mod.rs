@@ -40,10 +40,6 @@ pub enum ExtractError {
     FaceSet(#[from] FaceSetError),
     #[error(transparent)]
     Image(#[from] ImageReadError),
-    #[error("the reference photo '{0}' shows no face: give a photo of the person to keep")]
-    ReferenceWithoutFace(PathBuf),
-    #[error("the reference photo '{path}' shows {faces} faces: give a photo of the person to keep alone")]
-    ReferenceWithSeveralFaces { path: PathBuf, faces: usize },
     #[error("no face to keep in {inputs}: {rejected} faces did not match the reference, {no_face} frames had no face, {several} had several faces (without --reference such frames are skipped)")]
     NothingKept {
         inputs: String,

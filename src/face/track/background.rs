@@ -9,6 +9,29 @@ use std::time::{Duration, Instant};
 use crate::face::{Face, FaceAnalyzer, Landmarks};
 use crate::frame::Rgb8;
 
+/// Which of the faces a detection beside the frames finds is the one followed.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pick {
+    /// By size: 0 the largest.
+    Index(usize),
+    /// The one where the followed face is (its identity was checked when it was first
+    /// detected; a detection beside the frames only refreshes where it is).
+    Nearest,
+}
+
+impl Pick {
+    fn from(self, faces: Vec<Face>, followed: &Landmarks) -> Option<Face> {
+        match self {
+            Pick::Index(i) => faces.into_iter().nth(i),
+            Pick::Nearest => {
+                let at = followed.bounds().center();
+                let away = |f: &Face| f.bbox.center().distance(at);
+                faces.into_iter().min_by(|a, b| away(a).total_cmp(&away(b)))
+            }
+        }
+    }
+}
+
 /// A detection made beside the frames: the face found (if any), the landmarks the tracker had
 /// followed on that frame, and how long the detection took.
 pub(super) struct Finished {
@@ -20,7 +43,7 @@ pub(super) struct Finished {
 /// The detection thread: one frame at a time in, its main face out. It runs at a lower
 /// priority, so on a machine with few cores the frame loop and the generator come first.
 pub(super) struct Background {
-    frames: Option<SyncSender<Rgb8>>,
+    frames: Option<SyncSender<(Rgb8, Landmarks)>>,
     results: Receiver<(Option<Face>, Duration)>,
     in_flight: Option<Landmarks>,
     /// The detection in flight looks at a shot that has been cut away from.
@@ -29,17 +52,17 @@ pub(super) struct Background {
 }
 
 impl Background {
-    pub(super) fn start(analyzer: FaceAnalyzer, face_index: usize) -> Background {
-        let (frames, inbox) = mpsc::sync_channel::<Rgb8>(1);
+    pub(super) fn start(analyzer: FaceAnalyzer, pick: Pick) -> Background {
+        let (frames, inbox) = mpsc::sync_channel::<(Rgb8, Landmarks)>(1);
         let (outbox, results) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("mimic-detect".into())
             .spawn(move || {
                 lower_priority();
-                for frame in inbox {
+                for (frame, followed) in inbox {
                     let started = Instant::now();
                     let face = match analyzer.faces(&frame) {
-                        Ok(faces) => faces.into_iter().nth(face_index),
+                        Ok(faces) => pick.from(faces, &followed),
                         Err(e) => {
                             tracing::warn!("background face detection failed: {e}");
                             None
@@ -71,7 +94,7 @@ impl Background {
         if self.in_flight.is_some() {
             return false;
         }
-        match frames.try_send(frame.clone()) {
+        match frames.try_send((frame.clone(), followed.clone())) {
             Ok(()) => {
                 self.in_flight = Some(followed.clone());
                 true

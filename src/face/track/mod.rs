@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use self::background::Background;
+use self::background::{Background, Pick};
 use self::follow::{fast, in_view, motion, BoxFit, Followed};
-use crate::face::{Face, FaceAnalyzer, FaceError, Landmarks};
+use crate::face::{Face, FaceAnalyzer, FaceError, IdentityFilter, Landmarks};
 use crate::frame::change::{ChangeCheck, FrameChange};
 use crate::frame::Rgb8;
 
@@ -87,13 +87,18 @@ pub struct FaceTracker {
     stats: TrackStats,
     changes: ChangeCheck,
     change: FrameChange,
+    /// Follow only this person (see [`Self::only`]).
+    only: Option<IdentityFilter>,
 }
 
 impl FaceTracker {
     /// A tracker; with `options.background`, its detection thread starts here.
     pub fn new(analyzer: FaceAnalyzer, options: TrackOptions) -> Result<FaceTracker, FaceError> {
         let background = match options.background {
-            true => Some(Background::start(analyzer.twin()?, options.face_index)),
+            true => Some(Background::start(
+                analyzer.twin()?,
+                Pick::Index(options.face_index),
+            )),
             false => None,
         };
         Ok(FaceTracker {
@@ -106,7 +111,20 @@ impl FaceTracker {
             stats: TrackStats::default(),
             changes: ChangeCheck::new(),
             change: FrameChange::New,
+            only: None,
         })
+    }
+
+    /// Follows only the person `filter` recognises: whenever the face is detected in a frame,
+    /// the face within the filter's threshold of its reference (the nearest, if several) is
+    /// the one followed, and none when nobody matches; a detection beside the frames keeps to
+    /// the face where the followed one is. The analyzer needs its descriptor network.
+    pub fn only(mut self, filter: IdentityFilter) -> Result<FaceTracker, FaceError> {
+        if self.background.is_some() {
+            self.background = Some(Background::start(self.analyzer.twin()?, Pick::Nearest));
+        }
+        self.only = Some(filter);
+        Ok(self)
     }
 
     /// How long the last detection that finished took (in the frame or beside it), once.
@@ -185,16 +203,32 @@ impl FaceTracker {
         self.stats.detections += 1;
         self.since_detection = 0;
         let started = Instant::now();
-        let face = self
-            .analyzer
-            .faces(frame)?
-            .into_iter()
-            .nth(self.options.face_index);
+        let face = match &self.only {
+            Some(filter) => self.recognised(frame, filter)?,
+            None => self
+                .analyzer
+                .faces(frame)?
+                .into_iter()
+                .nth(self.options.face_index),
+        };
         self.detection_time = Some(started.elapsed());
         self.previous = face
             .as_ref()
             .map(|f| Followed::new(f.landmarks.clone(), BoxFit::learn(&f.bbox, &f.landmarks)));
         Ok(face)
+    }
+
+    /// The face in `frame` that `filter` recognises, the nearest to its reference if several.
+    fn recognised(&self, frame: &Rgb8, filter: &IdentityFilter) -> Result<Option<Face>, FaceError> {
+        let distances = self
+            .analyzer
+            .faces_with_descriptors(frame)?
+            .into_iter()
+            .filter_map(|(face, descriptor)| Some((filter.distance(&descriptor?), face)))
+            .filter(|(distance, _)| *distance <= filter.threshold());
+        Ok(distances
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, face)| face))
     }
 
     /// Hands this frame to the detection thread, unless it is still busy with an earlier one.
