@@ -157,15 +157,7 @@ fn the_window_keys_save_switch_views_and_quit() {
     let live = LiveRun::new(tiny_d0_model(), &testdata("video/d3.mp4"))
         .realtime()
         .json();
-    let script = format!(
-        "{bin} {args} > report.json & pid=$!; \
-         w=$(timeout 90 xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
-         for key in s v s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
-         wait $pid",
-        bin = env!("CARGO_BIN_EXE_mimic"),
-        args = live.args().join(" "),
-    );
-    common::window::under_xvfb(&script, Some(&dir));
+    common::window::press_keys(&live.args(), &["s", "v", "s", "q"], &dir);
     let mut saved: Vec<(u32, u32)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

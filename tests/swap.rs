@@ -964,15 +964,7 @@ fn the_o_key_turns_the_mouth_mask_on_in_the_window() {
         .realtime()
         .view("output")
         .json();
-    let script = format!(
-        "{bin} {args} > report.json & pid=$!; \
-         w=$(timeout 90 xdotool search --sync --name mimic | head -1); sleep 1; xdotool windowfocus --sync $w; \
-         for key in s o s q; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
-         wait $pid",
-        bin = env!("CARGO_BIN_EXE_mimic"),
-        args = live.args().join(" "),
-    );
-    common::window::under_xvfb(&script, Some(&dir));
+    common::window::press_keys(&live.args(), &["s", "o", "s", "q"], &dir);
     // mimic-frame-INDEX.png: the frame each shows.
     let mut saved: Vec<(usize, std::path::PathBuf)> = std::fs::read_dir(&dir)
         .unwrap()

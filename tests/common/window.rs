@@ -73,3 +73,20 @@ pub fn under_xvfb(script: &str, dir: Option<&Path>) {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// Runs `mimic ARGS…` (a `--json` live run) under Xvfb in `dir` and presses `keys` in its
+/// window, one a second once it is open (xdotool, the window focused first); its report goes
+/// to `dir/report.json`.
+pub fn press_keys(args: &[&str], keys: &[&str], dir: &Path) {
+    let script = format!(
+        "{bin} {args} > report.json & pid=$!; \
+         w=$(timeout {WINDOW_WAIT_S} xdotool search --sync --name mimic | head -1); sleep 1; \
+         xdotool windowfocus --sync $w; \
+         for key in {keys}; do xdotool keydown $key; sleep 0.2; xdotool keyup $key; sleep 0.8; done; \
+         wait $pid",
+        bin = env!("CARGO_BIN_EXE_mimic"),
+        args = args.join(" "),
+        keys = keys.join(" "),
+    );
+    under_xvfb(&script, Some(dir));
+}
