@@ -42,8 +42,6 @@ pub enum EvalError {
     },
     #[error("model '{0}' is not a swap model with a card: train one with `mimic train swap`")]
     NotSwap(PathBuf),
-    #[error("the target reference '{path}' must show exactly one face, and it shows {faces}")]
-    Reference { path: PathBuf, faces: usize },
     #[error("no picture of one of the domains shows a face: leave out --faces for domains that are not faces")]
     NoFaces,
     #[error("no frame of '{0}' in the chosen range shows a face: nothing to evaluate")]

@@ -20,7 +20,7 @@ use crate::face::track::FaceTracker;
 use crate::face::{
     parts, AlignedCrop, Descriptor, FaceAnalyzer, FaceRegion, Landmarks, DEFAULT_IDENTITY_THRESHOLD,
 };
-use crate::frame::{read_image, Rgb8};
+use crate::frame::Rgb8;
 use crate::geometry::{FaceBox, Point};
 use crate::infer::{Generator, ModelKind};
 use crate::pipeline::{PipelineError, Process, Swapper, Tracked};
@@ -86,7 +86,8 @@ pub fn evaluate(
     if generator.kind() != ModelKind::Swap {
         return Err(EvalError::NotSwap(generator.path().to_path_buf()));
     }
-    let reference = reference_descriptor(analyzer, target_reference)?;
+    let target = analyzer.identity_of(target_reference, DEFAULT_IDENTITY_THRESHOLD)?;
+    let reference = target.reference().clone();
     let mut tracker = tracker;
     let mut swapper = Swapper::new(generator, blend, smoothing).map_err(pipeline)?;
     let mut reader = VideoReader::open(video)?;
@@ -196,31 +197,6 @@ fn pipeline(e: PipelineError) -> EvalError {
         PipelineError::Infer(e) => EvalError::Infer(e),
         e => EvalError::Pipeline(e),
     }
-}
-
-/// The descriptor of the one face in the reference photo (or in the first frame of a video
-/// that shows one).
-fn reference_descriptor(analyzer: &FaceAnalyzer, path: &Path) -> Result<Descriptor, EvalError> {
-    let picture = match read_image(path) {
-        Ok(image) => image,
-        Err(_) => first_frame(path)?,
-    };
-    let faces = analyzer.faces_with_descriptors(&picture)?;
-    match faces.as_slice() {
-        [(_, Some(descriptor))] => Ok(descriptor.clone()),
-        _ => Err(EvalError::Reference {
-            path: path.to_path_buf(),
-            faces: faces.len(),
-        }),
-    }
-}
-
-fn first_frame(path: &Path) -> Result<Rgb8, EvalError> {
-    let mut reader = VideoReader::open(path)?;
-    Ok(reader
-        .next_frame()?
-        .ok_or_else(|| EvalError::NothingToEvaluate(path.to_path_buf()))?
-        .image)
 }
 
 /// Rows in a preview grid, and the side of each face in it.

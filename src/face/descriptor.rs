@@ -54,6 +54,11 @@ impl IdentityFilter {
         self.reference.distance(candidate)
     }
 
+    /// The person's descriptor.
+    pub fn reference(&self) -> &Descriptor {
+        &self.reference
+    }
+
     /// The largest distance a face of this person is within.
     pub fn threshold(&self) -> f32 {
         self.threshold
