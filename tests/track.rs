@@ -437,3 +437,42 @@ fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_
     assert_eq!(dogs.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&dogs.stderr).contains("shows no face"));
 }
+
+/// A reenactment driven across a cut (the two people change places): the driver's framing
+/// and rest pose are taken afresh in the new shot, so the sketch stays on the target's face
+/// instead of following the jump to the frame's edge (it did: its centre went to the left
+/// tenth of the panel).
+#[test]
+fn a_reenactment_keeps_the_target_framed_across_a_cut() {
+    use mimic::pipeline::{Session, SessionConfig};
+    let config = SessionConfig {
+        model: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx"),
+        only: Some(testdata("video/WDA_KatieHill_000.mp4")),
+        ..SessionConfig::default()
+    };
+    let mut session = Session::open(&config, false).unwrap();
+    for (i, image) in two_people(80).into_iter().enumerate() {
+        let frame = mimic::frame::Frame::new(
+            i as u64,
+            std::time::Duration::from_millis(40 * i as u64),
+            image,
+        );
+        let output = session.process(&frame);
+        let sketch = output
+            .picture
+            .panels
+            .sketch
+            .expect("the person is in every frame");
+        let lit: Vec<u32> = sketch
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p[0] > 128)
+            .map(|(x, _, _)| x)
+            .collect();
+        let centre =
+            lit.iter().sum::<u32>() as f32 / lit.len().max(1) as f32 / sketch.width() as f32;
+        assert!(
+            (0.3..0.7).contains(&centre),
+            "frame {i}: the sketch's centre is at {centre:.2} of the panel"
+        );
+    }
+}

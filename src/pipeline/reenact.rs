@@ -9,6 +9,7 @@ use super::Target;
 use super::{PipelineError, Process, StageTimes, Tracked};
 use crate::face::smooth::{OnRepeat, SmoothSettings, SteadyLandmarks};
 use crate::face::Landmarks;
+use crate::frame::change::FrameChange;
 use crate::frame::{CropWindow, Rgb8};
 use crate::geometry::{FaceBox, Similarity};
 use crate::infer::Generator;
@@ -148,6 +149,12 @@ impl Reenactor {
     fn reenact(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
         self.times.tracked(found);
+        if found.change == FrameChange::Cut {
+            // Another shot: the driver sits elsewhere in it (or it is another person), so
+            // where they sit and their rest pose are taken afresh, not carried across.
+            self.framing = DriverFraming::default();
+            self.recalibrate();
+        }
         let Some((face, landmarks)) = found.steadied(&mut self.steady, t) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
