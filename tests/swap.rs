@@ -763,7 +763,7 @@ fn the_mouth_mask_keeps_the_drivers_own_mouth() {
             assert!(said.contains("mouth true"), "{said}");
         }
         let found = Tracked::by(&mut tracker, frame);
-        let landmarks = found.face.as_ref().map(|f| f.landmarks.clone());
+        let landmarks = found.face(0).map(|f| f.landmarks.clone());
         assert!(swapper.process(frame, &found, index as f64 / 25.0).unwrap());
         if index < TALKING.start {
             continue;

@@ -384,10 +384,7 @@ fn the_tracker_follows_only_the_person_given_even_when_two_change_places() {
                 background,
                 ..TrackOptions::default()
             };
-            let mut tracker = FaceTracker::new(analyzer, options)
-                .unwrap()
-                .only(filter)
-                .unwrap();
+            let mut tracker = FaceTracker::new(analyzer, options).unwrap().only(filter);
             let mut wrong = Vec::new();
             for (i, frame) in frames.iter().enumerate() {
                 let face = tracker

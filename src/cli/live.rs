@@ -8,7 +8,7 @@ use mimic::capture::{CameraSpec, SourceSpec};
 use mimic::infer::Graph;
 use mimic::live::LiveConfig;
 use mimic::output::SinkOptions;
-use mimic::pipeline::{RetargetConfig, SessionConfig, SmoothTweaks};
+use mimic::pipeline::{FaceMap, RetargetConfig, SessionConfig, SmoothTweaks};
 use mimic::swap::blend::BlendOptions;
 
 use super::values::{Color, Device, FollowChoice, Mask, Mode, Retarget, ViewChoice};
@@ -19,9 +19,10 @@ use super::{DetectorFlag, JsonFlag};
 pub struct SessionFlags {
     #[command(flatten)]
     pub detection: DetectorFlag,
-    /// The generator (ONNX, its card beside it).
-    #[arg(long)]
-    pub model: PathBuf,
+    /// The generator (ONNX, its card beside it); with --map, the first mapped model when not
+    /// given.
+    #[arg(long, required_unless_present = "map")]
+    pub model: Option<PathBuf>,
     /// reenact (sketch → target) or swap (face → the other face); default: the model card's.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
@@ -44,6 +45,13 @@ pub struct SessionFlags {
     /// swapped or drives; everyone else in the frame is left as they are.
     #[arg(long, value_name = "REF.png", conflicts_with = "face_index")]
     pub swap_only: Option<PathBuf>,
+    /// Swap every face in view, up to N (at most 8), each followed on its own (swap models).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8), conflicts_with_all = ["face_index", "swap_only", "map"])]
+    pub faces: u8,
+    /// Swap this person (a photo of them alone, or a video whose first frame shows them) by
+    /// this swap model (repeatable: a model each); nobody else is swapped.
+    #[arg(long, value_name = "PERSON.png=MODEL.onnx", value_parser = parse_map, conflicts_with_all = ["face_index", "swap_only"])]
+    pub map: Vec<FaceMap>,
     /// Where the generator runs.
     #[arg(long, value_enum, default_value_t = Device::Auto)]
     pub device: Device,
@@ -316,11 +324,24 @@ fn parse_resolution(text: &str) -> Result<(u32, u32), String> {
     Ok((parse(w)?, parse(h)?))
 }
 
+/// `PERSON.png=MODEL.onnx`, split at the last `=`.
+fn parse_map(value: &str) -> Result<FaceMap, String> {
+    let (person, model) = value
+        .rsplit_once('=')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+        .ok_or("write it as PERSON.png=MODEL.onnx: a photo of the person, then their swap model")?;
+    Ok(FaceMap {
+        person: PathBuf::from(person),
+        model: PathBuf::from(model),
+    })
+}
+
 impl SessionFlags {
     /// The session these flags ask for, with the visible mark.
     pub fn config(&self) -> SessionConfig {
+        let first_mapped = self.map.first().map(|m| m.model.clone());
         SessionConfig {
-            model: self.model.clone(),
+            model: self.model.clone().or(first_mapped).unwrap_or_default(),
             mode: self.mode.map(Into::into),
             device: self.device.into(),
             graph: match self.as_is {
@@ -332,6 +353,8 @@ impl SessionFlags {
             detect_every: self.detect_every,
             face_index: self.face_index,
             only: self.swap_only.clone(),
+            faces: usize::from(self.faces),
+            map: self.map.clone(),
             blend: self.blend.options(),
             smoothing: self.steadying.tweaks(),
             retarget: self.retargeting.config(),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::face::Landmarks;
 use crate::frame::resize::scale_into;
 use crate::frame::Rgb8;
-use crate::geometry::Point;
+use crate::geometry::{FaceBox, Point};
 use crate::output::font::{draw_text, fill_rect, text_size};
 use crate::reenact::sketch::draw_strokes;
 
@@ -62,6 +62,30 @@ pub struct Panels<'a> {
     pub sketch: Option<&'a Rgb8>,
 }
 
+/// A face in the live frame and what the window calls it (whom it is swapped into).
+#[derive(Debug, Clone, Copy)]
+pub struct Label<'a> {
+    /// Where the face is, in the live frame's pixels.
+    pub bounds: FaceBox,
+    pub text: &'a str,
+}
+
+/// What the window draws over the live panel: the driver's landmarks (when switched on) and
+/// a box and a name on each face (when the session follows several, or named people).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overlay<'a> {
+    pub landmarks: Option<&'a Landmarks>,
+    pub labels: &'a [Label<'a>],
+}
+
+/// The colours of the faces' boxes and names, in turn.
+const LABEL_COLOURS: [Rgb<u8>; 4] = [
+    Rgb([255, 196, 0]),
+    Rgb([0, 200, 255]),
+    Rgb([255, 80, 160]),
+    Rgb([120, 255, 80]),
+];
+
 /// One composed frame on its way out: the window's composite, in its view, and the panels it
 /// was made of, so that a recording or an output in another view composes its own.
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +95,7 @@ pub struct Picture<'a> {
     pub t: std::time::Duration,
     pub composite: &'a Rgb8,
     pub view: View,
-    /// Whether the composite carries the landmarks overlay (a recording never does).
+    /// Whether the composite carries the window's overlay (a recording never does).
     pub overlaid: bool,
     pub panels: Panels<'a>,
 }
@@ -87,7 +111,7 @@ impl<'a> Picture<'a> {
             return self.composite;
         }
         let p = self.panels;
-        composer.compose(p.live, p.generated, p.sketch, None)
+        composer.compose(p.live, p.generated, p.sketch, Overlay::default())
     }
 
     /// What [`Self::composed_by`] last gave for `composer`.
@@ -181,14 +205,21 @@ impl Composer {
         ((w as f32 * self.height as f32 / h.max(1) as f32).round() as u32).next_multiple_of(2)
     }
 
+    /// Whether composing with `overlay` draws over the live panel.
+    pub fn overlays(&self, overlay: &Overlay<'_>) -> bool {
+        self.view == View::Panels
+            && ((self.landmarks && overlay.landmarks.is_some()) || !overlay.labels.is_empty())
+    }
+
     /// The composite for one frame; `generated` and `sketch` are `None` when no face was found.
-    /// `landmarks` (in `live`'s pixels) are drawn on the live panel when switched on.
+    /// The overlay (in `live`'s pixels) is drawn on the live panel: the landmarks when
+    /// switched on, the labels always.
     pub fn compose(
         &mut self,
         live: &Rgb8,
         generated: Option<&Rgb8>,
         sketch: Option<&Rgb8>,
-        landmarks: Option<&Landmarks>,
+        overlay: Overlay<'_>,
     ) -> &Rgb8 {
         let (w, h) = self.size_for(live.width(), live.height());
         if self.canvas.dimensions() != (w, h) {
@@ -199,11 +230,15 @@ impl Composer {
             View::Panels => {
                 let lw = self.live_width(live.width(), live.height());
                 scale_into(&mut self.canvas, live, (0, 0), (lw, side));
-                if let Some(points) = landmarks.filter(|_| self.landmarks) {
-                    let k = side as f32 / live.height().max(1) as f32;
+                let k = side as f32 / live.height().max(1) as f32;
+                if let Some(points) = overlay.landmarks.filter(|_| self.landmarks) {
                     let scaled =
                         points.map(|p| Point::new((p.x + 0.5) * k - 0.5, (p.y + 0.5) * k - 0.5));
                     draw_strokes(&mut self.canvas, &scaled, 1.5, Rgb([64, 255, 64]));
+                }
+                for (i, label) in overlay.labels.iter().enumerate() {
+                    let colour = LABEL_COLOURS[i % LABEL_COLOURS.len()];
+                    draw_label(&mut self.canvas, label, k, (lw, side), colour);
                 }
                 let output = if self.full_frame { lw } else { side };
                 paste_or_no_face(&mut self.canvas, generated, lw, output, side);
@@ -249,6 +284,48 @@ fn paste_or_no_face(canvas: &mut Rgb8, image: Option<&Rgb8>, x: u32, width: u32,
     }
 }
 
+/// A box around a face and its name above it (below, when the face is at the top), on the
+/// live panel (`k`: panel pixels per frame pixel; `panel`: its size).
+fn draw_label(canvas: &mut Rgb8, label: &Label<'_>, k: f32, panel: (u32, u32), colour: Rgb<u8>) {
+    let b = label.bounds;
+    let clamp = |v: f32, max: u32| (v * k).round().clamp(0.0, max.saturating_sub(1) as f32) as u32;
+    let (left, right) = (clamp(b.left, panel.0), clamp(b.right, panel.0));
+    let (top, bottom) = (clamp(b.top, panel.1), clamp(b.bottom, panel.1));
+    let line = (panel.1 / 256).max(1);
+    let (w, h) = (
+        right.saturating_sub(left) + 1,
+        bottom.saturating_sub(top) + 1,
+    );
+    fill_rect(canvas, left, top, w, line, colour);
+    fill_rect(
+        canvas,
+        left,
+        bottom.saturating_sub(line - 1),
+        w,
+        line,
+        colour,
+    );
+    fill_rect(canvas, left, top, line, h, colour);
+    fill_rect(canvas, right.saturating_sub(line - 1), top, line, h, colour);
+    let scale = (panel.1 / 200).max(1);
+    let (tw, th) = text_size(label.text, scale);
+    let pad = scale;
+    let y = match top >= th + 2 * pad {
+        true => top - th - 2 * pad,
+        false => (bottom + 1).min(panel.1.saturating_sub(th + 2 * pad)),
+    };
+    let width = (tw + 2 * pad).min(panel.0.saturating_sub(left));
+    fill_rect(canvas, left, y, width, th + 2 * pad, colour);
+    draw_text(
+        canvas,
+        label.text,
+        left + pad,
+        y + pad,
+        scale,
+        Rgb([0, 0, 0]),
+    );
+}
+
 /// "SYNTHETIC" in white on a dark box in the bottom-right corner, sized to the frame.
 pub fn draw_mark(canvas: &mut Rgb8) {
     let (w, h) = canvas.dimensions();
@@ -282,7 +359,7 @@ mod tests {
         let sketch = Rgb8::from_pixel(128, 128, Rgb([0, 0, 200]));
         let mut composer = Composer::new(View::Panels, 256, true);
         let out = composer
-            .compose(&live, Some(&generated), Some(&sketch), None)
+            .compose(&live, Some(&generated), Some(&sketch), Overlay::default())
             .clone();
         assert_eq!(
             out.dimensions(),
@@ -305,7 +382,9 @@ mod tests {
         let live = Rgb8::from_pixel(513, 481, Rgb([90, 90, 90]));
         let swapped = Rgb8::from_fn(513, 481, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 7]));
         let mut composer = Composer::new(View::Output, 256, false).with_full_frame_output();
-        let out = composer.compose(&live, Some(&swapped), None, None).clone();
+        let out = composer
+            .compose(&live, Some(&swapped), None, Overlay::default())
+            .clone();
         assert_eq!(
             out.dimensions(),
             (512, 480),
@@ -324,7 +403,9 @@ mod tests {
     fn no_face_panels_say_so_and_the_mark_can_be_left_out() {
         let live = Rgb8::from_pixel(64, 64, Rgb([90, 90, 90]));
         let mut composer = Composer::new(View::Output, 128, false);
-        let out = composer.compose(&live, None, None, None).clone();
+        let out = composer
+            .compose(&live, None, None, Overlay::default())
+            .clone();
         assert_eq!(out.dimensions(), (128, 128));
         let lit = out.pixels().filter(|p| p.0 == [200, 200, 200]).count();
         assert!(lit > 50, "NO FACE is written");
@@ -338,16 +419,16 @@ mod tests {
             .map(|i| Point::new(100.0 + 4.0 * i as f32, 200.0 + (i % 7) as f32 * 10.0))
             .collect();
         let landmarks = Landmarks::from_slice(&points).unwrap();
+        let overlay = Overlay {
+            landmarks: Some(&landmarks),
+            labels: &[],
+        };
         let mut composer = Composer::new(View::Panels, 240, false);
         let green = |img: &Rgb8| img.pixels().filter(|p| p.0 == [64, 255, 64]).count();
-        let off = composer
-            .compose(&live, None, None, Some(&landmarks))
-            .clone();
+        let off = composer.compose(&live, None, None, overlay).clone();
         assert_eq!(green(&off), 0, "off by default");
         composer.toggle_landmarks();
-        let on = composer
-            .compose(&live, None, None, Some(&landmarks))
-            .clone();
+        let on = composer.compose(&live, None, None, overlay).clone();
         assert!(green(&on) > 50);
         // Scaled with the panel: 480 → 240 px high, so nothing lands right of x = 256 + margin.
         assert!(on

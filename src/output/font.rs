@@ -256,6 +256,12 @@ const GLYPHS: &[(char, [&str; 7])] = &[
             "     ", "     ", "     ", "#####", "     ", "     ", "     ",
         ],
     ),
+    (
+        '>',
+        [
+            "#    ", " #   ", "  #  ", "   # ", "  #  ", " #   ", "#    ",
+        ],
+    ),
 ];
 
 /// The rows of a glyph (a blank for a character the font lacks).

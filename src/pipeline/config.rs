@@ -2,11 +2,11 @@
 //! found, steadied, retargeted and blended, the view) and the one way a [`Session`] is built
 //! from it, for the live loop, the benchmark, the demo, quantisation and the evaluations.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{PipelineError, Reenactor, Retargeting, Session, Stylizer, Swapper, Target};
 use crate::face::smooth::SmoothSettings;
-use crate::face::track::{FaceTracker, TrackOptions};
+use crate::face::track::{FaceTracker, Role, TrackOptions};
 use crate::face::{DetectOptions, DetectorKind, FaceAnalyzer, DEFAULT_IDENTITY_THRESHOLD};
 use crate::infer::{DevicePreference, Generator, Graph, Loading, ModelCard, ModelKind};
 use crate::output::compose::{Composer, View};
@@ -35,6 +35,12 @@ pub struct SessionConfig {
     /// Only the person in this photo (or a video's first frame) drives or is swapped: other
     /// faces are left as they are.
     pub only: Option<PathBuf>,
+    /// Swap every face in view, up to this many, each followed on its own (1: the one
+    /// `face_index` or `only` picks). Swap mode only.
+    pub faces: usize,
+    /// Swap each of these people by a model of their own; nobody else is swapped. Swap mode
+    /// only; `model` then sets the mode and the options' defaults.
+    pub map: Vec<FaceMap>,
     pub blend: BlendOptions,
     /// How the landmarks are steadied (`None`: raw).
     pub smoothing: Option<SmoothTweaks>,
@@ -56,6 +62,8 @@ impl Default for SessionConfig {
             detect_every: 4,
             face_index: 0,
             only: None,
+            faces: 1,
+            map: Vec::new(),
             blend: BlendOptions::default(),
             smoothing: Some(SmoothTweaks::default()),
             retarget: RetargetConfig::default(),
@@ -63,6 +71,18 @@ impl Default for SessionConfig {
             mark: true,
         }
     }
+}
+
+/// The most faces a session swaps at once.
+pub const MAX_FACES: usize = 8;
+
+/// One person swapped by a model of their own (`--map PERSON.png=MODEL.onnx`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceMap {
+    /// A photo of the person alone (or a video whose first frame shows them alone).
+    pub person: PathBuf,
+    /// The swap model their face is turned into the target's by.
+    pub model: PathBuf,
 }
 
 /// The user's changes to the landmark smoothing, over the model card's `[smoothing]`, over
@@ -178,12 +198,87 @@ impl SessionConfig {
             background,
             face_index: self.face_index,
         };
-        let Some(person) = &self.only else {
-            return Ok(FaceTracker::new(analyzer, options)?);
+        let people: Vec<&Path> = match &self.only {
+            Some(person) => vec![person],
+            None => self.map.iter().map(|m| m.person.as_path()).collect(),
         };
+        if people.is_empty() {
+            let anyone = vec![Role::Anyone; self.faces];
+            let tracker = FaceTracker::new(analyzer, options)?;
+            return Ok(match self.faces > 1 {
+                true => tracker.cast(anyone),
+                false => tracker,
+            });
+        }
         let analyzer = analyzer.with_descriptors()?;
-        let filter = analyzer.identity_of(person, DEFAULT_IDENTITY_THRESHOLD)?;
-        Ok(FaceTracker::new(analyzer, options)?.only(filter)?)
+        let roles = people
+            .into_iter()
+            .map(|p| {
+                Ok(Role::Person(
+                    analyzer.identity_of(p, DEFAULT_IDENTITY_THRESHOLD)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, PipelineError>>()?;
+        Ok(FaceTracker::new(analyzer, options)?.cast(roles))
+    }
+
+    /// The swap side of a session: one face, every face in view, or each person mapped to
+    /// their model, each named for the window.
+    fn swapper(&self, generator: Generator) -> Result<Swapper, PipelineError> {
+        let smoothing = self.smoothing(&generator);
+        let mut generators = vec![generator];
+        let mut models = vec![self.model.clone()];
+        let mut faces = Vec::new();
+        for map in &self.map {
+            let model = match models.iter().position(|m| *m == map.model) {
+                Some(known) => known,
+                None => {
+                    generators.push(self.swap_model(&map.model)?);
+                    models.push(map.model.clone());
+                    models.len() - 1
+                }
+            };
+            let name = format!("{} > {}", name_of(&map.person), name_of(&map.model));
+            faces.push((model, name));
+        }
+        if faces.is_empty() {
+            faces = match (&self.only, self.faces) {
+                (Some(person), _) => vec![(0, name_of(person))],
+                (None, 1) => vec![(0, String::new())],
+                (None, n) => (1..=n).map(|i| (0, i.to_string())).collect(),
+            };
+        }
+        Swapper::cast(generators, &faces, self.blend, smoothing)
+    }
+
+    /// A swap model of `--map`, loaded like the session's own.
+    fn swap_model(&self, path: &Path) -> Result<Generator, PipelineError> {
+        let config = SessionConfig {
+            model: path.to_path_buf(),
+            mode: None,
+            ..self.clone()
+        };
+        let generator = config.generator()?;
+        match generator.kind() {
+            ModelKind::Swap => Ok(generator),
+            kind => Err(PipelineError::WrongMode {
+                model: path.to_path_buf(),
+                kind,
+                mode: ModelKind::Swap,
+            }),
+        }
+    }
+
+    /// Several faces, or a model per person, are a swap's: refused in the other modes.
+    fn check_faces(&self, mode: ModelKind) -> Result<(), PipelineError> {
+        let many = self.faces > 1 || !self.map.is_empty();
+        if self.faces == 0 || self.faces > MAX_FACES {
+            return Err(PipelineError::Faces(self.faces));
+        }
+        match many && mode != ModelKind::Swap {
+            true => Err(PipelineError::ManyFacesNeedSwap(mode)),
+            false => Ok(()),
+        }
     }
 
     /// The landmark smoothing for `generator`'s session (`None`: raw).
@@ -234,6 +329,12 @@ impl SessionConfig {
     }
 }
 
+/// What the window calls a person or a model: its file's name, without the extension.
+fn name_of(path: &Path) -> String {
+    let stem = path.file_stem().unwrap_or(path.as_os_str());
+    stem.to_string_lossy().replace('_', " ")
+}
+
 /// What a card-less model runs with in `mode`, in words.
 fn cardless_defaults(mode: ModelKind, generator: &Generator) -> String {
     let spec = generator.input_spec();
@@ -256,9 +357,9 @@ impl Session {
     pub fn open(config: &SessionConfig, background: bool) -> Result<Session, PipelineError> {
         let generator = config.generator()?;
         let (mode, note) = config.mode_of(&generator)?;
+        config.check_faces(mode)?;
         let panel = generator.output_size().max(MIN_PANEL);
         let composer = Composer::new(config.view, panel, config.mark);
-        let smoothing = config.smoothing(&generator);
         let (tracker, processor, composer): (_, Box<dyn super::Process>, _) = match mode {
             ModelKind::Reenact => (
                 Some(config.tracker(background)?),
@@ -267,7 +368,7 @@ impl Session {
             ),
             ModelKind::Swap => (
                 Some(config.tracker(background)?),
-                Box::new(Swapper::new(generator, config.blend, smoothing)?),
+                Box::new(config.swapper(generator)?),
                 composer.with_full_frame_output(),
             ),
             ModelKind::Stylize => (

@@ -21,7 +21,7 @@ pub mod target;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use config::{RetargetConfig, RetargetMode, SessionConfig, SmoothTweaks};
+pub use config::{FaceMap, RetargetConfig, RetargetMode, SessionConfig, SmoothTweaks, MAX_FACES};
 pub use reenact::{Reenactor, Retargeting};
 pub use session::{Fault, FrameOutput, FrameTimes, Process, Session};
 pub use stages::Stages;
@@ -46,6 +46,12 @@ pub enum PipelineError {
     Reference(#[from] crate::face::reference::ReferenceError),
     #[error(transparent)]
     Profile(#[from] crate::reenact::calibrate::ProfileError),
+    #[error("{0} faces asked for: give --faces from 1 to {max}", max = config::MAX_FACES)]
+    Faces(usize),
+    #[error("several faces (--faces, --map) are swapped, and this is a {} model: give a swap model (`mimic train swap`), or leave them out to drive with one face", .0.name())]
+    ManyFacesNeedSwap(ModelKind),
+    #[error("face '{face}' is mapped to a model that is not among the {models} loaded")]
+    Cast { face: String, models: usize },
     #[error("the frame path's threads failed: {0}")]
     Thread(String),
     #[error("'{}' has no target neutral in its card (a model trained before retargeting): train it again with `mimic train pix2pix` on its dataset, which writes one (re-extract the dataset first with `mimic extract reenact` if it has no landmarks.json), or run it with --retarget none", .0.display())]
@@ -63,7 +69,9 @@ pub enum PipelineError {
 /// What the tracking stage found in one frame, and how long it took.
 #[derive(Debug, Clone, Default)]
 pub struct Tracked {
-    pub face: Option<Face>,
+    /// Each face the tracker follows, in the order of its roles (none where it is not in
+    /// view); one unless the session follows several.
+    pub faces: Vec<Option<Face>>,
     /// How the frame differed from the one before (a repeat's `face` shows where the face was
     /// a frame ago; after a cut it is another face).
     pub change: FrameChange,
@@ -76,16 +84,16 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    /// The face `tracker` follows into `frame`. A frame the tracker fails on is a frame
+    /// The faces `tracker` follows into `frame`. A frame the tracker fails on is a frame
     /// without a face (the tracker detects afresh on the next), with the failure in `fault`.
     pub fn by(tracker: &mut FaceTracker, frame: &Rgb8) -> Tracked {
         let started = std::time::Instant::now();
-        let (face, fault) = match tracker.track(frame) {
-            Ok(face) => (face, None),
-            Err(error) => (None, Some(error.to_string())),
+        let (faces, fault) = match tracker.track_all(frame) {
+            Ok(faces) => (faces, None),
+            Err(error) => (Vec::new(), Some(error.to_string())),
         };
         Tracked {
-            face,
+            faces,
             change: tracker.change(),
             fault,
             landmarks: started.elapsed(),
@@ -93,14 +101,20 @@ impl Tracked {
         }
     }
 
-    /// This frame's face and its landmarks as `steady` steadies them; `steady` forgets the
-    /// face when the frame shows none.
+    /// The face of the tracker's `role`-th role in this frame, if it is in view.
+    pub fn face(&self, role: usize) -> Option<&Face> {
+        self.faces.get(role).and_then(Option::as_ref)
+    }
+
+    /// The `role`-th face in this frame and its landmarks as `steady` steadies them;
+    /// `steady` forgets the face when the frame does not show it.
     pub fn steadied<'a>(
         &'a self,
+        role: usize,
         steady: &'a mut SteadyLandmarks,
         t: f64,
     ) -> Option<(&'a Face, &'a Landmarks)> {
-        let face = self.face.as_ref();
+        let face = self.face(role);
         let landmarks = steady.update(face.map(|f| &f.landmarks), t, self.change);
         face.zip(landmarks)
     }
@@ -120,6 +134,8 @@ pub struct StageTimes {
     /// Mask, colour match and blend back into the frame (swap), or scaling the output back
     /// to the frame (stylise).
     pub blend: Duration,
+    /// The faces processed (prepared, generated and blended): the times above are their sums.
+    pub faces: u32,
 }
 
 impl StageTimes {

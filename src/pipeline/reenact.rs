@@ -149,13 +149,14 @@ impl Reenactor {
     fn reenact(&mut self, frame: &Rgb8, found: &Tracked, t: f64) -> Result<bool, PipelineError> {
         let tracked = Instant::now();
         self.times.tracked(found);
+        self.times.faces = 0;
         if found.change == FrameChange::Cut {
             // Another shot: the driver sits elsewhere in it (or it is another person), so
             // where they sit and their rest pose are taken afresh, not carried across.
             self.framing = DriverFraming::default();
             self.recalibrate();
         }
-        let Some((face, landmarks)) = found.steadied(&mut self.steady, t) else {
+        let Some((face, landmarks)) = found.steadied(0, &mut self.steady, t) else {
             self.times.prepare = Duration::ZERO;
             self.times.generator = Duration::ZERO;
             return Ok(false);
@@ -173,6 +174,7 @@ impl Reenactor {
         // Retargeting and framing count with the sketch and the reference's warp.
         self.times.prepare = tracked.elapsed().saturating_sub(shown.generator);
         self.times.generator = shown.generator;
+        self.times.faces = 1;
         Ok(true)
     }
 

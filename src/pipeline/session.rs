@@ -9,8 +9,8 @@ use super::{PipelineError, StageTimes, Tracked};
 use crate::face::track::FaceTracker;
 use crate::face::Landmarks;
 use crate::frame::{Frame, Rgb8};
-use crate::infer::{Generator, ModelKind};
-use crate::output::compose::{Composer, Panels, Picture};
+use crate::infer::{Generator, GeneratorTimings, ModelKind};
+use crate::output::compose::{Composer, Label, Overlay, Panels, Picture};
 use crate::output::Control;
 
 /// Time spent in each stage of one frame, and from capture to the composed frame.
@@ -27,6 +27,9 @@ pub struct FrameTimes {
     /// Mask, colour match and blend back into the frame (swap), or the output scaled back
     /// to the frame (stylise).
     pub blend: Duration,
+    /// The faces processed (swapped; one in reenactment and stylise): the stages from
+    /// `prepare` to `blend` are their sums.
+    pub faces: u32,
     pub compose: Duration,
     /// From the frame's capture (or decode) to its composite being ready.
     pub latency: Duration,
@@ -43,9 +46,18 @@ pub trait Process {
     /// The stage times of the last frame.
     fn times(&self) -> StageTimes;
     fn generator(&self) -> &Generator;
+    /// The generator's phases in the last frame (summed over its faces).
+    fn phases(&self) -> GeneratorTimings {
+        self.generator().timings()
+    }
     /// The driver's steadied landmarks in the last frame (frame pixels), if it showed a face.
     fn landmarks(&self) -> Option<&Landmarks> {
         None
+    }
+    /// The faces in view with their names, for the window to show who is whom (none when
+    /// the session follows one face it has no name for).
+    fn labels(&self) -> Vec<Label<'_>> {
+        Vec::new()
     }
     /// What the second and third panels show.
     fn panels(&self) -> (&Rgb8, &Rgb8);
@@ -188,7 +200,7 @@ impl Session {
         };
         let processed = !matches!(fault, Some(Fault::Processing(_)));
         let side = self.processor.as_ref();
-        let (stages, phases) = (side.times(), side.generator().timings());
+        let (stages, phases) = (side.times(), side.phases());
         let started = Instant::now();
         let (main, second) = side.panels();
         let panels = Panels {
@@ -197,8 +209,14 @@ impl Session {
             sketch: face.then_some(second),
         };
         let landmarks = side.landmarks().filter(|_| face);
+        let labels = side.labels();
+        let overlay = Overlay {
+            landmarks,
+            labels: &labels,
+        };
+        let overlaid = self.composer.overlays(&overlay);
         self.composer
-            .compose(panels.live, panels.generated, panels.sketch, landmarks);
+            .compose(panels.live, panels.generated, panels.sketch, overlay);
         let ran = |d: Duration| if face { d } else { Duration::ZERO };
         let times = FrameTimes {
             detection: stages.detection,
@@ -208,6 +226,7 @@ impl Session {
             generator: ran(phases.run),
             postprocess: ran(phases.postprocess),
             blend: stages.blend,
+            faces: stages.faces,
             compose: started.elapsed(),
             latency: frame.captured_at.elapsed(),
         };
@@ -217,7 +236,7 @@ impl Session {
                 t: frame.t,
                 composite: self.composer.canvas(),
                 view: self.composer.view(),
-                overlaid: self.composer.shows_landmarks(),
+                overlaid,
                 panels,
             },
             landmarks,

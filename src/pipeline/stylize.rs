@@ -68,6 +68,7 @@ impl Stylizer {
         self.times.generator = generated - prepared;
         self.back_to_frame(w, h);
         self.times.blend = generated.elapsed();
+        self.times.faces = 1;
         Ok(())
     }
 

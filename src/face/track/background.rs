@@ -1,74 +1,53 @@
-//! Detection beside the frames: a thread of its own, at a lower priority, that finds the main
-//! face in one frame at a time while the frames go on, and hands back what it found with the
-//! landmarks the tracker had followed on that frame.
+//! Detection beside the frames: a thread of its own, at a lower priority, that finds the faces
+//! in one frame at a time while the frames go on, and hands back what it found with the
+//! landmarks the tracker had followed on that frame (which of them is whose is the tracker's
+//! to say).
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::face::{Face, FaceAnalyzer, Landmarks};
+
+/// The landmarks followed on the frame sent, for each face the tracker follows.
+type Followed = Vec<Option<Landmarks>>;
 use crate::frame::Rgb8;
 
-/// Which of the faces a detection beside the frames finds is the one followed.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Pick {
-    /// By size: 0 the largest.
-    Index(usize),
-    /// The one where the followed face is (its identity was checked when it was first
-    /// detected; a detection beside the frames only refreshes where it is).
-    Nearest,
-}
-
-impl Pick {
-    fn from(self, faces: Vec<Face>, followed: &Landmarks) -> Option<Face> {
-        match self {
-            Pick::Index(i) => faces.into_iter().nth(i),
-            Pick::Nearest => {
-                let at = followed.bounds().center();
-                let away = |f: &Face| f.bbox.center().distance(at);
-                faces.into_iter().min_by(|a, b| away(a).total_cmp(&away(b)))
-            }
-        }
-    }
-}
-
-/// A detection made beside the frames: the face found (if any), the landmarks the tracker had
-/// followed on that frame, and how long the detection took.
+/// A detection made beside the frames: the faces found (largest first), the landmarks the
+/// tracker had followed on that frame (a face's, or none, for each it follows), and how long
+/// the detection took.
 pub(super) struct Finished {
-    pub(super) face: Option<Face>,
-    pub(super) followed: Landmarks,
+    pub(super) faces: Vec<Face>,
+    pub(super) followed: Followed,
     pub(super) took: Duration,
 }
 
-/// The detection thread: one frame at a time in, its main face out. It runs at a lower
+/// The detection thread: one frame at a time in, its faces out. It runs at a lower
 /// priority, so on a machine with few cores the frame loop and the generator come first.
 pub(super) struct Background {
-    frames: Option<SyncSender<(Rgb8, Landmarks)>>,
-    results: Receiver<(Option<Face>, Duration)>,
-    in_flight: Option<Landmarks>,
+    frames: Option<SyncSender<Rgb8>>,
+    results: Receiver<(Vec<Face>, Duration)>,
+    in_flight: Option<Followed>,
     /// The detection in flight looks at a shot that has been cut away from.
     stale: bool,
     worker: Option<JoinHandle<()>>,
 }
 
 impl Background {
-    pub(super) fn start(analyzer: FaceAnalyzer, pick: Pick) -> Background {
-        let (frames, inbox) = mpsc::sync_channel::<(Rgb8, Landmarks)>(1);
+    pub(super) fn start(analyzer: FaceAnalyzer) -> Background {
+        let (frames, inbox) = mpsc::sync_channel::<Rgb8>(1);
         let (outbox, results) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("mimic-detect".into())
             .spawn(move || {
                 lower_priority();
-                for (frame, followed) in inbox {
+                for frame in inbox {
                     let started = Instant::now();
-                    let face = match analyzer.faces(&frame) {
-                        Ok(faces) => pick.from(faces, &followed),
-                        Err(e) => {
-                            tracing::warn!("background face detection failed: {e}");
-                            None
-                        }
-                    };
-                    if outbox.send((face, started.elapsed())).is_err() {
+                    let faces = analyzer.faces(&frame).unwrap_or_else(|e| {
+                        tracing::warn!("background face detection failed: {e}");
+                        Vec::new()
+                    });
+                    if outbox.send((faces, started.elapsed())).is_err() {
                         break;
                     }
                 }
@@ -87,16 +66,16 @@ impl Background {
     }
 
     /// Sends a copy of `frame` unless a detection is in flight; whether it was sent.
-    pub(super) fn send(&mut self, frame: &Rgb8, followed: &Landmarks) -> bool {
+    pub(super) fn send(&mut self, frame: &Rgb8, followed: Followed) -> bool {
         let Some(frames) = &self.frames else {
             return false;
         };
         if self.in_flight.is_some() {
             return false;
         }
-        match frames.try_send((frame.clone(), followed.clone())) {
+        match frames.try_send(frame.clone()) {
             Ok(()) => {
-                self.in_flight = Some(followed.clone());
+                self.in_flight = Some(followed);
                 true
             }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
@@ -110,10 +89,10 @@ impl Background {
 
     pub(super) fn finished(&mut self) -> Option<Finished> {
         match self.results.try_recv() {
-            Ok((face, took)) => {
+            Ok((faces, took)) => {
                 let followed = self.in_flight.take()?;
                 (!std::mem::take(&mut self.stale)).then_some(Finished {
-                    face,
+                    faces,
                     followed,
                     took,
                 })

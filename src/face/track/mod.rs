@@ -1,6 +1,8 @@
-//! Following one face through a stream cheaply: the detector runs only every few frames or when
-//! the face is lost; in between, the 68 landmarks are predicted inside a box carried over from
-//! the previous frame, moved on by the face's motion. A cut to another shot detects at once.
+//! Following faces through a stream cheaply: the detector runs only every few frames or when
+//! a face is lost; in between, each face's 68 landmarks are predicted inside a box carried over
+//! from the previous frame, moved on by the face's motion. A cut to another shot detects at
+//! once. One face by default; several, each with a [`Role`] saying whose it is, with
+//! [`FaceTracker::cast`]: one detection serves them all, and each face is followed on its own.
 //!
 //! On a 512×512 frame here a detection costs about 20 ms (MTCNN; HOG's 30) and a followed
 //! frame about 2 ms, so this is most of what keeps face analysis within a live frame's budget.
@@ -8,16 +10,19 @@
 //! landmarks' disagreement with per-frame detection (NME 0.004 → 0.009 on d9, with HOG).
 //!
 //! The face followed between detections is in `follow.rs`, the detection thread in
-//! `background.rs`.
+//! `background.rs`, who is whose in `cast.rs`.
 
 mod background;
+mod cast;
 mod follow;
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use self::background::{Background, Pick};
+pub use self::cast::Role;
+
+use self::background::Background;
 use self::follow::{fast, in_view, motion, BoxFit, Followed};
 use crate::face::{Face, FaceAnalyzer, FaceError, IdentityFilter, Landmarks};
 use crate::frame::change::{ChangeCheck, FrameChange};
@@ -76,42 +81,57 @@ pub struct TrackStats {
     pub cuts: u64,
 }
 
-/// One face of a stream (the largest, or the one `face_index` picks), frame after frame.
+/// One face of a stream (the largest, or the one `face_index` picks), or several, each with
+/// its role ([`Self::cast`]), frame after frame.
 pub struct FaceTracker {
     analyzer: FaceAnalyzer,
     options: TrackOptions,
-    previous: Option<Followed>,
+    /// The faces followed: whose each is, and where it was in the last frame.
+    slots: Vec<Slot>,
     since_detection: u32,
+    /// A detection beside the frames let go of a face: the next frame detects.
+    let_go: bool,
     background: Option<Background>,
     detection_time: Option<Duration>,
     stats: TrackStats,
     changes: ChangeCheck,
     change: FrameChange,
-    /// Follow only this person (see [`Self::only`]).
-    only: Option<IdentityFilter>,
+}
+
+/// One face the tracker follows: whose it is, and where it was last (none when it is not in
+/// view).
+struct Slot {
+    role: Role,
+    previous: Option<Followed>,
+}
+
+impl Slot {
+    fn new(role: Role) -> Slot {
+        Slot {
+            role,
+            previous: None,
+        }
+    }
 }
 
 impl FaceTracker {
     /// A tracker; with `options.background`, its detection thread starts here.
     pub fn new(analyzer: FaceAnalyzer, options: TrackOptions) -> Result<FaceTracker, FaceError> {
         let background = match options.background {
-            true => Some(Background::start(
-                analyzer.twin()?,
-                Pick::Index(options.face_index),
-            )),
+            true => Some(Background::start(analyzer.twin()?)),
             false => None,
         };
         Ok(FaceTracker {
             analyzer,
+            slots: vec![Slot::new(Role::BySize(options.face_index))],
             options,
-            previous: None,
             since_detection: 0,
+            let_go: false,
             background,
             detection_time: None,
             stats: TrackStats::default(),
             changes: ChangeCheck::new(),
             change: FrameChange::New,
-            only: None,
         })
     }
 
@@ -119,12 +139,25 @@ impl FaceTracker {
     /// the face within the filter's threshold of its reference (the nearest, if several) is
     /// the one followed, and none when nobody matches; a detection beside the frames keeps to
     /// the face where the followed one is. The analyzer needs its descriptor network.
-    pub fn only(mut self, filter: IdentityFilter) -> Result<FaceTracker, FaceError> {
-        if self.background.is_some() {
-            self.background = Some(Background::start(self.analyzer.twin()?, Pick::Nearest));
+    pub fn only(self, filter: IdentityFilter) -> FaceTracker {
+        self.cast(vec![Role::Person(filter)])
+    }
+
+    /// Follows one face for each role, in that order ([`Self::track_all`]): at each detection
+    /// the people named are recognised first (the analyzer needs its descriptor network),
+    /// then each face kept by where it was, then new faces largest first; a detection beside
+    /// the frames only refreshes where each face is. No roles: one face, the largest.
+    pub fn cast(mut self, roles: Vec<Role>) -> FaceTracker {
+        self.slots = roles.into_iter().map(Slot::new).collect();
+        if self.slots.is_empty() {
+            self.slots.push(Slot::new(Role::BySize(0)));
         }
-        self.only = Some(filter);
-        Ok(self)
+        self
+    }
+
+    /// How many faces the tracker follows (the roles it was cast with).
+    pub fn roles(&self) -> usize {
+        self.slots.len()
     }
 
     /// How long the last detection that finished took (in the frame or beside it), once.
@@ -142,9 +175,9 @@ impl FaceTracker {
         self.change
     }
 
-    /// The landmarks of the face in the last frame tracked, if it showed one.
+    /// The landmarks of the (first) face in the last frame tracked, if it showed one.
     pub fn landmarks(&self) -> Option<&Landmarks> {
-        self.previous.as_ref().map(|f| &f.landmarks)
+        self.slots[0].previous.as_ref().map(|f| &f.landmarks)
     }
 
     pub fn analyzer(&self) -> &FaceAnalyzer {
@@ -154,13 +187,18 @@ impl FaceTracker {
     /// Frames start again from a new source (a camera reopened): the face followed and the
     /// frame before are forgotten, and the next frame detects afresh.
     pub fn restart(&mut self) {
-        self.previous = None;
+        self.let_go_of_all();
         self.changes = ChangeCheck::new();
         self.change = FrameChange::New;
     }
 
-    /// The main face in `frame`, if there is one.
+    /// The main face in `frame`, if there is one (the first role's, when there are several).
     pub fn track(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
+        Ok(self.track_all(frame)?.into_iter().next().flatten())
+    }
+
+    /// Each role's face in `frame`, in the order of the roles (none where it is not in view).
+    pub fn track_all(&mut self, frame: &Rgb8) -> Result<Vec<Option<Face>>, FaceError> {
         self.stats.frames += 1;
         self.absorb_background();
         // A repeat is tracked all the same: fitting the landmarks again to the same picture
@@ -168,18 +206,50 @@ impl FaceTracker {
         // a repeat took the last frame's face as it was).
         self.see_change(frame);
         let due = self.since_detection + 1 >= self.options.detect_every.max(1);
-        let beside = self.background.is_some() && !self.previous.as_ref().is_some_and(fast);
-        let face = match (self.previous.take(), due, beside) {
-            (Some(followed), false, _) => self.follow_or_detect(frame, followed)?,
-            (Some(followed), true, true) => {
-                let face = self.follow_or_detect(frame, followed)?;
-                self.detect_beside(frame, face.as_ref());
-                face
-            }
-            _ => self.detect(frame)?,
+        let followed = self.slots.iter().filter(|s| s.previous.is_some()).count();
+        let rushing = self
+            .slots
+            .iter()
+            .any(|s| s.previous.as_ref().is_some_and(fast));
+        // A face to find (a role without one) waits for a detection in the frame.
+        let beside = self.background.is_some() && !rushing && followed == self.slots.len();
+        let faces = match followed > 0 && !self.let_go && !(due && !beside) {
+            true => match self.follow_all(frame)? {
+                Some(faces) if due => {
+                    self.detect_beside(frame);
+                    faces
+                }
+                Some(faces) => faces,
+                None => self.detect(frame)?,
+            },
+            false => self.detect(frame)?,
         };
-        self.stats.frames_with_face += u64::from(face.is_some());
-        Ok(face)
+        self.stats.frames_with_face += u64::from(faces.iter().any(Option::is_some));
+        Ok(faces)
+    }
+
+    /// Each followed face in `frame`; `None` when one of them was lost (the frame detects).
+    fn follow_all(&mut self, frame: &Rgb8) -> Result<Option<Vec<Option<Face>>>, FaceError> {
+        let mut faces = Vec::with_capacity(self.slots.len());
+        for i in 0..self.slots.len() {
+            let Some(previous) = self.slots[i].previous.take() else {
+                faces.push(None);
+                continue;
+            };
+            let Some((face, followed)) = self.follow(frame, previous)? else {
+                return Ok(None);
+            };
+            self.slots[i].previous = Some(followed);
+            faces.push(Some(face));
+        }
+        self.since_detection += 1;
+        Ok(Some(faces))
+    }
+
+    fn let_go_of_all(&mut self) {
+        for slot in &mut self.slots {
+            slot.previous = None;
+        }
     }
 
     /// Tells how `frame` differs from the one before; after a cut nothing of the face before
@@ -191,7 +261,7 @@ impl FaceTracker {
             FrameChange::Repeat => self.stats.repeats += 1,
             FrameChange::Cut => {
                 self.stats.cuts += 1;
-                self.previous = None;
+                self.let_go_of_all();
                 if let Some(background) = &mut self.background {
                     background.forget();
                 }
@@ -199,68 +269,79 @@ impl FaceTracker {
         }
     }
 
-    fn detect(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
+    /// Detects the faces in `frame` and gives each role its own (see [`Self::cast`]).
+    fn detect(&mut self, frame: &Rgb8) -> Result<Vec<Option<Face>>, FaceError> {
         self.stats.detections += 1;
         self.since_detection = 0;
+        self.let_go = false;
         let started = Instant::now();
-        let face = match &self.only {
-            Some(filter) => self.recognised(frame, filter)?,
-            None => self
+        let found = match self.slots.iter().any(|s| matches!(s.role, Role::Person(_))) {
+            true => self.analyzer.faces_with_descriptors(frame)?,
+            false => self
                 .analyzer
                 .faces(frame)?
                 .into_iter()
-                .nth(self.options.face_index),
+                .map(|f| (f, None))
+                .collect(),
         };
+        let roles: Vec<Role> = self.slots.iter().map(|s| s.role.clone()).collect();
+        let was: Vec<Option<&Landmarks>> = self
+            .slots
+            .iter()
+            .map(|s| s.previous.as_ref().map(|f| &f.landmarks))
+            .collect();
+        let faces = cast::assign(&roles, &was, found);
         self.detection_time = Some(started.elapsed());
-        self.previous = face
-            .as_ref()
-            .map(|f| Followed::new(f.landmarks.clone(), BoxFit::learn(&f.bbox, &f.landmarks)));
-        Ok(face)
-    }
-
-    /// The face in `frame` that `filter` recognises, the nearest to its reference if several.
-    fn recognised(&self, frame: &Rgb8, filter: &IdentityFilter) -> Result<Option<Face>, FaceError> {
-        let distances = self
-            .analyzer
-            .faces_with_descriptors(frame)?
-            .into_iter()
-            .filter_map(|(face, descriptor)| Some((filter.distance(&descriptor?), face)))
-            .filter(|(distance, _)| *distance <= filter.threshold());
-        Ok(distances
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, face)| face))
+        for (slot, face) in self.slots.iter_mut().zip(&faces) {
+            slot.previous = face
+                .as_ref()
+                .map(|f| Followed::new(f.landmarks.clone(), BoxFit::learn(&f.bbox, &f.landmarks)));
+        }
+        Ok(faces)
     }
 
     /// Hands this frame to the detection thread, unless it is still busy with an earlier one.
-    fn detect_beside(&mut self, frame: &Rgb8, face: Option<&Face>) {
-        let (Some(background), Some(face)) = (&mut self.background, face) else {
+    fn detect_beside(&mut self, frame: &Rgb8) {
+        let Some(background) = &mut self.background else {
             return;
         };
         if self.since_detection == 0 {
-            return; // the face was just detected in this frame
+            return; // the faces were just detected in this frame
         }
-        if background.send(frame, &face.landmarks) {
+        let followed = self
+            .slots
+            .iter()
+            .map(|s| s.previous.as_ref().map(|f| f.landmarks.clone()))
+            .collect();
+        if background.send(frame, followed) {
             self.stats.detections += 1;
             self.since_detection = 0;
         }
     }
 
-    /// Takes in a detection finished beside the frames. The face it found refreshes the box
-    /// fit; if the tracker had drifted from it on that frame, or the detector saw no face
-    /// there, the tracker lets go, and this frame detects afresh.
+    /// Takes in a detection finished beside the frames. The face each followed one became
+    /// refreshes its box fit; if the tracker had drifted from it on that frame, or the
+    /// detector saw no face there, the tracker lets go, and this frame detects afresh.
     fn absorb_background(&mut self) {
         let Some(finished) = self.background.as_mut().and_then(Background::finished) else {
             return;
         };
         self.detection_time = Some(finished.took);
-        let Some(previous) = &mut self.previous else {
-            return;
-        };
-        match finished.face {
-            Some(found) if found.landmarks.nme(&finished.followed) <= DRIFTED => {
-                previous.fit = BoxFit::learn(&found.bbox, &found.landmarks);
+        let roles: Vec<Role> = self.slots.iter().map(|s| s.role.clone()).collect();
+        let found = cast::refresh(&roles, &finished.followed, &finished.faces);
+        for ((slot, followed), found) in self.slots.iter_mut().zip(&finished.followed).zip(found) {
+            let (Some(previous), Some(followed)) = (&mut slot.previous, followed) else {
+                continue;
+            };
+            match found {
+                Some(face) if face.landmarks.nme(followed) <= DRIFTED => {
+                    previous.fit = BoxFit::learn(&face.bbox, &face.landmarks);
+                }
+                _ => {
+                    slot.previous = None;
+                    self.let_go = true;
+                }
             }
-            _ => self.previous = None,
         }
     }
 
@@ -269,7 +350,7 @@ impl FaceTracker {
     pub fn follow_from(&mut self, frame: &Rgb8, face: &Face) {
         self.see_change(frame);
         let fit = BoxFit::learn(&face.bbox, &face.landmarks);
-        self.previous = Some(Followed::new(face.landmarks.clone(), fit));
+        self.slots[0].previous = Some(Followed::new(face.landmarks.clone(), fit));
         self.since_detection = 0;
     }
 
@@ -278,29 +359,26 @@ impl FaceTracker {
     pub fn follow_only(&mut self, frame: &Rgb8) -> Result<Option<Face>, FaceError> {
         self.stats.frames += 1;
         self.see_change(frame);
-        let Some(previous) = self.previous.take() else {
+        let Some(previous) = self.slots[0].previous.take() else {
             return Ok(None);
         };
-        let face = self.follow(frame, previous)?;
-        self.stats.frames_with_face += u64::from(face.is_some());
-        Ok(face)
-    }
-
-    fn follow_or_detect(
-        &mut self,
-        frame: &Rgb8,
-        previous: Followed,
-    ) -> Result<Option<Face>, FaceError> {
-        match self.follow(frame, previous)? {
-            Some(face) => Ok(Some(face)),
-            None => self.detect(frame),
-        }
+        let Some((face, followed)) = self.follow(frame, previous)? else {
+            return Ok(None);
+        };
+        self.slots[0].previous = Some(followed);
+        self.since_detection += 1;
+        self.stats.frames_with_face += 1;
+        Ok(Some(face))
     }
 
     /// Landmarks inside the box carried over from the previous frame (moved on by the face's
-    /// motion); `None` when the face was lost (its eyes and nose left the frame, or the
-    /// prediction would not settle).
-    fn follow(&mut self, frame: &Rgb8, previous: Followed) -> Result<Option<Face>, FaceError> {
+    /// motion), and the face followed so far; `None` when the face was lost (its eyes and
+    /// nose left the frame, or the prediction would not settle).
+    fn follow(
+        &self,
+        frame: &Rgb8,
+        previous: Followed,
+    ) -> Result<Option<(Face, Followed)>, FaceError> {
         let fit = previous.fit;
         let start = previous.predicted();
         // A box the face cannot be cut from (it left the frame) is a lost face.
@@ -329,17 +407,17 @@ impl FaceTracker {
         if !in_view(&landmarks, frame) {
             return Ok(None);
         }
-        self.since_detection += 1;
         let velocity = motion(&previous.landmarks, &landmarks);
-        self.previous = Some(Followed {
+        let face = Face {
+            bbox: fit.apply(&landmarks),
             landmarks: landmarks.clone(),
+            points: None,
+        };
+        let followed = Followed {
+            landmarks,
             fit,
             velocity,
-        });
-        Ok(Some(Face {
-            bbox: fit.apply(&landmarks),
-            landmarks,
-            points: None,
-        }))
+        };
+        Ok(Some((face, followed)))
     }
 }
