@@ -3,8 +3,9 @@
 
 mod common;
 
+use common::clips::{passing, passing_at, two_people, AOC, KH};
 use common::{arg, mimic, mimic_json, scratch, testdata};
-use mimic::face::track::{FaceTracker, TrackOptions};
+use mimic::face::track::{FaceTracker, Role, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
 use mimic::frame::Rgb8;
 use mimic::video::{VideoReader, VideoWriter, WriterOptions};
@@ -338,32 +339,6 @@ fn a_cut_starts_the_track_and_its_smoothing_afresh() {
     }
 }
 
-/// Two talking people side by side (A | B), who swap places after 40 frames (B | A): the
-/// two clips of testdata composed into one 1024×512 stream.
-fn two_people(frames: usize) -> Vec<Rgb8> {
-    let read = |clip: &str| -> Vec<Rgb8> {
-        VideoReader::open(&testdata(clip))
-            .unwrap()
-            .take(frames)
-            .map(|f| f.unwrap().image)
-            .collect()
-    };
-    let a = read("video/WDA_AlexandriaOcasioCortez_000.mp4");
-    let b = read("video/WDA_KatieHill_000.mp4");
-    (0..frames)
-        .map(|i| {
-            let (left, right) = match i < frames / 2 {
-                true => (&a[i], &b[i]),
-                false => (&b[i], &a[i]),
-            };
-            let mut both = Rgb8::new(1024, 512);
-            image::imageops::replace(&mut both, left, 0, 0);
-            image::imageops::replace(&mut both, right, 512, 0);
-            both
-        })
-        .collect()
-}
-
 /// Issue 31: `--swap-only` follows the person who looks like the reference, whichever side
 /// of the frame they are on, and stays with them when the two change places; detection
 /// beside the frames (the live loop's) keeps to them too.
@@ -408,11 +383,7 @@ fn the_tracker_follows_only_the_person_given_even_when_two_change_places() {
 fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_one() {
     let dir = scratch("swap-only");
     let clip = dir.join("two.mp4");
-    let mut writer = VideoWriter::create(&clip, WriterOptions::new(1024, 512, 25.0)).unwrap();
-    for frame in two_people(16) {
-        writer.write(&frame).unwrap();
-    }
-    writer.finish().unwrap();
+    common::clips::write(&two_people(16), &clip);
     let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
     let kh = testdata("video/WDA_KatieHill_000.mp4");
     let run = |person: &std::path::Path| {
@@ -470,6 +441,96 @@ fn a_reenactment_keeps_the_target_framed_across_a_cut() {
         assert!(
             (0.3..0.7).contains(&centre),
             "frame {i}: the sketch's centre is at {centre:.2} of the panel"
+        );
+    }
+}
+
+/// A tracker cast with `roles` (reading descriptors when they name `people`), detecting
+/// beside the frames when `background`.
+fn two_face_tracker(roles: Vec<Role>, background: bool, people: bool) -> FaceTracker {
+    let mut analyzer = FaceAnalyzer::new(DetectOptions::default()).unwrap();
+    if people {
+        analyzer = analyzer.with_descriptors().unwrap();
+    }
+    let options = TrackOptions {
+        background,
+        ..TrackOptions::default()
+    };
+    FaceTracker::new(analyzer, options).unwrap().cast(roles)
+}
+
+/// Which person (0: AOC above, 1: KH below) the face centred at `centre` is in frame `i` of
+/// [`passing`], if it lies inside one of them.
+fn who_in_passing(i: usize, frames: usize, centre: mimic::geometry::Point) -> Option<usize> {
+    passing_at(i, frames).iter().position(|&(x, y, side)| {
+        let inside = |v: f32, from: u32| v >= from as f32 && v < (from + side) as f32;
+        inside(centre.x, x) && inside(centre.y, y)
+    })
+}
+
+/// Issue 31: every face followed on its own, each kept by where it was: two people pass each
+/// other, one coming closer while the other moves away (so the larger changes halfway), and
+/// each face stays with its person on every frame, inside and beside the frames. Handed out
+/// by size at each detection instead, the faces changed people after the crossing.
+#[test]
+fn each_face_stays_with_its_person_when_two_pass_each_other() {
+    let frames = passing(60);
+    for background in [false, true] {
+        let mut tracker = two_face_tracker(vec![Role::Anyone; 2], background, false);
+        let mut people: Option<[usize; 2]> = None;
+        let mut wrong = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let faces = tracker.track_all(frame).unwrap();
+            let who: Vec<Option<usize>> = faces
+                .iter()
+                .map(|f| who_in_passing(i, frames.len(), f.as_ref()?.bbox.center()))
+                .collect();
+            let [Some(first), Some(second)] = who[..] else {
+                wrong.push((i, who));
+                continue;
+            };
+            let seen = *people.get_or_insert([first, second]);
+            if [first, second] != seen || first == second {
+                wrong.push((i, who));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "background {background}: frames where a face was missing or with the other person: {wrong:?}"
+        );
+    }
+}
+
+/// Issue 31 (`--map`): each person named is recognised wherever they are; when the two change
+/// places (a cut), each face goes with its person, which keeping faces by place cannot do.
+#[test]
+fn named_people_keep_their_faces_when_they_change_places() {
+    let frames = two_people(60);
+    for background in [false, true] {
+        let analyzer = FaceAnalyzer::new(DetectOptions::default())
+            .unwrap()
+            .with_descriptors()
+            .unwrap();
+        let roles = [KH, AOC]
+            .map(|p| Role::Person(analyzer.identity_of(&testdata(p), 0.6).unwrap()))
+            .to_vec();
+        let mut tracker = two_face_tracker(roles, background, true);
+        let mut wrong = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let faces = tracker.track_all(frame).unwrap();
+            // KH starts on the right, AOC on the left; halfway they change places.
+            let kh_right = i < frames.len() / 2;
+            let sides: Vec<Option<bool>> = faces
+                .iter()
+                .map(|f| Some(f.as_ref()?.bbox.center().x > 512.0))
+                .collect();
+            if sides != [Some(kh_right), Some(!kh_right)] {
+                wrong.push((i, sides));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "background {background}: frames with a face on the wrong side: {wrong:?}"
         );
     }
 }

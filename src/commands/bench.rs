@@ -75,6 +75,15 @@ fn print_summary(report: &BenchReport) {
             spread.p50, spread.p95
         );
     }
+    if report.faces.per_frame.p95 > 1.0 {
+        println!(
+            "  faces a frame p50 {:.0} (p95 {:.0}); each face p50 {:.2} ms, p95 {:.2} ms",
+            report.faces.per_frame.p50,
+            report.faces.per_frame.p95,
+            report.faces.per_face_ms.p50,
+            report.faces.per_face_ms.p95
+        );
+    }
     for output in &report.outputs {
         println!(
             "  output {}: composite to packets sent p50 {:.2} ms, p95 {:.2} ms ({} sent, {} dropped)",

@@ -28,6 +28,15 @@ pub struct Latency {
     pub p99: f64,
 }
 
+/// The faces a frame held, and each one's cost: preparing it (sketch, aligned crop), the
+/// generator with its pre- and postprocessing, and blending it back, over the frames that
+/// showed any (tracking them all is the `landmarks` stage).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Faces {
+    pub per_frame: Spread,
+    pub per_face_ms: Spread,
+}
+
 /// One pass over the clip.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Pass {
@@ -54,6 +63,8 @@ pub struct BenchReport {
     /// Every stage but the generator and encoding, per frame: what the book's Python loop
     /// spends around its model.
     pub pipeline_ms: Spread,
+    /// The faces processed a frame, and what each cost.
+    pub faces: Faces,
     pub device: String,
     /// The face detector the tracker runs beside the frames (none in stylise mode).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +120,9 @@ pub struct Bench {
     latency: Vec<f32>,
     /// Every stage but the generator and encoding.
     pipeline: Vec<f32>,
+    /// Faces a frame, and the cost of each, in frames that showed any.
+    faces: Vec<f32>,
+    per_face: Vec<f32>,
     passes: Vec<Pass>,
     pass_start: usize,
 }
@@ -131,6 +145,8 @@ impl Bench {
             stages: BTreeMap::new(),
             latency: Vec::new(),
             pipeline: Vec::new(),
+            faces: Vec::new(),
+            per_face: Vec::new(),
             passes: Vec::new(),
             pass_start: 0,
         }
@@ -174,6 +190,15 @@ impl Bench {
             + times.blend
             + times.compose;
         self.pipeline.push(ms(around_generator));
+        if times.faces > 0 {
+            let each = times.prepare
+                + times.preprocess
+                + times.generator
+                + times.postprocess
+                + times.blend;
+            self.faces.push(times.faces as f32);
+            self.per_face.push(ms(each) / times.faces as f32);
+        }
     }
 
     /// Closes a pass when the frame just added was the last of its clip.
@@ -221,6 +246,10 @@ impl Bench {
             },
             stages_ms,
             pipeline_ms: spread(&self.pipeline),
+            faces: Faces {
+                per_frame: spread(&self.faces),
+                per_face_ms: spread(&self.per_face),
+            },
             device: self.device,
             detector: self.detector,
             precision: if self.int8 { "int8" } else { "float" },

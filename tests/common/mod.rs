@@ -1,11 +1,13 @@
 //! Shared helpers for the integration tests: where the test data lives and how its
 //! annotation files read; `mimic live` command lines ([`live`]), the models trained for the
-//! tests ([`models`]) and mimic's window under Xvfb ([`window`]).
+//! tests ([`models`]), mimic's window under Xvfb ([`window`]) and clips of several people
+//! ([`clips`]).
 //!
 //! Every test binary compiles this module for itself and uses only some of it.
 
 #![allow(dead_code)]
 
+pub mod clips;
 pub mod live;
 pub mod models;
 pub mod window;
