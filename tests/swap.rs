@@ -995,3 +995,166 @@ fn the_o_key_turns_the_mouth_mask_on_in_the_window() {
     // Measured: 55–75 before (the frames vary), 0.0 after.
     assert!(off[1] < 3.0, "after o, the camera's: {off:?}");
 }
+
+/// The mean difference per channel between `a` and `b` over the middle of the left and of the
+/// right half (where the faces of [`common::clips::two_people`] are).
+fn off_in_each_half(a: &image::RgbImage, b: &image::RgbImage) -> [f64; 2] {
+    let (w, h) = a.dimensions();
+    [0, w / 2].map(|left| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in h / 4..3 * h / 4 {
+            for x in left + w / 8..left + 3 * w / 8 {
+                let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+                sum += (0..3).map(|c| u64::from(p[c].abs_diff(q[c]))).sum::<u64>();
+                n += 3;
+            }
+        }
+        sum as f64 / n as f64
+    })
+}
+
+/// Issue 31, many faces: AOC | KH, who change places halfway. `--faces 2` swaps both, in the
+/// recording and in the `--output` stream; `--map KH=MODEL` swaps Katie Hill alone, on
+/// whichever side she is, the other half left as it came (within the encoder's noise); one
+/// face (the default) leaves one half as it came. `bench --faces 4` on four people counts
+/// four faces a frame and each face's cost.
+#[test]
+fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench() {
+    use common::clips::{four_people, two_people, write, KH};
+    use common::live::bench;
+
+    let (_, out) = trained();
+    let model = out.with_file_name("ab_a2b.onnx");
+    let dir = scratch("swap-many");
+    let frames = 24;
+    let input = two_people(frames);
+    let clip = dir.join("two.mp4");
+    write(&input, &clip);
+    let mapped = format!("{}={}", arg(&testdata(KH)), arg(&model));
+    // Which halves each run swapped in each frame (recorded, streamed).
+    let swapped_halves = |name: &str, extra: &[&str]| {
+        let (record, stream) = (
+            dir.join(format!("{name}.mp4")),
+            dir.join(format!("{name}.ts")),
+        );
+        let json = LiveRun::new(&model, &clip)
+            .headless()
+            .view("output")
+            .record(&record)
+            .flag("--output", arg(&stream))
+            .with(extra)
+            .report();
+        let dropped = json["outputs"][0]["dropped"].as_u64().unwrap() as usize;
+        [(decoded(&record), 0), (decoded(&stream), dropped)].map(|(pictures, dropped)| {
+            assert_eq!(pictures.len() + dropped, frames, "{name}");
+            // A stream may drop pictures: each is judged against the input frame it shows
+            // (the k-th, or a later one, the closest).
+            let offs: Vec<[f64; 2]> = (0..pictures.len())
+                .map(|k| {
+                    (k..=k + dropped).fold([f64::MAX; 2], |best, i| {
+                        let off = off_in_each_half(&pictures[k], &input[i.min(frames - 1)]);
+                        [best[0].min(off[0]), best[1].min(off[1])]
+                    })
+                })
+                .collect();
+            eprintln!("{name}: off in each half {offs:.1?}");
+            offs.iter()
+                .map(|o| o.map(|off| off > 8.0))
+                .collect::<Vec<_>>()
+        })
+    };
+    for pictures in swapped_halves("both", &["--faces", "2"]) {
+        assert!(pictures.iter().all(|&halves| halves == [true, true]));
+    }
+    let [recorded, streamed] = swapped_halves("kh", &["--map", &mapped]);
+    for (i, halves) in recorded.iter().enumerate() {
+        let kh_right = i < frames / 2;
+        assert_eq!(*halves, [!kh_right, kh_right], "frame {i}");
+    }
+    assert!(streamed
+        .iter()
+        .all(|h| h.iter().filter(|&&s| s).count() == 1));
+    for pictures in swapped_halves("one", &[]) {
+        assert!(pictures
+            .iter()
+            .all(|h| h.iter().filter(|&&s| s).count() == 1));
+    }
+
+    let grid = dir.join("four.mp4");
+    write(&four_people(12, 256), &grid);
+    for faces in [1, 4] {
+        let json = bench(&model, &grid, &["--faces", &faces.to_string()]);
+        assert_eq!(
+            json["faces"]["per_frame"]["p50"],
+            f64::from(faces),
+            "{json}"
+        );
+        let each = json["faces"]["per_face_ms"]["p50"].as_f64().unwrap();
+        assert!(each > 0.0, "{json}");
+        eprintln!("{faces} faces: {each:.2} ms each");
+    }
+}
+
+/// The window names each face: with `--map`, a box and the person's name on each swapped face
+/// in the live panel (in the first label colour, around Katie Hill on her side of the frame);
+/// the picture is marked as overlaid, so recordings compose their own without it. One face
+/// of nobody in particular gets no label.
+#[test]
+fn the_window_names_each_mapped_face() {
+    use common::clips::{two_people, KH};
+    use mimic::frame::Frame;
+    use mimic::pipeline::{FaceMap, Session, SessionConfig};
+
+    let (_, out) = trained();
+    let model = out.with_file_name("ab_a2b.onnx");
+    let frames = two_people(8);
+    let labelled = |config: &SessionConfig| -> Vec<[usize; 2]> {
+        let mut session = Session::open(config, false).unwrap();
+        frames
+            .iter()
+            .enumerate()
+            .map(|(i, image)| {
+                let frame = Frame::new(
+                    i as u64,
+                    std::time::Duration::from_millis(40),
+                    image.clone(),
+                );
+                let output = session.process(&frame);
+                let canvas = output.picture.composite;
+                // The live panel is as high as the composite and twice as wide, like the frame.
+                let side = canvas.height();
+                let gold = |x0: u32| {
+                    (x0..x0 + side)
+                        .flat_map(|x| (0..side).map(move |y| (x, y)))
+                        .filter(|&(x, y)| canvas.get_pixel(x, y).0 == [255, 196, 0])
+                        .count()
+                };
+                if gold(0) + gold(512) > 0 {
+                    assert!(output.picture.overlaid);
+                }
+                [gold(0), gold(side)]
+            })
+            .collect()
+    };
+    let base = SessionConfig {
+        model: model.clone(),
+        ..SessionConfig::default()
+    };
+    let map = SessionConfig {
+        map: vec![FaceMap {
+            person: testdata(KH),
+            model: model.clone(),
+        }],
+        ..base.clone()
+    };
+    for (i, [left, right]) in labelled(&map).into_iter().enumerate() {
+        let kh_right = i < frames.len() / 2;
+        let (hers, other) = if kh_right {
+            (right, left)
+        } else {
+            (left, right)
+        };
+        assert!(hers > 200 && other == 0, "frame {i}: {left} | {right}");
+    }
+    assert!(labelled(&base).iter().all(|g| g == &[0, 0]));
+}
