@@ -125,7 +125,7 @@ pub struct LiveArgs {
     /// Run without a window (implied when there is no display). Keys in the window: q/Esc
     /// quit, r start/stop recording, v next view, l landmarks on the live panel, s save the
     /// frame as a PNG; in swap mode m next mask, k next colour match, p seamless, d the
-    /// target's detail, o the mouth mask.
+    /// target's detail, o the mouth mask, i occlusion.
     #[arg(long)]
     pub headless: bool,
     /// Leave out the visible "SYNTHETIC" mark (the metadata tag is always written).
@@ -250,6 +250,11 @@ pub struct BlendFlags {
     /// frame over the swapped face, feathered in (`o` in the window switches it).
     #[arg(long)]
     pub mouth_mask: bool,
+    /// Keep what passes in front of the face (a hand, a microphone) from the camera frame
+    /// over the swapped face (found against the face as mimic learns it over the first
+    /// frames; the `i` key in the window).
+    #[arg(long)]
+    pub occlusion: bool,
 }
 
 /// Whether and how the landmarks are steadied over time.
@@ -428,6 +433,7 @@ impl BlendFlags {
             seamless: self.seamless,
             detail: !self.no_detail,
             mouth: self.mouth_mask,
+            occlusion: self.occlusion,
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum Control {
     ToggleDetail,
     /// `o`: the mouth mask (the driver's own mouth kept over the swapped face), on or off.
     ToggleMouth,
+    /// `i`: occlusion (what is in front of the face kept over the swapped face), on or off.
+    ToggleOcclusion,
     /// `c`: take the driver's neutral face again (retargeting).
     Recalibrate,
 }

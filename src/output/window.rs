@@ -116,6 +116,7 @@ impl LiveWindow {
                 Key::P => Some(Control::ToggleSeamless),
                 Key::D => Some(Control::ToggleDetail),
                 Key::O => Some(Control::ToggleMouth),
+                Key::I => Some(Control::ToggleOcclusion),
                 Key::C => Some(Control::Recalibrate),
                 _ => None,
             })

@@ -329,10 +329,18 @@ impl SessionConfig {
     }
 }
 
-/// What the window calls a person or a model: its file's name, without the extension.
+/// The most characters of a file's name the window shows, so two labels side by side fit.
+const NAME_CHARS: usize = 16;
+
+/// What the window calls a person or a model: its file's name without the extension, cut to
+/// [`NAME_CHARS`].
 fn name_of(path: &Path) -> String {
     let stem = path.file_stem().unwrap_or(path.as_os_str());
-    stem.to_string_lossy().replace('_', " ")
+    let name = stem.to_string_lossy().replace('_', " ");
+    match name.chars().count() > NAME_CHARS {
+        true => name.chars().take(NAME_CHARS - 1).chain(['.']).collect(),
+        false => name,
+    }
 }
 
 /// What a card-less model runs with in `mode`, in words.

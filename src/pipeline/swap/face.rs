@@ -115,6 +115,7 @@ impl FaceSwap {
         let generated = Instant::now();
         let in_crop = landmarks.map(|p| to_crop.apply(p));
         self.blend.shape(&in_crop);
+        self.blend.see_occlusion(frame, &landmarks, &to_crop);
         self.blend.match_colors(&mut self.generated, &self.aligned);
         if let Some(detail) = self.detail.as_mut().filter(|_| self.blend.options().detail) {
             detail.add_to(&mut self.generated, &in_crop, self.blend.mask());

@@ -201,8 +201,8 @@ impl Process for Swapper {
         true
     }
 
-    /// `m`, `k`, `p`, `d` and `o`: the next mask or colour match, seamless, the target's
-    /// detail or the mouth mask on or off, for every face.
+    /// `m`, `k`, `p`, `d`, `o` and `i`: the next mask or colour match, seamless, the
+    /// target's detail, the mouth mask or occlusion on or off, for every face.
     fn control(&mut self, control: Control) -> Option<String> {
         let mut options = self.faces[0].face.blend().options();
         match control {
@@ -211,14 +211,20 @@ impl Process for Swapper {
             Control::ToggleSeamless => options.seamless = !options.seamless,
             Control::ToggleDetail => options.detail = !options.detail,
             Control::ToggleMouth => options.mouth = !options.mouth,
+            Control::ToggleOcclusion => options.occlusion = !options.occlusion,
             _ => return None,
         }
         for cast in &mut self.faces {
             cast.face.blend_mut().set_options(options);
         }
         Some(format!(
-            "mask {:?}, colour {:?}, seamless {}, detail {}, mouth {}",
-            options.mask, options.color, options.seamless, options.detail, options.mouth
+            "mask {:?}, colour {:?}, seamless {}, detail {}, mouth {}, occlusion {}",
+            options.mask,
+            options.color,
+            options.seamless,
+            options.detail,
+            options.mouth,
+            options.occlusion
         ))
     }
 }

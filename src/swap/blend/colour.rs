@@ -27,11 +27,11 @@ impl ColourFollow {
     /// original's, through a per-channel scale and offset that follow the last frames'
     /// smoothly.
     /// Only what `mask` pastes is changed, unless `everywhere` (the seamless correction reads
-    /// the rest).
+    /// the rest); what is `covered` (weights, something in front of the face) is not measured.
     pub(super) fn transfer(
         &mut self,
         (generated, original): (&mut Rgb8, &Rgb8),
-        mask: &Mask,
+        (mask, covered): (&Mask, Option<&[f32]>),
         lab: bool,
         everywhere: bool,
     ) {
@@ -44,6 +44,7 @@ impl ColourFollow {
             let (mut sum, mut sq, mut weight) = ([0f64; 3], [0f64; 3], 0f64);
             let pixels = image.as_raw();
             for &(i, w) in measured.iter() {
+                let w = w * covered.map_or(1.0, |c| 1.0 - c[i]);
                 let v = convert(&pixels[3 * i..3 * i + 3]);
                 for c in 0..3 {
                     sum[c] += f64::from(w * v[c]);

@@ -4,12 +4,14 @@
 //! the driver's own mouth kept over it. Pixels outside the mask's footprint are never touched.
 //!
 //! The mask and the skin it measures are in `mask.rs`, the colour match in `colour.rs`, the
-//! seamless correction in `seamless.rs`, the mouth mask in `mouth.rs`, what can be asked of
-//! them in `options.rs`; [`Blend`] runs them for one face, frame after frame.
+//! seamless correction in `seamless.rs`, the mouth mask in `mouth.rs`, what is in front of
+//! the face in `occlusion.rs`, what can be asked of them in `options.rs`; [`Blend`] runs them
+//! for one face, frame after frame.
 
 mod colour;
 mod mask;
 mod mouth;
+mod occlusion;
 mod options;
 mod seamless;
 
@@ -17,6 +19,7 @@ use self::colour::ColourFollow;
 use self::mask::Mask;
 use self::mouth::Mouth;
 pub use self::mouth::MOUTH_FEATHER;
+use self::occlusion::Occlusion;
 pub use self::options::{BlendOptions, ColorMatch, MaskKind};
 pub use self::seamless::SEAMLESS_GRID;
 use crate::face::{AlignedCrop, Landmarks};
@@ -30,6 +33,10 @@ pub struct Blend {
     mask: Mask,
     /// The mouth kept from the frame, shaped when the options (or a caller) ask for it.
     mouth: Mouth,
+    /// What is in front of the face, learnt and found when the options ask for it.
+    occlusion: Occlusion,
+    /// The face mask less what the frame keeps (mouth, what is in front), as pasted.
+    pasted: Vec<f32>,
     /// The generated face as the paste samples it, kept from frame to frame.
     paste_source: Bordered,
     colour: ColourFollow,
@@ -41,6 +48,8 @@ impl Blend {
             options,
             mask: Mask::new(side),
             mouth: Mouth::new(side),
+            occlusion: Occlusion::new(side),
+            pasted: Vec::new(),
             paste_source: Bordered::default(),
             colour: ColourFollow::default(),
         }
@@ -55,9 +64,11 @@ impl Blend {
         self.forget();
     }
 
-    /// Forgets the last frames' colour match (the face was lost, or the options changed).
+    /// Forgets the last frames' colour match and the face learnt for occlusion (the face was
+    /// lost, or the options changed).
     pub fn forget(&mut self) {
         self.colour.forget();
+        self.occlusion.forget();
     }
 
     /// The mask for a face whose landmarks are `in_crop` (crop pixels): 0 outside, rising to 1
@@ -72,7 +83,26 @@ impl Blend {
     /// The mouth of the face last shaped, whose landmarks are `in_crop`, whatever the options
     /// say (for [`Self::paste_as`]).
     pub fn shape_mouth(&mut self, in_crop: &Landmarks) {
-        self.mouth.shape(in_crop, &self.mask.weights);
+        self.mouth.shape(in_crop);
+    }
+
+    /// With occlusion on, finds what is in front of the face in `frame`, whose landmarks
+    /// (frame pixels) are `landmarks` and whose crop `to_crop` cuts out, once the mask is
+    /// shaped.
+    pub fn see_occlusion(&mut self, frame: &Rgb8, landmarks: &Landmarks, to_crop: &Similarity) {
+        if self.options.occlusion {
+            let face = &self.mask.weights;
+            self.occlusion.see(frame, landmarks, to_crop, face);
+        }
+    }
+
+    /// The occlusion's weight at a crop point (bilinear): 1 where what is in front of the
+    /// face is kept whole, 0 where nothing is, or when occlusion is off.
+    pub fn occlusion_weight(&self, p: Point) -> f32 {
+        match self.options.occlusion {
+            true => self.occlusion.weight(p),
+            false => 0.0,
+        }
     }
 
     /// The mask's weights, row-major at the crop's size.
@@ -94,6 +124,11 @@ impl Blend {
         }
     }
 
+    /// Whether occlusion is on and knows the face well enough to say what covers it.
+    fn covered(&self) -> bool {
+        self.options.occlusion && self.occlusion.ready()
+    }
+
     /// Matches `generated`'s colours to `original`'s (both crops) inside the mask.
     pub fn match_colors(&mut self, generated: &mut Rgb8, original: &Rgb8) {
         let lab = match self.options.color {
@@ -103,8 +138,13 @@ impl Blend {
         };
         // Only what is pasted, unless the seamless correction reads the rest.
         let everywhere = self.options.seamless;
-        self.colour
-            .transfer((generated, original), &self.mask, lab, everywhere);
+        let covered = self.covered().then_some(self.occlusion.weights.as_slice());
+        self.colour.transfer(
+            (generated, original),
+            (&self.mask, covered),
+            lab,
+            everywhere,
+        );
     }
 
     /// With `seamless`, solves Poisson's equation in the crop so the generated face keeps its
@@ -141,10 +181,27 @@ impl Blend {
         if self.mask.extent.0.x > self.mask.extent.1.x {
             return; // an empty mask
         }
-        // The mouth only takes weight away, so the mask's extent still bounds the paste.
-        let weights = match mouth && !self.mouth.pasted.is_empty() {
-            true => &self.mouth.pasted,
-            false => &self.mask.weights,
+        // The mouth and what is in front only take weight away, so the mask's extent still
+        // bounds the paste.
+        let mouth = mouth && !self.mouth.weights.is_empty();
+        let occluded = self.covered();
+        let weights = match (mouth, occluded) {
+            (false, false) => &self.mask.weights,
+            _ => {
+                let kept = |i: usize| {
+                    let m = if mouth { self.mouth.weights[i] } else { 0.0 };
+                    let o = if occluded {
+                        self.occlusion.weights[i]
+                    } else {
+                        0.0
+                    };
+                    m.max(o)
+                };
+                self.pasted.clear();
+                let less = self.mask.weights.iter().enumerate();
+                self.pasted.extend(less.map(|(i, f)| f * (1.0 - kept(i))));
+                &self.pasted
+            }
         };
         let source = &mut self.paste_source;
         crop.unwarp_within(

@@ -35,8 +35,6 @@ pub(super) struct Mouth {
     side: u32,
     /// The mouth's weights, row-major (empty until the mouth is first shaped).
     pub(super) weights: Vec<f32>,
-    /// The face mask less the mouth, row-major: what the paste weighs the generated face by.
-    pub(super) pasted: Vec<f32>,
 }
 
 impl Mouth {
@@ -46,13 +44,11 @@ impl Mouth {
         Mouth {
             side,
             weights: Vec::new(),
-            pasted: Vec::new(),
         }
     }
 
-    /// The mouth of a face whose landmarks are `in_crop` (crop pixels), and the paste weights
-    /// it leaves of `face` (the face mask's weights).
-    pub(super) fn shape(&mut self, in_crop: &Landmarks, face: &[f32]) {
+    /// The mouth of a face whose landmarks are `in_crop` (crop pixels).
+    pub(super) fn shape(&mut self, in_crop: &Landmarks) {
         let n = (self.side * self.side) as usize;
         self.weights.clear();
         self.weights.resize(n, 0.0);
@@ -69,9 +65,6 @@ impl Mouth {
                 row[x as usize] = hull.weight(Point::new(x as f32, y as f32), feather);
             }
         }
-        self.pasted.clear();
-        let less = face.iter().zip(&self.weights).map(|(f, m)| f * (1.0 - m));
-        self.pasted.extend(less);
     }
 
     /// The mouth's weight at a crop point (bilinear; 0 outside the crop, or before it was

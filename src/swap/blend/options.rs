@@ -67,6 +67,9 @@ pub struct BlendOptions {
     /// The mouth mask: the driver's own mouth (lips, teeth, what is in front of it) kept from
     /// the frame over the swapped face, feathered in (`mouth.rs`).
     pub mouth: bool,
+    /// Occlusion: what passes in front of the face (a hand, a microphone) kept from the frame
+    /// over the swapped face (`occlusion.rs`).
+    pub occlusion: bool,
 }
 
 impl Default for BlendOptions {
@@ -79,6 +82,7 @@ impl Default for BlendOptions {
             seamless: false,
             detail: true,
             mouth: false,
+            occlusion: false,
         }
     }
 }
