@@ -98,3 +98,36 @@ pub fn write(frames: &[Rgb8], path: &Path) {
     }
     writer.finish().unwrap();
 }
+
+/// Where [`occluded`]'s object is in frame `i`: its left, top, width and height (none before
+/// frame 20 and from frame 90 on, while it is below the frame).
+pub fn occluder_at(i: usize) -> Option<(u32, u32, u32, u32)> {
+    let top = match i {
+        0..20 => return None,
+        20..40 => 512 - (i as u32 - 20) * 11,
+        40..70 => 292,
+        _ => 292 + (i as u32 - 70) * 11,
+    };
+    (top < 512).then_some((150, top, 220, 140.min(512 - top)))
+}
+
+/// Katie Hill talking while a real object (the blue frisbee and the fur above it, from
+/// testdata's photo of dogs) rises in front of her mouth and chin (frames 20–40), is held
+/// there (to 70) and goes down again (gone by 90).
+pub fn occluded(frames: usize) -> Vec<Rgb8> {
+    let dogs = image::open(testdata("faces/dlib/dogs.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let object = image::imageops::crop_imm(&dogs, 500, 310, 220, 140).to_image();
+    read(KH, frames)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut frame)| {
+            if let Some((x, y, w, h)) = occluder_at(i) {
+                let shown = image::imageops::crop_imm(&object, 0, 0, w, h).to_image();
+                replace(&mut frame, &shown, x.into(), y.into());
+            }
+            frame
+        })
+        .collect()
+}
