@@ -12,7 +12,7 @@ use mimic::face::track::{FaceTracker, TrackOptions};
 use mimic::face::{AlignedCrop, DetectOptions, FaceAnalyzer};
 use mimic::frame::Rgb8;
 use mimic::geometry::Point;
-use mimic::output::compose::{Composer, View};
+use mimic::output::compose::{Composer, Overlay, View};
 use mimic::swap::blend::{Blend, BlendOptions};
 use mimic::swap::detail::Detail;
 use mimic::video::VideoReader;
@@ -32,7 +32,7 @@ fn compose(c: &mut Criterion) {
     group.bench_function("mimic_composer", |b| {
         b.iter(|| {
             composer
-                .compose(&frame, Some(&generated), Some(&sketch), None)
+                .compose(&frame, Some(&generated), Some(&sketch), Overlay::default())
                 .width()
         })
     });
@@ -80,8 +80,8 @@ fn tracking(c: &mut Criterion) {
 
 /// The swap's blend stage on a 512×512 frame of WDA_AlexandriaOcasioCortez_000.mp4 with a
 /// 128-pixel face (the `tiny128` preset): the mask and the colour match, the target's detail
-/// (one keyframe), the paste, all of it as the live path runs it, and what the mouth mask adds
-/// (shaping the mouth and its paste weights).
+/// (one keyframe), the paste, all of it as the live path runs it, and what the mouth mask and
+/// occlusion add.
 fn swap_blend(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata/video/WDA_AlexandriaOcasioCortez_000.mp4");
@@ -132,6 +132,20 @@ fn swap_blend(c: &mut Criterion) {
     let mut mouth = Blend::new(with_mouth, 128);
     mouth.shape(&in_crop);
     group.bench_function("mouth_mask", |b| b.iter(|| mouth.shape_mouth(&in_crop)));
+    // Occlusion, once it knows the face: the frame held still by the eyes and nose, each
+    // pixel's colours, the windows, and the result carried into the model's crop.
+    let with_occlusion = BlendOptions {
+        occlusion: true,
+        ..BlendOptions::default()
+    };
+    let mut occlusion = Blend::new(with_occlusion, 128);
+    occlusion.shape(&in_crop);
+    for _ in 0..30 {
+        occlusion.see_occlusion(&frame, &face.landmarks, &to_crop);
+    }
+    group.bench_function("occlusion", |b| {
+        b.iter(|| occlusion.see_occlusion(&frame, &face.landmarks, &to_crop))
+    });
     group.bench_function("blend_stage", |b| {
         b.iter(|| {
             let (mut g, mut out) = (generated.clone(), frame.clone());

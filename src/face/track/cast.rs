@@ -61,10 +61,10 @@ pub(super) fn assign(
         &mut picks,
         &mut taken,
     );
-    for r in 0..roles.len() {
-        if anyone(r) && picks[r].is_none() {
-            picks[r] = taken.iter().position(|t| !t);
-            if let Some(f) = picks[r] {
+    for (r, pick) in picks.iter_mut().enumerate() {
+        if anyone(r) && pick.is_none() {
+            *pick = taken.iter().position(|t| !t);
+            if let Some(f) = *pick {
                 taken[f] = true;
             }
         }

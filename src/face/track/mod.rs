@@ -213,7 +213,8 @@ impl FaceTracker {
             .any(|s| s.previous.as_ref().is_some_and(fast));
         // A face to find (a role without one) waits for a detection in the frame.
         let beside = self.background.is_some() && !rushing && followed == self.slots.len();
-        let faces = match followed > 0 && !self.let_go && !(due && !beside) {
+        let follows = followed > 0 && !self.let_go && (beside || !due);
+        let faces = match follows {
             true => match self.follow_all(frame)? {
                 Some(faces) if due => {
                     self.detect_beside(frame);

@@ -177,3 +177,142 @@ impl Hull {
 fn cross(o: Point, a: Point, b: Point) -> f32 {
     (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Blend, BlendOptions};
+    use super::*;
+    use crate::face::AlignedCrop;
+    use crate::frame::Rgb8;
+    use crate::geometry::Similarity;
+    use image::Rgb;
+
+    /// A face in a crop of `side` pixels: the template's points 17–67 where the alignment puts
+    /// them (padding 0.1), and a jaw on an arc from beside the eyes down round the chin.
+    fn template_face(side: u32) -> Landmarks {
+        let crop = AlignedCrop::new(side, 0.1);
+        let s = side as f32;
+        let jaw = (0..17).map(|i| {
+            let angle = std::f32::consts::PI * (1.0 - i as f32 / 16.0);
+            Point::new(
+                s / 2.0 + 0.4 * s * angle.cos(),
+                0.3 * s + 0.68 * s * angle.sin(),
+            )
+        });
+        let points: Vec<Point> = jaw.chain(crop.template_points()).collect();
+        Landmarks::from_slice(&points).unwrap()
+    }
+
+    fn mean_of(points: &[Point]) -> Point {
+        let n = points.len() as f32;
+        points.iter().fold(Point::new(0.0, 0.0), |c, p| {
+            Point::new(c.x + p.x / n, c.y + p.y / n)
+        })
+    }
+
+    fn with_mouth() -> BlendOptions {
+        BlendOptions {
+            mouth: true,
+            ..BlendOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_mouth_mask_covers_the_lips_and_fades_out_over_its_feather() {
+        let side = 128;
+        let face = template_face(side);
+        let mut blend = Blend::new(with_mouth(), side);
+        blend.shape(&face);
+        let p = face.points();
+        let mouth = mean_of(face.part(crate::face::parts::INNER_LIP));
+        let width = p[48].distance(p[54]);
+        assert_eq!(blend.mouth_weight(mouth), 1.0, "the mouth itself");
+        for corner in [p[48], p[54]] {
+            assert_eq!(blend.mouth_weight(corner), 1.0, "the corners: {corner:?}");
+        }
+        let below = Point::new(p[57].x, p[57].y + 0.1 * width);
+        assert_eq!(blend.mouth_weight(below), 1.0, "just below the lower lip");
+        let above = Point::new(p[51].x, p[51].y - 0.03 * width);
+        assert_eq!(blend.mouth_weight(above), 1.0, "just above the upper lip");
+        for (name, far) in [("an eye", p[37]), ("the nose", p[30]), ("the chin", p[8])] {
+            assert_eq!(blend.mouth_weight(far), 0.0, "{name}");
+        }
+        // Down from the lower lip the weight stays 1 a while, then falls to 0, gradually,
+        // over the feather (the hull's lower edge is level there).
+        let step = 0.25;
+        let along: Vec<f32> = (0..120)
+            .map(|k| blend.mouth_weight(Point::new(p[57].x, p[57].y + k as f32 * step)))
+            .collect();
+        assert!(along.windows(2).all(|w| w[1] <= w[0]), "{along:?}");
+        let count = |keep: fn(f32) -> bool| along.iter().filter(|&&w| keep(w)).count() as f32;
+        let (full, feathered) = (
+            count(|w| w == 1.0) * step,
+            count(|w| w > 0.0 && w < 1.0) * step,
+        );
+        let feather = MOUTH_FEATHER * side as f32;
+        assert!(
+            (feathered - feather).abs() <= 1.0,
+            "{feathered} px of feather, {feather} expected"
+        );
+        assert!(
+            (full - 0.15 * width).abs() <= 1.0,
+            "full for {full} px below the lip, the mouth {width} px wide"
+        );
+    }
+
+    #[test]
+    fn with_the_mouth_mask_the_frame_keeps_its_mouth_and_without_it_nothing_changes() {
+        let side = 64;
+        let face = template_face(side);
+        let frame = Rgb8::from_fn(200, 160, |x, y| Rgb([x as u8, y as u8, 77]));
+        // The crop sits at (50, 40) in the frame, at half scale.
+        let to_crop = Similarity {
+            a: 0.5,
+            b: 0.0,
+            tx: -25.0,
+            ty: -20.0,
+        };
+        let red = Rgb8::from_pixel(side, side, Rgb([255, 0, 0]));
+        let crop = AlignedCrop::new(side, 0.1);
+        let pasted = |options: BlendOptions| {
+            let mut blend = Blend::new(options, side);
+            blend.shape(&face);
+            let mut out = frame.clone();
+            blend.paste(&red, &crop, &to_crop, &mut out);
+            (blend, out)
+        };
+        let (off, without) = pasted(BlendOptions::default());
+        assert!(off.mouth.weights.is_empty(), "off, no mouth is drawn");
+        let (on, with) = pasted(with_mouth());
+        let (mut kept, mut feathered) = (0, 0);
+        for (x, y, p) in with.enumerate_pixels() {
+            let q = to_crop.apply(Point::new(x as f32, y as f32));
+            assert_eq!(off.mouth_weight(q), 0.0);
+            let (mouth, face) = (on.mouth_weight(q), on.weight(q));
+            if mouth == 1.0 {
+                kept += 1;
+                assert_eq!(p, frame.get_pixel(x, y), "({x}, {y}) in the mouth");
+                if face == 1.0 {
+                    assert_eq!(without.get_pixel(x, y).0, [255, 0, 0], "without, swapped");
+                }
+            } else if mouth == 0.0 {
+                // Catmull-Rom reaches a pixel past the mouth's edge: a level or two.
+                let w = without.get_pixel(x, y);
+                let off = (0..3).map(|c| p[c].abs_diff(w[c])).max().unwrap();
+                assert!(off <= 2, "({x}, {y}) away from the mouth: {p:?} vs {w:?}");
+            } else if face == 1.0 {
+                feathered += 1;
+                let r = i32::from(p[0]);
+                let (lo, hi) = (i32::from(frame.get_pixel(x, y)[0]), 255);
+                assert!(
+                    r >= lo - 1 && r <= hi,
+                    "({x}, {y}): {r} outside {lo}..={hi}"
+                );
+            }
+        }
+        assert!(
+            kept > 40 && feathered > 40,
+            "{kept} kept, {feathered} feathered"
+        );
+    }
+}

@@ -38,3 +38,56 @@ pub(super) fn filter(w: &mut [f32], s: &mut Vec<f32>, side: u32, r: usize, windo
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 0/1 grid of `side`² with the cells `on` says set.
+    fn grid(side: usize, on: impl Fn(usize, usize) -> bool) -> Vec<f32> {
+        (0..side * side)
+            .map(|i| f32::from(on(i % side, i / side)))
+            .collect()
+    }
+
+    #[test]
+    fn windows_erode_dilate_and_blur_as_their_names_say() {
+        let n = 20;
+        let square = |x: usize, y: usize| (5..15).contains(&x) && (5..15).contains(&y);
+        let mut s = Vec::new();
+        let mut w = grid(n, square);
+        filter(&mut w, &mut s, n as u32, 2, Window::All);
+        assert_eq!(
+            w,
+            grid(n, |x, y| (7..13).contains(&x) && (7..13).contains(&y))
+        );
+        filter(&mut w, &mut s, n as u32, 2, Window::Any);
+        assert_eq!(w, grid(n, square), "opening gives the square back");
+        filter(&mut w, &mut s, n as u32, 1, Window::Mean);
+        assert_eq!(w[10 * n + 10], 1.0, "inside");
+        assert_eq!(
+            w[5 * n + 10],
+            2.0 / 3.0,
+            "on the edge, a third of the window outside"
+        );
+        assert_eq!(w[0], 0.0);
+    }
+
+    #[test]
+    fn a_majority_takes_a_thin_line_away_and_fills_a_speckled_patch() {
+        let n = 24;
+        let line = |x: usize, y: usize| y == 4 && x > 2;
+        let speckled = |x: usize, y: usize| {
+            (12..20).contains(&x) && (12..20).contains(&y) && !(x + y).is_multiple_of(3)
+        };
+        let mut w = grid(n, |x, y| line(x, y) || speckled(x, y));
+        let mut s = Vec::new();
+        filter(&mut w, &mut s, n as u32, 2, Window::Mean);
+        w.iter_mut().for_each(|v| *v = f32::from(*v > 0.5));
+        assert!((0..n).all(|x| w[4 * n + x] == 0.0), "the line is gone");
+        assert!(
+            (14..18).all(|x| (14..18).all(|y| w[y * n + x] == 1.0)),
+            "the patch is whole inside (its edge, half outside each window, goes)"
+        );
+    }
+}

@@ -30,6 +30,8 @@ struct Colour {
     share: f32,
     /// Sightings, for the rate its mean follows at.
     seen: f32,
+    /// How far a pixel may be from it and still be it (mean over the channels).
+    within: f32,
 }
 
 impl Colour {
@@ -39,14 +41,14 @@ impl Colour {
             var: NEW_VAR,
             share,
             seen: 1.0,
+            within: reach(NEW_VAR),
         }
     }
 
     /// How far `p` is from it (mean over the channels), if it is this colour.
     fn distance(&self, p: [f32; 3]) -> Option<f32> {
         let off = (0..3).map(|c| (p[c] - self.mean[c]).abs()).sum::<f32>() / 3.0;
-        let within = MATCH_AT_LEAST.max(MATCH_SPREADS * self.var.sqrt());
-        (self.seen > 0.0 && off <= within).then_some(off)
+        (self.seen > 0.0 && off <= self.within).then_some(off)
     }
 
     fn follow(&mut self, p: [f32; 3]) {
@@ -59,7 +61,13 @@ impl Colour {
             off2 += d * d / 3.0;
         }
         self.var = (self.var + rate * (off2 - self.var)).max(MIN_VAR);
+        self.within = reach(self.var);
     }
+}
+
+/// How far a pixel may be from a colour of variance `var` and still be it.
+fn reach(var: f32) -> f32 {
+    MATCH_AT_LEAST.max(MATCH_SPREADS * var.sqrt())
 }
 
 /// The colours of every pixel of the still crop, and the frames they were learnt over.

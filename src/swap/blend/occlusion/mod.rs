@@ -21,7 +21,7 @@
 
 use crate::face::{parts, AlignedCrop, FaceRegion, Landmarks};
 use crate::frame::Rgb8;
-use crate::geometry::{quantile, Point, Similarity};
+use crate::geometry::{quantile, FaceBox, Point, Similarity};
 
 use self::filter::{filter, Window};
 use self::looks::Looks;
@@ -43,18 +43,28 @@ const FEATHER: f32 = 0.03;
 /// The eyes are left out of the test this far (share of the crop) around their points.
 const EYE_MARGIN: f32 = 0.03;
 
+/// The brightness is matched over every this many pixels of the face (a prime, so the
+/// samples do not line up in columns).
+const GAIN_STRIDE: usize = 7;
+
 /// The landmarks the learnt face is held still by: the nose and the eyes.
 const ANCHOR: std::ops::Range<usize> = 27..48;
 /// The still crop places the template this far (share of its side) inside its edges: room
 /// for the chin and the forehead, whatever the model's own crop leaves.
 const STILL_PADDING: f32 = 0.2;
 
+/// The still crop is at most this many pixels square, whatever the model's: enough to see a
+/// hand, and the cost stays under a millisecond or two.
+const STILL_SIDE: u32 = 96;
+
 /// What covers the face, frame after frame, and the face learnt so far.
 pub(super) struct Occlusion {
+    /// The still crop's side, and the model crop's.
     side: u32,
+    crop: u32,
     /// Where the anchor's points go in the learnt face's crop (the model's template).
     anchor: Vec<Point>,
-    /// The frame held still by the anchor, at the model crop's size.
+    /// The frame held still by the anchor.
     seen: Rgb8,
     /// The colours each pixel of `seen` showed.
     looks: Looks,
@@ -70,11 +80,13 @@ pub(super) struct Occlusion {
 
 impl Occlusion {
     /// Nothing learnt; buffers are made when it first sees a face.
-    pub(super) fn new(side: u32) -> Occlusion {
+    pub(super) fn new(crop: u32) -> Occlusion {
+        let side = crop.min(STILL_SIDE);
         let template = AlignedCrop::new(side, STILL_PADDING).template_points();
         let first = ANCHOR.start - parts::INNER_FACE.start;
         Occlusion {
             side,
+            crop,
             anchor: template[first..first + ANCHOR.len()].to_vec(),
             seen: Rgb8::new(side, side),
             looks: Looks::default(),
@@ -123,11 +135,14 @@ impl Occlusion {
         self.looks.next_frame();
         let warm_up = !self.ready();
         for i in 0..n {
+            self.held[i] = 0.0;
+            if self.region[i] <= 0.5 {
+                continue;
+            }
             let p = &self.seen.as_raw()[3 * i..3 * i + 3];
             let matched = std::array::from_fn(|c| f32::from(p[c]) / gain[c]);
-            let face = self.region[i] <= 0.5 || self.looks.see(i, matched, warm_up);
-            let tested = !skipped.has(i % side, i / side);
-            self.held[i] = f32::from(!face && tested);
+            let face = self.looks.see(i, matched, warm_up);
+            self.held[i] = f32::from(!face && !skipped.has(i % side, i / side));
         }
         self.clean();
         self.carry(&crop_to_seen);
@@ -142,16 +157,16 @@ impl Occlusion {
             .start(self.seen.pixels().map(|p| p.0.map(f32::from)));
         self.region = (0..n)
             .map(|i| Point::new((i % side) as f32, (i / side) as f32))
-            .map(|p| sample(face, self.side, seen_to_crop.apply(p)))
+            .map(|p| sample(face, self.crop, seen_to_crop.apply(p)))
             .collect();
         self.held = vec![0.0; n];
-        self.weights = vec![0.0; n];
+        self.weights = vec![0.0; (self.crop * self.crop) as usize];
         self.learnt = 1;
     }
 
     /// What covers the face, carried from the still crop into the model's (`crop_to_seen`).
     fn carry(&mut self, crop_to_seen: &Similarity) {
-        let side = self.side as usize;
+        let side = self.crop as usize;
         for (i, w) in self.weights.iter_mut().enumerate() {
             let p = Point::new((i % side) as f32, (i / side) as f32);
             *w = sample(&self.held, self.side, crop_to_seen.apply(p));
@@ -159,9 +174,10 @@ impl Occlusion {
     }
 
     /// How much brighter the face is now than learnt, channel by channel: the median ratio
-    /// over the face's pixels, so what covers part of it does not count.
+    /// over the face's pixels (every [`GAIN_STRIDE`]-th), so what covers part of it does not
+    /// count.
     fn gain(&self) -> [f32; 3] {
-        let pixels = self.seen.pixels().enumerate();
+        let pixels = self.seen.pixels().enumerate().step_by(GAIN_STRIDE);
         let face: Vec<(usize, [u8; 3])> = pixels
             .filter(|(i, _)| self.region[*i] > 0.5)
             .map(|(i, p)| (i, p.0))
@@ -199,30 +215,44 @@ impl Occlusion {
     pub(super) fn weight(&self, p: Point) -> f32 {
         match self.weights.is_empty() {
             true => 0.0,
-            false => sample(&self.weights, self.side, p),
+            false => sample(&self.weights, self.crop, p),
         }
     }
 }
 
 /// The parts of the still crop left out of the test: the eyes, which blink.
 struct Skipped {
-    eyes: [FaceRegion; 2],
+    eyes: [(FaceRegion, FaceBox); 2],
     margin: f32,
 }
 
 impl Skipped {
     fn of(in_crop: &Landmarks, side: u32) -> Skipped {
+        let margin = EYE_MARGIN * side as f32;
+        let eye = |points: &[Point]| {
+            let b = FaceBox::around(points);
+            let grown = FaceBox {
+                left: b.left - margin,
+                top: b.top - margin,
+                right: b.right + margin,
+                bottom: b.bottom + margin,
+            };
+            (FaceRegion::around(points), grown)
+        };
         Skipped {
             eyes: [
-                FaceRegion::around(in_crop.part(parts::LEFT_EYE)),
-                FaceRegion::around(in_crop.part(parts::RIGHT_EYE)),
+                eye(in_crop.part(parts::LEFT_EYE)),
+                eye(in_crop.part(parts::RIGHT_EYE)),
             ],
-            margin: EYE_MARGIN * side as f32,
+            margin,
         }
     }
 
     fn has(&self, x: usize, y: usize) -> bool {
         let p = Point::new(x as f32, y as f32);
-        self.eyes.iter().any(|eye| eye.depth(p) > -self.margin)
+        let near = |b: &FaceBox| p.x >= b.left && p.x <= b.right && p.y >= b.top && p.y <= b.bottom;
+        self.eyes
+            .iter()
+            .any(|(eye, bounds)| near(bounds) && eye.depth(p) > -self.margin)
     }
 }
