@@ -1031,6 +1031,23 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
     let clip = dir.join("two.mp4");
     write(&input, &clip);
     let mapped = format!("{}={}", arg(&testdata(KH)), arg(&model));
+    // Which halves of each picture were swapped. A stream may drop pictures: each is judged
+    // against the input frame it shows (the k-th, or a later one, the closest).
+    let judge = |name: &str, pictures: Vec<image::RgbImage>, dropped: usize| {
+        assert_eq!(pictures.len() + dropped, frames, "{name}");
+        let offs: Vec<[f64; 2]> = (0..pictures.len())
+            .map(|k| {
+                (k..=k + dropped).fold([f64::MAX; 2], |best, i| {
+                    let off = off_in_each_half(&pictures[k], &input[i.min(frames - 1)]);
+                    [best[0].min(off[0]), best[1].min(off[1])]
+                })
+            })
+            .collect();
+        eprintln!("{name}: off in each half {offs:.1?}");
+        offs.iter()
+            .map(|o| o.map(|off| off > 8.0))
+            .collect::<Vec<_>>()
+    };
     // Which halves each run swapped in each frame (recorded, streamed).
     let swapped_halves = |name: &str, extra: &[&str]| {
         let (record, stream) = (
@@ -1045,23 +1062,8 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
             .with(extra)
             .report();
         let dropped = json["outputs"][0]["dropped"].as_u64().unwrap() as usize;
-        [(decoded(&record), 0), (decoded(&stream), dropped)].map(|(pictures, dropped)| {
-            assert_eq!(pictures.len() + dropped, frames, "{name}");
-            // A stream may drop pictures: each is judged against the input frame it shows
-            // (the k-th, or a later one, the closest).
-            let offs: Vec<[f64; 2]> = (0..pictures.len())
-                .map(|k| {
-                    (k..=k + dropped).fold([f64::MAX; 2], |best, i| {
-                        let off = off_in_each_half(&pictures[k], &input[i.min(frames - 1)]);
-                        [best[0].min(off[0]), best[1].min(off[1])]
-                    })
-                })
-                .collect();
-            eprintln!("{name}: off in each half {offs:.1?}");
-            offs.iter()
-                .map(|o| o.map(|off| off > 8.0))
-                .collect::<Vec<_>>()
-        })
+        [(decoded(&record), 0), (decoded(&stream), dropped)]
+            .map(|(pictures, dropped)| judge(name, pictures, dropped))
     };
     for pictures in swapped_halves("both", &["--faces", "2"]) {
         assert!(pictures.iter().all(|&halves| halves == [true, true]));
@@ -1079,6 +1081,14 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
             .iter()
             .all(|h| h.iter().filter(|&&s| s).count() == 1));
     }
+    let stream = dir.join("bench-kh.ts");
+    let json = bench(&model, &clip, &["--map", &mapped, "--output", arg(&stream)]);
+    let dropped = json["outputs"][0]["dropped"].as_u64().unwrap() as usize;
+    let benched = judge("bench kh", decoded(&stream), dropped);
+    assert_eq!(benched[0], [false, true], "KH on the right at first");
+    assert!(benched
+        .iter()
+        .all(|h| h.iter().filter(|&&s| s).count() == 1));
 
     let grid = dir.join("four.mp4");
     write(&four_people(12, 256), &grid);

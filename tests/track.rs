@@ -4,6 +4,7 @@
 mod common;
 
 use common::clips::{passing, passing_at, two_people, AOC, KH};
+use common::live::LiveRun;
 use common::{arg, mimic, mimic_json, scratch, testdata};
 use mimic::face::track::{FaceTracker, Role, TrackOptions};
 use mimic::face::{DetectOptions, FaceAnalyzer};
@@ -379,6 +380,8 @@ fn the_tracker_follows_only_the_person_given_even_when_two_change_places() {
     }
 }
 
+/// `live --swap-only` runs the loop on the person given; a photo without a face is refused,
+/// and so are several faces with a reenactment model (they are a swap's).
 #[test]
 fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_one() {
     let dir = scratch("swap-only");
@@ -386,24 +389,21 @@ fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_
     common::clips::write(&two_people(16), &clip);
     let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
     let kh = testdata("video/WDA_KatieHill_000.mp4");
-    let run = |person: &std::path::Path| {
-        mimic(&[
-            "live",
-            "--model",
-            arg(&model),
-            "--input",
-            arg(&clip),
-            "--headless",
-            "--swap-only",
-            arg(person),
-            "--json",
-        ])
-    };
+    let live = LiveRun::new(&model, &clip).headless();
+    let run = |person: &std::path::Path| live.clone().flag("--swap-only", arg(person)).json().run();
     let report: serde_json::Value = serde_json::from_slice(&run(&kh).stdout).unwrap();
     assert_eq!(report["frames_with_face"], 16, "{report}");
     let dogs = run(&testdata("faces/dlib/dogs.jpg"));
     assert_eq!(dogs.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&dogs.stderr).contains("shows no face"));
+    // Several faces are a swap's: the demo is a reenactment model.
+    let many = live.flag("--faces", "2").run();
+    assert_eq!(many.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&many.stderr);
+    assert!(
+        said.contains("several faces") && said.contains("reenact"),
+        "{said}"
+    );
 }
 
 /// A reenactment driven across a cut (the two people change places): the driver's framing

@@ -2,10 +2,10 @@
 //! (retarget) → sketch (reenact) or alignment (swap) → generator → blend → compose, handed
 //! back as one [`FrameOutput`]; in stylise mode the whole frame goes to the generator.
 //!
-//! Tracking comes first and gives a [`Tracked`] face; the processing side of the model's
-//! mode ([`Process`]) follows: [`Reenactor`] (framing → [`Target`]: sketch and reference →
-//! generator), [`Swapper`] (align → generator → blend back) or [`Stylizer`] (letterbox →
-//! generator → back to the frame's size). [`Session`] runs them and the composer, built from
+//! Tracking comes first and gives the [`Tracked`] faces (one, unless a swap follows several);
+//! the processing side of the model's mode ([`Process`]) follows: [`Reenactor`] (framing →
+//! [`Target`]: sketch and reference → generator), [`Swapper`] (each face: align → its
+//! generator → blend back) or [`Stylizer`] (letterbox → generator → back to the frame's size). [`Session`] runs them and the composer, built from
 //! a plain [`SessionConfig`]; [`Stages`] runs tracking on a thread of its own, a frame ahead.
 //! Where frames come from is [`crate::capture`], where they go [`crate::output`], and the
 //! loop that joins the three is the `live` module, above this one.

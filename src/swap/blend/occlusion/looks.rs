@@ -2,7 +2,8 @@
 //! each with its spread and how often it showed — a mixture per pixel, as background
 //! subtraction keeps one for a still camera. A colour that showed often enough is the face's;
 //! anything else is in front of it. A new colour becomes the face's only after it showed for
-//! [`ADOPT`] frames, so what is held in front stays in front that long.
+//! [`ADOPT`] frames, so what is held in front stays in front that long; the face's colours
+//! are learnt only where nothing is in front, nor near it, so they do not creep into it.
 
 /// Colours kept per pixel.
 const COLOURS: usize = 4;
@@ -98,44 +99,41 @@ impl Looks {
         self.frames += 1.0;
     }
 
-    /// Whether pixel `i`'s colour `p` (brightness matched) is the face's; and learns it: a
-    /// face colour into the shares, any other one step towards being adopted. In `warm_up`
-    /// every colour is the face's.
-    pub(super) fn see(&mut self, i: usize, p: [f32; 3], warm_up: bool) -> bool {
+    /// Whether pixel `i`'s colour `p` (brightness matched) is one of the face's (in
+    /// `warm_up`, every colour is).
+    pub(super) fn is_face(&self, i: usize, p: [f32; 3], warm_up: bool) -> bool {
+        warm_up || nearest(&self.pixels[i], p, true).is_some()
+    }
+
+    /// Learns `p` as the face's at pixel `i`: the colour it is (or a new one, in place of the
+    /// one that showed least) showed once more, the others once less.
+    pub(super) fn learn_face(&mut self, i: usize, p: [f32; 3]) {
         let history = self.frames.min(HISTORY);
         let colours = &mut self.pixels[i];
-        let nearest = |face: bool| {
-            (0..COLOURS)
-                .filter(|&k| (colours[k].share >= FACE_SHARE) == face)
-                .filter_map(|k| Some((colours[k].distance(p)?, k)))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, k)| k)
-        };
-        let (face, other) = (nearest(true), nearest(false));
-        if face.is_none() && !warm_up {
-            match other {
-                Some(k) => {
-                    colours[k].share += FACE_SHARE / ADOPT;
-                    colours[k].follow(p);
-                }
-                None => colours[weakest(colours)] = Colour::new(p, FACE_SHARE / ADOPT),
-            }
-            return false;
-        }
-        let matched = match face.or(other) {
-            Some(k) => k,
-            None => {
-                let k = weakest(colours);
-                colours[k] = Colour::new(p, 0.0);
-                k
-            }
-        };
+        let matched = nearest(colours, p, true).or_else(|| nearest(colours, p, false));
+        let matched = matched.unwrap_or_else(|| {
+            let k = weakest(colours);
+            colours[k] = Colour::new(p, 0.0);
+            k
+        });
         for (k, colour) in colours.iter_mut().enumerate() {
             let showed = f32::from(u8::from(k == matched));
             colour.share += (showed - colour.share) / history;
         }
         colours[matched].follow(p);
-        true
+    }
+
+    /// Learns `p`, in front of the face at pixel `i`, one step towards being adopted as the
+    /// face's ([`ADOPT`] steps); the face's own colours are left as they are.
+    pub(super) fn learn_other(&mut self, i: usize, p: [f32; 3]) {
+        let colours = &mut self.pixels[i];
+        match nearest(colours, p, false) {
+            Some(k) => {
+                colours[k].share += FACE_SHARE / ADOPT;
+                colours[k].follow(p);
+            }
+            None => colours[weakest(colours)] = Colour::new(p, FACE_SHARE / ADOPT),
+        }
     }
 
     /// Pixel `i`'s most usual colour (the skin, mostly), for matching brightness.
@@ -146,6 +144,15 @@ impl Looks {
             .unwrap_or(0);
         colours[k].mean
     }
+}
+
+/// The colour nearest `p` that `p` is, among the face's (`face`) or the others.
+fn nearest(colours: &[Colour; COLOURS], p: [f32; 3], face: bool) -> Option<usize> {
+    (0..COLOURS)
+        .filter(|&k| (colours[k].share >= FACE_SHARE) == face)
+        .filter_map(|k| Some((colours[k].distance(p)?, k)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// The colour that showed least: the one a new colour replaces.

@@ -10,8 +10,10 @@
 //! is covered. The eyes, which blink too seldom for their colours to be learnt, are left out
 //! of the test, and filled when what covers them covers the skin around them; specks and thin
 //! lines (the face's own edges as the head turns) go where most pixels around them are
-//! uncovered; the edge is feathered, and the result is carried into the model's crop for the
-//! paste. The windows are in `filter.rs`.
+//! uncovered; a patch that does not reach the face's rim is the face changing (teeth first
+//! seen in a smile, the nose as the head turns), not something in front, which comes from
+//! beyond the face; the edge is feathered, and the result is carried into the model's crop for
+//! the paste. The windows are in `filter.rs`.
 //!
 //! What it cannot see: something already in front when the face is first learnt (it is learnt
 //! as the face, until a cut or the face is lost), something of the face's own colour (a hand
@@ -73,6 +75,8 @@ pub(super) struct Occlusion {
     learnt: u32,
     /// Weight 1 where the frame's pixel is kept (something in front), in `seen`.
     held: Vec<f32>,
+    /// Which pixels of `seen` showed none of the face's colours, this frame.
+    covered: Vec<bool>,
     /// The same carried into the model's crop, row-major.
     pub(super) weights: Vec<f32>,
     scratch: Vec<f32>,
@@ -93,6 +97,7 @@ impl Occlusion {
             region: Vec::new(),
             learnt: 0,
             held: Vec::new(),
+            covered: Vec::new(),
             weights: Vec::new(),
             scratch: Vec::new(),
         }
@@ -130,22 +135,48 @@ impl Occlusion {
         }
         let gain = self.gain();
         let skipped = Skipped::of(&landmarks.map(|p| to_seen.apply(p)), self.side);
-        let side = self.side as usize;
         self.learnt += 1;
         self.looks.next_frame();
-        let warm_up = !self.ready();
-        for i in 0..n {
-            self.held[i] = 0.0;
-            if self.region[i] <= 0.5 {
-                continue;
-            }
-            let p = &self.seen.as_raw()[3 * i..3 * i + 3];
-            let matched = std::array::from_fn(|c| f32::from(p[c]) / gain[c]);
-            let face = self.looks.see(i, matched, warm_up);
-            self.held[i] = f32::from(!face && !skipped.has(i % side, i / side));
-        }
+        self.judge(gain, &skipped);
         self.clean();
+        self.learn(gain);
         self.carry(&crop_to_seen);
+    }
+
+    /// Pixel `i` of the still crop, its brightness matched by `gain`.
+    fn colour(&self, i: usize, gain: [f32; 3]) -> [f32; 3] {
+        let p = &self.seen.as_raw()[3 * i..3 * i + 3];
+        std::array::from_fn(|c| f32::from(p[c]) / gain[c])
+    }
+
+    /// Which pixels of the face show none of its colours (`covered`), and of those, the ones
+    /// tested (`held`, before it is cleaned).
+    fn judge(&mut self, gain: [f32; 3], skipped: &Skipped) {
+        let (n, side) = (self.held.len(), self.side as usize);
+        let warm_up = !self.ready();
+        let mut covered = std::mem::take(&mut self.covered);
+        covered.clear();
+        covered.extend((0..n).map(|i| {
+            let inside = self.region[i] > 0.5;
+            inside && !self.looks.is_face(i, self.colour(i, gain), warm_up)
+        }));
+        for (i, held) in self.held.iter_mut().enumerate() {
+            *held = f32::from(covered[i] && !skipped.has(i % side, i / side));
+        }
+        self.covered = covered;
+    }
+
+    /// The face is learnt where nothing is in front nor near it (the cleaned weights are
+    /// grown and feathered), what is in front a step towards being adopted.
+    fn learn(&mut self, gain: [f32; 3]) {
+        for i in (0..self.held.len()).filter(|&i| self.region[i] > 0.5) {
+            let p = self.colour(i, gain);
+            match (self.covered[i], self.held[i] == 0.0) {
+                (true, _) => self.looks.learn_other(i, p),
+                (false, true) => self.looks.learn_face(i, p),
+                (false, false) => {}
+            }
+        }
     }
 
     /// The first sight of the face: learnt as it is, nothing covering it; the face is where
@@ -207,6 +238,7 @@ impl Occlusion {
         w.iter_mut().for_each(|v| *v = f32::from(*v > 0.5));
         filter(w, s, n, fill, Window::Any);
         filter(w, s, n, fill, Window::All);
+        from_outside(w, &self.region, n as usize);
         filter(w, s, n, feather, Window::Any);
         filter(w, s, n, feather, Window::Mean);
     }
@@ -216,6 +248,48 @@ impl Occlusion {
         match self.weights.is_empty() {
             true => 0.0,
             false => sample(&self.weights, self.crop, p),
+        }
+    }
+}
+
+/// The face's rim: where its mask has begun to fade.
+const RIM: f32 = 0.95;
+
+/// Keeps, of the 0/1 grid `held` (`side` square), only the patches that reach the face's rim
+/// in `region`: what passes in front of a face comes from beyond it (a hand, a microphone
+/// from below), while a patch inside it is the face itself changing (a smile's teeth, the nose
+/// as the head turns, seen for the first time).
+fn from_outside(held: &mut [f32], region: &[f32], side: usize) {
+    let mut patch = Vec::new();
+    let mut seen = vec![false; held.len()];
+    for start in 0..held.len() {
+        if held[start] == 0.0 || seen[start] {
+            continue;
+        }
+        // The patch of `start`, four-connected.
+        patch.clear();
+        patch.push(start);
+        seen[start] = true;
+        let mut next = 0;
+        while next < patch.len() {
+            let i = patch[next];
+            next += 1;
+            let (x, y) = (i % side, i / side);
+            let around = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < side).then_some(i + 1),
+                (y > 0).then(|| i - side),
+                (y + 1 < side).then_some(i + side),
+            ];
+            for j in around.into_iter().flatten() {
+                if held[j] > 0.0 && !seen[j] {
+                    seen[j] = true;
+                    patch.push(j);
+                }
+            }
+        }
+        if !patch.iter().any(|&i| region[i] < RIM) {
+            patch.iter().for_each(|&i| held[i] = 0.0);
         }
     }
 }
