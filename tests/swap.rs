@@ -1014,10 +1014,10 @@ fn off_in_each_half(a: &image::RgbImage, b: &image::RgbImage) -> [f64; 2] {
 }
 
 /// Issue 31, many faces: AOC | KH, who change places halfway. `--faces 2` swaps both, in the
-/// recording and in the `--output` stream; `--map KH=MODEL` swaps Katie Hill alone, on
-/// whichever side she is, the other half left as it came (within the encoder's noise); one
-/// face (the default) leaves one half as it came. `bench --faces 4` on four people counts
-/// four faces a frame and each face's cost.
+/// recording and in the `--output` stream; `--map KH=MODEL` and `--swap-only KH` swap Katie
+/// Hill alone, on whichever side she is, the other half left as it came (within the encoder's
+/// noise), and so does bench's stream with `--map`; one face (the default) leaves one half as
+/// it came. `bench --faces 4` on four people counts four faces a frame and each face's cost.
 #[test]
 fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench() {
     use common::clips::{four_people, two_people, write, KH};
@@ -1068,14 +1068,20 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
     for pictures in swapped_halves("both", &["--faces", "2"]) {
         assert!(pictures.iter().all(|&halves| halves == [true, true]));
     }
-    let [recorded, streamed] = swapped_halves("kh", &["--map", &mapped]);
-    for (i, halves) in recorded.iter().enumerate() {
-        let kh_right = i < frames / 2;
-        assert_eq!(*halves, [!kh_right, kh_right], "frame {i}");
+    let kh = testdata(KH);
+    for (name, person) in [
+        ("kh", ["--map", &mapped]),
+        ("only", ["--swap-only", arg(&kh)]),
+    ] {
+        let [recorded, streamed] = swapped_halves(name, &person);
+        for (i, halves) in recorded.iter().enumerate() {
+            let kh_right = i < frames / 2;
+            assert_eq!(*halves, [!kh_right, kh_right], "{name}: frame {i}");
+        }
+        assert!(streamed
+            .iter()
+            .all(|h| h.iter().filter(|&&s| s).count() == 1));
     }
-    assert!(streamed
-        .iter()
-        .all(|h| h.iter().filter(|&&s| s).count() == 1));
     for pictures in swapped_halves("one", &[]) {
         assert!(pictures
             .iter()

@@ -381,7 +381,8 @@ fn the_tracker_follows_only_the_person_given_even_when_two_change_places() {
 }
 
 /// `live --swap-only` runs the loop on the person given; a photo without a face is refused,
-/// and so are several faces with a reenactment model (they are a swap's).
+/// and so are one person together with several faces, and several faces with a reenactment
+/// model (they are a swap's).
 #[test]
 fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_one() {
     let dir = scratch("swap-only");
@@ -396,6 +397,26 @@ fn swap_only_runs_the_live_loop_on_the_person_given_and_refuses_a_photo_without_
     let dogs = run(&testdata("faces/dlib/dogs.jpg"));
     assert_eq!(dogs.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&dogs.stderr).contains("shows no face"));
+    // One person and several faces at once is a contradiction, said as such.
+    let both = live
+        .clone()
+        .flag("--swap-only", arg(&kh))
+        .flag("--faces", "2")
+        .run();
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+    // The library refuses it too, for callers that build their own session.
+    let config = mimic::pipeline::SessionConfig {
+        model: model.clone(),
+        only: Some(kh.clone()),
+        faces: 2,
+        ..Default::default()
+    };
+    let refused = mimic::pipeline::Session::open(&config, false).err();
+    assert!(matches!(
+        refused,
+        Some(mimic::pipeline::PipelineError::OnlyAndMany)
+    ));
     // Several faces are a swap's: the demo is a reenactment model.
     let many = live.flag("--faces", "2").run();
     assert_eq!(many.status.code(), Some(2));

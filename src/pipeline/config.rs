@@ -275,6 +275,9 @@ impl SessionConfig {
         if self.faces == 0 || self.faces > MAX_FACES {
             return Err(PipelineError::Faces(self.faces));
         }
+        if many && self.only.is_some() {
+            return Err(PipelineError::OnlyAndMany);
+        }
         match many && mode != ModelKind::Swap {
             true => Err(PipelineError::ManyFacesNeedSwap(mode)),
             false => Ok(()),

@@ -50,6 +50,8 @@ pub enum PipelineError {
     Faces(usize),
     #[error("several faces (--faces, --map) are swapped, and this is a {} model: give a swap model (`mimic train swap`), or leave them out to drive with one face", .0.name())]
     ManyFacesNeedSwap(ModelKind),
+    #[error("one person (--swap-only) and several faces (--faces, --map) were both asked for: give one of them")]
+    OnlyAndMany,
     #[error("face '{face}' is mapped to a model that is not among the {models} loaded")]
     Cast { face: String, models: usize },
     #[error("the frame path's threads failed: {0}")]

@@ -77,11 +77,6 @@ impl Swapper {
         })
     }
 
-    /// The first face: its crop, blend and masks (`eval swap` judges one face).
-    pub fn first(&mut self) -> &mut FaceSwap {
-        &mut self.faces[0].face
-    }
-
     /// The aligned crop the (first face's) model works in.
     pub fn crop(&self) -> &AlignedCrop {
         self.faces[0].face.crop()
