@@ -1175,6 +1175,69 @@ fn the_window_names_each_mapped_face() {
     assert!(labelled(&base).iter().all(|g| g == &[0, 0]));
 }
 
+/// With several faces the panel of the generated face shows each face's, side by side, each
+/// framed in its label's colour (gold for the first face, cyan for the second), the two
+/// people's different; with one face, that face's alone and unframed.
+#[test]
+fn the_generated_panel_shows_every_face_when_several_are_swapped() {
+    use common::clips::two_people;
+    use mimic::frame::Frame;
+    use mimic::pipeline::{Session, SessionConfig};
+
+    let (_, out) = trained();
+    let base = SessionConfig {
+        model: out.with_file_name("ab_a2b.onnx"),
+        ..SessionConfig::default()
+    };
+    // The last frame's generated panel (the composite's last square), and how many of its
+    // pixels are gold and cyan.
+    let panel = |config: &SessionConfig| {
+        let mut session = Session::open(config, false).unwrap();
+        let mut last = None;
+        for (i, image) in two_people(6).into_iter().enumerate() {
+            let t = std::time::Duration::from_millis(40 * i as u64);
+            let frame = Frame::new(i as u64, t, image);
+            let output = session.process(&frame);
+            let canvas = output.picture.composite;
+            let side = canvas.height();
+            last = Some(
+                image::imageops::crop_imm(canvas, canvas.width() - side, 0, side, side).to_image(),
+            );
+        }
+        let panel = last.unwrap();
+        let count = |rgb: [u8; 3]| panel.pixels().filter(|p| p.0 == rgb).count();
+        let framed = [count([255, 196, 0]), count([0, 200, 255])];
+        (panel, framed)
+    };
+    let (one, framed) = panel(&base);
+    assert_eq!(framed, [0, 0]);
+    let (both, framed) = panel(&SessionConfig { faces: 2, ..base });
+    assert!(framed.iter().all(|&n| n > 100), "{framed:?}");
+    // The two tiles sit side by side in the middle rows: each shows a face, and not the same.
+    let side = both.height();
+    let tile = |x: u32| {
+        image::imageops::crop_imm(
+            &both,
+            x + side / 16,
+            side / 4 + side / 16,
+            side / 2 - side / 8,
+            side / 2 - side / 8,
+        )
+        .to_image()
+    };
+    let (left, right) = (tile(0), tile(side / 2));
+    let mean = |t: &image::RgbImage| {
+        t.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>() / t.as_raw().len() as f64
+    };
+    assert!(mean(&left) > 40.0 && mean(&right) > 40.0);
+    let apart = off_within(&left, &right, (0, 0, left.width(), left.height()));
+    assert!(
+        apart > 5.0,
+        "the two generated faces are {apart:.1} levels apart"
+    );
+    assert_ne!(one.as_raw(), both.as_raw());
+}
+
 /// The mean difference per channel between `a` and `b` inside `(x, y, w, h)`.
 fn off_within(a: &image::RgbImage, b: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
     let (mut sum, mut n) = (0u64, 0u64);

@@ -68,6 +68,9 @@ pub struct Label<'a> {
     /// Where the face is, in the live frame's pixels.
     pub bounds: FaceBox,
     pub text: &'a str,
+    /// Which of the session's faces it is: its colour, the same in the live panel's box and
+    /// around its generated face in the [`gallery`].
+    pub role: usize,
 }
 
 /// What the window draws over the live panel: the driver's landmarks (when switched on) and
@@ -78,7 +81,7 @@ pub struct Overlay<'a> {
     pub labels: &'a [Label<'a>],
 }
 
-/// The colours of the faces' boxes and names, in turn.
+/// The colours of the faces' boxes and names, by role.
 const LABEL_COLOURS: [Rgb<u8>; 4] = [
     Rgb([255, 196, 0]),
     Rgb([0, 200, 255]),
@@ -236,8 +239,8 @@ impl Composer {
                         points.map(|p| Point::new((p.x + 0.5) * k - 0.5, (p.y + 0.5) * k - 0.5));
                     draw_strokes(&mut self.canvas, &scaled, 1.5, Rgb([64, 255, 64]));
                 }
-                for (i, label) in overlay.labels.iter().enumerate() {
-                    let colour = LABEL_COLOURS[i % LABEL_COLOURS.len()];
+                for label in overlay.labels {
+                    let colour = role_colour(label.role);
                     draw_label(&mut self.canvas, label, k, (lw, side), colour);
                 }
                 let output = if self.full_frame { lw } else { side };
@@ -281,6 +284,41 @@ fn paste_or_no_face(canvas: &mut Rgb8, image: Option<&Rgb8>, x: u32, width: u32,
             );
             draw_text(canvas, "NO FACE", tx, ty, scale, Rgb([200, 200, 200]));
         }
+    }
+}
+
+fn role_colour(role: usize) -> Rgb<u8> {
+    LABEL_COLOURS[role % LABEL_COLOURS.len()]
+}
+
+/// Several faces' generated faces in one square picture (the panel that shows one face's
+/// when one is swapped): in a grid, the session's faces in order, each framed in its label's
+/// colour so the window says which is whose; a face not in view is left black. `tile`: each
+/// face's side in `out`.
+pub fn gallery(faces: &[Option<&Rgb8>], tile: u32, out: &mut Rgb8) {
+    let columns = (faces.len() as f32).sqrt().ceil().max(1.0) as u32;
+    let rows = (faces.len() as u32).div_ceil(columns);
+    let side = columns * tile;
+    if out.dimensions() != (side, side) {
+        *out = Rgb8::new(side, side);
+    }
+    fill_rect(out, 0, 0, side, side, Rgb([0, 0, 0]));
+    // Fewer rows than columns (two faces) sit in the middle.
+    let top = (columns - rows) * tile / 2;
+    let line = (tile / 32).max(1);
+    for (role, face) in faces.iter().enumerate() {
+        let (x, y) = (
+            role as u32 % columns * tile,
+            top + role as u32 / columns * tile,
+        );
+        if let Some(face) = face {
+            scale_into(out, face, (x, y), (tile, tile));
+        }
+        let colour = role_colour(role);
+        fill_rect(out, x, y, tile, line, colour);
+        fill_rect(out, x, y + tile - line, tile, line, colour);
+        fill_rect(out, x, y, line, tile, colour);
+        fill_rect(out, x + tile - line, y, line, tile, colour);
     }
 }
 

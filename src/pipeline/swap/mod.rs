@@ -13,7 +13,7 @@ use crate::face::{AlignedCrop, Landmarks};
 use crate::frame::{copy_into, Rgb8};
 use crate::geometry::Point;
 use crate::infer::{Generator, GeneratorTimings};
-use crate::output::compose::Label;
+use crate::output::compose::{gallery, Label};
 use crate::output::Control;
 use crate::swap::blend::{Blend, BlendOptions};
 
@@ -25,6 +25,8 @@ pub struct Swapper {
     /// in the window.
     faces: Vec<Cast>,
     swapped: Rgb8,
+    /// Every face's generated face, when there are several (see [`gallery`]).
+    gallery: Option<Rgb8>,
     times: StageTimes,
     phases: GeneratorTimings,
 }
@@ -70,6 +72,7 @@ impl Swapper {
             .collect::<Result<Vec<_>, PipelineError>>()?;
         Ok(Swapper {
             generators,
+            gallery: (faces.len() > 1).then(|| Rgb8::new(0, 0)),
             faces,
             swapped: Rgb8::new(0, 0),
             times: StageTimes::default(),
@@ -103,8 +106,12 @@ impl Swapper {
         self.faces[0].face.swap_again(frame, mouth, out)
     }
 
-    /// The last swapped frame and generated face (the first face in view's).
+    /// The last swapped frame and generated face: the first face in view's, or with several
+    /// faces every face's, in a grid.
     pub fn outputs(&self) -> (&Rgb8, &Rgb8) {
+        if let Some(gallery) = &self.gallery {
+            return (&self.swapped, gallery);
+        }
         let shown = self
             .faces
             .iter()
@@ -134,7 +141,24 @@ impl Swapper {
             self.phases.run += cost.phases.run;
             self.phases.postprocess += cost.phases.postprocess;
         }
+        self.gather();
         Ok(self.times.faces > 0)
+    }
+
+    /// Every face's generated face into the gallery, when there are several; the largest
+    /// model's size sets each one's.
+    fn gather(&mut self) {
+        let Some(out) = self.gallery.as_mut() else {
+            return;
+        };
+        let generated: Vec<Option<&Rgb8>> = (self.faces.iter())
+            .map(|c| c.face.landmarks().map(|_| c.face.generated()))
+            .collect();
+        let tile = (self.faces.iter())
+            .map(|c| c.face.generated().width())
+            .max()
+            .unwrap_or(1);
+        gallery(&generated, tile, out);
     }
 }
 
@@ -176,12 +200,14 @@ impl Process for Swapper {
     fn labels(&self) -> Vec<Label<'_>> {
         self.faces
             .iter()
-            .filter(|c| !c.name.is_empty())
-            .filter_map(|c| {
+            .enumerate()
+            .filter(|(_, c)| !c.name.is_empty())
+            .filter_map(|(role, c)| {
                 let bounds = c.face.landmarks()?.bounds();
                 Some(Label {
                     bounds,
                     text: &c.name,
+                    role,
                 })
             })
             .collect()
