@@ -83,6 +83,11 @@ fn trained() -> &'static (serde_json::Value, PathBuf) {
     })
 }
 
+/// The A→B model of [`trained`].
+fn trained_a2b() -> PathBuf {
+    trained().1.with_file_name("ab_a2b.onnx")
+}
+
 #[test]
 fn a_short_run_lowers_the_validation_error_and_exports_both_directions() {
     let (a, b) = face_sets();
@@ -107,7 +112,7 @@ fn a_short_run_lowers_the_validation_error_and_exports_both_directions() {
     }
     let grid = image::open(out.with_extension("train").join("preview_000060.png")).unwrap();
     assert_eq!(grid.width(), 6 * 64, "A, A→A, A→B, B, B→B, B→A");
-    refuse_in_reenact_mode(&out.with_file_name("ab_a2b.onnx"));
+    refuse_in_reenact_mode(&trained_a2b());
 }
 
 /// A swap model given to reenact mode, and a reenactment model (the bundled demo model) given
@@ -139,12 +144,9 @@ fn refuse_in_reenact_mode(swap_model: &Path) {
 /// 128-pixel card) is refused with a sentence before any frame.
 #[test]
 fn a_card_for_another_crop_size_is_refused() {
-    let (_, out) = trained();
     let model = scratch("swap-card-size").join("ab_a2b.onnx");
-    std::fs::copy(out.with_file_name("ab_a2b.onnx"), &model).unwrap();
-    let mut card = ModelCard::read_beside(&out.with_file_name("ab_a2b.onnx"))
-        .unwrap()
-        .unwrap();
+    std::fs::copy(trained_a2b(), &model).unwrap();
+    let mut card = ModelCard::read_beside(&trained_a2b()).unwrap().unwrap();
     card.alignment.as_mut().unwrap().size = 128;
     card.detail = None;
     card.write_beside(&model).unwrap();
@@ -163,10 +165,9 @@ fn a_card_for_another_crop_size_is_refused() {
 /// rest of the frame left as it was.
 #[test]
 fn a_swapped_recording_keeps_every_frame_and_the_background() {
-    let (_, out) = trained();
     let recording = scratch("swap-live").join("swapped.mp4");
     let video = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
-    let json = LiveRun::new(&out.with_file_name("ab_a2b.onnx"), &video)
+    let json = LiveRun::new(&trained_a2b(), &video)
         .headless()
         .record(&recording)
         .report();
@@ -209,13 +210,12 @@ fn a_swapped_recording_keeps_every_frame_and_the_background() {
 /// still looks like A, so it cannot pass as B.
 #[test]
 fn eval_swap_reports_identity_and_expression() {
-    let (_, out) = trained();
     let preview = scratch("swap-eval").join("preview.png");
     let json = mimic_json(&[
         "eval",
         "swap",
         "--model",
-        arg(&out.with_file_name("ab_a2b.onnx")),
+        arg(&trained_a2b()),
         "--video",
         arg(&testdata("video/WDA_AlexandriaOcasioCortez_000.mp4")),
         "--frames",
@@ -356,7 +356,7 @@ fn the_dfm_export_runs_live_like_the_onnx_model() {
         }
         sum as f64 / n.max(1) as f64
     };
-    let onnx = swap_frames(&out.with_file_name("ab_a2b.onnx"), "onnx.mp4");
+    let onnx = swap_frames(&trained_a2b(), "onnx.mp4");
     let with_card = swap_frames(&dfm, "dfm.mp4");
     assert_eq!(onnx.len(), with_card.len());
     let same = mean_diff(&onnx, &with_card);
@@ -743,9 +743,8 @@ fn the_mouth_mask_keeps_the_drivers_own_mouth() {
     use mimic::pipeline::{Process, Swapper, Tracked};
     use mimic::swap::blend::BlendOptions;
 
-    let (_, out) = trained();
-    let generator = Generator::open(&out.with_file_name("ab_a2b.onnx"), DevicePreference::Cpu)
-        .expect("the trained model");
+    let generator =
+        Generator::open(&trained_a2b(), DevicePreference::Cpu).expect("the trained model");
     let options = DetectOptions {
         detector: DetectorKind::Hog,
         ..DetectOptions::default()
@@ -861,8 +860,7 @@ fn the_mouth_mask_reaches_recordings_outputs_and_bench() {
     use common::live::bench;
     use mimic::face::{DetectOptions, DetectorKind, FaceAnalyzer};
 
-    let (_, out) = trained();
-    let model = out.with_file_name("ab_a2b.onnx");
+    let model = trained_a2b();
     let clip = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
     let dir = scratch("swap-mouth");
     let frames = 30;
@@ -957,10 +955,9 @@ fn the_mouth_mask_reaches_recordings_outputs_and_bench() {
 fn the_o_key_turns_the_mouth_mask_on_in_the_window() {
     use mimic::face::{DetectOptions, DetectorKind, FaceAnalyzer};
 
-    let (_, out) = trained();
     let dir = scratch("swap-mouth-key");
     let clip = testdata("video/WDA_AlexandriaOcasioCortez_000.mp4");
-    let live = LiveRun::new(&out.with_file_name("ab_a2b.onnx"), &clip)
+    let live = LiveRun::new(&trained_a2b(), &clip)
         .realtime()
         .view("output")
         .json();
@@ -1023,8 +1020,7 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
     use common::clips::{four_people, two_people, write, KH};
     use common::live::bench;
 
-    let (_, out) = trained();
-    let model = out.with_file_name("ab_a2b.onnx");
+    let model = trained_a2b();
     let dir = scratch("swap-many");
     let frames = 24;
     let input = two_people(frames);
@@ -1117,12 +1113,10 @@ fn every_face_or_each_mapped_person_is_swapped_in_recordings_outputs_and_bench()
 /// of nobody in particular gets no label.
 #[test]
 fn the_window_names_each_mapped_face() {
-    use common::clips::{two_people, KH};
-    use mimic::frame::Frame;
+    use common::clips::{frame, two_people, KH};
     use mimic::pipeline::{FaceMap, Session, SessionConfig};
 
-    let (_, out) = trained();
-    let model = out.with_file_name("ab_a2b.onnx");
+    let model = trained_a2b();
     let frames = two_people(8);
     let labelled = |config: &SessionConfig| -> Vec<[usize; 2]> {
         let mut session = Session::open(config, false).unwrap();
@@ -1130,11 +1124,7 @@ fn the_window_names_each_mapped_face() {
             .iter()
             .enumerate()
             .map(|(i, image)| {
-                let frame = Frame::new(
-                    i as u64,
-                    std::time::Duration::from_millis(40 * i as u64),
-                    image.clone(),
-                );
+                let frame = frame(i, image.clone());
                 let output = session.process(&frame);
                 let canvas = output.picture.composite;
                 // The live panel is as high as the composite and twice as wide, like the frame.
@@ -1180,13 +1170,11 @@ fn the_window_names_each_mapped_face() {
 /// people's different; with one face, that face's alone and unframed.
 #[test]
 fn the_generated_panel_shows_every_face_when_several_are_swapped() {
-    use common::clips::two_people;
-    use mimic::frame::Frame;
+    use common::clips::{frame, two_people};
     use mimic::pipeline::{Session, SessionConfig};
 
-    let (_, out) = trained();
     let base = SessionConfig {
-        model: out.with_file_name("ab_a2b.onnx"),
+        model: trained_a2b(),
         ..SessionConfig::default()
     };
     // The last frame's generated panel (the composite's last square), and how many of its
@@ -1195,8 +1183,7 @@ fn the_generated_panel_shows_every_face_when_several_are_swapped() {
         let mut session = Session::open(config, false).unwrap();
         let mut last = None;
         for (i, image) in two_people(6).into_iter().enumerate() {
-            let t = std::time::Duration::from_millis(40 * i as u64);
-            let frame = Frame::new(i as u64, t, image);
+            let frame = frame(i, image);
             let output = session.process(&frame);
             let canvas = output.picture.composite;
             let side = canvas.height();
@@ -1261,8 +1248,7 @@ fn occlusion_keeps_what_is_in_front_of_the_face_in_recordings_outputs_and_bench(
     use common::clips::{occluded, occluder_at, write};
     use common::live::bench;
 
-    let (_, out) = trained();
-    let model = out.with_file_name("ab_a2b.onnx");
+    let model = trained_a2b();
     let dir = scratch("swap-occlusion");
     let frames = 100;
     let input = occluded(frames);
@@ -1340,14 +1326,12 @@ fn occlusion_keeps_what_is_in_front_of_the_face_in_recordings_outputs_and_bench(
 /// feather's reach), where without the key it is the swapped face's.
 #[test]
 fn the_occlusion_control_turns_it_on_in_a_running_session() {
-    use common::clips::{occluded, occluder_at};
-    use mimic::frame::Frame;
+    use common::clips::{frame, occluded, occluder_at};
     use mimic::output::Control;
     use mimic::pipeline::{Session, SessionConfig};
 
-    let (_, out) = trained();
     let config = SessionConfig {
-        model: out.with_file_name("ab_a2b.onnx"),
+        model: trained_a2b(),
         ..SessionConfig::default()
     };
     let frames = occluded(70);
@@ -1359,11 +1343,7 @@ fn the_occlusion_control_turns_it_on_in_a_running_session() {
                 let said = session.control(Control::ToggleOcclusion).unwrap();
                 assert!(said.contains("occlusion true"), "{said}");
             }
-            let frame = Frame::new(
-                i as u64,
-                std::time::Duration::from_millis(40 * i as u64),
-                image.clone(),
-            );
+            let frame = frame(i, image.clone());
             let output = session.process(&frame);
             let swapped = output.picture.panels.generated.unwrap();
             if let Some((x, y, w, _)) = occluder_at(i).filter(|_| i >= 45) {

@@ -441,11 +441,7 @@ fn a_reenactment_keeps_the_target_framed_across_a_cut() {
     };
     let mut session = Session::open(&config, false).unwrap();
     for (i, image) in two_people(80).into_iter().enumerate() {
-        let frame = mimic::frame::Frame::new(
-            i as u64,
-            std::time::Duration::from_millis(40 * i as u64),
-            image,
-        );
+        let frame = common::clips::frame(i, image);
         let output = session.process(&frame);
         let sketch = output
             .picture

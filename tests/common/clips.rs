@@ -15,6 +15,15 @@ pub const AOC: &str = "video/WDA_AlexandriaOcasioCortez_000.mp4";
 /// Katie Hill's talking head (512×512).
 pub const KH: &str = "video/WDA_KatieHill_000.mp4";
 
+/// The `i`-th frame of a clip at 25 fps, as a session takes it.
+pub fn frame(i: usize, image: Rgb8) -> mimic::frame::Frame {
+    mimic::frame::Frame::new(
+        i as u64,
+        std::time::Duration::from_millis(40 * i as u64),
+        image,
+    )
+}
+
 /// The first `frames` frames of a testdata clip.
 pub fn read(clip: &str, frames: usize) -> Vec<Rgb8> {
     VideoReader::open(&testdata(clip))
